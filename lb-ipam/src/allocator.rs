@@ -1,0 +1,966 @@
+//! The allocator: MetalLB's allocation rules over data structures that never enumerate a pool.
+//!
+//! State, per address in use: the services on it and their common sharing key. Per pool and
+//! family: a [`RunSet`] of occupied addresses (maximal runs, so the lowest free address costs
+//! O(log r) in the number of runs), and a counter. Per sharing key: the ordered set of shared
+//! addresses, with a cursor per port set that remembers below which address every shared
+//! address is known to clash, so packing services onto shared addresses stays O(log n)
+//! amortised instead of a scan from the start of the pool.
+
+use std::collections::{BTreeSet, hash_map::Entry};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::Error;
+use crate::error::Conflict;
+use crate::family::Family;
+use crate::occupancy::RunSet;
+use crate::pool::{AddressRange, Pools};
+use crate::service::{
+    FamilyRequest, Port, Service, ServiceKey, SharingKey, check_at_most_one_per_family,
+};
+
+/// Addresses given to one service, and the pool they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The pool's name.
+    pub pool: Arc<str>,
+    /// One address, or one per family (IPv4 first, as upstream writes them).
+    pub ips: Vec<IpAddr>,
+}
+
+/// One thing [`Allocator::converge`] did on the way, for logs and Kubernetes events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// The current addresses were dropped (upstream event `ClearAssignment`).
+    Cleared {
+        /// The addresses dropped.
+        ips: Vec<IpAddr>,
+        /// Why.
+        reason: ClearReason,
+    },
+    /// New addresses were assigned (upstream event `IPAllocated`, "Assigned IP").
+    Allocated(Vec<IpAddr>),
+    /// A `PreferDualStack` service got its second family (`IPAllocated`, "Assigned additional IP").
+    AddedFamily(IpAddr),
+    /// The second family could not be added (`AdditionalAssignFailed`); the first stays.
+    AddFamilyFailed(Error),
+}
+
+/// Why [`Allocator::converge`] dropped a service's current addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClearReason {
+    /// Their families no longer match the service's family request.
+    FamilyChanged,
+    /// The configuration no longer allows them (not in a pool, pool incompatible, or a sharing
+    /// conflict).
+    NotAllowed(Error),
+    /// The service asks for a different pool.
+    DifferentPoolRequested,
+    /// The service asks for different addresses.
+    DifferentIpsRequested,
+}
+
+/// The result of [`Allocator::converge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Convergence {
+    /// The service's assignment, or why it has none (upstream event `AllocationFailed`).
+    pub outcome: Result<Assignment, Error>,
+    /// What happened on the way.
+    pub notes: Vec<Note>,
+}
+
+/// A current assignment that the new configuration no longer allows (see
+/// [`Allocator::set_pools`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    /// The service.
+    pub service: ServiceKey,
+    /// The addresses it held.
+    pub ips: Vec<IpAddr>,
+    /// The pool they came from.
+    pub pool: Arc<str>,
+}
+
+/// Address counts of one family in one pool. Exact, held in `u128`: a pool's total saturates
+/// at `u128::MAX` only for `::/0`, which has 2^128 addresses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FamilyCounters {
+    /// Usable addresses (without `.0`/`.255` under `avoidBuggyIPs`).
+    pub total: u128,
+    /// Addresses held by at least one service.
+    pub assigned: u128,
+    /// `total - assigned`.
+    pub available: u128,
+}
+
+/// Counters of one pool, the source of the `status` of an `IPAddressPool` and of the
+/// `metallb_allocator_*` metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolCounters {
+    /// IPv4.
+    pub v4: FamilyCounters,
+    /// IPv6.
+    pub v6: FamilyCounters,
+}
+
+#[derive(Debug, Clone)]
+struct Allocation {
+    pool: usize,
+    ips: Box<[IpAddr]>,
+    ports: Box<[Port]>,
+    sharing: Option<SharingKey>,
+}
+
+#[derive(Debug, Clone)]
+struct IpUse {
+    sharing: Option<SharingKey>,
+    users: Vec<ServiceKey>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PoolState {
+    occupied: [RunSet; 2],
+    assigned: [u128; 2],
+}
+
+/// Cursors kept per sharing key before they are reset: a hint cache, not state.
+const MAX_CURSORS: usize = 64;
+
+#[derive(Debug, Clone, Default)]
+struct Group {
+    ips: BTreeSet<IpAddr>,
+    /// For a port set: per family, an address below which every shared address clashes.
+    cursors: FxHashMap<Box<[Port]>, [Option<IpAddr>; 2]>,
+}
+
+impl Group {
+    /// Some shared address at or above `ip` may have become usable: pull cursors back.
+    fn lower(&mut self, ip: IpAddr) {
+        let fi = Family::of(&ip).index();
+        for c in self.cursors.values_mut() {
+            if c[fi].is_some_and(|c| c > ip) {
+                c[fi] = Some(ip);
+            }
+        }
+    }
+}
+
+/// MetalLB's IP allocator. See the crate documentation for the rules it follows.
+///
+/// Costs, with n assignments: allocation, release and assignment are O(log n) whatever the pool
+/// sizes (plus the number of candidate pools); [`Allocator::set_pools`] is O(n log n).
+#[derive(Debug, Clone, Default)]
+pub struct Allocator {
+    pools: Pools,
+    states: Vec<PoolState>,
+    generic: Vec<usize>,
+    any_pinned: bool,
+    ips: FxHashMap<IpAddr, IpUse>,
+    allocations: FxHashMap<ServiceKey, Allocation>,
+    groups: FxHashMap<SharingKey, Group>,
+}
+
+impl Allocator {
+    /// An allocator with no pools.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An allocator with `pools`.
+    pub fn with_pools(pools: Pools) -> Self {
+        let mut a = Self::new();
+        a.set_pools(pools);
+        a
+    }
+
+    /// The current pools.
+    pub fn pools(&self) -> &Pools {
+        &self.pools
+    }
+
+    /// Number of services holding addresses.
+    pub fn len(&self) -> usize {
+        self.allocations.len()
+    }
+
+    /// Whether no service holds an address.
+    pub fn is_empty(&self) -> bool {
+        self.allocations.is_empty()
+    }
+
+    /// Replaces the configuration. Assignments whose addresses are no longer all handed out by
+    /// one pool are released and returned, sorted by service; the caller converges those
+    /// services again (they get new addresses), and should converge every other service too,
+    /// since a pool's `serviceAllocation` may have changed. Assignments whose addresses moved
+    /// to another pool follow them.
+    pub fn set_pools(&mut self, pools: Pools) -> Vec<Orphan> {
+        let old_pools = std::mem::replace(&mut self.pools, pools);
+        let allocations = std::mem::take(&mut self.allocations);
+        self.ips.clear();
+        self.groups.clear();
+        self.states = vec![PoolState::default(); self.pools.len()];
+        self.generic = (0..self.pools.len())
+            .filter(|&i| {
+                let p = self.pools.at(i);
+                p.auto_assign() && p.service_allocation().is_none()
+            })
+            .collect();
+        self.any_pinned = self.pools.iter().any(|p| p.service_allocation().is_some());
+        let mut orphans = Vec::new();
+        for (key, mut alloc) in allocations {
+            match self.pools.position_for(&alloc.ips) {
+                Some(pi) => {
+                    alloc.pool = pi;
+                    self.commit(key, alloc);
+                }
+                None => orphans.push(Orphan {
+                    service: key,
+                    ips: alloc.ips.into_vec(),
+                    pool: old_pools.at(alloc.pool).shared_name(),
+                }),
+            }
+        }
+        orphans.sort_by(|a, b| a.service.cmp(&b.service));
+        orphans
+    }
+
+    /// The assignment of `key`, if it holds addresses.
+    pub fn assignment(&self, key: &ServiceKey) -> Option<Assignment> {
+        self.allocations.get(key).map(|a| self.to_assignment(a))
+    }
+
+    /// The services holding `ip`.
+    pub fn services_on(&self, ip: &IpAddr) -> &[ServiceKey] {
+        self.ips.get(ip).map_or(&[], |u| u.users.as_slice())
+    }
+
+    /// Iterates over every assignment (in no particular order).
+    pub fn assignments(&self) -> impl Iterator<Item = (&ServiceKey, Assignment)> + '_ {
+        self.allocations
+            .iter()
+            .map(|(k, a)| (k, self.to_assignment(a)))
+    }
+
+    /// Counters of the pool `name`.
+    pub fn counters(&self, name: &str) -> Option<PoolCounters> {
+        let pi = self.pools.position(name)?;
+        let pool = self.pools.at(pi);
+        let st = &self.states[pi];
+        let fam = |f: Family| {
+            let total = pool.size(f);
+            let assigned = st.assigned[f.index()];
+            FamilyCounters {
+                total,
+                assigned,
+                available: total.saturating_sub(assigned),
+            }
+        };
+        Some(PoolCounters {
+            v4: fam(Family::V4),
+            v6: fam(Family::V6),
+        })
+    }
+
+    /// Whether `svc` could hold `ip` next to the services already on it (MetalLB's
+    /// `checkSharing`): the address is free, or every holder has the same sharing and backend
+    /// keys and no port in common with `svc`. A sole holder that is `svc` itself may change its
+    /// key. Does not check pools.
+    pub fn check_sharing(&self, svc: &Service, ip: &IpAddr) -> Result<(), Error> {
+        sharing_ok(
+            &self.ips,
+            &self.allocations,
+            &svc.key,
+            &normalize_ports(&svc.ports),
+            svc.sharing.as_ref(),
+            ip,
+        )
+    }
+
+    /// Gives `svc` exactly `ips` (MetalLB's `Assign`): at most one address per family, all in
+    /// one pool that admits the service, each shareable. Replaces any previous assignment of
+    /// `svc`; on error the previous assignment is kept.
+    pub fn assign(&mut self, svc: &Service, ips: &[IpAddr]) -> Result<Assignment, Error> {
+        let ips: Vec<IpAddr> = ips.iter().map(|ip| ip.to_canonical()).collect();
+        let pi = self
+            .pools
+            .position_for(&ips)
+            .ok_or_else(|| Error::NotInAnyPool { ips: ips.clone() })?;
+        self.check_admits(pi, svc)?;
+        check_at_most_one_per_family(&ips)?;
+        let ports = normalize_ports(&svc.ports);
+        for ip in &ips {
+            sharing_ok(
+                &self.ips,
+                &self.allocations,
+                &svc.key,
+                &ports,
+                svc.sharing.as_ref(),
+                ip,
+            )?;
+        }
+        Ok(self.commit_new(svc, pi, ips, ports))
+    }
+
+    /// Releases the addresses of `key` (MetalLB's `Unassign`). Returns what it held.
+    pub fn release(&mut self, key: &ServiceKey) -> Option<Assignment> {
+        let alloc = self.unassign(key)?;
+        Some(self.to_assignment(&alloc))
+    }
+
+    /// Allocates automatically (MetalLB's `Allocate`): a service that already holds addresses
+    /// keeps them if they are still allowed; otherwise the pools pinned to it by
+    /// `serviceAllocation` are tried by priority, then every generic auto-assign pool in
+    /// configuration order. Within a pool, each range in spec order is searched first-fit for an
+    /// address that is free or compatibly shared. Ignores `svc.pool` and `svc.requested`; see
+    /// [`Allocator::converge`] for the whole decision.
+    pub fn allocate(&mut self, svc: &Service) -> Result<Assignment, Error> {
+        if let Some(existing) = self.allocations.get(&svc.key) {
+            let ips = existing.ips.to_vec();
+            return self.assign(svc, &ips);
+        }
+        let ports = normalize_ports(&svc.ports);
+        if self.any_pinned {
+            let mut pinned: Vec<usize> = (0..self.pools.len())
+                .filter(|&i| {
+                    let p = self.pools.at(i);
+                    p.service_allocation().is_some()
+                        && p.auto_assign()
+                        && p.admits(svc.key.namespace(), &svc.namespace_labels, &svc.labels)
+                })
+                .collect();
+            pinned.sort_by_key(|&i| self.pools.at(i).priority_key());
+            if let Some((pi, ips)) = self.best_pool(&pinned, svc, &ports) {
+                return Ok(self.commit_new(svc, pi, ips, ports));
+            }
+        }
+        let generic = std::mem::take(&mut self.generic);
+        let found = self.best_pool(&generic, svc, &ports);
+        self.generic = generic;
+        match found {
+            Some((pi, ips)) => Ok(self.commit_new(svc, pi, ips, ports)),
+            None => Err(Error::NoAvailableIps),
+        }
+    }
+
+    /// Allocates from the pool `name` (the `address-pool` annotation), whether or not it is
+    /// auto-assign, if its `serviceAllocation` admits the service. A service that already holds
+    /// addresses keeps them if they are still allowed.
+    pub fn allocate_from_pool(&mut self, svc: &Service, name: &str) -> Result<Assignment, Error> {
+        if let Some(existing) = self.allocations.get(&svc.key) {
+            let ips = existing.ips.to_vec();
+            if !svc.families.accepts(&ips) {
+                return Err(Error::RequestedFamilyMismatch { ips });
+            }
+            return self.assign(svc, &ips);
+        }
+        let pi = self
+            .pools
+            .position(name)
+            .ok_or_else(|| Error::UnknownPool(name.into()))?;
+        self.check_admits(pi, svc)?;
+        let ports = normalize_ports(&svc.ports);
+        let find = |a: &mut Self, f| a.find_in_pool(pi, f, &svc.key, &ports, svc.sharing.as_ref());
+        let missing = |family| Error::NoAvailableIpsInPool {
+            pool: name.into(),
+            family,
+        };
+        let ips = match svc.families {
+            FamilyRequest::Single(f) => vec![find(self, f).ok_or_else(|| missing(f))?],
+            FamilyRequest::RequireDual => {
+                let v4 = find(self, Family::V4).ok_or_else(|| missing(Family::V4))?;
+                let v6 = find(self, Family::V6).ok_or_else(|| missing(Family::V6))?;
+                vec![v4, v6]
+            }
+            FamilyRequest::PreferDual { primary } => {
+                match (find(self, Family::V4), find(self, Family::V6)) {
+                    (Some(a), Some(b)) => vec![a, b],
+                    (Some(a), None) | (None, Some(a)) => vec![a],
+                    (None, None) => return Err(missing(primary)),
+                }
+            }
+        };
+        Ok(self.commit_new(svc, pi, ips, ports))
+    }
+
+    /// Adds an address of the missing family, from the same pool, to a `PreferDualStack`
+    /// service that holds one address (MetalLB's `AllocateFromPoolForAdditionalFamily`).
+    pub fn allocate_additional_family(&mut self, svc: &Service) -> Result<IpAddr, Error> {
+        let Some(existing) = self.allocations.get(&svc.key) else {
+            return Err(Error::NoAdditionalFamily);
+        };
+        let (&[held], FamilyRequest::PreferDual { .. }) = (&*existing.ips, svc.families) else {
+            return Err(Error::NoAdditionalFamily);
+        };
+        let pi = existing.pool;
+        let family = Family::of(&held).other();
+        let ports = normalize_ports(&svc.ports);
+        let ip = self
+            .find_in_pool(pi, family, &svc.key, &ports, svc.sharing.as_ref())
+            .ok_or_else(|| Error::NoAvailableIpsInPool {
+                pool: self.pools.at(pi).name().into(),
+                family,
+            })?;
+        let ips = if family == Family::V6 {
+            [held, ip]
+        } else {
+            [ip, held]
+        };
+        self.assign(svc, &ips)?;
+        Ok(ip)
+    }
+
+    /// Brings one service to its end state, as MetalLB's controller does for each
+    /// `LoadBalancer` service: keep `current` (the addresses in its status) if still allowed,
+    /// matching its family request, requested pool and requested addresses; add a second family
+    /// for `PreferDualStack`; otherwise allocate, honouring requested addresses, then the
+    /// requested pool, then automatic allocation. On failure the service holds nothing.
+    pub fn converge(&mut self, svc: &Service, current: &[IpAddr]) -> Convergence {
+        let mut notes = Vec::new();
+        if self.pools.is_empty() {
+            self.unassign(&svc.key);
+            return Convergence {
+                outcome: Err(Error::NoPools),
+                notes,
+            };
+        }
+        let mut current: Vec<IpAddr> = current.iter().map(|ip| ip.to_canonical()).collect();
+        if current.is_empty() {
+            // The status is the source of truth: no address there means start from scratch.
+            self.unassign(&svc.key);
+        }
+        let mut clear = |a: &mut Self, current: &mut Vec<IpAddr>, reason| {
+            a.unassign(&svc.key);
+            notes.push(Note::Cleared {
+                ips: std::mem::take(current),
+                reason,
+            });
+        };
+        if !current.is_empty()
+            && (check_at_most_one_per_family(&current).is_err() || !svc.families.accepts(&current))
+        {
+            clear(self, &mut current, ClearReason::FamilyChanged);
+        }
+        if !current.is_empty() {
+            if let Err(e) = self.assign(svc, &current) {
+                clear(self, &mut current, ClearReason::NotAllowed(e));
+            }
+        }
+        if !current.is_empty() {
+            if let Some(pool) = &svc.pool {
+                if self.pool_name_of(&svc.key) != Some(pool.as_str()) {
+                    clear(self, &mut current, ClearReason::DifferentPoolRequested);
+                }
+            }
+        }
+        if !current.is_empty() && !svc.requested.is_empty() && !same_set(&current, &svc.requested) {
+            clear(self, &mut current, ClearReason::DifferentIpsRequested);
+        }
+        if current.len() == 1 && matches!(svc.families, FamilyRequest::PreferDual { .. }) {
+            match self.allocate_additional_family(svc) {
+                Ok(ip) => notes.push(Note::AddedFamily(ip)),
+                Err(e) => notes.push(Note::AddFamilyFailed(e)),
+            }
+        }
+        let outcome = if current.is_empty() {
+            let r = self.allocate_new(svc);
+            if let Ok(a) = &r {
+                notes.push(Note::Allocated(a.ips.clone()));
+            }
+            r
+        } else {
+            self.allocations
+                .get(&svc.key)
+                .map(|a| self.to_assignment(a))
+                .ok_or(Error::NoAvailableIps)
+        };
+        Convergence { outcome, notes }
+    }
+
+    /// Rebuilds state after a restart from each service's current addresses (its status).
+    /// First every service that holds addresses gets them back (those holding the most first,
+    /// as upstream orders them), with no new allocation in between, so neither a pending
+    /// service nor a `PreferDualStack` service growing a second family can take an address
+    /// another service already holds. Then every service is converged, so pending ones get
+    /// addresses and invalid ones are cleared and reallocated. What the given services held
+    /// before the call does not matter, so restoring the same state twice changes nothing.
+    /// Results come in processing order.
+    pub fn restore(
+        &mut self,
+        services: Vec<(Service, Vec<IpAddr>)>,
+    ) -> Vec<(ServiceKey, Convergence)> {
+        let mut services = services;
+        services.sort_by_key(|(_, ips)| std::cmp::Reverse(ips.len()));
+        // Whatever these services hold now is replaced by what the snapshot says, so the
+        // result does not depend on the state before the call.
+        for (svc, _) in &services {
+            self.unassign(&svc.key);
+        }
+        for (svc, ips) in &services {
+            if !ips.is_empty() && svc.families.accepts(ips) {
+                // A failure here is reported by the converge below, which tries again.
+                let _ = self.assign(svc, ips);
+            }
+        }
+        services
+            .into_iter()
+            .map(|(svc, ips)| {
+                let c = self.converge(&svc, &ips);
+                (svc.key, c)
+            })
+            .collect()
+    }
+
+    /// Checks every internal invariant and returns the first violation. Meant for tests,
+    /// fuzzing and debugging; O(n log n).
+    pub fn check_consistency(&self) -> Result<(), String> {
+        let mut recount = vec![[0u128; 2]; self.pools.len()];
+        for (key, a) in &self.allocations {
+            check_at_most_one_per_family(&a.ips).map_err(|e| format!("{key}: {e}"))?;
+            if a.ips.is_empty() {
+                return Err(format!("{key} holds no address"));
+            }
+            if self.pools.position_for(&a.ips) != Some(a.pool) {
+                return Err(format!("{key}: {:?} not handed out by its pool", a.ips));
+            }
+            for ip in a.ips.iter() {
+                let u = self
+                    .ips
+                    .get(ip)
+                    .ok_or(format!("{key}: {ip} not recorded"))?;
+                if !u.users.contains(key) {
+                    return Err(format!("{key}: not a user of {ip}"));
+                }
+                if u.sharing != a.sharing && u.users.len() > 1 {
+                    return Err(format!("{key}: sharing key differs on shared {ip}"));
+                }
+            }
+        }
+        for (ip, u) in &self.ips {
+            let Some(first) = u.users.first() else {
+                return Err(format!("{ip}: recorded with no user"));
+            };
+            let a0 = self
+                .allocations
+                .get(first)
+                .ok_or(format!("{ip}: unknown user"))?;
+            let pi = a0.pool;
+            let f = Family::of(ip);
+            recount[pi][f.index()] += 1;
+            let space = self.pools.at(pi).index_space(f);
+            if !self.states[pi].occupied[f.index()]
+                .contains(space.index(crate::family::to_bits(ip)))
+            {
+                return Err(format!("{ip}: in use but not marked occupied"));
+            }
+            if u.users.len() > 1 {
+                let Some(sk) = &u.sharing else {
+                    return Err(format!("{ip}: shared without a sharing key"));
+                };
+                let mut seen = BTreeSet::new();
+                for user in &u.users {
+                    let a = self
+                        .allocations
+                        .get(user)
+                        .ok_or(format!("{ip}: unknown user"))?;
+                    if a.sharing.as_ref() != Some(sk) {
+                        return Err(format!("{ip}: {user} has another sharing key"));
+                    }
+                    for p in a.ports.iter() {
+                        if !seen.insert(*p) {
+                            return Err(format!("{ip}: port {p} used twice"));
+                        }
+                    }
+                }
+            }
+            let in_group = u
+                .sharing
+                .as_ref()
+                .and_then(|sk| self.groups.get(sk))
+                .is_some_and(|g| g.ips.contains(ip));
+            if in_group != u.sharing.is_some() {
+                return Err(format!("{ip}: sharing index out of date"));
+            }
+        }
+        for (pi, st) in self.states.iter().enumerate() {
+            for f in [Family::V4, Family::V6] {
+                let fi = f.index();
+                let marked: u128 = st.occupied[fi].iter_runs().map(|(s, e)| e - s + 1).sum();
+                if st.assigned[fi] != recount[pi][fi] || marked != recount[pi][fi] {
+                    return Err(format!(
+                        "pool {}: {f} counter {} / occupancy {marked} / recount {}",
+                        self.pools.at(pi).name(),
+                        st.assigned[fi],
+                        recount[pi][fi]
+                    ));
+                }
+            }
+        }
+        let grouped: usize = self.groups.values().map(|g| g.ips.len()).sum();
+        let shared = self.ips.values().filter(|u| u.sharing.is_some()).count();
+        if grouped != shared {
+            return Err(format!(
+                "sharing index has {grouped} addresses, {shared} expected"
+            ));
+        }
+        Ok(())
+    }
+
+    // ---- internals ----
+
+    fn pool_name_of(&self, key: &ServiceKey) -> Option<&str> {
+        self.allocations
+            .get(key)
+            .map(|a| self.pools.at(a.pool).name())
+    }
+
+    fn to_assignment(&self, a: &Allocation) -> Assignment {
+        Assignment {
+            pool: self.pools.at(a.pool).shared_name(),
+            ips: a.ips.to_vec(),
+        }
+    }
+
+    fn check_admits(&self, pi: usize, svc: &Service) -> Result<(), Error> {
+        let pool = self.pools.at(pi);
+        if pool.admits(svc.key.namespace(), &svc.namespace_labels, &svc.labels) {
+            Ok(())
+        } else {
+            Err(Error::PoolNotCompatible {
+                pool: pool.name().into(),
+            })
+        }
+    }
+
+    /// Step 4 of converge (`allocateIPs`).
+    fn allocate_new(&mut self, svc: &Service) -> Result<Assignment, Error> {
+        if !svc.requested.is_empty() {
+            let requested: Vec<IpAddr> = svc.requested.iter().map(|ip| ip.to_canonical()).collect();
+            check_at_most_one_per_family(&requested)?;
+            let families_match = match svc.families {
+                FamilyRequest::Single(f) => matches!(&*requested, [ip] if Family::of(ip) == f),
+                FamilyRequest::PreferDual { .. } | FamilyRequest::RequireDual => {
+                    requested.len() == 2
+                }
+            };
+            if !families_match {
+                return Err(Error::RequestedFamilyMismatch { ips: requested });
+            }
+            let assignment = self.assign(svc, &requested)?;
+            if let Some(pool) = &svc.pool {
+                if &*assignment.pool != pool.as_str() {
+                    self.unassign(&svc.key);
+                    return Err(Error::RequestedIpsNotInPool {
+                        ips: requested,
+                        pool: pool.clone(),
+                    });
+                }
+            }
+            return Ok(assignment);
+        }
+        if let Some(pool) = &svc.pool {
+            return self.allocate_from_pool(svc, pool);
+        }
+        self.allocate(svc)
+    }
+
+    /// `findBestPoolForService`: the first candidate that yields what the family request
+    /// needs; for `PreferDualStack`, falls back to the first pool with only the primary family,
+    /// then the first with only the other.
+    fn best_pool(
+        &mut self,
+        candidates: &[usize],
+        svc: &Service,
+        ports: &[Port],
+    ) -> Option<(usize, Vec<IpAddr>)> {
+        let mut primary_only = None;
+        let mut secondary_only = None;
+        for &pi in candidates {
+            let mut find = |f| self.find_in_pool(pi, f, &svc.key, ports, svc.sharing.as_ref());
+            match svc.families {
+                FamilyRequest::Single(f) => {
+                    if let Some(ip) = find(f) {
+                        return Some((pi, vec![ip]));
+                    }
+                }
+                FamilyRequest::RequireDual => {
+                    if let (Some(a), Some(b)) = (find(Family::V4), find(Family::V6)) {
+                        return Some((pi, vec![a, b]));
+                    }
+                }
+                FamilyRequest::PreferDual { primary } => {
+                    let (v4, v6) = (find(Family::V4), find(Family::V6));
+                    if let (Some(a), Some(b)) = (v4, v6) {
+                        return Some((pi, vec![a, b]));
+                    }
+                    let (p, s) = if primary == Family::V4 {
+                        (v4, v6)
+                    } else {
+                        (v6, v4)
+                    };
+                    if let (Some(ip), None) = (p, &primary_only) {
+                        primary_only = Some((pi, vec![ip]));
+                    }
+                    if let (Some(ip), None) = (s, &secondary_only) {
+                        secondary_only = Some((pi, vec![ip]));
+                    }
+                }
+            }
+        }
+        primary_only.or(secondary_only)
+    }
+
+    /// The first address of `family` in pool `pi`, range by range in spec order, that is free
+    /// or can be shared with `svc`.
+    fn find_in_pool(
+        &mut self,
+        pi: usize,
+        family: Family,
+        svc: &ServiceKey,
+        ports: &[Port],
+        sharing: Option<&SharingKey>,
+    ) -> Option<IpAddr> {
+        let pool = self.pools.at(pi);
+        let space = pool.index_space(family);
+        let occupied = &self.states[pi].occupied[family.index()];
+        for (_, range) in pool.ranges() {
+            if range.family() != family {
+                continue;
+            }
+            let Some((lo, hi)) = space.bounds(range) else {
+                continue;
+            };
+            let free = occupied
+                .first_free(lo, hi)
+                .map(|i| space.address(family, i));
+            if let Some(sk) = sharing {
+                if let Some(group) = self.groups.get_mut(sk) {
+                    let found = find_shared(
+                        group,
+                        &self.ips,
+                        &self.allocations,
+                        svc,
+                        ports,
+                        sk,
+                        range,
+                        free,
+                    );
+                    if found.is_some() {
+                        return found;
+                    }
+                }
+            }
+            if free.is_some() {
+                return free;
+            }
+        }
+        None
+    }
+
+    fn commit_new(
+        &mut self,
+        svc: &Service,
+        pool: usize,
+        ips: Vec<IpAddr>,
+        ports: Box<[Port]>,
+    ) -> Assignment {
+        let assignment = Assignment {
+            pool: self.pools.at(pool).shared_name(),
+            ips: ips.clone(),
+        };
+        self.unassign(&svc.key);
+        self.commit(
+            svc.key.clone(),
+            Allocation {
+                pool,
+                ips: ips.into_boxed_slice(),
+                ports,
+                sharing: svc.sharing.clone(),
+            },
+        );
+        assignment
+    }
+
+    /// Records `alloc` for `key`, which must hold nothing, with no checks.
+    fn commit(&mut self, key: ServiceKey, alloc: Allocation) {
+        for ip in alloc.ips.iter() {
+            match self.ips.entry(*ip) {
+                Entry::Occupied(mut e) => e.get_mut().users.push(key.clone()),
+                Entry::Vacant(e) => {
+                    e.insert(IpUse {
+                        sharing: alloc.sharing.clone(),
+                        users: vec![key.clone()],
+                    });
+                    let f = Family::of(ip);
+                    let space = self.pools.at(alloc.pool).index_space(f);
+                    let st = &mut self.states[alloc.pool];
+                    st.occupied[f.index()].insert(space.index(crate::family::to_bits(ip)));
+                    st.assigned[f.index()] += 1;
+                    if let Some(sk) = &alloc.sharing {
+                        let g = self.groups.entry(sk.clone()).or_default();
+                        g.ips.insert(*ip);
+                        g.lower(*ip);
+                    }
+                }
+            }
+        }
+        self.allocations.insert(key, alloc);
+    }
+
+    fn unassign(&mut self, key: &ServiceKey) -> Option<Allocation> {
+        let alloc = self.allocations.remove(key)?;
+        for ip in alloc.ips.iter() {
+            let Entry::Occupied(mut e) = self.ips.entry(*ip) else {
+                continue;
+            };
+            e.get_mut().users.retain(|k| k != key);
+            if e.get().users.is_empty() {
+                let u = e.remove();
+                let f = Family::of(ip);
+                let space = self.pools.at(alloc.pool).index_space(f);
+                let st = &mut self.states[alloc.pool];
+                st.occupied[f.index()].remove(space.index(crate::family::to_bits(ip)));
+                st.assigned[f.index()] -= 1;
+                if let Some(sk) = u.sharing {
+                    if let Entry::Occupied(mut g) = self.groups.entry(sk) {
+                        g.get_mut().ips.remove(ip);
+                        if g.get().ips.is_empty() {
+                            g.remove();
+                        }
+                    }
+                }
+            } else if let Some(sk) = &e.get().sharing {
+                // Ports were freed on a shared address.
+                if let Some(g) = self.groups.get_mut(sk) {
+                    g.lower(*ip);
+                }
+            }
+        }
+        Some(alloc)
+    }
+}
+
+/// Ports sorted and deduplicated, the form used for comparisons and cursor keys.
+fn normalize_ports(ports: &[Port]) -> Box<[Port]> {
+    let mut v = ports.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v.into_boxed_slice()
+}
+
+fn same_set(a: &[IpAddr], b: &[IpAddr]) -> bool {
+    a.len() == b.len() && a.iter().all(|ip| b.iter().any(|x| x.to_canonical() == *ip))
+}
+
+fn sharing_ok(
+    ips: &FxHashMap<IpAddr, IpUse>,
+    allocations: &FxHashMap<ServiceKey, Allocation>,
+    svc: &ServiceKey,
+    ports: &[Port],
+    sharing: Option<&SharingKey>,
+    ip: &IpAddr,
+) -> Result<(), Error> {
+    let Some(u) = ips.get(ip) else {
+        return Ok(());
+    };
+    let mut others = u.users.iter().filter(|k| *k != svc);
+    let conflict = match (u.sharing.as_ref(), sharing) {
+        (None, _) => Some(Conflict::ExistingNotShared),
+        (Some(_), None) => Some(Conflict::NewNotShared),
+        (Some(e), Some(n)) if e.key != n.key => Some(Conflict::KeyMismatch {
+            existing: e.key.to_string(),
+            new: n.key.to_string(),
+        }),
+        (Some(e), Some(n)) if e.backend != n.backend => Some(Conflict::BackendMismatch {
+            existing: e.backend.to_string(),
+            new: n.backend.to_string(),
+        }),
+        _ => None,
+    };
+    if let Some(conflict) = conflict {
+        // A sole holder may change its own sharing key in place.
+        return match others.next() {
+            Some(other) => Err(Error::AddressInUse {
+                ip: *ip,
+                service: other.clone(),
+                conflict,
+            }),
+            None => Ok(()),
+        };
+    }
+    for other in others {
+        if let Some(a) = allocations.get(other) {
+            if let Some(p) = a.ports.iter().find(|p| ports.binary_search(p).is_ok()) {
+                return Err(Error::AddressInUse {
+                    ip: *ip,
+                    service: other.clone(),
+                    conflict: Conflict::Port(*p),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first shared address of `group` inside `range` and below `free` that `svc` can join.
+/// Uses and advances the group's cursor for `ports` when the scan starts at the cursor.
+#[allow(clippy::too_many_arguments)]
+fn find_shared(
+    group: &mut Group,
+    ips: &FxHashMap<IpAddr, IpUse>,
+    allocations: &FxHashMap<ServiceKey, Allocation>,
+    svc: &ServiceKey,
+    ports: &[Port],
+    sk: &SharingKey,
+    range: &AddressRange,
+    free: Option<IpAddr>,
+) -> Option<IpAddr> {
+    let family = range.family();
+    let fi = family.index();
+    let cursor = group.cursors.get(ports).and_then(|c| c[fi]);
+    let (start, from_cursor) = match cursor {
+        Some(c) if c > range.last() => return None,
+        Some(c) if c >= range.first() => (c, true),
+        _ => (range.first(), false),
+    };
+    let mut found = None;
+    let mut stop = None;
+    for ip in group.ips.range(start..=range.last()) {
+        if free.is_some_and(|f| *ip >= f) {
+            stop = free;
+            break;
+        }
+        if sharing_ok(ips, allocations, svc, ports, Some(sk), ip).is_ok() {
+            found = Some(*ip);
+            break;
+        }
+    }
+    if from_cursor || cursor.is_none() && start == range.first() {
+        // Everything in [start, new cursor) clashes with `ports`. Without a cursor the scan
+        // started at the range's first address, which only covers this range: keep such a
+        // cursor only if nothing of the family lies below it in the group.
+        let new = found.or(stop).or_else(|| next_after(range.last()));
+        let below_is_covered = from_cursor
+            || group
+                .ips
+                .range(..range.first())
+                .next_back()
+                .is_none_or(|ip| Family::of(ip) != family);
+        if let (Some(new), true) = (new, below_is_covered) {
+            if group.cursors.len() >= MAX_CURSORS && !group.cursors.contains_key(ports) {
+                group.cursors.clear();
+            }
+            group.cursors.entry(ports.into()).or_default()[fi] = Some(new);
+        }
+    }
+    found
+}
+
+/// The address after `ip` in its family, if any.
+fn next_after(ip: IpAddr) -> Option<IpAddr> {
+    let f = Family::of(&ip);
+    let bits = crate::family::to_bits(&ip);
+    (bits < f.max_bits()).then(|| crate::family::from_bits(f, bits + 1))
+}
