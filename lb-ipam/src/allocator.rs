@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 
 use crate::Error;
 use crate::error::Conflict;
-use crate::family::Family;
+use crate::family::{AddrKey, Family};
 use crate::occupancy::RunSet;
 use crate::pool::{AddressRange, Pools};
 use crate::service::{
@@ -106,10 +106,82 @@ pub struct PoolCounters {
     pub v6: FamilyCounters,
 }
 
+/// One or two addresses stored inline (no heap allocation per assignment).
+#[derive(Debug, Clone, Copy)]
+struct IpPair {
+    ips: [IpAddr; 2],
+    len: u8,
+}
+
+impl IpPair {
+    /// `ips` must hold one or two addresses; extra ones are ignored.
+    fn new(ips: &[IpAddr]) -> Self {
+        let unspecified = IpAddr::from([0u8; 4]);
+        IpPair {
+            ips: [
+                ips.first().copied().unwrap_or(unspecified),
+                ips.get(1).copied().unwrap_or(unspecified),
+            ],
+            len: ips.len().min(2) as u8,
+        }
+    }
+}
+
+impl std::ops::Deref for IpPair {
+    type Target = [IpAddr];
+
+    fn deref(&self) -> &[IpAddr] {
+        &self.ips[..usize::from(self.len)]
+    }
+}
+
+/// The services on one address; one service (the common case) needs no heap allocation.
+#[derive(Debug, Clone)]
+enum Users {
+    One(ServiceKey),
+    Many(Vec<ServiceKey>),
+}
+
+impl Users {
+    fn push(&mut self, key: ServiceKey) {
+        match self {
+            Users::One(first) => *self = Users::Many(vec![first.clone(), key]),
+            Users::Many(v) => v.push(key),
+        }
+    }
+
+    /// Removes `key`; returns true when no user is left.
+    fn remove(&mut self, key: &ServiceKey) -> bool {
+        match self {
+            Users::One(k) => k == key,
+            Users::Many(v) => {
+                v.retain(|k| k != key);
+                let empty = v.is_empty();
+                if let [only] = v.as_slice() {
+                    let only = only.clone();
+                    *self = Users::One(only);
+                }
+                empty
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Users {
+    type Target = [ServiceKey];
+
+    fn deref(&self) -> &[ServiceKey] {
+        match self {
+            Users::One(k) => std::slice::from_ref(k),
+            Users::Many(v) => v,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Allocation {
     pool: usize,
-    ips: Box<[IpAddr]>,
+    ips: IpPair,
     ports: Box<[Port]>,
     sharing: Option<SharingKey>,
 }
@@ -117,7 +189,7 @@ struct Allocation {
 #[derive(Debug, Clone)]
 struct IpUse {
     sharing: Option<SharingKey>,
-    users: Vec<ServiceKey>,
+    users: Users,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -158,7 +230,7 @@ pub struct Allocator {
     states: Vec<PoolState>,
     generic: Vec<usize>,
     any_pinned: bool,
-    ips: FxHashMap<IpAddr, IpUse>,
+    ips: FxHashMap<AddrKey, IpUse>,
     allocations: FxHashMap<ServiceKey, Allocation>,
     groups: FxHashMap<SharingKey, Group>,
 }
@@ -218,7 +290,7 @@ impl Allocator {
                 }
                 None => orphans.push(Orphan {
                     service: key,
-                    ips: alloc.ips.into_vec(),
+                    ips: alloc.ips.to_vec(),
                     pool: old_pools.at(alloc.pool).shared_name(),
                 }),
             }
@@ -234,7 +306,7 @@ impl Allocator {
 
     /// The services holding `ip`.
     pub fn services_on(&self, ip: &IpAddr) -> &[ServiceKey] {
-        self.ips.get(ip).map_or(&[], |u| u.users.as_slice())
+        self.ips.get(&AddrKey::new(ip)).map_or(&[], |u| &u.users)
     }
 
     /// Iterates over every assignment (in no particular order).
@@ -528,7 +600,7 @@ impl Allocator {
             for ip in a.ips.iter() {
                 let u = self
                     .ips
-                    .get(ip)
+                    .get(&AddrKey::new(ip))
                     .ok_or(format!("{key}: {ip} not recorded"))?;
                 if !u.users.contains(key) {
                     return Err(format!("{key}: not a user of {ip}"));
@@ -538,7 +610,8 @@ impl Allocator {
                 }
             }
         }
-        for (ip, u) in &self.ips {
+        for (k, u) in &self.ips {
+            let ip = &k.ip();
             let Some(first) = u.users.first() else {
                 return Err(format!("{ip}: recorded with no user"));
             };
@@ -560,7 +633,7 @@ impl Allocator {
                     return Err(format!("{ip}: shared without a sharing key"));
                 };
                 let mut seen = BTreeSet::new();
-                for user in &u.users {
+                for user in u.users.iter() {
                     let a = self
                         .allocations
                         .get(user)
@@ -775,7 +848,7 @@ impl Allocator {
             svc.key.clone(),
             Allocation {
                 pool,
-                ips: ips.into_boxed_slice(),
+                ips: IpPair::new(&ips),
                 ports,
                 sharing: svc.sharing.clone(),
             },
@@ -786,12 +859,12 @@ impl Allocator {
     /// Records `alloc` for `key`, which must hold nothing, with no checks.
     fn commit(&mut self, key: ServiceKey, alloc: Allocation) {
         for ip in alloc.ips.iter() {
-            match self.ips.entry(*ip) {
+            match self.ips.entry(AddrKey::new(ip)) {
                 Entry::Occupied(mut e) => e.get_mut().users.push(key.clone()),
                 Entry::Vacant(e) => {
                     e.insert(IpUse {
                         sharing: alloc.sharing.clone(),
-                        users: vec![key.clone()],
+                        users: Users::One(key.clone()),
                     });
                     let f = Family::of(ip);
                     let space = self.pools.at(alloc.pool).index_space(f);
@@ -812,11 +885,10 @@ impl Allocator {
     fn unassign(&mut self, key: &ServiceKey) -> Option<Allocation> {
         let alloc = self.allocations.remove(key)?;
         for ip in alloc.ips.iter() {
-            let Entry::Occupied(mut e) = self.ips.entry(*ip) else {
+            let Entry::Occupied(mut e) = self.ips.entry(AddrKey::new(ip)) else {
                 continue;
             };
-            e.get_mut().users.retain(|k| k != key);
-            if e.get().users.is_empty() {
+            if e.get_mut().users.remove(key) {
                 let u = e.remove();
                 let f = Family::of(ip);
                 let space = self.pools.at(alloc.pool).index_space(f);
@@ -855,27 +927,27 @@ fn same_set(a: &[IpAddr], b: &[IpAddr]) -> bool {
 }
 
 fn sharing_ok(
-    ips: &FxHashMap<IpAddr, IpUse>,
+    ips: &FxHashMap<AddrKey, IpUse>,
     allocations: &FxHashMap<ServiceKey, Allocation>,
     svc: &ServiceKey,
     ports: &[Port],
     sharing: Option<&SharingKey>,
     ip: &IpAddr,
 ) -> Result<(), Error> {
-    let Some(u) = ips.get(ip) else {
+    let Some(u) = ips.get(&AddrKey::new(ip)) else {
         return Ok(());
     };
     let mut others = u.users.iter().filter(|k| *k != svc);
     let conflict = match (u.sharing.as_ref(), sharing) {
         (None, _) => Some(Conflict::ExistingNotShared),
         (Some(_), None) => Some(Conflict::NewNotShared),
-        (Some(e), Some(n)) if e.key != n.key => Some(Conflict::KeyMismatch {
-            existing: e.key.to_string(),
-            new: n.key.to_string(),
+        (Some(e), Some(n)) if e.key() != n.key() => Some(Conflict::KeyMismatch {
+            existing: e.key().to_owned(),
+            new: n.key().to_owned(),
         }),
-        (Some(e), Some(n)) if e.backend != n.backend => Some(Conflict::BackendMismatch {
-            existing: e.backend.to_string(),
-            new: n.backend.to_string(),
+        (Some(e), Some(n)) if e.backend() != n.backend() => Some(Conflict::BackendMismatch {
+            existing: e.backend().to_owned(),
+            new: n.backend().to_owned(),
         }),
         _ => None,
     };
@@ -909,7 +981,7 @@ fn sharing_ok(
 #[allow(clippy::too_many_arguments)]
 fn find_shared(
     group: &mut Group,
-    ips: &FxHashMap<IpAddr, IpUse>,
+    ips: &FxHashMap<AddrKey, IpUse>,
     allocations: &FxHashMap<ServiceKey, Allocation>,
     svc: &ServiceKey,
     ports: &[Port],

@@ -178,22 +178,24 @@ impl FamilyRequest {
 
 /// The two strings that decide whether services may share an address: the
 /// `allow-shared-ip` annotation, and the backend key (`""` for `externalTrafficPolicy:
-/// Cluster`, the selector string for `Local`).
+/// Cluster`, the selector string for `Local`). Cheap to clone.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SharingKey {
-    /// The `allow-shared-ip` value (never empty).
-    pub key: Arc<str>,
-    /// The backend key.
-    pub backend: Arc<str>,
-}
+pub struct SharingKey(Arc<(String, String)>);
 
 impl SharingKey {
     /// A sharing key, or `None` when `key` is empty (the service does not share).
     pub fn new(key: &str, backend: &str) -> Option<Self> {
-        (!key.is_empty()).then(|| SharingKey {
-            key: key.into(),
-            backend: backend.into(),
-        })
+        (!key.is_empty()).then(|| SharingKey(Arc::new((key.to_owned(), backend.to_owned()))))
+    }
+
+    /// The `allow-shared-ip` value (never empty).
+    pub fn key(&self) -> &str {
+        &self.0.0
+    }
+
+    /// The backend key.
+    pub fn backend(&self) -> &str {
+        &self.0.1
     }
 
     /// The backend key of a service: `""` for `Cluster`, the selector as `k=v,k=v` for
