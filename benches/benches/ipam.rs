@@ -93,7 +93,7 @@ fn fill(c: &mut Criterion) {
     let snapshot: Vec<(Service, Vec<IpAddr>)> = v4
         .iter()
         .map(|s| {
-            let ips = source.allocate(s).expect("room").ips;
+            let ips = source.allocate(s).expect("room").ips.to_vec();
             (s.clone(), ips)
         })
         .collect();

@@ -1,18 +1,31 @@
 //! Per-allocation cost of `lb-ipam` as the number of assignments grows, printed as a table.
 //!
-//! For each fill level N (1k, 10k, 100k, 1M) and each pool (IPv4 /12, IPv6 /64, IPv6 /48):
-//! allocate N services, release a pseudo-random 10% of them so the free space is fragmented,
-//! then time 10,000 further allocations (each one fills the lowest hole, as first-fit must).
-//! The last column is the ratio to the 1k level: flat means O(log n).
+//! For each fill level N (1k, 10k, 100k, 1M) and each pool (IPv4 /12, IPv6 /64, IPv6 /48), in a
+//! fresh process (so one level's freed heap does not shape the next): allocate N services,
+//! release a pseudo-random 10% of them so the free space is fragmented, then
 //!
+//! - **first**: time 10,000 further allocations, each filling the lowest hole as first-fit
+//!   must. The holes' records were last touched while filling, so at 1M this includes the
+//!   cache and TLB misses of touching a large table for the first time;
+//! - **steady**: release those 10,000 and allocate them again, ten times, and average: the same
+//!   operations with the working set in cache, i.e. the cost of the algorithm itself.
+//!
+//! Each figure is the median of three processes; `x1k` is the ratio to the 1k level.
 //! Run with `cargo bench -p lb-benches --bench ipam_scaling`.
 
 use std::hint::black_box;
+use std::process::Command;
 use std::time::Instant;
 
 use lb_ipam::{Allocator, Family, FamilyRequest, PoolSpec, Pools, Port, Service};
 
 const PROBES: usize = 10_000;
+const LEVELS: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
+const POOLS: [(&str, Family); 3] = [
+    ("10.0.0.0/12", Family::V4),
+    ("2001:db8::/64", Family::V6),
+    ("2001:db8::/48", Family::V6),
+];
 
 fn svc(i: usize, family: Family) -> Service {
     Service::new("bench", &format!("svc-{i}"))
@@ -20,7 +33,12 @@ fn svc(i: usize, family: Family) -> Service {
         .with_ports([Port::tcp(80)])
 }
 
-fn ns_per_allocation(cidr: &str, family: Family, n: usize) -> f64 {
+/// Returns (first, steady) nanoseconds per allocation at fill level `n`.
+fn measure(cidr: &str, family: Family, n: usize) -> (f64, f64) {
+    // Requests are built first, so they lie together in memory the way the request a controller
+    // is handling sits in cache; built after the fill they would be scattered over a fragmented
+    // heap and each would start with a cache miss that is not the allocator's.
+    let probes: Vec<Service> = (0..PROBES).map(|i| svc(n + i, family)).collect();
     let spec = PoolSpec {
         addresses: vec![cidr.into()],
         ..PoolSpec::default()
@@ -29,7 +47,6 @@ fn ns_per_allocation(cidr: &str, family: Family, n: usize) -> f64 {
     for i in 0..n {
         a.allocate(&svc(i, family)).expect("room");
     }
-    // Release ~10% (a fixed pseudo-random choice) to fragment the pool.
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..n {
         x ^= x << 13;
@@ -39,33 +56,71 @@ fn ns_per_allocation(cidr: &str, family: Family, n: usize) -> f64 {
             a.release(&svc(i, family).key);
         }
     }
-    let probes: Vec<Service> = (0..PROBES).map(|i| svc(n + i, family)).collect();
     let start = Instant::now();
     for s in &probes {
         black_box(a.allocate(s).expect("room"));
     }
-    start.elapsed().as_nanos() as f64 / PROBES as f64
+    let first = start.elapsed().as_nanos() as f64 / PROBES as f64;
+    let mut steady = 0.0;
+    for _ in 0..10 {
+        for s in &probes {
+            a.release(&s.key);
+        }
+        let start = Instant::now();
+        for s in &probes {
+            black_box(a.allocate(s).expect("room"));
+        }
+        steady += start.elapsed().as_nanos() as f64 / PROBES as f64 / 10.0;
+    }
+    (first, steady)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        // `cargo test --benches` style probing: nothing to list.
-        return;
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, pool, n] = args.as_slice() {
+        if flag == "--measure" {
+            let (cidr, family) = POOLS[pool.parse::<usize>().expect("pool index")];
+            let (first, steady) = measure(cidr, family, n.parse().expect("level"));
+            println!("{first} {steady}");
+            return;
+        }
     }
+    if args.iter().any(|a| a == "--list" || a == "--test") {
+        return; // probed by `cargo test --benches`: nothing to list or test
+    }
+    let exe = std::env::current_exe().expect("own path");
     println!(
-        "{:<16} {:>10} {:>16} {:>10}",
-        "pool", "assigned", "ns/allocation", "vs 1k"
+        "{:<16} {:>10} {:>10} {:>6} {:>10} {:>6}",
+        "pool", "assigned", "first ns", "x1k", "steady ns", "x1k"
     );
-    for (cidr, family) in [
-        ("10.0.0.0/12", Family::V4),
-        ("2001:db8::/64", Family::V6),
-        ("2001:db8::/48", Family::V6),
-    ] {
+    for (pi, (cidr, _)) in POOLS.iter().enumerate() {
         let mut base = None;
-        for n in [1_000, 10_000, 100_000, 1_000_000] {
-            let t = ns_per_allocation(cidr, family, n);
-            let base = *base.get_or_insert(t);
-            println!("{cidr:<16} {n:>10} {t:>16.1} {:>9.2}x", t / base);
+        for n in LEVELS {
+            let (mut firsts, mut steadies) = (Vec::new(), Vec::new());
+            for _ in 0..3 {
+                let out = Command::new(&exe)
+                    .args(["--measure", &pi.to_string(), &n.to_string()])
+                    .output()
+                    .expect("run a measurement");
+                let text = String::from_utf8_lossy(&out.stdout);
+                let mut it = text
+                    .split_whitespace()
+                    .map(|v| v.parse::<f64>().expect("number"));
+                firsts.push(it.next().expect("first"));
+                steadies.push(it.next().expect("steady"));
+            }
+            let (f, s) = (median(firsts), median(steadies));
+            let (bf, bs) = *base.get_or_insert((f, s));
+            println!(
+                "{cidr:<16} {n:>10} {f:>10.1} {:>5.2}x {s:>10.1} {:>5.2}x",
+                f / bf,
+                s / bs
+            );
         }
     }
 }

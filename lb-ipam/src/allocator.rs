@@ -9,26 +9,26 @@
 
 use std::collections::{BTreeSet, hash_map::Entry};
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use crate::Error;
 use crate::error::Conflict;
-use crate::family::{AddrKey, Family};
+use crate::family::Family;
 use crate::occupancy::RunSet;
 use crate::pool::{AddressRange, Pools};
 use crate::service::{
     FamilyRequest, Port, Service, ServiceKey, SharingKey, check_at_most_one_per_family,
 };
+use crate::table::AddressTable;
 
 /// Addresses given to one service, and the pool they came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
     /// The pool's name.
-    pub pool: Arc<str>,
+    pub pool: String,
     /// One address, or one per family (IPv4 first, as upstream writes them).
-    pub ips: Vec<IpAddr>,
+    pub ips: Ips,
 }
 
 /// One thing [`Allocator::converge`] did on the way, for logs and Kubernetes events.
@@ -81,7 +81,7 @@ pub struct Orphan {
     /// The addresses it held.
     pub ips: Vec<IpAddr>,
     /// The pool they came from.
-    pub pool: Arc<str>,
+    pub pool: String,
 }
 
 /// Address counts of one family in one pool. Exact, held in `u128`: a pool's total saturates
@@ -106,18 +106,19 @@ pub struct PoolCounters {
     pub v6: FamilyCounters,
 }
 
-/// One or two addresses stored inline (no heap allocation per assignment).
-#[derive(Debug, Clone, Copy)]
-struct IpPair {
+/// One address, or one per family, stored inline so that handing them out allocates nothing.
+/// Derefs to a slice; compares equal to a `Vec` or slice with the same addresses in order.
+#[derive(Clone, Copy)]
+pub struct Ips {
     ips: [IpAddr; 2],
     len: u8,
 }
 
-impl IpPair {
-    /// `ips` must hold one or two addresses; extra ones are ignored.
+impl Ips {
+    /// The first one or two addresses of `ips` (callers never pass more).
     fn new(ips: &[IpAddr]) -> Self {
         let unspecified = IpAddr::from([0u8; 4]);
-        IpPair {
+        Ips {
             ips: [
                 ips.first().copied().unwrap_or(unspecified),
                 ips.get(1).copied().unwrap_or(unspecified),
@@ -127,11 +128,91 @@ impl IpPair {
     }
 }
 
-impl std::ops::Deref for IpPair {
+impl std::ops::Deref for Ips {
     type Target = [IpAddr];
 
     fn deref(&self) -> &[IpAddr] {
         &self.ips[..usize::from(self.len)]
+    }
+}
+
+impl std::fmt::Debug for Ips {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Ips {
+    fn eq(&self, other: &Ips) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Ips {}
+
+impl PartialEq<Vec<IpAddr>> for Ips {
+    fn eq(&self, other: &Vec<IpAddr>) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<[IpAddr]> for Ips {
+    fn eq(&self, other: &[IpAddr]) -> bool {
+        **self == *other
+    }
+}
+
+impl<'a> IntoIterator for &'a Ips {
+    type Item = &'a IpAddr;
+    type IntoIter = std::slice::Iter<'a, IpAddr>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// A service's ports, sorted and deduplicated; up to three are stored inline.
+#[derive(Debug, Clone)]
+enum PortSet {
+    Inline { len: u8, ports: [Port; 3] },
+    Heap(Box<[Port]>),
+}
+
+impl PortSet {
+    fn new(ports: &[Port]) -> Self {
+        if ports.len() <= 3 {
+            let mut buf = [Port::tcp(0); 3];
+            buf[..ports.len()].copy_from_slice(ports);
+            let v = &mut buf[..ports.len()];
+            v.sort_unstable();
+            let mut len = 0;
+            for i in 0..v.len() {
+                if i == 0 || v[i] != v[len - 1] {
+                    v[len] = v[i];
+                    len += 1;
+                }
+            }
+            PortSet::Inline {
+                len: len as u8,
+                ports: buf,
+            }
+        } else {
+            let mut v = ports.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            PortSet::Heap(v.into_boxed_slice())
+        }
+    }
+}
+
+impl std::ops::Deref for PortSet {
+    type Target = [Port];
+
+    fn deref(&self) -> &[Port] {
+        match self {
+            PortSet::Inline { len, ports } => &ports[..usize::from(*len)],
+            PortSet::Heap(b) => b,
+        }
     }
 }
 
@@ -181,8 +262,8 @@ impl std::ops::Deref for Users {
 #[derive(Debug, Clone)]
 struct Allocation {
     pool: usize,
-    ips: IpPair,
-    ports: Box<[Port]>,
+    ips: Ips,
+    ports: PortSet,
     sharing: Option<SharingKey>,
 }
 
@@ -230,7 +311,7 @@ pub struct Allocator {
     states: Vec<PoolState>,
     generic: Vec<usize>,
     any_pinned: bool,
-    ips: FxHashMap<AddrKey, IpUse>,
+    ips: AddressTable<IpUse>,
     allocations: FxHashMap<ServiceKey, Allocation>,
     groups: FxHashMap<SharingKey, Group>,
 }
@@ -291,7 +372,7 @@ impl Allocator {
                 None => orphans.push(Orphan {
                     service: key,
                     ips: alloc.ips.to_vec(),
-                    pool: old_pools.at(alloc.pool).shared_name(),
+                    pool: old_pools.at(alloc.pool).name().to_owned(),
                 }),
             }
         }
@@ -306,7 +387,7 @@ impl Allocator {
 
     /// The services holding `ip`.
     pub fn services_on(&self, ip: &IpAddr) -> &[ServiceKey] {
-        self.ips.get(&AddrKey::new(ip)).map_or(&[], |u| &u.users)
+        self.ips.get(ip).map_or(&[], |u| &u.users)
     }
 
     /// Iterates over every assignment (in no particular order).
@@ -345,7 +426,7 @@ impl Allocator {
             &self.ips,
             &self.allocations,
             &svc.key,
-            &normalize_ports(&svc.ports),
+            &PortSet::new(&svc.ports),
             svc.sharing.as_ref(),
             ip,
         )
@@ -355,15 +436,19 @@ impl Allocator {
     /// one pool that admits the service, each shareable. Replaces any previous assignment of
     /// `svc`; on error the previous assignment is kept.
     pub fn assign(&mut self, svc: &Service, ips: &[IpAddr]) -> Result<Assignment, Error> {
-        let ips: Vec<IpAddr> = ips.iter().map(|ip| ip.to_canonical()).collect();
+        check_at_most_one_per_family(ips)?;
+        let mut canonical = [IpAddr::from([0u8; 4]); 2];
+        for (c, ip) in canonical.iter_mut().zip(ips) {
+            *c = ip.to_canonical();
+        }
+        let ips = &canonical[..ips.len()];
         let pi = self
             .pools
-            .position_for(&ips)
-            .ok_or_else(|| Error::NotInAnyPool { ips: ips.clone() })?;
+            .position_for(ips)
+            .ok_or_else(|| Error::NotInAnyPool { ips: ips.to_vec() })?;
         self.check_admits(pi, svc)?;
-        check_at_most_one_per_family(&ips)?;
-        let ports = normalize_ports(&svc.ports);
-        for ip in &ips {
+        let ports = PortSet::new(&svc.ports);
+        for ip in ips {
             sharing_ok(
                 &self.ips,
                 &self.allocations,
@@ -372,6 +457,13 @@ impl Allocator {
                 svc.sharing.as_ref(),
                 ip,
             )?;
+        }
+        let ips = Ips::new(ips);
+        if let Some(a) = self.allocations.get(&svc.key) {
+            if a.pool == pi && a.ips == ips && a.sharing == svc.sharing && *a.ports == *ports {
+                // Nothing changes (the common case when converging a service again).
+                return Ok(self.to_assignment(a));
+            }
         }
         Ok(self.commit_new(svc, pi, ips, ports))
     }
@@ -393,7 +485,7 @@ impl Allocator {
             let ips = existing.ips.to_vec();
             return self.assign(svc, &ips);
         }
-        let ports = normalize_ports(&svc.ports);
+        let ports = PortSet::new(&svc.ports);
         if self.any_pinned {
             let mut pinned: Vec<usize> = (0..self.pools.len())
                 .filter(|&i| {
@@ -433,23 +525,23 @@ impl Allocator {
             .position(name)
             .ok_or_else(|| Error::UnknownPool(name.into()))?;
         self.check_admits(pi, svc)?;
-        let ports = normalize_ports(&svc.ports);
+        let ports = PortSet::new(&svc.ports);
         let find = |a: &mut Self, f| a.find_in_pool(pi, f, &svc.key, &ports, svc.sharing.as_ref());
         let missing = |family| Error::NoAvailableIpsInPool {
             pool: name.into(),
             family,
         };
         let ips = match svc.families {
-            FamilyRequest::Single(f) => vec![find(self, f).ok_or_else(|| missing(f))?],
+            FamilyRequest::Single(f) => Ips::new(&[find(self, f).ok_or_else(|| missing(f))?]),
             FamilyRequest::RequireDual => {
                 let v4 = find(self, Family::V4).ok_or_else(|| missing(Family::V4))?;
                 let v6 = find(self, Family::V6).ok_or_else(|| missing(Family::V6))?;
-                vec![v4, v6]
+                Ips::new(&[v4, v6])
             }
             FamilyRequest::PreferDual { primary } => {
                 match (find(self, Family::V4), find(self, Family::V6)) {
-                    (Some(a), Some(b)) => vec![a, b],
-                    (Some(a), None) | (None, Some(a)) => vec![a],
+                    (Some(a), Some(b)) => Ips::new(&[a, b]),
+                    (Some(a), None) | (None, Some(a)) => Ips::new(&[a]),
                     (None, None) => return Err(missing(primary)),
                 }
             }
@@ -468,7 +560,7 @@ impl Allocator {
         };
         let pi = existing.pool;
         let family = Family::of(&held).other();
-        let ports = normalize_ports(&svc.ports);
+        let ports = PortSet::new(&svc.ports);
         let ip = self
             .find_in_pool(pi, family, &svc.key, &ports, svc.sharing.as_ref())
             .ok_or_else(|| Error::NoAvailableIpsInPool {
@@ -539,7 +631,7 @@ impl Allocator {
         let outcome = if current.is_empty() {
             let r = self.allocate_new(svc);
             if let Ok(a) = &r {
-                notes.push(Note::Allocated(a.ips.clone()));
+                notes.push(Note::Allocated(a.ips.to_vec()));
             }
             r
         } else {
@@ -565,6 +657,7 @@ impl Allocator {
     ) -> Vec<(ServiceKey, Convergence)> {
         let mut services = services;
         services.sort_by_key(|(_, ips)| std::cmp::Reverse(ips.len()));
+        self.allocations.reserve(services.len());
         // Whatever these services hold now is replaced by what the snapshot says, so the
         // result does not depend on the state before the call.
         for (svc, _) in &services {
@@ -600,7 +693,7 @@ impl Allocator {
             for ip in a.ips.iter() {
                 let u = self
                     .ips
-                    .get(&AddrKey::new(ip))
+                    .get(ip)
                     .ok_or(format!("{key}: {ip} not recorded"))?;
                 if !u.users.contains(key) {
                     return Err(format!("{key}: not a user of {ip}"));
@@ -610,8 +703,8 @@ impl Allocator {
                 }
             }
         }
-        for (k, u) in &self.ips {
-            let ip = &k.ip();
+        for (ip, u) in self.ips.iter() {
+            let ip = &ip;
             let Some(first) = u.users.first() else {
                 return Err(format!("{ip}: recorded with no user"));
             };
@@ -691,8 +784,8 @@ impl Allocator {
 
     fn to_assignment(&self, a: &Allocation) -> Assignment {
         Assignment {
-            pool: self.pools.at(a.pool).shared_name(),
-            ips: a.ips.to_vec(),
+            pool: self.pools.at(a.pool).name().to_owned(),
+            ips: a.ips,
         }
     }
 
@@ -723,7 +816,7 @@ impl Allocator {
             }
             let assignment = self.assign(svc, &requested)?;
             if let Some(pool) = &svc.pool {
-                if &*assignment.pool != pool.as_str() {
+                if assignment.pool != *pool {
                     self.unassign(&svc.key);
                     return Err(Error::RequestedIpsNotInPool {
                         ips: requested,
@@ -747,7 +840,7 @@ impl Allocator {
         candidates: &[usize],
         svc: &Service,
         ports: &[Port],
-    ) -> Option<(usize, Vec<IpAddr>)> {
+    ) -> Option<(usize, Ips)> {
         let mut primary_only = None;
         let mut secondary_only = None;
         for &pi in candidates {
@@ -755,18 +848,18 @@ impl Allocator {
             match svc.families {
                 FamilyRequest::Single(f) => {
                     if let Some(ip) = find(f) {
-                        return Some((pi, vec![ip]));
+                        return Some((pi, Ips::new(&[ip])));
                     }
                 }
                 FamilyRequest::RequireDual => {
                     if let (Some(a), Some(b)) = (find(Family::V4), find(Family::V6)) {
-                        return Some((pi, vec![a, b]));
+                        return Some((pi, Ips::new(&[a, b])));
                     }
                 }
                 FamilyRequest::PreferDual { primary } => {
                     let (v4, v6) = (find(Family::V4), find(Family::V6));
                     if let (Some(a), Some(b)) = (v4, v6) {
-                        return Some((pi, vec![a, b]));
+                        return Some((pi, Ips::new(&[a, b])));
                     }
                     let (p, s) = if primary == Family::V4 {
                         (v4, v6)
@@ -774,10 +867,10 @@ impl Allocator {
                         (v6, v4)
                     };
                     if let (Some(ip), None) = (p, &primary_only) {
-                        primary_only = Some((pi, vec![ip]));
+                        primary_only = Some((pi, Ips::new(&[ip])));
                     }
                     if let (Some(ip), None) = (s, &secondary_only) {
-                        secondary_only = Some((pi, vec![ip]));
+                        secondary_only = Some((pi, Ips::new(&[ip])));
                     }
                 }
             }
@@ -832,23 +925,17 @@ impl Allocator {
         None
     }
 
-    fn commit_new(
-        &mut self,
-        svc: &Service,
-        pool: usize,
-        ips: Vec<IpAddr>,
-        ports: Box<[Port]>,
-    ) -> Assignment {
+    fn commit_new(&mut self, svc: &Service, pool: usize, ips: Ips, ports: PortSet) -> Assignment {
         let assignment = Assignment {
-            pool: self.pools.at(pool).shared_name(),
-            ips: ips.clone(),
+            pool: self.pools.at(pool).name().to_owned(),
+            ips,
         };
         self.unassign(&svc.key);
         self.commit(
             svc.key.clone(),
             Allocation {
                 pool,
-                ips: IpPair::new(&ips),
+                ips,
                 ports,
                 sharing: svc.sharing.clone(),
             },
@@ -859,13 +946,16 @@ impl Allocator {
     /// Records `alloc` for `key`, which must hold nothing, with no checks.
     fn commit(&mut self, key: ServiceKey, alloc: Allocation) {
         for ip in alloc.ips.iter() {
-            match self.ips.entry(AddrKey::new(ip)) {
-                Entry::Occupied(mut e) => e.get_mut().users.push(key.clone()),
-                Entry::Vacant(e) => {
-                    e.insert(IpUse {
-                        sharing: alloc.sharing.clone(),
-                        users: Users::One(key.clone()),
-                    });
+            match self.ips.get_mut(ip) {
+                Some(u) => u.users.push(key.clone()),
+                None => {
+                    self.ips.insert(
+                        ip,
+                        IpUse {
+                            sharing: alloc.sharing.clone(),
+                            users: Users::One(key.clone()),
+                        },
+                    );
                     let f = Family::of(ip);
                     let space = self.pools.at(alloc.pool).index_space(f);
                     let st = &mut self.states[alloc.pool];
@@ -885,11 +975,13 @@ impl Allocator {
     fn unassign(&mut self, key: &ServiceKey) -> Option<Allocation> {
         let alloc = self.allocations.remove(key)?;
         for ip in alloc.ips.iter() {
-            let Entry::Occupied(mut e) = self.ips.entry(AddrKey::new(ip)) else {
+            let Some(u) = self.ips.get_mut(ip) else {
                 continue;
             };
-            if e.get_mut().users.remove(key) {
-                let u = e.remove();
+            if u.users.remove(key) {
+                let Some(u) = self.ips.remove(ip) else {
+                    continue;
+                };
                 let f = Family::of(ip);
                 let space = self.pools.at(alloc.pool).index_space(f);
                 let st = &mut self.states[alloc.pool];
@@ -903,7 +995,7 @@ impl Allocator {
                         }
                     }
                 }
-            } else if let Some(sk) = &e.get().sharing {
+            } else if let Some(sk) = &u.sharing {
                 // Ports were freed on a shared address.
                 if let Some(g) = self.groups.get_mut(sk) {
                     g.lower(*ip);
@@ -914,27 +1006,19 @@ impl Allocator {
     }
 }
 
-/// Ports sorted and deduplicated, the form used for comparisons and cursor keys.
-fn normalize_ports(ports: &[Port]) -> Box<[Port]> {
-    let mut v = ports.to_vec();
-    v.sort_unstable();
-    v.dedup();
-    v.into_boxed_slice()
-}
-
 fn same_set(a: &[IpAddr], b: &[IpAddr]) -> bool {
     a.len() == b.len() && a.iter().all(|ip| b.iter().any(|x| x.to_canonical() == *ip))
 }
 
 fn sharing_ok(
-    ips: &FxHashMap<AddrKey, IpUse>,
+    ips: &AddressTable<IpUse>,
     allocations: &FxHashMap<ServiceKey, Allocation>,
     svc: &ServiceKey,
     ports: &[Port],
     sharing: Option<&SharingKey>,
     ip: &IpAddr,
 ) -> Result<(), Error> {
-    let Some(u) = ips.get(&AddrKey::new(ip)) else {
+    let Some(u) = ips.get(ip) else {
         return Ok(());
     };
     let mut others = u.users.iter().filter(|k| *k != svc);
@@ -981,7 +1065,7 @@ fn sharing_ok(
 #[allow(clippy::too_many_arguments)]
 fn find_shared(
     group: &mut Group,
-    ips: &FxHashMap<AddrKey, IpUse>,
+    ips: &AddressTable<IpUse>,
     allocations: &FxHashMap<ServiceKey, Allocation>,
     svc: &ServiceKey,
     ports: &[Port],

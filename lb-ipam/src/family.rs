@@ -81,30 +81,3 @@ pub fn is_buggy(ip: &IpAddr) -> bool {
         IpAddr::V6(_) => false,
     }
 }
-
-/// An address as a hash-map key. Hashing the integer rather than `IpAddr`'s octets matters
-/// with the fast non-cryptographic hasher used here: consecutive addresses differ in their
-/// last octets, which the octet-wise hash would push out of the bits that pick a bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct AddrKey {
-    // Two halves rather than a u128 keep the key 8-byte aligned (24 bytes, not 32).
-    high: u64,
-    low: u64,
-    v6: bool,
-}
-
-impl AddrKey {
-    pub(crate) fn new(ip: &IpAddr) -> Self {
-        let bits = to_bits(ip);
-        AddrKey {
-            high: (bits >> 64) as u64,
-            low: bits as u64,
-            v6: ip.is_ipv6(),
-        }
-    }
-
-    pub(crate) fn ip(self) -> IpAddr {
-        let bits = (u128::from(self.high) << 64) | u128::from(self.low);
-        from_bits(if self.v6 { Family::V6 } else { Family::V4 }, bits)
-    }
-}

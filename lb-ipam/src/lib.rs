@@ -38,7 +38,7 @@
 //! let web = Service::new("shop", "web");
 //! let got = alloc.converge(&web, &[]).outcome?;
 //! assert_eq!(got.ips, vec!["192.0.2.0".parse::<std::net::IpAddr>()?]);
-//! assert_eq!(&*got.pool, "default");
+//! assert_eq!(got.pool, "default");
 //! assert_eq!(alloc.counters("default").map(|c| c.v4.available), Some(3));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -51,9 +51,11 @@ mod pool;
 pub mod script;
 mod selector;
 mod service;
+mod table;
 
 pub use allocator::{
-    Allocator, Assignment, ClearReason, Convergence, FamilyCounters, Note, Orphan, PoolCounters,
+    Allocator, Assignment, ClearReason, Convergence, FamilyCounters, Ips, Note, Orphan,
+    PoolCounters,
 };
 pub use error::{Conflict, Error};
 pub use family::{Family, is_buggy};

@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -267,7 +266,7 @@ impl ServiceAllocation {
 /// A validated address pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pool {
-    name: Arc<str>,
+    name: String,
     ranges: Vec<(String, AddressRange)>,
     auto_assign: bool,
     avoid_buggy_ips: bool,
@@ -310,10 +309,6 @@ impl Pool {
     /// The pool's name.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    pub(crate) fn shared_name(&self) -> Arc<str> {
-        self.name.clone()
     }
 
     /// The ranges in spec order, each with the entry it came from.
@@ -458,9 +453,9 @@ impl Pools {
                     ((pb, rb), (pa, ra))
                 };
                 return Err(Error::Overlap {
-                    pool: pools[p1].name.to_string(),
+                    pool: pools[p1].name.clone(),
                     entry: pools[p1].ranges[r1].0.clone(),
-                    other_pool: pools[p2].name.to_string(),
+                    other_pool: pools[p2].name.clone(),
                     other_entry: pools[p2].ranges[r2].0.clone(),
                 });
             }
@@ -501,7 +496,7 @@ impl Pools {
     }
 
     pub(crate) fn position(&self, name: &str) -> Option<usize> {
-        self.pools.iter().position(|p| &*p.name == name)
+        self.pools.iter().position(|p| p.name == name)
     }
 
     pub(crate) fn at(&self, i: usize) -> &Pool {

@@ -193,7 +193,7 @@ impl World {
     fn current(&self, key: &ServiceKey) -> Vec<IpAddr> {
         self.alloc
             .assignment(key)
-            .map(|a| a.ips)
+            .map(|a| a.ips.to_vec())
             .unwrap_or_default()
     }
 
@@ -412,7 +412,7 @@ pub fn run(data: &[u8]) {
                 let r = w.alloc.allocate_from_pool(&svc, &pool);
                 if let Ok(a) = &r {
                     assert!(
-                        had || *a.pool == *pool,
+                        had || a.pool == pool,
                         "step {step}: asked {pool}, got {}",
                         a.pool
                     );

@@ -35,7 +35,7 @@ fn svc(name: &str) -> Service {
 
 fn got(a: &mut Allocator, s: &Service) -> Vec<IpAddr> {
     let c = a.converge(s, &[]);
-    c.outcome.expect("allocation").ips
+    c.outcome.expect("allocation").ips.to_vec()
 }
 
 fn consistent(a: &Allocator) {
@@ -111,9 +111,12 @@ fn generic_pools_in_configuration_order() {
         ("second", spec(&["198.51.100.0/30"])),
     ]);
     let c = a.converge(&svc("a"), &[]).outcome.expect("a");
-    assert_eq!(&*c.pool, "first");
+    assert_eq!(c.pool.as_str(), "first");
     let c = a.converge(&svc("b"), &[]).outcome.expect("b");
-    assert_eq!((&*c.pool, c.ips), ("second", ips(&["198.51.100.0"])));
+    assert_eq!(
+        (c.pool.as_str(), c.ips.to_vec()),
+        ("second", ips(&["198.51.100.0"]))
+    );
 }
 
 fn pinned(priority: i32, namespaces: &[&str]) -> ServiceAllocationSpec {
@@ -238,7 +241,10 @@ fn single_stack_families() {
     ]);
     let v6 = svc("six").with_families(FamilyRequest::Single(Family::V6));
     let c = a.converge(&v6, &[]).outcome.expect("v6");
-    assert_eq!((&*c.pool, c.ips), ("v6", ips(&["2001:db8::"])));
+    assert_eq!(
+        (c.pool.as_str(), c.ips.to_vec()),
+        ("v6", ips(&["2001:db8::"]))
+    );
 }
 
 #[test]
@@ -256,7 +262,7 @@ fn require_dual_stack_needs_one_pool_with_both() {
     let c = a.converge(&dual, &[]).outcome.expect("dual");
     // IPv4 first, as upstream writes the status.
     assert_eq!(
-        (&*c.pool, c.ips),
+        (c.pool.as_str(), c.ips.to_vec()),
         ("both", ips(&["198.51.100.0", "2001:db8::"]))
     );
 }
@@ -272,7 +278,7 @@ fn prefer_dual_stack_falls_back_primary_then_secondary() {
         ("both", spec(&["198.51.100.0/30", "2001:db8::/120"])),
     ]);
     let c = a.converge(&prefer6, &[]).outcome.expect("both");
-    assert_eq!(&*c.pool, "both");
+    assert_eq!(c.pool.as_str(), "both");
     assert_eq!(c.ips.len(), 2);
     // Otherwise the first pool with the primary family...
     let mut a = allocator(&[
@@ -280,7 +286,10 @@ fn prefer_dual_stack_falls_back_primary_then_secondary() {
         ("v6", spec(&["2001:db8::/120"])),
     ]);
     let c = a.converge(&prefer6, &[]).outcome.expect("primary");
-    assert_eq!((&*c.pool, c.ips), ("v6", ips(&["2001:db8::"])));
+    assert_eq!(
+        (c.pool.as_str(), c.ips.to_vec()),
+        ("v6", ips(&["2001:db8::"]))
+    );
     // ...and then the other family.
     let mut a = allocator(&[("v4", spec(&["192.0.2.0/30"]))]);
     let c = a.converge(&prefer6, &[]).outcome.expect("secondary");
@@ -398,7 +407,7 @@ fn changing_request_or_pool_reallocates() {
     assert_eq!(
         c.notes[0],
         Note::Cleared {
-            ips: now,
+            ips: now.to_vec(),
             reason: ClearReason::DifferentIpsRequested
         }
     );
@@ -580,12 +589,13 @@ fn config_reload_reports_orphans_and_rehomes() {
         (
             orphans[0].service.clone(),
             orphans[0].ips.clone(),
-            &*orphans[0].pool
+            orphans[0].pool.as_str()
         ),
         (s2.key.clone(), h2, "q")
     );
     assert_eq!(
-        a.assignment(&s1.key).map(|x| (x.pool.to_string(), x.ips)),
+        a.assignment(&s1.key)
+            .map(|x| (x.pool.clone(), x.ips.to_vec())),
         Some(("r".into(), h1))
     );
     assert_eq!(a.counters("r").map(|c| c.v4.assigned), Some(1));
