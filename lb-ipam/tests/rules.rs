@@ -695,3 +695,84 @@ fn assign_rejects_more_than_one_per_family() {
         Err(Error::TooManyAddresses(3))
     );
 }
+
+#[test]
+fn full_pinned_pools_fall_back_to_generic_ones() {
+    let mut pinned = spec(&["192.0.2.0/32"]);
+    pinned.service_allocation = Some(ServiceAllocationSpec {
+        priority: 1,
+        namespaces: vec!["default".into()],
+        ..Default::default()
+    });
+    let mut a = allocator(&[("generic", spec(&["198.51.100.0/30"])), ("pinned", pinned)]);
+    let first = a.converge(&svc("a"), &[]).outcome.expect("pinned first");
+    assert_eq!(first.pool, "pinned");
+    let second = a.converge(&svc("b"), &[]).outcome.expect("then generic");
+    assert_eq!(
+        (second.pool.as_str(), second.ips.to_vec()),
+        ("generic", ips(&["198.51.100.0"]))
+    );
+}
+
+#[test]
+fn equal_priorities_tie_break_by_configuration_order() {
+    let with = |addr: &str| {
+        let mut s = spec(&[addr]);
+        s.service_allocation = Some(ServiceAllocationSpec {
+            priority: 5,
+            ..Default::default()
+        });
+        s
+    };
+    let mut a = allocator(&[
+        ("zeta", with("192.0.2.0/32")),
+        ("alpha", with("198.51.100.0/32")),
+    ]);
+    assert_eq!(a.converge(&svc("a"), &[]).outcome.expect("a").pool, "zeta");
+    assert_eq!(a.converge(&svc("b"), &[]).outcome.expect("b").pool, "alpha");
+}
+
+#[test]
+fn pool_request_with_prefer_dual_takes_what_the_pool_has() {
+    let mut a = allocator(&[("v6only", spec(&["2001:db8::/120"]))]);
+    let s = svc("p")
+        .with_families(FamilyRequest::PreferDual {
+            primary: Family::V4,
+        })
+        .with_pool("v6only");
+    assert_eq!(got(&mut a, &s), ips(&["2001:db8::"]));
+    let require = svc("r")
+        .with_families(FamilyRequest::RequireDual)
+        .with_pool("v6only");
+    assert_eq!(
+        a.converge(&require, &[]).outcome,
+        Err(Error::NoAvailableIpsInPool {
+            pool: "v6only".into(),
+            family: Family::V4
+        })
+    );
+}
+
+#[test]
+fn ipv4_mapped_addresses_are_read_as_ipv4() {
+    let mut a = allocator(&[("p", spec(&["192.0.2.0/24"]))]);
+    let s = svc("m").with_requested([ip("::ffff:192.0.2.9")]);
+    assert_eq!(got(&mut a, &s), ips(&["192.0.2.9"]));
+    // And a status written in that form is recognised as the same address.
+    let c = a.converge(&s, &ips(&["::ffff:192.0.2.9"]));
+    assert!(c.notes.is_empty(), "{:?}", c.notes);
+}
+
+#[test]
+fn failed_operations_change_nothing() {
+    let mut a = allocator(&[("p", spec(&["192.0.2.0/30"]))]);
+    let s = svc("s");
+    let held = got(&mut a, &s);
+    let before = a.assignment(&s.key);
+    assert!(a.assign(&s, &ips(&["203.0.113.1"])).is_err());
+    assert!(a.allocate_from_pool(&svc("x"), "missing").is_err());
+    assert_eq!(a.assignment(&s.key), before);
+    assert_eq!(a.counters("p").map(|c| c.v4.assigned), Some(1));
+    assert_eq!(held.len(), 1);
+    consistent(&a);
+}
