@@ -48,20 +48,21 @@ mod error;
 mod family;
 mod occupancy;
 mod pool;
+mod records;
 pub mod script;
 mod selector;
 mod service;
 mod table;
 
 pub use allocator::{
-    Allocator, Assignment, ClearReason, Convergence, FamilyCounters, Ips, Note, Orphan,
-    PoolCounters,
+    Allocator, Assignment, ClearReason, Convergence, FamilyCounters, Note, Orphan, PoolCounters,
 };
 pub use error::{Conflict, Error};
 pub use family::{Family, is_buggy};
 pub use pool::{
     AddressRange, Pool, PoolSpec, Pools, RangeProblem, ServiceAllocation, ServiceAllocationSpec,
 };
+pub use records::Ips;
 pub use selector::{LabelSelector, LabelSelectorRequirement, Labels, Operator, labels_to_string};
 pub use service::{
     Annotations, FamilyRequest, Port, Protocol, Service, ServiceKey, SharingKey, annotations,
