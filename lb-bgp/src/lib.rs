@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod fuzzing;
 pub mod wire;
 
 pub use codec::{BgpCodec, Frame};
