@@ -388,7 +388,7 @@ pub struct AsSegmentRef<'a> {
 
 impl<'a> AsSegmentRef<'a> {
     /// The AS numbers in the segment.
-    pub fn asns(&self) -> impl Iterator<Item = u32> + 'a {
+    pub fn asns(&self) -> impl Iterator<Item = u32> + use<'a> {
         let w = self.asn_len;
         self.data.chunks_exact(w).map(move |c| {
             if w == 4 {
@@ -402,7 +402,7 @@ impl<'a> AsSegmentRef<'a> {
 
 impl<'a> AsPathRef<'a> {
     /// Segments in order.
-    pub fn segments(&self) -> impl Iterator<Item = AsSegmentRef<'a>> + 'a {
+    pub fn segments(&self) -> impl Iterator<Item = AsSegmentRef<'a>> + use<'a> {
         let mut d = self.data;
         let w = self.asn_len;
         std::iter::from_fn(move || {
@@ -806,10 +806,10 @@ impl<'a> PathAttribute<'a> {
             AttributeType::ExtendedCommunities => AttributeValue::ExtendedCommunities(List::new(v)),
             AttributeType::LargeCommunities => AttributeValue::LargeCommunities(List::new(v)),
             AttributeType::MpReachNlri => {
-                AttributeValue::MpReach(MpReachRef::parse(v, &self.ctx).ok()?)
+                AttributeValue::MpReach(MpReachRef::split(v, &self.ctx).ok()?)
             }
             AttributeType::MpUnreachNlri => {
-                AttributeValue::MpUnreach(MpUnreachRef::parse(v, &self.ctx).ok()?)
+                AttributeValue::MpUnreach(MpUnreachRef::split(v, &self.ctx).ok()?)
             }
             AttributeType::Unknown(_) => AttributeValue::Unknown(v),
         })

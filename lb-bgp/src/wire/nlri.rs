@@ -135,13 +135,26 @@ impl Iterator for Prefixes<'_> {
             return None;
         };
         self.data = rest;
+        // Full-length prefixes (the common /32 and /128) copy without a length-dependent memcpy.
         let prefix = if self.v6 {
-            let mut o = [0u8; 16];
-            o.get_mut(..n)?.copy_from_slice(addr);
+            let o = match addr.first_chunk::<16>() {
+                Some(full) => *full,
+                None => {
+                    let mut o = [0u8; 16];
+                    o.get_mut(..n)?.copy_from_slice(addr);
+                    o
+                }
+            };
             IpNet::V6(Ipv6Net::new(Ipv6Addr::from(o), bits).ok()?)
         } else {
-            let mut o = [0u8; 4];
-            o.get_mut(..n)?.copy_from_slice(addr);
+            let o = match addr.first_chunk::<4>() {
+                Some(full) => *full,
+                None => {
+                    let mut o = [0u8; 4];
+                    o.get_mut(..n)?.copy_from_slice(addr);
+                    o
+                }
+            };
             IpNet::V4(Ipv4Net::new(Ipv4Addr::from(o), bits).ok()?)
         };
         Some(Nlri { path_id, prefix })

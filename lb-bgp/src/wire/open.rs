@@ -154,14 +154,14 @@ impl<'a> OpenMessage<'a> {
     }
 
     /// Raw (code, value) of every capability, in order, across Capabilities parameters.
-    pub fn raw_capabilities(&self) -> impl Iterator<Item = (u8, &'a [u8])> + 'a {
+    pub fn raw_capabilities(&self) -> impl Iterator<Item = (u8, &'a [u8])> + use<'a> {
         parameters(self.params, self.extended)
             .filter_map(Result::ok)
             .flat_map(|(_, v)| capabilities(v).filter_map(Result::ok))
     }
 
     /// Every capability, parsed.
-    pub fn capabilities(&self) -> impl Iterator<Item = Capability> + 'a {
+    pub fn capabilities(&self) -> impl Iterator<Item = Capability> + use<'a> {
         self.raw_capabilities()
             .filter_map(|(c, v)| Capability::parse(c, v).ok())
     }
