@@ -4,10 +4,11 @@
 # How it was used (once, as root, on the development machine):
 #   bash lb-bgp/lab/capture.sh            # writes /tmp/lbbgp-capture/bgp.pcap and messages.txt
 #   python3 lb-bgp/lab/split.py /tmp/lbbgp-capture/bgp.pcap > /tmp/lbbgp-capture/messages.txt
-# The hex of selected messages was then pasted into lb-bgp/tests/fixtures.rs with a comment
-# naming the daemon, its version and the session it came from.
+#   python3 lb-bgp/lab/fixtures.py /tmp/lbbgp-capture/messages.txt > lb-bgp/tests/fixtures/captured.rs
+#   python3 lb-bgp/lab/seed_corpus.py
+# The README example's UPDATE was pasted from an earlier run of the same script.
 #
-# It reuses ../../../shared/lab/lab.sh (namespaces, veth, bridge) with the prefix `lbbgp`, writes its own
+# It reuses the shared lab recipe ($LAB_SH: namespaces, veth, bridge) with the prefix `lbbgp`, writes its own
 # daemon configs (communities, large communities, ADD-PATH, graceful restart ...), captures on
 # the lab bridge, and tears everything down. Traffic stays on 192.0.2.0/24 and 2001:db8:1::/64
 # inside namespaces it created.
@@ -147,9 +148,12 @@ G global rib -a ipv4 del 198.51.100.30/32
 G global rib -a ipv6 del 2001:db8:100::30/128
 sleep 2
 # NOTIFICATIONs: shutdown communications (RFC 8203/9003) from each daemon
-birdc -s "$LAB_DIR/bird-router/bird.ctl" disable frr6 "lbbgp: bird maintenance" >/dev/null 2>&1
+# birdc joins its arguments: the message needs its own quotes.
+birdc -s "$LAB_DIR/bird-router/bird.ctl" disable frr6 '"lbbgp: bird maintenance"' >"$OUT/birdc-disable.txt" 2>&1
+birdc -s "$LAB_DIR/bird-router/bird.ctl" restart gob4 '"lbbgp: bird reset"' >"$OUT/birdc-restart.txt" 2>&1
 vtysh --vty_socket "$LAB_DIR/frr-node1" -c "configure terminal" -c "router bgp 64511" -c "neighbor 192.0.2.1 shutdown message lbbgp: frr maintenance" >/dev/null 2>&1
-G neighbor 2001:db8:1::1 disable -r "lbbgp: gobgp maintenance" >/dev/null 2>&1 || true
+# (-r is gobgp's global --pprof-port flag; the message flag is --reason)
+G neighbor 2001:db8:1::1 disable --reason "lbbgp: gobgp maintenance" >"$OUT/gobgp-disable.txt" 2>&1 || true
 sleep 2
 cp "$LAB_DIR/cap.pcap" "$OUT/bgp.pcap"
 for f in "$LAB_DIR"/*.log; do cp "$f" "$OUT/"; done

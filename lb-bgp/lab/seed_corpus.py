@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Seeds fuzz/corpus/bgp_* from the captured fixtures (lb-bgp/tests/fixtures/captured.rs).
+"""Seeds fuzz/corpus/bgp_* from the captured fixtures (lb-bgp/tests/fixtures/captured.rs, written by fixtures.py).
 
 Run once from the workspace root: python3 lb-bgp/lab/seed_corpus.py
 The first octet of update/framing/roundtrip inputs is the context (see lb_bgp::fuzzing::context):

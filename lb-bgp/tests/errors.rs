@@ -334,6 +334,19 @@ fn rfc7606_s3g_duplicate_mp_reach_resets() {
 }
 
 #[test]
+fn notification_data_for_attribute_errors() {
+    let m = update(&[], &attrs(&[0xc0, 8, 3, 1, 2, 3]), NLRI);
+    let body = &m[19..];
+    assert_eq!(
+        lb_bgp::wire::update::attribute_bytes(body, 8),
+        Some(&[0xc0, 8, 3, 1, 2, 3][..])
+    );
+    assert_eq!(lb_bgp::wire::update::attribute_bytes(body, 99), None);
+    let e = Error::MissingWellKnownAttribute(3);
+    assert_eq!(Notification::from_error(&e).unwrap().data, vec![3]);
+}
+
+#[test]
 fn rfc7606_s7_1_origin() {
     check(
         &update(&[], &[0x40, 1, 2, 0, 0], NLRI),

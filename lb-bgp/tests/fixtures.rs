@@ -109,6 +109,42 @@ fn frr_shutdown_communication() {
     assert_eq!(n.shutdown_communication(), Some("lbbgp: frr maintenance"));
 }
 
+/// BIRD 2.0.12 `disable frr6 "..."` and `restart gob4 "..."`; GoBGP 3.10.0
+/// `gobgp neighbor ... disable --reason ...` (it sent no communication).
+#[test]
+fn bird_and_gobgp_notifications() {
+    use lb_bgp::wire::notification::{CeaseSubcode, ErrorCode};
+    let ctx = Context::default();
+    let parse = |from: &str, prefix: &str| {
+        let bytes = captured(from, prefix);
+        let MessageRef::Notification(n) = MessageRef::parse(&bytes, &ctx).unwrap() else {
+            panic!()
+        };
+        (
+            n.error_code(),
+            n.shutdown_communication().map(str::to_owned),
+        )
+    };
+    assert_eq!(
+        parse("2001:db8:1::1:", "ffffffffffffffffffffffffffffffff002d03"),
+        (
+            ErrorCode::Cease(CeaseSubcode::AdministrativeShutdown),
+            Some("lbbgp: bird maintenance".into())
+        )
+    );
+    assert_eq!(
+        parse("192.0.2.1:", "ffffffffffffffffffffffffffffffff002703"),
+        (
+            ErrorCode::Cease(CeaseSubcode::AdministrativeReset),
+            Some("lbbgp: bird reset".into())
+        )
+    );
+    assert_eq!(
+        parse("2001:db8:1::12:", "ffffffffffffffffffffffffffffffff001503"),
+        (ErrorCode::Cease(CeaseSubcode::AdministrativeShutdown), None)
+    );
+}
+
 #[test]
 fn bird_ipv6_update_has_link_local_next_hop_and_large_communities() {
     let ctx = Context::four_octet();

@@ -154,12 +154,15 @@ impl Error {
 
     /// The data field of the NOTIFICATION, where RFC 4271 §6 defines one from a fixed-size
     /// value: the erroneous length (Bad Message Length), type (Bad Message Type) or the largest
-    /// supported version (Unsupported Version Number). Empty otherwise.
+    /// supported version (Unsupported Version Number) or the missing type code (Missing
+    /// Well-known Attribute). Empty otherwise; for the attribute errors whose data is the
+    /// erroneous attribute, see [`attribute_bytes`](super::update::attribute_bytes).
     pub fn notification_data(&self) -> ([u8; 2], usize) {
         match self {
             Error::BadMessageLength(n) | Error::RouteRefreshLength(n) => (n.to_be_bytes(), 2),
             Error::BadMessageType(t) => ([*t, 0], 1),
             Error::UnsupportedVersion(_) => ([0, 4], 2),
+            Error::MissingWellKnownAttribute(t) => ([*t, 0], 1),
             _ => ([0, 0], 0),
         }
     }

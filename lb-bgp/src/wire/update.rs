@@ -15,8 +15,8 @@
 //! ```
 
 use super::attribute::{
-    Attribute, AttributeData, AttributeFlags, MpReach, MpReachRef, MpUnreach, MpUnreachRef,
-    PathAttribute, split_attribute,
+    AS_TRANS, AsPath, Attribute, AttributeData, AttributeFlags, MpReach, MpReachRef, MpUnreach,
+    MpUnreachRef, PathAttribute, split_attribute,
 };
 use super::header::{HEADER_LEN, MessageType, write_header};
 use super::nlri::{Nlri, Prefixes, check_prefixes};
@@ -258,6 +258,21 @@ impl<'a> Iterator for Attributes<'a> {
     }
 }
 
+/// The first path attribute of `type_code` in an UPDATE body, whole (flags, type, length,
+/// value): the data RFC 4271 §6.3 puts in the NOTIFICATION for an attribute error.
+pub fn attribute_bytes(body: &[u8], type_code: u8) -> Option<&[u8]> {
+    let (_, rest) = split_u16_prefixed(body)?;
+    let (mut d, _) = split_u16_prefixed(rest)?;
+    while let Ok((_, t, _, rest)) = split_attribute(d) {
+        let whole = &d[..d.len() - rest.len()];
+        if t == type_code {
+            return Some(whole);
+        }
+        d = rest;
+    }
+    None
+}
+
 /// An UPDATE, owned, for building messages.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Update {
@@ -308,6 +323,34 @@ impl Update {
                 withdrawn: vec![],
             }))],
             ..Update::default()
+        }
+    }
+
+    /// The AS path to use for route selection (RFC 6793 §4.2.3). On a 4-octet session AS_PATH
+    /// is the path and AS4_PATH is ignored. On a 2-octet session AS4_PATH is merged into AS_PATH
+    /// unless AGGREGATOR names an AS other than AS_TRANS, in which case AS4_PATH (and
+    /// AS4_AGGREGATOR) are ignored.
+    pub fn effective_as_path(&self, ctx: &Context) -> Option<AsPath> {
+        let find = |t: u8| {
+            self.attributes
+                .iter()
+                .find(|a| a.data.type_code() == t)
+                .map(|a| &a.data)
+        };
+        let Some(AttributeData::AsPath(path)) = find(2) else {
+            return None;
+        };
+        if ctx.four_octet_as {
+            return Some(path.clone());
+        }
+        if let Some(AttributeData::Aggregator(g)) = find(7) {
+            if g.asn != AS_TRANS {
+                return Some(path.clone());
+            }
+        }
+        match find(17) {
+            Some(AttributeData::As4Path(as4)) => Some(path.merge_as4(as4)),
+            _ => Some(path.clone()),
         }
     }
 
@@ -468,4 +511,51 @@ fn write_update<'b>(
     dst[a_at..a_at + 2].copy_from_slice(&(a_len as u16).to_be_bytes());
     dst[start + 16..start + 18].copy_from_slice(&(total as u16).to_be_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::wire::attribute::Aggregator;
+
+    #[test]
+    fn rfc6793_merge_on_a_two_octet_session() {
+        let two = Context::default();
+        let mut u = Update {
+            attributes: vec![
+                Attribute::new(AttributeData::AsPath(AsPath::sequence([64500, AS_TRANS]))),
+                Attribute::new(AttributeData::As4Path(AsPath::sequence([4_200_000_001]))),
+            ],
+            ..Update::default()
+        };
+        let merged = AsPath {
+            segments: vec![
+                crate::wire::AsSegment {
+                    kind: crate::wire::SegmentType::Sequence,
+                    asns: vec![64500],
+                },
+                crate::wire::AsSegment {
+                    kind: crate::wire::SegmentType::Sequence,
+                    asns: vec![4_200_000_001],
+                },
+            ],
+        };
+        assert_eq!(u.effective_as_path(&two), Some(merged));
+        assert_eq!(
+            u.effective_as_path(&Context::four_octet()),
+            Some(AsPath::sequence([64500, AS_TRANS]))
+        );
+        // An AGGREGATOR with a real 2-octet AS: AS4_PATH is ignored.
+        let g = Aggregator {
+            asn: 64501,
+            address: "192.0.2.1".parse().unwrap(),
+        };
+        u.attributes
+            .push(Attribute::new(AttributeData::Aggregator(g)));
+        assert_eq!(
+            u.effective_as_path(&two),
+            Some(AsPath::sequence([64500, AS_TRANS]))
+        );
+    }
 }
