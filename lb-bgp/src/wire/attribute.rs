@@ -1169,12 +1169,12 @@ impl Attribute {
                 dst.push(m.next_hop.encoded_len() as u8);
                 m.next_hop.write(dst);
                 dst.push(0);
-                m.nlri.iter().for_each(|p| p.encode(dst));
+                m.nlri.iter().for_each(|p| p.write(dst));
             }
             AttributeData::MpUnreach(m) => {
                 dst.extend_from_slice(&m.afi.0.to_be_bytes());
                 dst.push(m.safi.0);
-                m.withdrawn.iter().for_each(|p| p.encode(dst));
+                m.withdrawn.iter().for_each(|p| p.write(dst));
             }
             AttributeData::Raw { data, .. } => dst.extend_from_slice(data),
         }

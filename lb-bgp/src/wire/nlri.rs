@@ -43,6 +43,29 @@ impl Nlri {
         id + 1 + usize::from(self.prefix.prefix_len()).div_ceil(8)
     }
 
+    /// Appends the wire form to a `Vec` (the encoder's hot path): fixed-size copies of the
+    /// whole address, then the unused tail is cut, so no length-dependent memcpy is called.
+    #[inline]
+    pub(crate) fn write(&self, dst: &mut Vec<u8>) {
+        if let Some(id) = self.path_id {
+            dst.extend_from_slice(&id.to_be_bytes());
+        }
+        let len = self.prefix.prefix_len();
+        let n = usize::from(len).div_ceil(8);
+        match self.prefix.addr() {
+            IpAddr::V4(a) => {
+                let o = a.octets();
+                dst.extend_from_slice(&[len, o[0], o[1], o[2], o[3]]);
+                dst.truncate(dst.len() - (4 - n));
+            }
+            IpAddr::V6(a) => {
+                dst.push(len);
+                dst.extend_from_slice(&a.octets());
+                dst.truncate(dst.len() - (16 - n));
+            }
+        }
+    }
+
     /// Appends the wire form. The Path Identifier is written when present.
     pub fn encode(&self, dst: &mut impl BufMut) {
         if let Some(id) = self.path_id {
@@ -65,6 +88,9 @@ pub(crate) fn check_prefixes(
     max_bits: u8,
     add_path: bool,
 ) -> Result<usize, Error> {
+    if let Some(stride) = uniform_stride(data, max_bits, add_path) {
+        return Ok(data.len() / stride);
+    }
     let mut count = 0;
     let id_len = if add_path { 4 } else { 0 };
     while !data.is_empty() {
@@ -81,6 +107,26 @@ pub(crate) fn check_prefixes(
     Ok(count)
 }
 
+/// When every prefix of a field has the same length (a speaker announcing /32s or /128s), each
+/// takes the same number of octets and the field is an array: returns that stride. Sound
+/// because a sequential walk visits exactly the offsets checked here; unlike that walk, the
+/// check has no dependency from one prefix to the next, so it runs at memory speed.
+#[inline]
+fn uniform_stride(data: &[u8], max_bits: u8, add_path: bool) -> Option<usize> {
+    let id_len = if add_path { 4 } else { 0 };
+    let bits = *data.get(id_len)?;
+    if bits > max_bits {
+        return None;
+    }
+    let stride = id_len + 1 + usize::from(bits).div_ceil(8);
+    if data.len() % stride != 0 {
+        return None;
+    }
+    data.chunks_exact(stride)
+        .all(|c| c.get(id_len) == Some(&bits))
+        .then_some(stride)
+}
+
 /// A zero-copy iterator over a prefix field. Built only over fields that passed
 /// [`check_prefixes`]; it stops early (never panics) on anything else.
 #[derive(Debug, Clone)]
@@ -88,11 +134,19 @@ pub struct Prefixes<'a> {
     data: &'a [u8],
     v6: bool,
     add_path: bool,
+    /// Octets per prefix when they all have the same length, else 0.
+    stride: usize,
 }
 
 impl<'a> Prefixes<'a> {
     pub(crate) fn new(data: &'a [u8], v6: bool, add_path: bool) -> Self {
-        Prefixes { data, v6, add_path }
+        let stride = uniform_stride(data, if v6 { 128 } else { 32 }, add_path).unwrap_or(0);
+        Prefixes {
+            data,
+            v6,
+            add_path,
+            stride,
+        }
     }
 
     /// An iterator that yields nothing.
@@ -101,6 +155,7 @@ impl<'a> Prefixes<'a> {
             data: &[],
             v6: false,
             add_path: false,
+            stride: 0,
         }
     }
 
@@ -120,6 +175,23 @@ impl Iterator for Prefixes<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Nlri> {
+        if self.stride != 0 {
+            // All prefixes have one length: step by the stride, no length-to-offset chain.
+            let (mut d, rest) = self.data.split_at_checked(self.stride)?;
+            self.data = rest;
+            let path_id = if self.add_path {
+                let (id, r) = d.split_first_chunk::<4>()?;
+                d = r;
+                Some(u32::from_be_bytes(*id))
+            } else {
+                None
+            };
+            let (&bits, addr) = d.split_first()?;
+            return Some(Nlri {
+                path_id,
+                prefix: to_prefix(self.v6, bits, addr)?,
+            });
+        }
         let mut d = self.data;
         let path_id = if self.add_path {
             let (id, rest) = d.split_first_chunk::<4>()?;
@@ -135,29 +207,35 @@ impl Iterator for Prefixes<'_> {
             return None;
         };
         self.data = rest;
-        // Full-length prefixes (the common /32 and /128) copy without a length-dependent memcpy.
-        let prefix = if self.v6 {
-            let o = match addr.first_chunk::<16>() {
-                Some(full) => *full,
-                None => {
-                    let mut o = [0u8; 16];
-                    o.get_mut(..n)?.copy_from_slice(addr);
-                    o
-                }
-            };
-            IpNet::V6(Ipv6Net::new(Ipv6Addr::from(o), bits).ok()?)
-        } else {
-            let o = match addr.first_chunk::<4>() {
-                Some(full) => *full,
-                None => {
-                    let mut o = [0u8; 4];
-                    o.get_mut(..n)?.copy_from_slice(addr);
-                    o
-                }
-            };
-            IpNet::V4(Ipv4Net::new(Ipv4Addr::from(o), bits).ok()?)
-        };
+        let prefix = to_prefix(self.v6, bits, addr)?;
         Some(Nlri { path_id, prefix })
+    }
+}
+
+/// Builds a prefix from its length and its ceil(bits/8) address octets.
+#[inline]
+fn to_prefix(v6: bool, bits: u8, addr: &[u8]) -> Option<IpNet> {
+    // Full-length prefixes (the common /32 and /128) copy without a length-dependent memcpy.
+    if v6 {
+        let o = match addr.first_chunk::<16>() {
+            Some(full) => *full,
+            None => {
+                let mut o = [0u8; 16];
+                o.get_mut(..addr.len())?.copy_from_slice(addr);
+                o
+            }
+        };
+        Ipv6Net::new(Ipv6Addr::from(o), bits).ok().map(IpNet::V6)
+    } else {
+        let o = match addr.first_chunk::<4>() {
+            Some(full) => *full,
+            None => {
+                let mut o = [0u8; 4];
+                o.get_mut(..addr.len())?.copy_from_slice(addr);
+                o
+            }
+        };
+        Ipv4Net::new(Ipv4Addr::from(o), bits).ok().map(IpNet::V4)
     }
 }
 
@@ -177,6 +255,27 @@ mod tests {
         let mut out = Vec::new();
         got.iter().for_each(|n| n.encode(&mut out));
         assert_eq!(out, bytes);
+    }
+
+    #[test]
+    fn uniform_fields_take_the_fast_path_and_agree_with_the_walk() {
+        let same = [32, 10, 0, 0, 1, 32, 10, 0, 0, 2, 32, 10, 0, 0, 3];
+        assert_eq!(uniform_stride(&same, 32, false), Some(5));
+        assert_eq!(check_prefixes(&same, 32, false), Ok(3));
+        let fast: Vec<_> = Prefixes::new(&same, false, false).collect();
+        let mut slow = Prefixes::new(&same, false, false);
+        slow.stride = 0;
+        assert_eq!(fast, slow.collect::<Vec<_>>());
+        // One odd length in the middle: no fast path, and the walk finds the error.
+        let odd = [32, 10, 0, 0, 1, 33, 10, 0, 0, 2, 0];
+        assert_eq!(uniform_stride(&odd, 32, false), None);
+        assert_eq!(
+            check_prefixes(&odd, 32, false),
+            Err(Error::InvalidNetworkField)
+        );
+        let mixed = [32, 10, 0, 0, 1, 8, 10];
+        assert_eq!(uniform_stride(&mixed, 32, false), None);
+        assert_eq!(check_prefixes(&mixed, 32, false), Ok(2));
     }
 
     #[test]

@@ -493,7 +493,7 @@ fn write_update<'b>(
     write_header(dst, MessageType::Update, 0);
     let w_at = dst.len();
     dst.extend_from_slice(&[0, 0]);
-    withdrawn.iter().for_each(|p| p.encode(dst));
+    withdrawn.iter().for_each(|p| p.write(dst));
     let w_len = dst.len() - w_at - 2;
     let a_at = dst.len();
     dst.extend_from_slice(&[0, 0]);
@@ -501,7 +501,7 @@ fn write_update<'b>(
         a.encode(ctx, dst)?;
     }
     let a_len = dst.len() - a_at - 2;
-    nlri.iter().for_each(|p| p.encode(dst));
+    nlri.iter().for_each(|p| p.write(dst));
     let total = dst.len() - start;
     if total > ctx.max_message_len() {
         dst.truncate(start);
