@@ -55,8 +55,10 @@ pub struct UpdateMessage<'a> {
     ctx: Context,
     discard: TypeSet,
     error: Option<Error>,
-    mp_reach: Option<MpReachRef<'a>>,
-    mp_unreach: Option<MpUnreachRef<'a>>,
+    /// Values of MP_REACH_NLRI / MP_UNREACH_NLRI (checked); kept as slices so the view stays
+    /// small to move around.
+    mp_reach: Option<&'a [u8]>,
+    mp_unreach: Option<&'a [u8]>,
 }
 
 fn split_u16_prefixed(d: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -83,6 +85,7 @@ impl<'a> UpdateMessage<'a> {
             mp_unreach: None,
         };
         let mut seen = TypeSet::default();
+        let mut reach_nlri = false;
         let mut d = attributes;
         while !d.is_empty() {
             let (flags, t, value, rest) = match split_attribute(d) {
@@ -117,13 +120,16 @@ impl<'a> UpdateMessage<'a> {
                 continue;
             }
             match t {
-                14 => msg.mp_reach = Some(MpReachRef::split(value, ctx)?),
-                15 => msg.mp_unreach = Some(MpUnreachRef::split(value, ctx)?),
+                14 => {
+                    reach_nlri = !MpReachRef::split(value, ctx)?.nlri_bytes().is_empty();
+                    msg.mp_reach = Some(value);
+                }
+                15 => msg.mp_unreach = Some(value),
                 _ => {}
             }
         }
         // RFC 4271 §6.3 and RFC 7606 §3 d: mandatory attributes when routes are announced.
-        let reach = !nlri.is_empty() || msg.mp_reach.is_some_and(|m| !m.nlri_bytes().is_empty());
+        let reach = !nlri.is_empty() || reach_nlri;
         if reach
             && msg
                 .error
@@ -200,12 +206,12 @@ impl<'a> UpdateMessage<'a> {
 
     /// MP_REACH_NLRI, if present and well formed.
     pub fn mp_reach(&self) -> Option<MpReachRef<'a>> {
-        self.mp_reach
+        MpReachRef::split(self.mp_reach?, &self.ctx).ok()
     }
 
     /// MP_UNREACH_NLRI, if present and well formed.
     pub fn mp_unreach(&self) -> Option<MpUnreachRef<'a>> {
-        self.mp_unreach
+        MpUnreachRef::split(self.mp_unreach?, &self.ctx).ok()
     }
 
     /// The family whose End-of-RIB marker this is (RFC 4724 §2): an empty UPDATE for IPv4
@@ -222,7 +228,7 @@ impl<'a> UpdateMessage<'a> {
         if it.next().is_some() || only.type_code != 15 {
             return None;
         }
-        let m = self.mp_unreach?;
+        let m = self.mp_unreach()?;
         m.withdrawn_bytes().is_empty().then_some((m.afi, m.safi))
     }
 }
