@@ -1,0 +1,1250 @@
+//! Path attributes (RFC 4271 §4.3, §5) and the optional ones this codec understands:
+//! COMMUNITIES (RFC 1997), ORIGINATOR_ID and CLUSTER_LIST (RFC 4456), MP_REACH_NLRI and
+//! MP_UNREACH_NLRI (RFC 4760), EXTENDED_COMMUNITIES (RFC 4360), AS4_PATH and AS4_AGGREGATOR
+//! (RFC 6793), LARGE_COMMUNITY (RFC 8092). Anything else is kept raw with its flags.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |O|T|P|E|  0    |  Type Code    | Length (1 octet, 2 if E = 1)  |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! | Value ...
+//! +-+-+-+-+-+-+-+-+
+//!   O optional, T transitive, P partial, E extended length
+//! ```
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::nlri::{Nlri, Prefixes, check_prefixes};
+use super::{Afi, Context, Error, Safi};
+
+/// The attribute flags octet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AttributeFlags(pub u8);
+
+impl AttributeFlags {
+    /// Optional (1) or well-known (0).
+    pub const OPTIONAL: u8 = 0x80;
+    /// Transitive.
+    pub const TRANSITIVE: u8 = 0x40;
+    /// Partial: an optional transitive attribute some speaker on the path did not recognise.
+    pub const PARTIAL: u8 = 0x20;
+    /// The length field has two octets.
+    pub const EXTENDED_LENGTH: u8 = 0x10;
+    /// Well-known attributes: transitive, not optional.
+    pub const WELL_KNOWN: Self = AttributeFlags(Self::TRANSITIVE);
+    /// Optional non-transitive.
+    pub const OPTIONAL_NON_TRANSITIVE: Self = AttributeFlags(Self::OPTIONAL);
+    /// Optional transitive.
+    pub const OPTIONAL_TRANSITIVE: Self = AttributeFlags(Self::OPTIONAL | Self::TRANSITIVE);
+
+    /// The optional bit.
+    pub fn optional(self) -> bool {
+        self.0 & Self::OPTIONAL != 0
+    }
+    /// The transitive bit.
+    pub fn transitive(self) -> bool {
+        self.0 & Self::TRANSITIVE != 0
+    }
+    /// The partial bit.
+    pub fn partial(self) -> bool {
+        self.0 & Self::PARTIAL != 0
+    }
+    /// The extended length bit.
+    pub fn extended_length(self) -> bool {
+        self.0 & Self::EXTENDED_LENGTH != 0
+    }
+}
+
+macro_rules! attribute_types {
+    ($($(#[$doc:meta])* $name:ident = $code:expr, $flags:ident;)*) => {
+        /// Attribute type codes (IANA "BGP Path Attributes").
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum AttributeType {
+            $($(#[$doc])* $name,)*
+            /// A type code this codec does not interpret.
+            Unknown(u8),
+        }
+        impl From<u8> for AttributeType {
+            fn from(v: u8) -> Self {
+                match v { $($code => AttributeType::$name,)* v => AttributeType::Unknown(v) }
+            }
+        }
+        impl From<AttributeType> for u8 {
+            fn from(v: AttributeType) -> u8 {
+                match v { $(AttributeType::$name => $code,)* AttributeType::Unknown(v) => v }
+            }
+        }
+        impl AttributeType {
+            /// The optional and transitive bits the attribute's RFC prescribes, if known.
+            pub fn expected_flags(self) -> Option<AttributeFlags> {
+                match self { $(AttributeType::$name => Some(AttributeFlags::$flags),)* AttributeType::Unknown(_) => None }
+            }
+        }
+    };
+}
+
+attribute_types! {
+    /// ORIGIN (1), well-known mandatory.
+    Origin = 1, WELL_KNOWN;
+    /// AS_PATH (2), well-known mandatory.
+    AsPath = 2, WELL_KNOWN;
+    /// NEXT_HOP (3), well-known mandatory for IPv4 NLRI.
+    NextHop = 3, WELL_KNOWN;
+    /// MULTI_EXIT_DISC (4).
+    MultiExitDisc = 4, OPTIONAL_NON_TRANSITIVE;
+    /// LOCAL_PREF (5), well-known.
+    LocalPref = 5, WELL_KNOWN;
+    /// ATOMIC_AGGREGATE (6), well-known discretionary.
+    AtomicAggregate = 6, WELL_KNOWN;
+    /// AGGREGATOR (7).
+    Aggregator = 7, OPTIONAL_TRANSITIVE;
+    /// COMMUNITIES (8, RFC 1997).
+    Communities = 8, OPTIONAL_TRANSITIVE;
+    /// ORIGINATOR_ID (9, RFC 4456).
+    OriginatorId = 9, OPTIONAL_NON_TRANSITIVE;
+    /// CLUSTER_LIST (10, RFC 4456).
+    ClusterList = 10, OPTIONAL_NON_TRANSITIVE;
+    /// MP_REACH_NLRI (14, RFC 4760).
+    MpReachNlri = 14, OPTIONAL_NON_TRANSITIVE;
+    /// MP_UNREACH_NLRI (15, RFC 4760).
+    MpUnreachNlri = 15, OPTIONAL_NON_TRANSITIVE;
+    /// EXTENDED COMMUNITIES (16, RFC 4360).
+    ExtendedCommunities = 16, OPTIONAL_TRANSITIVE;
+    /// AS4_PATH (17, RFC 6793).
+    As4Path = 17, OPTIONAL_TRANSITIVE;
+    /// AS4_AGGREGATOR (18, RFC 6793).
+    As4Aggregator = 18, OPTIONAL_TRANSITIVE;
+    /// LARGE_COMMUNITY (32, RFC 8092).
+    LargeCommunities = 32, OPTIONAL_TRANSITIVE;
+}
+
+/// ORIGIN values (RFC 4271 §5.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Learned from an interior protocol (0).
+    Igp,
+    /// Learned through EGP (1).
+    Egp,
+    /// Learned some other way (2).
+    Incomplete,
+}
+
+impl Origin {
+    fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => Origin::Igp,
+            1 => Origin::Egp,
+            2 => Origin::Incomplete,
+            _ => return None,
+        })
+    }
+    fn to_u8(self) -> u8 {
+        match self {
+            Origin::Igp => 0,
+            Origin::Egp => 1,
+            Origin::Incomplete => 2,
+        }
+    }
+}
+
+/// AS_PATH segment types (RFC 4271 §4.3, RFC 5065 for the confederation ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SegmentType {
+    /// AS_SET (1).
+    Set,
+    /// AS_SEQUENCE (2).
+    Sequence,
+    /// AS_CONFED_SEQUENCE (3).
+    ConfedSequence,
+    /// AS_CONFED_SET (4).
+    ConfedSet,
+}
+
+impl SegmentType {
+    fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            1 => SegmentType::Set,
+            2 => SegmentType::Sequence,
+            3 => SegmentType::ConfedSequence,
+            4 => SegmentType::ConfedSet,
+            _ => return None,
+        })
+    }
+    fn to_u8(self) -> u8 {
+        match self {
+            SegmentType::Set => 1,
+            SegmentType::Sequence => 2,
+            SegmentType::ConfedSequence => 3,
+            SegmentType::ConfedSet => 4,
+        }
+    }
+    fn is_confed(self) -> bool {
+        matches!(self, SegmentType::ConfedSequence | SegmentType::ConfedSet)
+    }
+}
+
+/// The reserved 2-octet AS number that stands for a 4-octet one (RFC 6793).
+pub const AS_TRANS: u32 = 23456;
+
+/// A COMMUNITIES value (RFC 1997): `asn:value` in one 32-bit number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Community(pub u32);
+
+impl Community {
+    /// GRACEFUL_SHUTDOWN (RFC 8326).
+    pub const GRACEFUL_SHUTDOWN: Self = Community(0xFFFF_0000);
+    /// ACCEPT_OWN (RFC 7611).
+    pub const ACCEPT_OWN: Self = Community(0xFFFF_0001);
+    /// LLGR_STALE (RFC 9494).
+    pub const LLGR_STALE: Self = Community(0xFFFF_0006);
+    /// NO_LLGR (RFC 9494).
+    pub const NO_LLGR: Self = Community(0xFFFF_0007);
+    /// BLACKHOLE (RFC 7999).
+    pub const BLACKHOLE: Self = Community(0xFFFF_029A);
+    /// NO_EXPORT (RFC 1997).
+    pub const NO_EXPORT: Self = Community(0xFFFF_FF01);
+    /// NO_ADVERTISE (RFC 1997).
+    pub const NO_ADVERTISE: Self = Community(0xFFFF_FF02);
+    /// NO_EXPORT_SUBCONFED (RFC 1997).
+    pub const NO_EXPORT_SUBCONFED: Self = Community(0xFFFF_FF03);
+    /// NOPEER (RFC 3765).
+    pub const NOPEER: Self = Community(0xFFFF_FF04);
+
+    /// `asn:value` built from its halves.
+    pub fn new(asn: u16, value: u16) -> Self {
+        Community(u32::from(asn) << 16 | u32::from(value))
+    }
+
+    /// The IANA name of a well-known community.
+    pub fn well_known_name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::GRACEFUL_SHUTDOWN => "GRACEFUL_SHUTDOWN",
+            Self::ACCEPT_OWN => "ACCEPT_OWN",
+            Self::LLGR_STALE => "LLGR_STALE",
+            Self::NO_LLGR => "NO_LLGR",
+            Self::BLACKHOLE => "BLACKHOLE",
+            Self::NO_EXPORT => "NO_EXPORT",
+            Self::NO_ADVERTISE => "NO_ADVERTISE",
+            Self::NO_EXPORT_SUBCONFED => "NO_EXPORT_SUBCONFED",
+            Self::NOPEER => "NOPEER",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Community {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.well_known_name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{}:{}", self.0 >> 16, self.0 & 0xffff),
+        }
+    }
+}
+
+/// An EXTENDED COMMUNITIES value (RFC 4360), kept as its eight octets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExtendedCommunity(pub [u8; 8]);
+
+impl ExtendedCommunity {
+    /// The type octet (high) and sub-type octet (low).
+    pub fn kind(&self) -> (u8, u8) {
+        (self.0[0], self.0[1])
+    }
+}
+
+/// A LARGE_COMMUNITY value (RFC 8092).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LargeCommunity {
+    /// Global Administrator (an ASN).
+    pub global_admin: u32,
+    /// Local Data Part 1.
+    pub local1: u32,
+    /// Local Data Part 2.
+    pub local2: u32,
+}
+
+impl fmt::Display for LargeCommunity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.global_admin, self.local1, self.local2)
+    }
+}
+
+/// AGGREGATOR / AS4_AGGREGATOR: the AS and BGP Identifier of the aggregating speaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Aggregator {
+    /// The AS number (2 or 4 octets on the wire).
+    pub asn: u32,
+    /// The aggregating speaker's BGP Identifier.
+    pub address: Ipv4Addr,
+}
+
+/// A fixed-size item of a list attribute.
+pub trait ListItem: Sized {
+    /// Octets per item.
+    const LEN: usize;
+    /// Reads one item from exactly `LEN` octets.
+    fn read(b: &[u8]) -> Option<Self>;
+    /// Appends one item.
+    fn write(&self, dst: &mut Vec<u8>);
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(*b.get(at..at + 4)?.first_chunk::<4>()?))
+}
+
+impl ListItem for Community {
+    const LEN: usize = 4;
+    fn read(b: &[u8]) -> Option<Self> {
+        be32(b, 0).map(Community)
+    }
+    fn write(&self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(&self.0.to_be_bytes());
+    }
+}
+impl ListItem for ExtendedCommunity {
+    const LEN: usize = 8;
+    fn read(b: &[u8]) -> Option<Self> {
+        b.first_chunk::<8>().map(|c| ExtendedCommunity(*c))
+    }
+    fn write(&self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(&self.0);
+    }
+}
+impl ListItem for LargeCommunity {
+    const LEN: usize = 12;
+    fn read(b: &[u8]) -> Option<Self> {
+        Some(LargeCommunity {
+            global_admin: be32(b, 0)?,
+            local1: be32(b, 4)?,
+            local2: be32(b, 8)?,
+        })
+    }
+    fn write(&self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(&self.global_admin.to_be_bytes());
+        dst.extend_from_slice(&self.local1.to_be_bytes());
+        dst.extend_from_slice(&self.local2.to_be_bytes());
+    }
+}
+impl ListItem for Ipv4Addr {
+    const LEN: usize = 4;
+    fn read(b: &[u8]) -> Option<Self> {
+        be32(b, 0).map(Ipv4Addr::from)
+    }
+    fn write(&self, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(&self.octets());
+    }
+}
+
+/// A zero-copy iterator over a list attribute (COMMUNITIES, CLUSTER_LIST, ...).
+#[derive(Debug, Clone)]
+pub struct List<'a, T> {
+    data: &'a [u8],
+    _item: std::marker::PhantomData<T>,
+}
+
+impl<'a, T: ListItem> List<'a, T> {
+    fn new(data: &'a [u8]) -> Self {
+        List {
+            data,
+            _item: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: ListItem> Iterator for List<'_, T> {
+    type Item = T;
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        let (item, rest) = self.data.split_at_checked(T::LEN)?;
+        self.data = rest;
+        T::read(item)
+    }
+}
+
+/// A zero-copy AS_PATH or AS4_PATH.
+///
+/// ```text
+/// +-----------------+----------------------+---------------------------------+
+/// | type (1 octet)  | ASN count (1 octet)  | ASNs (2 or 4 octets each)       | ...
+/// +-----------------+----------------------+---------------------------------+
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct AsPathRef<'a> {
+    data: &'a [u8],
+    asn_len: usize,
+}
+
+/// One segment of an [`AsPathRef`].
+#[derive(Debug, Clone, Copy)]
+pub struct AsSegmentRef<'a> {
+    /// The segment type.
+    pub kind: SegmentType,
+    data: &'a [u8],
+    asn_len: usize,
+}
+
+impl<'a> AsSegmentRef<'a> {
+    /// The AS numbers in the segment.
+    pub fn asns(&self) -> impl Iterator<Item = u32> + use<'a> {
+        let w = self.asn_len;
+        self.data.chunks_exact(w).map(move |c| {
+            if w == 4 {
+                be32(c, 0).unwrap_or(0)
+            } else {
+                u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]))
+            }
+        })
+    }
+}
+
+impl<'a> AsPathRef<'a> {
+    /// Segments in order.
+    pub fn segments(&self) -> impl Iterator<Item = AsSegmentRef<'a>> + use<'a> {
+        let mut d = self.data;
+        let w = self.asn_len;
+        std::iter::from_fn(move || {
+            let (&[t, n], rest) = d.split_first_chunk::<2>()?;
+            let (asns, rest) = rest.split_at_checked(usize::from(n) * w)?;
+            d = rest;
+            Some(AsSegmentRef {
+                kind: SegmentType::from_u8(t)?,
+                data: asns,
+                asn_len: w,
+            })
+        })
+    }
+
+    /// The path length used by route selection: an AS_SET counts as one, confederation
+    /// segments as nothing (RFC 4271 §9.1.2.2, RFC 5065 §5.3).
+    pub fn path_len(&self) -> usize {
+        self.segments()
+            .map(|s| match s.kind {
+                SegmentType::Sequence => s.data.len() / s.asn_len,
+                SegmentType::Set => 1,
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+fn check_as_path(mut d: &[u8], asn_len: usize) -> bool {
+    while !d.is_empty() {
+        let Some((&[t, n], rest)) = d.split_first_chunk::<2>() else {
+            return false;
+        };
+        if SegmentType::from_u8(t).is_none() || n == 0 {
+            return false;
+        }
+        match rest.get(usize::from(n) * asn_len..) {
+            Some(r) => d = r,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The next hop of MP_REACH_NLRI (RFC 4760 §3, RFC 2545 §3 for IPv6 link-local, RFC 8950 for
+/// IPv6 next hops of IPv4 routes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MpNextHop {
+    /// Four octets.
+    Ipv4(Ipv4Addr),
+    /// Sixteen octets, or thirty-two with the link-local address.
+    Ipv6 {
+        /// The global address.
+        global: Ipv6Addr,
+        /// The link-local address.
+        link_local: Option<Ipv6Addr>,
+    },
+}
+
+impl MpNextHop {
+    fn parse(b: &[u8]) -> Option<Self> {
+        Some(match b.len() {
+            4 => MpNextHop::Ipv4(Ipv4Addr::from(*b.first_chunk::<4>()?)),
+            16 => MpNextHop::Ipv6 {
+                global: Ipv6Addr::from(*b.first_chunk::<16>()?),
+                link_local: None,
+            },
+            32 => MpNextHop::Ipv6 {
+                global: Ipv6Addr::from(*b.first_chunk::<16>()?),
+                link_local: Some(Ipv6Addr::from(*b.get(16..)?.first_chunk::<16>()?)),
+            },
+            _ => return None,
+        })
+    }
+    fn encoded_len(&self) -> usize {
+        match self {
+            MpNextHop::Ipv4(_) => 4,
+            MpNextHop::Ipv6 {
+                link_local: None, ..
+            } => 16,
+            MpNextHop::Ipv6 {
+                link_local: Some(_),
+                ..
+            } => 32,
+        }
+    }
+    fn write(&self, dst: &mut Vec<u8>) {
+        match self {
+            MpNextHop::Ipv4(a) => dst.extend_from_slice(&a.octets()),
+            MpNextHop::Ipv6 { global, link_local } => {
+                dst.extend_from_slice(&global.octets());
+                if let Some(ll) = link_local {
+                    dst.extend_from_slice(&ll.octets());
+                }
+            }
+        }
+    }
+}
+
+/// Whether the codec parses the NLRI of this family (IPv4/IPv6 unicast and multicast).
+pub(crate) fn prefix_family(afi: Afi, safi: Safi) -> Option<bool> {
+    if safi != Safi::UNICAST && safi != Safi::MULTICAST {
+        return None;
+    }
+    match afi {
+        Afi::IPV4 => Some(false),
+        Afi::IPV6 => Some(true),
+        _ => None,
+    }
+}
+
+/// A zero-copy MP_REACH_NLRI (RFC 4760 §3).
+///
+/// ```text
+/// +---------------------------------------------------------+
+/// | Address Family Identifier (2 octets)                    |
+/// | Subsequent Address Family Identifier (1 octet)          |
+/// | Length of Next Hop Network Address (1 octet)            |
+/// | Network Address of Next Hop (variable)                  |
+/// | Reserved (1 octet)                                      |
+/// | Network Layer Reachability Information (variable)       |
+/// +---------------------------------------------------------+
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct MpReachRef<'a> {
+    /// AFI.
+    pub afi: Afi,
+    /// SAFI.
+    pub safi: Safi,
+    next_hop: &'a [u8],
+    nlri: &'a [u8],
+    add_path: bool,
+}
+
+impl<'a> MpReachRef<'a> {
+    fn parse(v: &'a [u8], ctx: &Context) -> Result<Self, Error> {
+        let m = Self::split(v, ctx)?;
+        if let Some(v6) = prefix_family(m.afi, m.safi) {
+            if MpNextHop::parse(m.next_hop).is_none() {
+                return Err(Error::OptionalAttribute(14));
+            }
+            check_prefixes(m.nlri, if v6 { 128 } else { 32 }, m.add_path)?;
+        }
+        Ok(m)
+    }
+
+    /// Splits an MP_REACH_NLRI value that [`PathAttribute::check`] accepted.
+    pub(crate) fn split(v: &'a [u8], ctx: &Context) -> Result<Self, Error> {
+        let bad = Error::OptionalAttribute(14);
+        let (&[a0, a1, safi, nh_len], rest) = v.split_first_chunk::<4>().ok_or(bad)?;
+        let (next_hop, rest) = rest.split_at_checked(usize::from(nh_len)).ok_or(bad)?;
+        let (_reserved, nlri) = rest.split_first().ok_or(bad)?;
+        let (afi, safi) = (Afi(u16::from_be_bytes([a0, a1])), Safi(safi));
+        Ok(MpReachRef {
+            afi,
+            safi,
+            next_hop,
+            nlri,
+            add_path: ctx.add_path.contains(afi, safi),
+        })
+    }
+
+    /// The next hop, for the families this codec parses.
+    pub fn next_hop(&self) -> Option<MpNextHop> {
+        MpNextHop::parse(self.next_hop)
+    }
+
+    /// The raw next hop octets.
+    pub fn next_hop_bytes(&self) -> &'a [u8] {
+        self.next_hop
+    }
+
+    /// The announced prefixes (empty for families this codec does not parse).
+    pub fn nlri(&self) -> Prefixes<'a> {
+        match prefix_family(self.afi, self.safi) {
+            Some(v6) => Prefixes::new(self.nlri, v6, self.add_path),
+            None => Prefixes::empty(),
+        }
+    }
+
+    /// The raw NLRI octets.
+    pub fn nlri_bytes(&self) -> &'a [u8] {
+        self.nlri
+    }
+}
+
+/// A zero-copy MP_UNREACH_NLRI (RFC 4760 §4): AFI (2), SAFI (1), withdrawn routes.
+#[derive(Debug, Clone, Copy)]
+pub struct MpUnreachRef<'a> {
+    /// AFI.
+    pub afi: Afi,
+    /// SAFI.
+    pub safi: Safi,
+    withdrawn: &'a [u8],
+    add_path: bool,
+}
+
+impl<'a> MpUnreachRef<'a> {
+    /// Splits an MP_UNREACH_NLRI value without checking its prefixes.
+    pub(crate) fn split(v: &'a [u8], ctx: &Context) -> Result<Self, Error> {
+        let (&[a0, a1, safi], withdrawn) = v
+            .split_first_chunk::<3>()
+            .ok_or(Error::OptionalAttribute(15))?;
+        let (afi, safi) = (Afi(u16::from_be_bytes([a0, a1])), Safi(safi));
+        Ok(MpUnreachRef {
+            afi,
+            safi,
+            withdrawn,
+            add_path: ctx.add_path.contains(afi, safi),
+        })
+    }
+
+    fn parse(v: &'a [u8], ctx: &Context) -> Result<Self, Error> {
+        let m = Self::split(v, ctx)?;
+        if let Some(v6) = prefix_family(m.afi, m.safi) {
+            check_prefixes(m.withdrawn, if v6 { 128 } else { 32 }, m.add_path)?;
+        }
+        Ok(m)
+    }
+
+    /// The withdrawn prefixes (empty for families this codec does not parse).
+    pub fn withdrawn(&self) -> Prefixes<'a> {
+        match prefix_family(self.afi, self.safi) {
+            Some(v6) => Prefixes::new(self.withdrawn, v6, self.add_path),
+            None => Prefixes::empty(),
+        }
+    }
+
+    /// The raw withdrawn routes octets.
+    pub fn withdrawn_bytes(&self) -> &'a [u8] {
+        self.withdrawn
+    }
+}
+
+/// A path attribute inside an UPDATE, borrowed from the message.
+#[derive(Debug, Clone, Copy)]
+pub struct PathAttribute<'a> {
+    /// The flags octet as received.
+    pub flags: AttributeFlags,
+    /// The type code.
+    pub type_code: u8,
+    /// The value octets.
+    pub value: &'a [u8],
+    pub(crate) ctx: Context,
+    /// Set when the UPDATE parser already ran [`PathAttribute::check`].
+    pub(crate) checked: bool,
+}
+
+/// The typed value of a [`PathAttribute`], still borrowed.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub enum AttributeValue<'a> {
+    Origin(Origin),
+    AsPath(AsPathRef<'a>),
+    NextHop(Ipv4Addr),
+    MultiExitDisc(u32),
+    LocalPref(u32),
+    AtomicAggregate,
+    Aggregator(Aggregator),
+    Communities(List<'a, Community>),
+    OriginatorId(Ipv4Addr),
+    ClusterList(List<'a, Ipv4Addr>),
+    MpReach(MpReachRef<'a>),
+    MpUnreach(MpUnreachRef<'a>),
+    ExtendedCommunities(List<'a, ExtendedCommunity>),
+    As4Path(AsPathRef<'a>),
+    As4Aggregator(Aggregator),
+    LargeCommunities(List<'a, LargeCommunity>),
+    /// A type this codec keeps raw, or one whose value failed its check.
+    Unknown(&'a [u8]),
+}
+
+fn aggregator(v: &[u8], four: bool) -> Option<Aggregator> {
+    if four {
+        Some(Aggregator {
+            asn: be32(v, 0)?,
+            address: Ipv4Addr::from(be32(v, 4)?),
+        })
+    } else {
+        let asn = u32::from(u16::from_be_bytes(*v.first_chunk::<2>()?));
+        Some(Aggregator {
+            asn,
+            address: Ipv4Addr::from(be32(v, 2)?),
+        })
+    }
+}
+
+impl<'a> PathAttribute<'a> {
+    /// The attribute type.
+    pub fn kind(&self) -> AttributeType {
+        AttributeType::from(self.type_code)
+    }
+
+    /// Checks the attribute per its RFC (flags, length, content). The error's
+    /// [`Error::action`] says what RFC 7606 makes of it.
+    pub fn check(&self) -> Result<(), Error> {
+        let t = self.type_code;
+        let kind = self.kind();
+        let Some(expected) = kind.expected_flags() else {
+            return if self.flags.optional() {
+                Ok(())
+            } else {
+                Err(Error::UnrecognizedWellKnownAttribute(t))
+            };
+        };
+        if self.flags.0 & 0xC0 != expected.0 {
+            return Err(Error::AttributeFlags {
+                type_code: t,
+                flags: self.flags.0,
+            });
+        }
+        let v = self.value;
+        let len_err = Error::AttributeLength {
+            type_code: t,
+            len: v.len() as u16,
+        };
+        let len_is = |n: usize| if v.len() == n { Ok(()) } else { Err(len_err) };
+        let multiple_of = |n: usize| {
+            if !v.is_empty() && v.len() % n == 0 {
+                Ok(())
+            } else {
+                Err(len_err)
+            }
+        };
+        match kind {
+            AttributeType::Origin => {
+                len_is(1)?;
+                if v[0] > 2 {
+                    return Err(Error::InvalidOrigin(v[0]));
+                }
+                Ok(())
+            }
+            AttributeType::AsPath | AttributeType::As4Path => {
+                let w = if kind == AttributeType::AsPath && !self.ctx.four_octet_as {
+                    2
+                } else {
+                    4
+                };
+                if check_as_path(v, w) {
+                    Ok(())
+                } else {
+                    Err(Error::MalformedAsPath(t))
+                }
+            }
+            AttributeType::NextHop => {
+                len_is(4)?;
+                // RFC 4271 §6.3: a NEXT_HOP that is syntactically wrong (RFC 7606 §7.3).
+                let a = Ipv4Addr::new(v[0], v[1], v[2], v[3]);
+                if a.is_unspecified() || a.is_multicast() || a.is_broadcast() {
+                    return Err(Error::InvalidNextHop);
+                }
+                Ok(())
+            }
+            AttributeType::MultiExitDisc
+            | AttributeType::LocalPref
+            | AttributeType::OriginatorId => len_is(4),
+            AttributeType::AtomicAggregate => len_is(0),
+            AttributeType::Aggregator => len_is(if self.ctx.four_octet_as { 8 } else { 6 }),
+            AttributeType::As4Aggregator => len_is(8),
+            AttributeType::Communities | AttributeType::ClusterList => multiple_of(4),
+            AttributeType::ExtendedCommunities => multiple_of(8),
+            AttributeType::LargeCommunities => multiple_of(12),
+            AttributeType::MpReachNlri => MpReachRef::parse(v, &self.ctx).map(|_| ()),
+            AttributeType::MpUnreachNlri => MpUnreachRef::parse(v, &self.ctx).map(|_| ()),
+            AttributeType::Unknown(_) => Ok(()),
+        }
+    }
+
+    /// The typed value. Attributes that fail [`PathAttribute::check`] come back as
+    /// [`AttributeValue::Unknown`].
+    pub fn value(&self) -> AttributeValue<'a> {
+        self.typed().unwrap_or(AttributeValue::Unknown(self.value))
+    }
+
+    fn typed(&self) -> Option<AttributeValue<'a>> {
+        if !self.checked && self.check().is_err() {
+            return None;
+        }
+        let v = self.value;
+        let four = self.ctx.four_octet_as;
+        Some(match self.kind() {
+            AttributeType::Origin => AttributeValue::Origin(Origin::from_u8(*v.first()?)?),
+            AttributeType::AsPath => AttributeValue::AsPath(AsPathRef {
+                data: v,
+                asn_len: if four { 4 } else { 2 },
+            }),
+            AttributeType::As4Path => AttributeValue::As4Path(AsPathRef {
+                data: v,
+                asn_len: 4,
+            }),
+            AttributeType::NextHop => AttributeValue::NextHop(Ipv4Addr::from(be32(v, 0)?)),
+            AttributeType::MultiExitDisc => AttributeValue::MultiExitDisc(be32(v, 0)?),
+            AttributeType::LocalPref => AttributeValue::LocalPref(be32(v, 0)?),
+            AttributeType::AtomicAggregate => AttributeValue::AtomicAggregate,
+            AttributeType::Aggregator => AttributeValue::Aggregator(aggregator(v, four)?),
+            AttributeType::As4Aggregator => AttributeValue::As4Aggregator(aggregator(v, true)?),
+            AttributeType::Communities => AttributeValue::Communities(List::new(v)),
+            AttributeType::OriginatorId => {
+                AttributeValue::OriginatorId(Ipv4Addr::from(be32(v, 0)?))
+            }
+            AttributeType::ClusterList => AttributeValue::ClusterList(List::new(v)),
+            AttributeType::ExtendedCommunities => AttributeValue::ExtendedCommunities(List::new(v)),
+            AttributeType::LargeCommunities => AttributeValue::LargeCommunities(List::new(v)),
+            AttributeType::MpReachNlri => {
+                AttributeValue::MpReach(MpReachRef::split(v, &self.ctx).ok()?)
+            }
+            AttributeType::MpUnreachNlri => {
+                AttributeValue::MpUnreach(MpUnreachRef::split(v, &self.ctx).ok()?)
+            }
+            AttributeType::Unknown(_) => AttributeValue::Unknown(v),
+        })
+    }
+}
+
+/// (flags, type code, value, rest of the field).
+pub(crate) type SplitAttribute<'a> = (u8, u8, &'a [u8], &'a [u8]);
+
+/// Reads one attribute header at the start of `d`: (flags, type, value, rest).
+/// `Err(type_code)` when the header or value runs past `d` (RFC 7606 §4).
+#[inline]
+pub(crate) fn split_attribute(d: &[u8]) -> Result<SplitAttribute<'_>, u8> {
+    let (&[flags, t], rest) = d.split_first_chunk::<2>().ok_or(0u8)?;
+    let (len, rest) = if flags & AttributeFlags::EXTENDED_LENGTH != 0 {
+        let (l, r) = rest.split_first_chunk::<2>().ok_or(t)?;
+        (usize::from(u16::from_be_bytes(*l)), r)
+    } else {
+        let (l, r) = rest.split_first().ok_or(t)?;
+        (usize::from(*l), r)
+    };
+    let (value, rest) = rest.split_at_checked(len).ok_or(t)?;
+    Ok((flags, t, value, rest))
+}
+
+/// An AS_PATH or AS4_PATH segment, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AsSegment {
+    /// The segment type.
+    pub kind: SegmentType,
+    /// The AS numbers (at most 255).
+    pub asns: Vec<u32>,
+}
+
+/// An AS_PATH or AS4_PATH, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct AsPath {
+    /// Segments in order.
+    pub segments: Vec<AsSegment>,
+}
+
+impl AsPath {
+    /// A path of one AS_SEQUENCE.
+    pub fn sequence(asns: impl IntoIterator<Item = u32>) -> Self {
+        AsPath {
+            segments: vec![AsSegment {
+                kind: SegmentType::Sequence,
+                asns: asns.into_iter().collect(),
+            }],
+        }
+    }
+
+    fn from_ref(r: &AsPathRef<'_>) -> Self {
+        AsPath {
+            segments: r
+                .segments()
+                .map(|s| AsSegment {
+                    kind: s.kind,
+                    asns: s.asns().collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn encoded_len(&self, w: usize) -> usize {
+        self.segments.iter().map(|s| 2 + s.asns.len() * w).sum()
+    }
+
+    fn write(&self, dst: &mut Vec<u8>, w: usize) {
+        for s in &self.segments {
+            dst.push(s.kind.to_u8());
+            dst.push(s.asns.len() as u8);
+            for &a in &s.asns {
+                if w == 4 {
+                    dst.extend_from_slice(&a.to_be_bytes());
+                } else {
+                    let a = u16::try_from(a).unwrap_or(AS_TRANS as u16);
+                    dst.extend_from_slice(&a.to_be_bytes());
+                }
+            }
+        }
+    }
+
+    /// Path length for route selection (an AS_SET counts one, confederation segments none).
+    pub fn path_len(&self) -> usize {
+        self.segments
+            .iter()
+            .map(|s| match s.kind {
+                SegmentType::Sequence => s.asns.len(),
+                SegmentType::Set => 1,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// RFC 6793 §4.2.3: rebuilds the real path from the AS_PATH a 2-octet-only speaker sent
+    /// (with AS_TRANS in place of 4-octet ASNs) and the AS4_PATH it passed on. When AS4_PATH is
+    /// longer than AS_PATH it is ignored. Confederation segments of AS4_PATH are dropped.
+    pub fn merge_as4(&self, as4_path: &AsPath) -> AsPath {
+        let as4 = AsPath {
+            segments: as4_path
+                .segments
+                .iter()
+                .filter(|s| !s.kind.is_confed())
+                .cloned()
+                .collect(),
+        };
+        let (n, n4) = (self.path_len(), as4.path_len());
+        if n < n4 {
+            return self.clone();
+        }
+        let mut keep = n - n4;
+        let mut out = Vec::new();
+        for s in &self.segments {
+            if keep == 0 {
+                break;
+            }
+            match s.kind {
+                SegmentType::Sequence => {
+                    let take = keep.min(s.asns.len());
+                    out.push(AsSegment {
+                        kind: s.kind,
+                        asns: s.asns[..take].to_vec(),
+                    });
+                    keep -= take;
+                }
+                SegmentType::Set => {
+                    out.push(s.clone());
+                    keep -= 1;
+                }
+                _ => out.push(s.clone()),
+            }
+        }
+        out.extend(as4.segments);
+        AsPath { segments: out }
+    }
+}
+
+/// MP_REACH_NLRI for IPv4/IPv6 unicast or multicast, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MpReach {
+    /// AFI.
+    pub afi: Afi,
+    /// SAFI.
+    pub safi: Safi,
+    /// The next hop.
+    pub next_hop: MpNextHop,
+    /// The announced prefixes.
+    pub nlri: Vec<Nlri>,
+}
+
+/// MP_UNREACH_NLRI for IPv4/IPv6 unicast or multicast, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MpUnreach {
+    /// AFI.
+    pub afi: Afi,
+    /// SAFI.
+    pub safi: Safi,
+    /// The withdrawn prefixes.
+    pub withdrawn: Vec<Nlri>,
+}
+
+/// The value of an owned [`Attribute`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum AttributeData {
+    Origin(Origin),
+    AsPath(AsPath),
+    NextHop(Ipv4Addr),
+    MultiExitDisc(u32),
+    LocalPref(u32),
+    AtomicAggregate,
+    Aggregator(Aggregator),
+    Communities(Vec<Community>),
+    OriginatorId(Ipv4Addr),
+    ClusterList(Vec<Ipv4Addr>),
+    MpReach(MpReach),
+    MpUnreach(MpUnreach),
+    ExtendedCommunities(Vec<ExtendedCommunity>),
+    As4Path(AsPath),
+    As4Aggregator(Aggregator),
+    LargeCommunities(Vec<LargeCommunity>),
+    /// An attribute kept raw: unknown types, and MP attributes of families this codec does not
+    /// parse.
+    Raw {
+        type_code: u8,
+        data: Vec<u8>,
+    },
+}
+
+/// A path attribute, owned, for building UPDATEs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attribute {
+    /// Flags. The extended length bit is kept as given and set by the encoder when the value
+    /// needs it.
+    pub flags: AttributeFlags,
+    /// The value.
+    pub data: AttributeData,
+}
+
+fn list_len<T: ListItem>(v: &[T]) -> usize {
+    v.len() * T::LEN
+}
+
+impl Attribute {
+    /// An attribute with the flags its RFC prescribes (unknown types: optional transitive).
+    pub fn new(data: AttributeData) -> Self {
+        let flags = data
+            .kind()
+            .expected_flags()
+            .unwrap_or(AttributeFlags::OPTIONAL_TRANSITIVE);
+        Attribute { flags, data }
+    }
+
+    /// An unknown optional transitive attribute being passed on to another peer: the partial
+    /// bit is set (RFC 4271 §5).
+    pub fn pass_on(&self) -> Self {
+        let mut a = self.clone();
+        if a.flags.optional() && a.flags.transitive() && matches!(a.data, AttributeData::Raw { .. })
+        {
+            a.flags.0 |= AttributeFlags::PARTIAL;
+        }
+        a
+    }
+
+    /// Copies a borrowed attribute.
+    pub fn from_ref(a: &PathAttribute<'_>) -> Self {
+        let raw = || AttributeData::Raw {
+            type_code: a.type_code,
+            data: a.value.to_vec(),
+        };
+        let data = match a.value() {
+            AttributeValue::Origin(o) => AttributeData::Origin(o),
+            AttributeValue::AsPath(p) => AttributeData::AsPath(AsPath::from_ref(&p)),
+            AttributeValue::As4Path(p) => AttributeData::As4Path(AsPath::from_ref(&p)),
+            AttributeValue::NextHop(n) => AttributeData::NextHop(n),
+            AttributeValue::MultiExitDisc(n) => AttributeData::MultiExitDisc(n),
+            AttributeValue::LocalPref(n) => AttributeData::LocalPref(n),
+            AttributeValue::AtomicAggregate => AttributeData::AtomicAggregate,
+            AttributeValue::Aggregator(g) => AttributeData::Aggregator(g),
+            AttributeValue::As4Aggregator(g) => AttributeData::As4Aggregator(g),
+            AttributeValue::Communities(l) => AttributeData::Communities(l.collect()),
+            AttributeValue::OriginatorId(n) => AttributeData::OriginatorId(n),
+            AttributeValue::ClusterList(l) => AttributeData::ClusterList(l.collect()),
+            AttributeValue::ExtendedCommunities(l) => {
+                AttributeData::ExtendedCommunities(l.collect())
+            }
+            AttributeValue::LargeCommunities(l) => AttributeData::LargeCommunities(l.collect()),
+            AttributeValue::MpReach(m) => match m.next_hop() {
+                Some(next_hop) if prefix_family(m.afi, m.safi).is_some() => {
+                    AttributeData::MpReach(MpReach {
+                        afi: m.afi,
+                        safi: m.safi,
+                        next_hop,
+                        nlri: m.nlri().collect(),
+                    })
+                }
+                _ => raw(),
+            },
+            AttributeValue::MpUnreach(m) if prefix_family(m.afi, m.safi).is_some() => {
+                AttributeData::MpUnreach(MpUnreach {
+                    afi: m.afi,
+                    safi: m.safi,
+                    withdrawn: m.withdrawn().collect(),
+                })
+            }
+            AttributeValue::MpUnreach(_) | AttributeValue::Unknown(_) => raw(),
+        };
+        Attribute {
+            flags: a.flags,
+            data,
+        }
+    }
+
+    /// Octets of the value when encoded with `ctx`.
+    pub fn value_len(&self, ctx: &Context) -> usize {
+        let w = if ctx.four_octet_as { 4 } else { 2 };
+        match &self.data {
+            AttributeData::Origin(_) => 1,
+            AttributeData::AsPath(p) => p.encoded_len(w),
+            AttributeData::As4Path(p) => p.encoded_len(4),
+            AttributeData::NextHop(_)
+            | AttributeData::MultiExitDisc(_)
+            | AttributeData::LocalPref(_)
+            | AttributeData::OriginatorId(_) => 4,
+            AttributeData::AtomicAggregate => 0,
+            AttributeData::Aggregator(_) => w + 4,
+            AttributeData::As4Aggregator(_) => 8,
+            AttributeData::Communities(l) => list_len(l),
+            AttributeData::ClusterList(l) => list_len(l),
+            AttributeData::ExtendedCommunities(l) => list_len(l),
+            AttributeData::LargeCommunities(l) => list_len(l),
+            AttributeData::MpReach(m) => {
+                5 + m.next_hop.encoded_len() + m.nlri.iter().map(Nlri::encoded_len).sum::<usize>()
+            }
+            AttributeData::MpUnreach(m) => {
+                3 + m.withdrawn.iter().map(Nlri::encoded_len).sum::<usize>()
+            }
+            AttributeData::Raw { data, .. } => data.len(),
+        }
+    }
+
+    /// Octets of the whole attribute when encoded with `ctx`.
+    pub fn encoded_len(&self, ctx: &Context) -> usize {
+        let n = self.value_len(ctx);
+        let ext = self.flags.extended_length() || n > 255;
+        2 + if ext { 2 } else { 1 } + n
+    }
+
+    /// Appends the attribute. Fails with [`Error::TooLarge`] past 65535 octets of value.
+    pub fn encode(&self, ctx: &Context, dst: &mut Vec<u8>) -> Result<(), Error> {
+        let n = self.value_len(ctx);
+        let len = u16::try_from(n).map_err(|_| Error::TooLarge)?;
+        let mut flags = self.flags.0;
+        if n > 255 {
+            flags |= AttributeFlags::EXTENDED_LENGTH;
+        }
+        dst.push(flags);
+        dst.push(self.data.type_code());
+        if flags & AttributeFlags::EXTENDED_LENGTH != 0 {
+            dst.extend_from_slice(&len.to_be_bytes());
+        } else {
+            dst.push(len as u8);
+        }
+        let w = if ctx.four_octet_as { 4 } else { 2 };
+        match &self.data {
+            AttributeData::Origin(o) => dst.push(o.to_u8()),
+            AttributeData::AsPath(p) => p.write(dst, w),
+            AttributeData::As4Path(p) => p.write(dst, 4),
+            AttributeData::NextHop(a) | AttributeData::OriginatorId(a) => {
+                dst.extend_from_slice(&a.octets())
+            }
+            AttributeData::MultiExitDisc(v) | AttributeData::LocalPref(v) => {
+                dst.extend_from_slice(&v.to_be_bytes())
+            }
+            AttributeData::AtomicAggregate => {}
+            AttributeData::Aggregator(g) => {
+                if w == 4 {
+                    dst.extend_from_slice(&g.asn.to_be_bytes());
+                } else {
+                    let a = u16::try_from(g.asn).unwrap_or(AS_TRANS as u16);
+                    dst.extend_from_slice(&a.to_be_bytes());
+                }
+                dst.extend_from_slice(&g.address.octets());
+            }
+            AttributeData::As4Aggregator(g) => {
+                dst.extend_from_slice(&g.asn.to_be_bytes());
+                dst.extend_from_slice(&g.address.octets());
+            }
+            AttributeData::Communities(l) => l.iter().for_each(|c| c.write(dst)),
+            AttributeData::ClusterList(l) => l.iter().for_each(|c| c.write(dst)),
+            AttributeData::ExtendedCommunities(l) => l.iter().for_each(|c| c.write(dst)),
+            AttributeData::LargeCommunities(l) => l.iter().for_each(|c| c.write(dst)),
+            AttributeData::MpReach(m) => {
+                dst.extend_from_slice(&m.afi.0.to_be_bytes());
+                dst.push(m.safi.0);
+                dst.push(m.next_hop.encoded_len() as u8);
+                m.next_hop.write(dst);
+                dst.push(0);
+                m.nlri.iter().for_each(|p| p.write(dst));
+            }
+            AttributeData::MpUnreach(m) => {
+                dst.extend_from_slice(&m.afi.0.to_be_bytes());
+                dst.push(m.safi.0);
+                m.withdrawn.iter().for_each(|p| p.write(dst));
+            }
+            AttributeData::Raw { data, .. } => dst.extend_from_slice(data),
+        }
+        Ok(())
+    }
+}
+
+impl AttributeData {
+    /// The attribute type.
+    pub fn kind(&self) -> AttributeType {
+        AttributeType::from(self.type_code())
+    }
+
+    /// The type code.
+    pub fn type_code(&self) -> u8 {
+        match self {
+            AttributeData::Origin(_) => 1,
+            AttributeData::AsPath(_) => 2,
+            AttributeData::NextHop(_) => 3,
+            AttributeData::MultiExitDisc(_) => 4,
+            AttributeData::LocalPref(_) => 5,
+            AttributeData::AtomicAggregate => 6,
+            AttributeData::Aggregator(_) => 7,
+            AttributeData::Communities(_) => 8,
+            AttributeData::OriginatorId(_) => 9,
+            AttributeData::ClusterList(_) => 10,
+            AttributeData::MpReach(_) => 14,
+            AttributeData::MpUnreach(_) => 15,
+            AttributeData::ExtendedCommunities(_) => 16,
+            AttributeData::As4Path(_) => 17,
+            AttributeData::As4Aggregator(_) => 18,
+            AttributeData::LargeCommunities(_) => 32,
+            AttributeData::Raw { type_code, .. } => *type_code,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as4_merge_rfc6793() {
+        // AS_PATH from an OLD speaker: 64500 AS_TRANS AS_TRANS; AS4_PATH: 4200000001 4200000002.
+        let old = AsPath::sequence([64500, AS_TRANS, AS_TRANS]);
+        let as4 = AsPath::sequence([4_200_000_001, 4_200_000_002]);
+        assert_eq!(
+            old.merge_as4(&as4),
+            AsPath {
+                segments: vec![
+                    AsSegment {
+                        kind: SegmentType::Sequence,
+                        asns: vec![64500]
+                    },
+                    AsSegment {
+                        kind: SegmentType::Sequence,
+                        asns: vec![4_200_000_001, 4_200_000_002]
+                    },
+                ]
+            }
+        );
+        // AS4_PATH longer than AS_PATH: ignored.
+        let longer = AsPath::sequence([1, 2, 3, 4]);
+        assert_eq!(old.merge_as4(&longer), old);
+    }
+
+    #[test]
+    fn community_names() {
+        assert_eq!(Community::NO_EXPORT.to_string(), "NO_EXPORT");
+        assert_eq!(Community::new(64500, 100).to_string(), "64500:100");
+    }
+}

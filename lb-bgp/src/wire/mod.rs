@@ -1,0 +1,225 @@
+//! The BGP-4 wire format: bytes ⇄ messages.
+//!
+//! Two levels, as in smoltcp's `wire` module:
+//!
+//! - **Views** borrow the received bytes and check them once: [`MessageRef::parse`] gives an
+//!   [`OpenMessage`], [`UpdateMessage`], [`NotificationMessage`], KEEPALIVE or
+//!   [`RouteRefreshMessage`]. Parsing an UPDATE allocates nothing; its prefixes and attributes
+//!   are iterators over the original bytes.
+//! - **Owned** types ([`Message`], [`Open`], [`Update`], [`Notification`], [`RouteRefresh`])
+//!   build messages and `encode` them. Each has `From<&view>`.
+//!
+//! What the session negotiated (4-octet AS, ADD-PATH per family, Extended Message) is a
+//! [`Context`] passed to both directions.
+//!
+//! The contract: no function in this module panics on any input, and no length field causes an
+//! allocation larger than the input it describes. Errors carry the NOTIFICATION to send and the
+//! RFC 7606 [`Action`] (see [`Error`]).
+//!
+//! ```
+//! use lb_bgp::wire::{Context, Message, MessageRef};
+//!
+//! let ctx = Context::default();
+//! let mut bytes = Vec::new();
+//! Message::Keepalive.encode(&ctx, &mut bytes)?;
+//! let view = MessageRef::parse(&bytes, &ctx)?;
+//! assert_eq!(Message::from(&view), Message::Keepalive);
+//! # Ok::<(), lb_bgp::wire::Error>(())
+//! ```
+
+pub mod attribute;
+pub mod capability;
+mod error;
+pub mod header;
+pub mod nlri;
+pub mod notification;
+pub mod open;
+pub mod route_refresh;
+pub mod update;
+
+pub use attribute::{
+    AsPath, AsPathRef, AsSegment, Attribute, AttributeData, AttributeFlags, AttributeType,
+    AttributeValue, Community, ExtendedCommunity, LargeCommunity, MpNextHop, MpReach, MpUnreach,
+    Origin, PathAttribute, SegmentType,
+};
+pub use capability::Capability;
+pub use error::{Action, Error};
+pub use header::{MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MessageType, frame};
+pub use nlri::{Nlri, Prefixes};
+pub use notification::{CeaseSubcode, ErrorCode, Notification, NotificationMessage};
+pub use open::{Open, OpenMessage};
+pub use route_refresh::{RefreshSubtype, RouteRefresh, RouteRefreshMessage};
+pub use update::{Update, UpdateMessage};
+
+use header::{HEADER_LEN, write_header};
+
+/// Address Family Identifier (IANA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Afi(pub u16);
+
+impl Afi {
+    /// IPv4 (1).
+    pub const IPV4: Afi = Afi(1);
+    /// IPv6 (2).
+    pub const IPV6: Afi = Afi(2);
+}
+
+/// Subsequent Address Family Identifier (IANA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Safi(pub u8);
+
+impl Safi {
+    /// Unicast (1).
+    pub const UNICAST: Safi = Safi(1);
+    /// Multicast (2).
+    pub const MULTICAST: Safi = Safi(2);
+}
+
+/// The families whose prefixes carry an ADD-PATH Path Identifier (RFC 7911): IPv4 and IPv6,
+/// unicast and multicast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AddPathFamilies(u8);
+
+impl AddPathFamilies {
+    fn bit(afi: Afi, safi: Safi) -> u8 {
+        match (afi, safi) {
+            (Afi::IPV4, Safi::UNICAST) => 1,
+            (Afi::IPV4, Safi::MULTICAST) => 2,
+            (Afi::IPV6, Safi::UNICAST) => 4,
+            (Afi::IPV6, Safi::MULTICAST) => 8,
+            _ => 0,
+        }
+    }
+
+    /// Marks a family as carrying Path Identifiers (other families are ignored).
+    pub fn insert(&mut self, afi: Afi, safi: Safi) {
+        self.0 |= Self::bit(afi, safi);
+    }
+
+    /// Whether the family carries Path Identifiers.
+    #[inline]
+    pub fn contains(&self, afi: Afi, safi: Safi) -> bool {
+        self.0 & Self::bit(afi, safi) != 0
+    }
+}
+
+/// What the session negotiated, as far as the encoding goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Context {
+    /// Both sides sent the 4-octet AS capability: AS_PATH and AGGREGATOR carry 4-octet ASNs.
+    pub four_octet_as: bool,
+    /// Both sides sent the Extended Message capability: messages up to 65535 octets.
+    pub extended_message: bool,
+    /// Families whose prefixes carry a Path Identifier in this direction.
+    pub add_path: AddPathFamilies,
+}
+
+impl Context {
+    /// A context with 4-octet AS numbers, what every current implementation negotiates.
+    pub fn four_octet() -> Self {
+        Context {
+            four_octet_as: true,
+            ..Context::default()
+        }
+    }
+
+    /// The largest message in this session.
+    pub fn max_message_len(&self) -> usize {
+        if self.extended_message {
+            MAX_EXTENDED_MESSAGE_LEN
+        } else {
+            MAX_MESSAGE_LEN
+        }
+    }
+}
+
+/// A checked message borrowed from its bytes.
+#[derive(Debug, Clone)]
+pub enum MessageRef<'a> {
+    /// OPEN.
+    Open(OpenMessage<'a>),
+    /// UPDATE.
+    Update(UpdateMessage<'a>),
+    /// NOTIFICATION.
+    Notification(NotificationMessage<'a>),
+    /// KEEPALIVE.
+    Keepalive,
+    /// ROUTE-REFRESH.
+    RouteRefresh(RouteRefreshMessage<'a>),
+}
+
+impl<'a> MessageRef<'a> {
+    /// Parses exactly one message, header included. OPEN is always read with the 4096-octet
+    /// limit (RFC 8654 §3: the capability applies after the OPEN exchange).
+    pub fn parse(bytes: &'a [u8], ctx: &Context) -> Result<Self, Error> {
+        let max = ctx.max_message_len();
+        let (kind, len) = match frame(bytes, max)? {
+            Some(f) => f,
+            None => {
+                let n = bytes
+                    .get(16..18)
+                    .map_or(0, |l| u16::from_be_bytes([l[0], l[1]]));
+                return Err(Error::BadMessageLength(n));
+            }
+        };
+        if len != bytes.len() || (kind == MessageType::Open && len > MAX_MESSAGE_LEN) {
+            return Err(Error::BadMessageLength(len as u16));
+        }
+        let body = &bytes[HEADER_LEN..];
+        Ok(match kind {
+            MessageType::Open => MessageRef::Open(OpenMessage::parse(body)?),
+            MessageType::Update => MessageRef::Update(UpdateMessage::parse(body, ctx)?),
+            MessageType::Notification => {
+                MessageRef::Notification(NotificationMessage::parse(body)?)
+            }
+            MessageType::Keepalive => MessageRef::Keepalive,
+            MessageType::RouteRefresh => {
+                MessageRef::RouteRefresh(RouteRefreshMessage::parse(body)?)
+            }
+        })
+    }
+}
+
+/// A message, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// OPEN.
+    Open(Open),
+    /// UPDATE.
+    Update(Update),
+    /// NOTIFICATION.
+    Notification(Notification),
+    /// KEEPALIVE.
+    Keepalive,
+    /// ROUTE-REFRESH.
+    RouteRefresh(RouteRefresh),
+}
+
+impl From<&MessageRef<'_>> for Message {
+    fn from(m: &MessageRef<'_>) -> Self {
+        match m {
+            MessageRef::Open(o) => Message::Open(o.into()),
+            MessageRef::Update(u) => Message::Update(u.into()),
+            MessageRef::Notification(n) => Message::Notification(n.into()),
+            MessageRef::Keepalive => Message::Keepalive,
+            MessageRef::RouteRefresh(r) => Message::RouteRefresh(r.into()),
+        }
+    }
+}
+
+impl Message {
+    /// Appends the message as one BGP message. UPDATEs larger than the session allows fail
+    /// with [`Error::TooLarge`]; use [`Update::encode_split`] to split them.
+    pub fn encode(&self, ctx: &Context, dst: &mut Vec<u8>) -> Result<(), Error> {
+        match self {
+            Message::Open(o) => o.encode(dst),
+            Message::Update(u) => u.encode(ctx, dst),
+            Message::Notification(n) => n.encode(dst),
+            Message::Keepalive => {
+                write_header(dst, MessageType::Keepalive, HEADER_LEN as u16);
+                Ok(())
+            }
+            Message::RouteRefresh(r) => r.encode(dst),
+        }
+    }
+}

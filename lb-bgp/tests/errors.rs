@@ -1,0 +1,619 @@
+//! One test per RFC 7606 rule and per NOTIFICATION (code, subcode) the decoder produces.
+//! Inputs are built by hand from the RFC text; each asserts the error, its NOTIFICATION and its
+//! action.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{MANDATORY, message, update};
+use lb_bgp::wire::{
+    Action, AttributeFlags, AttributeType, AttributeValue, Context, Error, MessageRef,
+    Notification, frame,
+};
+
+fn ctx() -> Context {
+    Context::four_octet()
+}
+
+/// Parses an UPDATE; returns the error that failed it or the RFC 7606 error kept beside it.
+fn outcome(bytes: &[u8], ctx: &Context) -> Option<Error> {
+    match MessageRef::parse(bytes, ctx) {
+        Ok(MessageRef::Update(u)) => u.attribute_error(),
+        Ok(_) => None,
+        Err(e) => Some(e),
+    }
+}
+
+fn attrs(extra: &[u8]) -> Vec<u8> {
+    let mut a = MANDATORY.to_vec();
+    a.extend_from_slice(extra);
+    a
+}
+
+const NLRI: &[u8] = &[32, 198, 51, 100, 1];
+
+fn check(bytes: &[u8], want: Error, notification: (u8, u8), action: Action) {
+    let got = outcome(bytes, &ctx()).expect("an error");
+    assert_eq!(got, want);
+    assert_eq!(got.notification(), Some(notification), "{got}");
+    assert_eq!(got.action(), action, "{got}");
+}
+
+// ---- RFC 4271 §6.1 message header errors: session reset.
+
+#[test]
+fn header_connection_not_synchronized() {
+    let mut m = message(4, &[]);
+    m[3] = 0;
+    check(
+        &m,
+        Error::ConnectionNotSynchronized,
+        (1, 1),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn header_bad_message_length() {
+    let m = message(4, &[0]);
+    check(
+        &m,
+        Error::BadMessageLength(20),
+        (1, 2),
+        Action::SessionReset,
+    );
+    let e = outcome(&m, &ctx()).unwrap();
+    assert_eq!(Notification::from_error(&e).unwrap().data, vec![0, 20]);
+    // Shorter than the type's minimum, and longer than 4096 without Extended Message.
+    check(
+        &message(3, &[6]),
+        Error::BadMessageLength(20),
+        (1, 2),
+        Action::SessionReset,
+    );
+    let big = update(&[], &[], &vec![0; 4096]);
+    assert_eq!(frame(&big, 4096), Err(Error::BadMessageLength(4096 + 23)));
+    let ext = Context {
+        extended_message: true,
+        ..ctx()
+    };
+    assert!(frame(&big, ext.max_message_len()).unwrap().is_some());
+}
+
+#[test]
+fn header_bad_message_type() {
+    check(
+        &message(6, &[]),
+        Error::BadMessageType(6),
+        (1, 3),
+        Action::SessionReset,
+    );
+}
+
+// ---- RFC 4271 §6.2 OPEN errors.
+
+fn open(version: u8, hold: u16, id: [u8; 4], params: &[u8]) -> Vec<u8> {
+    let mut b = vec![version, 0xfb, 0xf4];
+    b.extend_from_slice(&hold.to_be_bytes());
+    b.extend_from_slice(&id);
+    b.push(params.len() as u8);
+    b.extend_from_slice(params);
+    message(1, &b)
+}
+
+#[test]
+fn open_unsupported_version() {
+    let e = outcome(&open(3, 90, [192, 0, 2, 1], &[]), &ctx()).unwrap();
+    assert_eq!(
+        (e, e.notification()),
+        (Error::UnsupportedVersion(3), Some((2, 1)))
+    );
+    assert_eq!(Notification::from_error(&e).unwrap().data, vec![0, 4]);
+}
+
+#[test]
+fn open_bad_bgp_identifier() {
+    check(
+        &open(4, 90, [0; 4], &[]),
+        Error::BadBgpIdentifier,
+        (2, 3),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn open_unsupported_optional_parameter() {
+    check(
+        &open(4, 90, [192, 0, 2, 1], &[1, 1, 0]),
+        Error::UnsupportedOptionalParameter(1),
+        (2, 4),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn open_unacceptable_hold_time() {
+    check(
+        &open(4, 2, [192, 0, 2, 1], &[]),
+        Error::UnacceptableHoldTime(2),
+        (2, 6),
+        Action::SessionReset,
+    );
+    assert!(outcome(&open(4, 0, [192, 0, 2, 1], &[]), &ctx()).is_none());
+    assert!(outcome(&open(4, 3, [192, 0, 2, 1], &[]), &ctx()).is_none());
+}
+
+#[test]
+fn open_malformed_parameters() {
+    // Parameter length runs past the field; capability length runs past the parameter;
+    // a 4-octet AS capability of 3 octets.
+    for p in [&[2, 9, 65, 4][..], &[2, 2, 65, 4], &[2, 5, 65, 3, 0, 0, 1]] {
+        check(
+            &open(4, 90, [192, 0, 2, 1], p),
+            Error::MalformedOptionalParameters,
+            (2, 0),
+            Action::SessionReset,
+        );
+    }
+    // RFC 9072 extended length that disagrees with the message.
+    let mut b = vec![4, 0xfb, 0xf4, 0, 90, 192, 0, 2, 1, 255, 255, 0, 9, 2, 0, 0];
+    let m = message(1, &b);
+    check(
+        &m,
+        Error::MalformedOptionalParameters,
+        (2, 0),
+        Action::SessionReset,
+    );
+    b[12] = 3;
+    assert!(outcome(&message(1, &b), &ctx()).is_none());
+}
+
+// ---- RFC 4271 §6.3 / RFC 7606 UPDATE errors.
+
+#[test]
+fn rfc4271_withdrawn_length_too_large_resets() {
+    let mut m = update(&[], &attrs(&[]), NLRI);
+    m[20] = 200;
+    check(
+        &m,
+        Error::MalformedAttributeList,
+        (3, 1),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn rfc4271_total_attribute_length_too_large_resets() {
+    let mut m = update(&[], &attrs(&[]), &[]);
+    m[22] = 0xff;
+    check(
+        &m,
+        Error::MalformedAttributeList,
+        (3, 1),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn rfc4271_invalid_network_field_resets() {
+    check(
+        &update(&[], &attrs(&[]), &[33, 1, 2, 3, 4, 5]),
+        Error::InvalidNetworkField,
+        (3, 10),
+        Action::SessionReset,
+    );
+    check(
+        &update(&[24, 10, 0], &[], &[]),
+        Error::InvalidNetworkField,
+        (3, 10),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn rfc7606_s4_attribute_overrun_is_treat_as_withdraw() {
+    check(
+        &update(&[], &attrs(&[0xc0, 8, 8, 0, 0, 0, 1]), NLRI),
+        Error::AttributeOverrun(8),
+        (3, 1),
+        Action::TreatAsWithdraw,
+    );
+}
+
+#[test]
+fn rfc7606_s4_trailing_fragment_is_treat_as_withdraw() {
+    check(
+        &update(&[], &attrs(&[0xc0]), NLRI),
+        Error::AttributeOverrun(0),
+        (3, 1),
+        Action::TreatAsWithdraw,
+    );
+    check(
+        &update(&[], &attrs(&[0xd0, 8, 0]), NLRI),
+        Error::AttributeOverrun(8),
+        (3, 1),
+        Action::TreatAsWithdraw,
+    );
+}
+
+#[test]
+fn rfc7606_s3c_flags_error_uses_the_attribute_rule() {
+    // ORIGIN marked optional: treat-as-withdraw.
+    let a = [0xc0, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 192, 0, 2, 1];
+    check(
+        &update(&[], &a, NLRI),
+        Error::AttributeFlags {
+            type_code: 1,
+            flags: 0xc0,
+        },
+        (3, 4),
+        Action::TreatAsWithdraw,
+    );
+    // AGGREGATOR marked well-known: attribute discard.
+    check(
+        &update(
+            &[],
+            &attrs(&[0x40, 7, 8, 0, 0, 0xfb, 0xf4, 192, 0, 2, 1]),
+            NLRI,
+        ),
+        Error::AttributeFlags {
+            type_code: 7,
+            flags: 0x40,
+        },
+        (3, 4),
+        Action::AttributeDiscard,
+    );
+}
+
+#[test]
+fn rfc7606_s3d_missing_well_known_is_treat_as_withdraw() {
+    // No ORIGIN.
+    let a = [0x40, 2, 0, 0x40, 3, 4, 192, 0, 2, 1];
+    check(
+        &update(&[], &a, NLRI),
+        Error::MissingWellKnownAttribute(1),
+        (3, 3),
+        Action::TreatAsWithdraw,
+    );
+    // No NEXT_HOP with IPv4 NLRI.
+    check(
+        &update(&[], &MANDATORY[..13], NLRI),
+        Error::MissingWellKnownAttribute(3),
+        (3, 3),
+        Action::TreatAsWithdraw,
+    );
+    // No NEXT_HOP needed when the routes are in MP_REACH_NLRI only (RFC 4760 §3).
+    let mut mp = MANDATORY[..13].to_vec();
+    mp.extend_from_slice(&[
+        0x80, 14, 26, 0, 2, 1, 16, 0x20, 1, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 32,
+        0x20, 1, 0x0d, 0xb8,
+    ]);
+    assert_eq!(outcome(&update(&[], &mp, &[]), &ctx()), None);
+    // Withdrawals alone need no attributes.
+    assert_eq!(outcome(&update(NLRI, &[], &[]), &ctx()), None);
+}
+
+#[test]
+fn rfc7606_s3g_duplicate_attribute_is_discarded_keeping_the_first() {
+    let m = update(
+        &[],
+        &attrs(&[0x80, 4, 4, 0, 0, 0, 1, 0x80, 4, 4, 0, 0, 0, 2]),
+        NLRI,
+    );
+    check(
+        &m,
+        Error::DuplicateAttribute(4),
+        (3, 1),
+        Action::AttributeDiscard,
+    );
+    let MessageRef::Update(u) = MessageRef::parse(&m, &ctx()).unwrap() else {
+        panic!()
+    };
+    let meds: Vec<_> = u
+        .attributes()
+        .filter_map(|a| match a.value() {
+            AttributeValue::MultiExitDisc(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(meds, vec![1]);
+}
+
+#[test]
+fn rfc7606_s3g_duplicate_mp_reach_resets() {
+    let mp = [0x80, 15, 3, 0, 2, 1];
+    let mut a = mp.to_vec();
+    a.extend_from_slice(&mp);
+    check(
+        &update(&[], &a, &[]),
+        Error::MalformedAttributeList,
+        (3, 1),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn notification_data_for_attribute_errors() {
+    let m = update(&[], &attrs(&[0xc0, 8, 3, 1, 2, 3]), NLRI);
+    let body = &m[19..];
+    assert_eq!(
+        lb_bgp::wire::update::attribute_bytes(body, 8),
+        Some(&[0xc0, 8, 3, 1, 2, 3][..])
+    );
+    assert_eq!(lb_bgp::wire::update::attribute_bytes(body, 99), None);
+    let e = Error::MissingWellKnownAttribute(3);
+    assert_eq!(Notification::from_error(&e).unwrap().data, vec![3]);
+}
+
+#[test]
+fn rfc7606_s7_1_origin() {
+    check(
+        &update(&[], &[0x40, 1, 2, 0, 0], NLRI),
+        Error::AttributeLength {
+            type_code: 1,
+            len: 2,
+        },
+        (3, 5),
+        Action::TreatAsWithdraw,
+    );
+    let mut a = attrs(&[]);
+    a[3] = 3;
+    check(
+        &update(&[], &a, NLRI),
+        Error::InvalidOrigin(3),
+        (3, 6),
+        Action::TreatAsWithdraw,
+    );
+}
+
+#[test]
+fn rfc7606_s7_2_as_path() {
+    // Unknown segment type, zero-length segment, length past the attribute.
+    for seg in [[9u8, 1, 0, 0, 0, 1], [2, 0, 0, 0, 0, 1], [2, 2, 0, 0, 0, 1]] {
+        let mut a = vec![0x40, 1, 1, 0, 0x40, 2, 6];
+        a.extend_from_slice(&seg);
+        a.extend_from_slice(&[0x40, 3, 4, 192, 0, 2, 1]);
+        check(
+            &update(&[], &a, NLRI),
+            Error::MalformedAsPath(2),
+            (3, 11),
+            Action::TreatAsWithdraw,
+        );
+    }
+    // The same bytes are a valid 2-octet path of three ASNs.
+    let two = Context::default();
+    let a = [
+        0x40, 1, 1, 0, 0x40, 2, 8, 2, 3, 0, 1, 0, 2, 0, 3, 0x40, 3, 4, 192, 0, 2, 1,
+    ];
+    assert_eq!(outcome(&update(&[], &a, NLRI), &two), None);
+}
+
+#[test]
+fn rfc7606_s7_3_next_hop() {
+    let a = [0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 3, 192, 0, 2];
+    check(
+        &update(&[], &a, NLRI),
+        Error::AttributeLength {
+            type_code: 3,
+            len: 3,
+        },
+        (3, 5),
+        Action::TreatAsWithdraw,
+    );
+    let a = [0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 224, 0, 0, 1];
+    check(
+        &update(&[], &a, NLRI),
+        Error::InvalidNextHop,
+        (3, 8),
+        Action::TreatAsWithdraw,
+    );
+}
+
+#[test]
+fn rfc7606_s7_4_med_s7_5_local_pref_s7_9_originator_id() {
+    for (t, f) in [(4u8, 0x80u8), (5, 0x40), (9, 0x80)] {
+        check(
+            &update(&[], &attrs(&[f, t, 2, 0, 1]), NLRI),
+            Error::AttributeLength {
+                type_code: t,
+                len: 2,
+            },
+            (3, 5),
+            Action::TreatAsWithdraw,
+        );
+    }
+}
+
+#[test]
+fn rfc7606_s7_6_atomic_aggregate_is_discarded() {
+    let m = update(&[], &attrs(&[0x40, 6, 1, 0]), NLRI);
+    check(
+        &m,
+        Error::AttributeLength {
+            type_code: 6,
+            len: 1,
+        },
+        (3, 5),
+        Action::AttributeDiscard,
+    );
+    let MessageRef::Update(u) = MessageRef::parse(&m, &ctx()).unwrap() else {
+        panic!()
+    };
+    assert!(
+        u.attributes()
+            .all(|a| a.kind() != AttributeType::AtomicAggregate)
+    );
+    assert_eq!(u.nlri().count(), 1);
+}
+
+#[test]
+fn rfc7606_s7_7_aggregator_is_discarded() {
+    check(
+        &update(&[], &attrs(&[0xc0, 7, 6, 0xfb, 0xf4, 192, 0, 2, 1]), NLRI),
+        Error::AttributeLength {
+            type_code: 7,
+            len: 6,
+        },
+        (3, 5),
+        Action::AttributeDiscard,
+    );
+}
+
+#[test]
+fn rfc7606_s7_8_communities_s7_10_cluster_list_s7_14_extended_rfc8092_large() {
+    for (t, f, bad) in [
+        (8u8, 0xc0u8, 3u8),
+        (8, 0xc0, 0),
+        (10, 0x80, 5),
+        (16, 0xc0, 7),
+        (32, 0xc0, 11),
+    ] {
+        let mut extra = vec![f, t, bad];
+        extra.extend(std::iter::repeat_n(0, usize::from(bad)));
+        check(
+            &update(&[], &attrs(&extra), NLRI),
+            Error::AttributeLength {
+                type_code: t,
+                len: u16::from(bad),
+            },
+            (3, 5),
+            Action::TreatAsWithdraw,
+        );
+    }
+}
+
+#[test]
+fn rfc7606_s7_11_mp_reach_errors_reset() {
+    // Too short, next hop length of 5, NLRI syntax error.
+    check(
+        &update(&[], &attrs(&[0x80, 14, 2, 0, 2]), &[]),
+        Error::OptionalAttribute(14),
+        (3, 9),
+        Action::SessionReset,
+    );
+    check(
+        &update(
+            &[],
+            &attrs(&[0x80, 14, 10, 0, 2, 1, 5, 1, 2, 3, 4, 5, 0]),
+            &[],
+        ),
+        Error::OptionalAttribute(14),
+        (3, 9),
+        Action::SessionReset,
+    );
+    check(
+        &update(
+            &[],
+            &attrs(&[0x80, 14, 10, 0, 1, 1, 4, 192, 0, 2, 1, 0, 33]),
+            &[],
+        ),
+        Error::InvalidNetworkField,
+        (3, 10),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn rfc7606_s7_12_mp_unreach_errors_reset() {
+    check(
+        &update(&[], &[0x80, 15, 2, 0, 2], &[]),
+        Error::OptionalAttribute(15),
+        (3, 9),
+        Action::SessionReset,
+    );
+    check(
+        &update(&[], &[0x80, 15, 4, 0, 2, 1, 129], &[]),
+        Error::InvalidNetworkField,
+        (3, 10),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn rfc6793_s6_as4_path_and_as4_aggregator_are_discarded() {
+    check(
+        &update(&[], &attrs(&[0xc0, 17, 2, 2, 1]), NLRI),
+        Error::MalformedAsPath(17),
+        (3, 11),
+        Action::AttributeDiscard,
+    );
+    check(
+        &update(&[], &attrs(&[0xc0, 18, 6, 0, 1, 192, 0, 2, 1]), NLRI),
+        Error::AttributeLength {
+            type_code: 18,
+            len: 6,
+        },
+        (3, 5),
+        Action::AttributeDiscard,
+    );
+}
+
+#[test]
+fn rfc4271_unrecognized_well_known_resets() {
+    check(
+        &update(&[], &attrs(&[0x40, 99, 0]), NLRI),
+        Error::UnrecognizedWellKnownAttribute(99),
+        (3, 2),
+        Action::SessionReset,
+    );
+}
+
+#[test]
+fn unknown_optional_attribute_is_kept_and_marked_partial_when_passed_on() {
+    let m = update(&[], &attrs(&[0xc0, 99, 2, 7, 7]), NLRI);
+    assert_eq!(outcome(&m, &ctx()), None);
+    let MessageRef::Update(u) = MessageRef::parse(&m, &ctx()).unwrap() else {
+        panic!()
+    };
+    let a = u.attributes().find(|a| a.type_code == 99).unwrap();
+    let owned = lb_bgp::wire::Attribute::from_ref(&a).pass_on();
+    assert!(owned.flags.partial());
+    assert_eq!(owned.flags.0 & !AttributeFlags::PARTIAL, 0xc0);
+}
+
+#[test]
+fn treat_as_withdraw_wins_over_discard() {
+    let m = update(&[], &attrs(&[0x40, 6, 1, 0, 0xc0, 8, 3, 0, 0, 0]), NLRI);
+    let MessageRef::Update(u) = MessageRef::parse(&m, &ctx()).unwrap() else {
+        panic!()
+    };
+    assert!(u.is_treat_as_withdraw());
+    assert_eq!(
+        u.attribute_error(),
+        Some(Error::AttributeLength {
+            type_code: 8,
+            len: 3
+        })
+    );
+}
+
+#[test]
+fn route_refresh_invalid_length() {
+    check(
+        &message(5, &[0, 1, 1, 1, 0]),
+        Error::RouteRefreshLength(24),
+        (7, 1),
+        Action::SessionReset,
+    );
+    // A request may carry ORF entries (RFC 5291).
+    assert!(outcome(&message(5, &[0, 1, 0, 1, 9]), &ctx()).is_none());
+}
+
+#[test]
+fn every_named_notification_round_trips() {
+    use lb_bgp::wire::ErrorCode;
+    for code in 0..=9u8 {
+        for sub in 0..=12u8 {
+            let e = ErrorCode::new(code, sub);
+            assert_eq!(e.to_pair(), (code, sub));
+            assert!(!e.to_string().is_empty());
+        }
+    }
+    let n = Notification::shutdown(
+        lb_bgp::wire::CeaseSubcode::AdministrativeReset,
+        &"é".repeat(200),
+    );
+    assert_eq!(n.data[0], 254);
+    assert_eq!(n.shutdown_communication().map(str::len), Some(254));
+}
