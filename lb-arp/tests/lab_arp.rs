@@ -17,6 +17,10 @@ use lb_arp::{Event, MacAddress, ProbeConfig, ProbeOutcome};
 const VIP: &str = "192.0.2.100";
 const TOOLS: &[&str] = &["arping", "ping"];
 
+fn enter_netns(path: &str) {
+    lb_arp::driver::enter_netns(path).expect("setns");
+}
+
 fn vip() -> Ipv4Addr {
     VIP.parse().expect("literal")
 }
@@ -36,7 +40,7 @@ impl Speaker {
         let (stop, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let path = lab.netns_path(host);
         let thread = std::thread::spawn(move || {
-            lb_arp::driver::enter_netns(&path).expect("setns");
+            enter_netns(&path);
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -36,6 +36,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(target_os = "linux")]
+pub mod driver;
 mod error;
 mod responder;
 pub mod roundtrip;

@@ -39,49 +39,18 @@ const PACKET_OUTGOING: u8 = 4;
 /// Classic BPF: accept ARP, untagged or behind one 802.1Q tag; drop everything else in the
 /// kernel.
 const ARP_FILTER: [BpfInsn; 7] = [
-    BpfInsn {
-        code: 0x28,
-        jt: 0,
-        jf: 0,
-        k: 12,
-    }, // ldh [12]        (EtherType)
-    BpfInsn {
-        code: 0x15,
-        jt: 3,
-        jf: 0,
-        k: 0x0806,
-    }, // jeq ARP -> accept
-    BpfInsn {
-        code: 0x15,
-        jt: 0,
-        jf: 3,
-        k: 0x8100,
-    }, // jeq 802.1Q, else drop
-    BpfInsn {
-        code: 0x28,
-        jt: 0,
-        jf: 0,
-        k: 16,
-    }, // ldh [16]        (inner EtherType)
-    BpfInsn {
-        code: 0x15,
-        jt: 0,
-        jf: 1,
-        k: 0x0806,
-    }, // jeq ARP -> accept, else drop
-    BpfInsn {
-        code: 0x06,
-        jt: 0,
-        jf: 0,
-        k: 0xffff,
-    }, // accept
-    BpfInsn {
-        code: 0x06,
-        jt: 0,
-        jf: 0,
-        k: 0,
-    }, // drop
+    insn(0x28, 0, 0, 12),     // ldh [12]              EtherType
+    insn(0x15, 3, 0, 0x0806), // jeq ARP -> accept
+    insn(0x15, 0, 3, 0x8100), // jeq 802.1Q, else drop
+    insn(0x28, 0, 0, 16),     // ldh [16]              inner EtherType
+    insn(0x15, 0, 1, 0x0806), // jeq ARP -> accept, else drop
+    insn(0x06, 0, 0, 0xffff), // accept
+    insn(0x06, 0, 0, 0),      // drop
 ];
+
+const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> BpfInsn {
+    BpfInsn { code, jt, jf, k }
+}
 
 /// Moves the calling thread into a network namespace (for example `/run/netns/NAME`): sockets
 /// the driver opens afterwards on this thread, and the interfaces it discovers, are that

@@ -14,6 +14,8 @@
 //!
 //! Needs root and `ip`. Without them a test skips with a message, unless `LB_LAB=required`,
 //! in which case it fails.
+//!
+//! The including test file provides `fn enter_netns(path: &str)` (each crate has its own).
 #![allow(dead_code)]
 
 use std::net::IpAddr;
@@ -44,12 +46,15 @@ fn required() -> bool {
     std::env::var("LB_LAB").is_ok_and(|v| v == "required")
 }
 
-fn run(args: &[&str]) -> Output {
+fn try_run(args: &[&str]) -> std::io::Result<Output> {
     Command::new(args[0])
         .args(&args[1..])
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+}
+
+fn run(args: &[&str]) -> Output {
+    try_run(args).unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
 }
 
 fn run_ok(args: &[&str]) {
@@ -83,18 +88,18 @@ impl Lab {
             })
             .collect();
         let prefix = format!("lbl2{}{tag}", std::process::id());
-        let probe = run(&["ip", "netns", "add", &format!("{prefix}-sw")]);
-        let lab = Lab { prefix };
         let why = if !missing.is_empty() {
             Some(format!("missing tools: {missing:?}"))
-        } else if !probe.status.success() {
-            Some(format!(
-                "cannot create a network namespace (root needed): {}",
-                String::from_utf8_lossy(&probe.stderr).trim()
-            ))
         } else {
-            None
+            let probe = run(&["ip", "netns", "add", &format!("{prefix}-sw")]);
+            (!probe.status.success()).then(|| {
+                format!(
+                    "cannot create a network namespace (root needed): {}",
+                    String::from_utf8_lossy(&probe.stderr).trim()
+                )
+            })
         };
+        let lab = Lab { prefix };
         if let Some(why) = why {
             drop(lab);
             assert!(
@@ -336,13 +341,15 @@ impl Drop for Lab {
             .collect();
         for ns in &ours {
             // Only processes inside namespaces this lab created.
-            let out = run(&["ip", "netns", "pids", ns]);
+            let Ok(out) = try_run(&["ip", "netns", "pids", ns]) else {
+                return;
+            };
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = run(&["kill", "-KILL", pid]);
+                let _ = try_run(&["kill", "-KILL", pid]);
             }
         }
         for ns in &ours {
-            let _ = run(&["ip", "netns", "del", ns]);
+            let _ = try_run(&["ip", "netns", "del", ns]);
         }
     }
 }
@@ -353,7 +360,7 @@ pub fn in_netns<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> std::thread::JoinHandle<T> {
     std::thread::spawn(move || {
-        lb_arp::driver::enter_netns(&netns_path).expect("setns");
+        super::enter_netns(&netns_path);
         f()
     })
 }
