@@ -258,13 +258,19 @@ impl Lab {
 
     /// The MAC that answers `arping` for `ip` from `host`, if any.
     pub fn arping(&self, host: &str, ip: &str) -> Option<String> {
-        let out = self.exec(host, &["arping", "-c", "1", "-w", "2", "-i", "eth0", ip]);
+        let out = self.exec(
+            host,
+            &["arping", "-c", "1", "-C", "1", "-w", "2", "-i", "eth0", ip],
+        );
         find_mac(&String::from_utf8_lossy(&out.stdout))
     }
 
     /// The round-trip time arping reports for `ip` (Habets arping), in microseconds.
     pub fn arping_rtt_us(&self, host: &str, ip: &str) -> Option<f64> {
-        let out = self.exec(host, &["arping", "-c", "1", "-w", "2", "-i", "eth0", ip]);
+        let out = self.exec(
+            host,
+            &["arping", "-c", "1", "-C", "1", "-w", "2", "-i", "eth0", ip],
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         let t = text.split("time=").nth(1)?;
         let mut parts = t.split_whitespace();

@@ -10,7 +10,9 @@
 //!   link watcher (netlink link + IPv6 address groups, periodic rescan) ── opens/closes sockets
 //! ```
 //!
-//! Replies are sent from the reader task that received the request, without a channel hop.
+//! Replies are sent from the reader thread that received the request, without a channel hop
+//! or an event-loop wake-up: a plain thread blocked in `recv` is the shortest path from the
+//! NIC to the reply. Timers, link changes and events run on the tokio runtime.
 
 mod netlink;
 #[allow(unsafe_code)]
@@ -18,13 +20,14 @@ mod sys;
 
 use std::collections::BTreeSet;
 use std::fs::File;
+use std::io;
 use std::net::Ipv6Addr;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use tokio::io::unix::AsyncFd;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -37,6 +40,7 @@ use crate::wire::MacAddress;
 
 const ETH_P_IPV6: u16 = 0x86dd;
 const PACKET_OUTGOING: u8 = 4;
+const THREAD_PREFIX: &str = "ndp-rx-";
 
 /// Classic BPF: accept untagged IPv6 frames carrying ICMPv6 (no extension header) of type 135
 /// (NS) or 136 (NA; the watcher and the probes need advertisements); drop everything else in
@@ -96,8 +100,15 @@ impl Default for DriverConfig {
 }
 
 struct Port {
-    socket: Arc<AsyncFd<PacketSocket>>,
-    reader: JoinHandle<()>,
+    socket: Arc<PacketSocket>,
+    /// Tells the reader thread to stop (it notices within `sys::RECV_TIMEOUT`).
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Port {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 struct Shared {
@@ -127,7 +138,7 @@ impl Shared {
     fn send(&self, ifindex: u32, frame: &[u8]) {
         let socket = lock(&self.ports).get(&ifindex).map(|p| p.socket.clone());
         if let Some(s) = socket {
-            if let Err(e) = s.get_ref().send(frame) {
+            if let Err(e) = s.send(frame) {
                 tracing::warn!(ifindex, error = %e, "send failed");
             }
         }
@@ -172,39 +183,50 @@ pub async fn spawn(config: DriverConfig) -> Result<(Handle, mpsc::Receiver<Event
     Ok((handle, rx))
 }
 
-async fn reader_task(shared: Arc<Shared>, ifindex: u32, socket: Arc<AsyncFd<PacketSocket>>) {
+fn reader_thread(
+    shared: Weak<Shared>,
+    ifindex: u32,
+    socket: Arc<PacketSocket>,
+    stop: Arc<AtomicBool>,
+) {
     let mut buf = [0u8; 2048];
-    loop {
-        let mut guard = match socket.readable().await {
-            Ok(g) => g,
+    while !stop.load(Ordering::Relaxed) {
+        let (n, pkttype) = match socket.recv(&mut buf) {
+            Ok(got) => got,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                // The driver is gone without a shutdown (its runtime was dropped): stop too.
+                if shared.strong_count() == 0 {
+                    return;
+                }
+                continue;
+            }
             Err(e) => {
                 tracing::error!(ifindex, error = %e, "packet socket failed");
                 return;
             }
         };
-        loop {
-            match guard.try_io(|s| s.get_ref().recv(&mut buf)) {
-                Ok(Ok((n, pkttype))) => {
-                    if pkttype == PACKET_OUTGOING {
-                        continue;
-                    }
-                    let reply = {
-                        let mut core = lock(&shared.core);
-                        let reply = core.handle_frame(Instant::now(), ifindex, &buf[..n]);
-                        shared.drain_events(&mut core);
-                        reply
-                    };
-                    if let Some(t) = reply {
-                        if let Err(e) = socket.get_ref().send(t.bytes()) {
-                            tracing::warn!(ifindex, error = %e, "reply send failed");
-                        }
-                    }
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(ifindex, error = %e, "recv failed");
-                    break;
-                }
-                Err(_would_block) => break,
+        if pkttype == PACKET_OUTGOING {
+            continue;
+        }
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let reply = {
+            let mut core = lock(&shared.core);
+            let reply = core.handle_frame(Instant::now(), ifindex, &buf[..n]);
+            shared.drain_events(&mut core);
+            reply
+        };
+        if let Some(t) = reply {
+            if let Err(e) = socket.send(t.bytes()) {
+                tracing::warn!(ifindex, error = %e, "reply send failed");
             }
         }
     }
@@ -304,7 +326,7 @@ fn rescan(shared: &Arc<Shared>) -> Result<()> {
             let stays = keep.contains(index);
             if !stays {
                 tracing::info!(ifindex = index, "interface gone or no longer eligible");
-                port.reader.abort();
+                port.stop.store(true, Ordering::Relaxed);
                 core.remove_interface(*index);
             }
             stays
@@ -320,21 +342,35 @@ fn rescan(shared: &Arc<Shared>) -> Result<()> {
                 core.add_interface(iface); // the MAC may have changed
                 continue;
             }
-            let socket = PacketSocket::open(link.index, ETH_P_IPV6, &NDP_FILTER)
-                .and_then(sys::async_fd)
-                .map_err(|source| Error::Io {
-                    context: "open packet socket",
-                    source,
+            let socket =
+                PacketSocket::open(link.index, ETH_P_IPV6, &NDP_FILTER).map_err(|source| {
+                    Error::Io {
+                        context: "open packet socket",
+                        source,
+                    }
                 })?;
             let socket = Arc::new(socket);
             tracing::info!(iface = %link.name, ifindex = link.index, %mac, "NDP on interface");
             core.add_interface(iface);
             for ip in lock(&shared.wanted).iter() {
                 let done = core.announce(now, link.index, *ip)?;
-                join(socket.get_ref(), done.join, true);
+                join(&socket, done.join, true);
             }
-            let reader = tokio::spawn(reader_task(shared.clone(), link.index, socket.clone()));
-            ports.insert(link.index, Port { socket, reader });
+            let stop = Arc::new(AtomicBool::new(false));
+            let (weak, sock, flag, index) = (
+                Arc::downgrade(shared),
+                socket.clone(),
+                stop.clone(),
+                link.index,
+            );
+            std::thread::Builder::new()
+                .name(format!("{THREAD_PREFIX}{}", link.name))
+                .spawn(move || reader_thread(weak, index, sock, flag))
+                .map_err(|source| Error::Io {
+                    context: "spawn reader thread",
+                    source,
+                })?;
+            ports.insert(link.index, Port { socket, stop });
         }
         drop(core);
         drop(ports);
@@ -363,7 +399,7 @@ impl Handle {
             for index in indexes {
                 let done = core.announce(now, index, ip)?;
                 if let Some(port) = ports.get(&index) {
-                    join(port.socket.get_ref(), done.join, true);
+                    join(&port.socket, done.join, true);
                 }
             }
         }
@@ -381,7 +417,7 @@ impl Handle {
         let indexes: Vec<u32> = core.interfaces().map(|i| i.index).collect();
         for index in indexes {
             if let (Some(leave), Some(port)) = (core.withdraw(index, ip), ports.get(&index)) {
-                join(port.socket.get_ref(), leave, false);
+                join(&port.socket, leave, false);
             }
         }
         was
@@ -421,8 +457,7 @@ impl Handle {
         for t in lock(&self.shared.tasks).drain(..) {
             t.abort();
         }
-        for (_, port) in lock(&self.shared.ports).drain() {
-            port.reader.abort();
-        }
+        // Dropping the ports tells their reader threads to stop.
+        lock(&self.shared.ports).clear();
     }
 }

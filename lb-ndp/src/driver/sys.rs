@@ -8,6 +8,9 @@ use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+/// How long a blocking `recv` waits before returning, so reader threads can stop.
+pub(crate) const RECV_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// One classic BPF instruction (`struct sock_filter`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BpfInsn {
@@ -29,7 +32,8 @@ fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
     usize::try_from(ret).map_err(|_| io::Error::last_os_error())
 }
 
-/// An AF_PACKET `SOCK_RAW` socket bound to one interface and one EtherType, non-blocking.
+/// An AF_PACKET `SOCK_RAW` socket bound to one interface and one EtherType. Blocking, with a
+/// receive timeout so that a reader thread can notice it should stop.
 #[derive(Debug)]
 pub(crate) struct PacketSocket {
     fd: OwnedFd,
@@ -56,13 +60,14 @@ impl PacketSocket {
         let fd = unsafe {
             let raw = cvt(libc::socket(
                 libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
                 0,
             ))?;
             OwnedFd::from_raw_fd(raw)
         };
         let sock = PacketSocket { fd, ifindex };
         sock.attach_filter(filter)?;
+        sock.set_recv_timeout(RECV_TIMEOUT)?;
         // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
         let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
         addr.sll_family = libc::AF_PACKET as u16;
@@ -78,6 +83,25 @@ impl PacketSocket {
             )
         })?;
         Ok(sock)
+    }
+
+    /// Makes `recv` give up (with `WouldBlock`/`TimedOut`) after `timeout`.
+    fn set_recv_timeout(&self, timeout: std::time::Duration) -> io::Result<()> {
+        let tv = libc::timeval {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+        };
+        // SAFETY: `tv` is a valid timeval living across the call; the length is its size.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&raw const tv).cast::<libc::c_void>(),
+                mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        })?;
+        Ok(())
     }
 
     /// Attaches a classic BPF program (SO_ATTACH_FILTER): frames it rejects never reach us.
@@ -237,7 +261,6 @@ pub(crate) fn enter_netns(netns: &File) -> io::Result<()> {
 
 /// Types whose descriptor is owned by the value and never changes while it lives.
 pub(crate) trait OwnsFd: AsRawFd {}
-impl OwnsFd for PacketSocket {}
 impl OwnsFd for OwnedFd {}
 
 /// Registers a socket with the tokio reactor. Must be called inside a runtime.
