@@ -33,6 +33,15 @@ fn vlan() -> impl Strategy<Value = Option<VlanTag>> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Random scripts of announce / withdraw / probe / frames / time keep the responder's
+    /// promises (see `lb_arp::script`).
+    #[test]
+    fn responder_scripts_keep_promises(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+        lb_arp::script::run(&data);
+    }
+
     #[test]
     fn arp_frames_round_trip(src in mac(), dst in mac(), vlan in vlan(), arp in arp()) {
         let mut ethernet = EthernetRepr::new(src, dst, EtherType::Arp);
@@ -85,6 +94,7 @@ fn fuzz_corpora_replay() {
     for (target, run) in [
         ("arp_frame", lb_arp::roundtrip::frame as fn(&[u8])),
         ("arp_packet", lb_arp::roundtrip::packet),
+        ("arp_responder", lb_arp::script::run),
     ] {
         let files = corpus(target);
         assert!(!files.is_empty(), "the {target} corpus is missing");

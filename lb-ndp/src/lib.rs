@@ -41,6 +41,7 @@ pub mod driver;
 mod error;
 mod responder;
 pub mod roundtrip;
+pub mod script;
 pub mod wire;
 
 pub use error::{Error, Result};

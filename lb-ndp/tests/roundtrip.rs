@@ -95,6 +95,15 @@ fn valid_frame() -> impl Strategy<Value = NdpFrame> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Random scripts of announce / withdraw / probe / frames / time keep the responder's
+    /// promises (see `lb_ndp::script`).
+    #[test]
+    fn responder_scripts_keep_promises(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+        lb_ndp::script::run(&data);
+    }
+
     #[test]
     fn frames_round_trip(frame in valid_frame()) {
         let mut buf = [0u8; 128];
@@ -143,6 +152,7 @@ fn fuzz_corpora_replay() {
     for (target, run) in [
         ("ndp_frame", lb_ndp::roundtrip::frame as fn(&[u8])),
         ("ndp_packet", lb_ndp::roundtrip::packet),
+        ("ndp_responder", lb_ndp::script::run),
     ] {
         let files = corpus(target);
         assert!(!files.is_empty(), "the {target} corpus is missing");
