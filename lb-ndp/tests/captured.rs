@@ -23,6 +23,13 @@ const NDISC6_NS: &str = "3333ff00000b02000000000a86dd600face800203afffe800000000
 /// The node's kernel answering it: S=1, O=1, target link-layer option.
 const KERNEL_NA: &str = "02000000000a02000000000b86dd6000000000203aff20010db800010000000000000000000bfe80000000000000000000fffe00000a8800ba836000000020010db800010000000000000000000b020102000000000b";
 
+/// The node's kernel running DAD for 2001:db8:1::b as it is added (`ip addr add`): source `::`,
+/// the solicited-node group, and a Nonce option (type 14, RFC 7527) we do not know and skip.
+const KERNEL_DAD_NS: &str = "3333ff00000b02000000000b86dd6000000000203aff00000000000000000000000000000000ff0200000000000000000001ff00000b8700b6820000000020010db800010000000000000000000b0e0119be04676a27";
+/// The node's kernel announcing the new address after DAD (`ndisc_notify=1`): an unsolicited
+/// NA to ff02::1 with Override=1, the same message our responder sends on takeover.
+const KERNEL_UNSOLICITED_NA: &str = "33330000000102000000000b86dd6000000000203aff20010db800010000000000000000000bff0200000000000000000000000000018800f90a2000000020010db800010000000000000000000b020102000000000b";
+
 fn ip(s: &str) -> Ipv6Addr {
     s.parse().expect("literal")
 }
@@ -99,4 +106,38 @@ fn our_answer_to_ndisc6() {
         flags.override_ = false;
     }
     assert_eq!(ours, kernel);
+}
+
+#[test]
+fn kernel_dad_solicitation_with_a_nonce_option() {
+    let f = NdpFrame::parse(&hex(KERNEL_DAD_NS)).expect("valid DAD NS");
+    assert!(f.src_addr.is_unspecified());
+    assert_eq!(f.dst_addr, ip("ff02::1:ff00:b"));
+    assert_eq!(
+        f.message,
+        NdiscRepr::NeighborSolicit {
+            target_addr: ip("2001:db8:1::b"),
+            lladdr: None
+        }
+    );
+}
+
+#[test]
+fn kernel_unsolicited_advertisement_matches_ours() {
+    let bytes = hex(KERNEL_UNSOLICITED_NA);
+    let f = NdpFrame::parse(&bytes).expect("valid NA");
+    assert_eq!(f.dst_addr, lb_ndp::ALL_NODES);
+    // Our responder's takeover advertisement for the same address is byte for byte the
+    // kernel's.
+    use lb_ndp::{Config, Interface, NdpResponder};
+    let mut r = NdpResponder::new(Config::default());
+    r.add_interface(Interface {
+        index: 1,
+        name: "eth0".into(),
+        mac: NODE,
+    });
+    let now = std::time::Instant::now();
+    r.announce(now, 1, ip("2001:db8:1::b")).expect("announce");
+    let ours = r.poll_transmit(now).expect("an unsolicited NA");
+    assert_eq!(ours.bytes(), &bytes[..]);
 }
