@@ -122,6 +122,12 @@ fn ndisc6_gets_our_mac_for_the_vip_and_nothing_else() {
 
     let node1 = Speaker::start(&lab, "node1", config());
     node1.handle.announce(vip()).expect("announce");
+    // The socket joined the VIP's solicited-node group, as a NIC with multicast filtering needs.
+    let group = lb_ndp::solicited_node_mac(vip()).to_string();
+    assert!(
+        lab.link_groups("node1").contains(&group),
+        "{group} not joined"
+    );
     assert_eq!(lab.ndisc6("client", VIP), Some(mac("node1")));
     assert_eq!(
         lab.ndisc6("client", "2001:db8:1::101"),
@@ -137,6 +143,10 @@ fn ndisc6_gets_our_mac_for_the_vip_and_nothing_else() {
 
     assert!(node1.handle.withdraw(vip()));
     assert_eq!(lab.ndisc6("client", VIP), None, "answered after withdraw");
+    assert!(
+        !lab.link_groups("node1").contains(&group),
+        "{group} still joined after withdraw"
+    );
 }
 
 #[test]

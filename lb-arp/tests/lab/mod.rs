@@ -310,6 +310,12 @@ impl Lab {
         words.next().map(str::to_ascii_lowercase)
     }
 
+    /// The link-layer multicast groups of `host`'s eth0 (`ip maddr`), as lower-case text.
+    pub fn link_groups(&self, host: &str) -> String {
+        let out = run(&["ip", "-n", &self.ns(host), "maddr", "show", "dev", "eth0"]);
+        String::from_utf8_lossy(&out.stdout).to_ascii_lowercase()
+    }
+
     /// Pings `ip` once from `host` (fills the kernel's neighbour table).
     pub fn ping(&self, host: &str, ip: &str) -> bool {
         let fam = if ip.contains(':') { "-6" } else { "-4" };
