@@ -283,3 +283,76 @@ fn lab_latency_against_the_kernel() {
         "announce took {takeover:?}"
     );
 }
+
+/// Interface discovery follows the kernel: a link that appears (and comes up) after the driver
+/// started is picked up from the netlink notification, gets the announced address, and one
+/// enslaved to a bridge is not used.
+#[test]
+fn new_interfaces_are_discovered_over_netlink() {
+    let Some(lab) = Lab::up("a6", TOOLS) else {
+        return;
+    };
+    let cfg = DriverConfig {
+        interfaces: InterfaceFilter::only(["eth0", "eth1", "br1"]),
+        rescan_interval: Duration::from_secs(3600), // only netlink notifications count here
+        ..DriverConfig::default()
+    };
+    let node1 = Speaker::start(&lab, "node1", cfg);
+    node1.handle.announce(vip()).expect("announce");
+    let names = |h: &Handle| {
+        let mut v: Vec<String> = h.interfaces().into_iter().map(|(i, _)| i.name).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&node1.handle), vec!["eth0"]);
+
+    let ns = lab.ns("node1");
+    let ip = |args: &[&str]| {
+        let mut full = vec!["-n", ns.as_str()];
+        full.extend_from_slice(args);
+        assert!(
+            std::process::Command::new("ip")
+                .args(&full)
+                .status()
+                .expect("ip")
+                .success(),
+            "ip {args:?}"
+        );
+    };
+    ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth2",
+    ]);
+    ip(&["link", "set", "eth2", "up"]);
+    ip(&["link", "set", "eth1", "up"]);
+    assert!(
+        Lab::wait_for(Duration::from_secs(3), || names(&node1.handle)
+            == vec!["eth0", "eth1"]),
+        "eth1 not picked up: {:?}",
+        names(&node1.handle)
+    );
+    // The wanted address was announced on the new interface too.
+    let (_, counters) = node1
+        .handle
+        .interfaces()
+        .into_iter()
+        .find(|(i, _)| i.name == "eth1")
+        .expect("eth1");
+    assert!(counters.gratuitous_sent >= 2, "{counters:?}");
+
+    // Enslaved to a bridge: no longer eligible (the bridge itself would be, were it allowed).
+    ip(&["link", "add", "br1", "type", "bridge"]);
+    ip(&["link", "set", "eth1", "master", "br1"]);
+    assert!(
+        Lab::wait_for(Duration::from_secs(3), || names(&node1.handle)
+            == vec!["eth0"]),
+        "enslaved eth1 still used: {:?}",
+        names(&node1.handle)
+    );
+    ip(&["link", "set", "br1", "up"]);
+    assert!(
+        Lab::wait_for(Duration::from_secs(3), || names(&node1.handle)
+            == vec!["br1", "eth0"]),
+        "bridge not picked up: {:?}",
+        names(&node1.handle)
+    );
+}
