@@ -160,7 +160,13 @@ impl std::fmt::Debug for Handle {
 }
 
 /// Starts the driver on the current tokio runtime: discovers interfaces, opens their sockets
-/// and spawns its tasks. Events (conflicts, probe results) arrive on the returned receiver.
+/// and spawns its tasks and one reader thread per interface. Events (conflicts, probe results)
+/// arrive on the returned receiver. [`Handle::shutdown`] stops everything; so does dropping
+/// the runtime (the reader threads notice within 100 ms).
+///
+/// Interfaces are discovered in the network namespace of the thread that runs the driver's
+/// tasks: to serve another namespace, call [`enter_netns`] on a thread and run a
+/// current-thread runtime there.
 pub async fn spawn(config: DriverConfig) -> Result<(Handle, mpsc::Receiver<Event>)> {
     let (tx, rx) = mpsc::channel(config.event_capacity.max(1));
     let shared = Arc::new(Shared {
