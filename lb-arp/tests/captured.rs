@@ -2,6 +2,7 @@
 //! 192.0.2.10 "client", 02:00:00:00:00:0b / 192.0.2.11 "node") with
 //! `tcpdump -i eth0 -w cap.pcap 'arp or icmp6'` on the client side, Debian 12, kernel 6.18,
 //! arping 2.23 (Habets). Hex as tcpdump wrote it, Ethernet header included.
+//! The gratuitous reply was captured on the node side of the same kind of pair.
 
 use std::net::Ipv4Addr;
 
@@ -24,6 +25,9 @@ const KERNEL_REPLY: &str =
     "02000000000a02000000000b0806000108000604000202000000000bc000020b02000000000ac000020a";
 /// `arping -U -S 192.0.2.10 192.0.2.10`: a gratuitous request; arping sets THA to broadcast.
 const ARPING_GRATUITOUS: &str = "ffffffffffff02000000000a0806000108000604000102000000000ac000020affffffffffffc000020a00000000000000000000000000000000";
+/// `arping -U -P -S 192.0.2.10 192.0.2.10`: a gratuitous reply; arping sets THA to broadcast
+/// (we set it to our own MAC, as RFC 5944 §4.6 says; receivers ignore it).
+const ARPING_GRATUITOUS_REPLY: &str = "ffffffffffff02000000000a0806000108000604000202000000000ac000020affffffffffffc000020a00000000000000000000000000000000";
 /// `arping -0 192.0.2.11`: sender IP 0.0.0.0, an RFC 5227 probe.
 const ARPING_PROBE: &str = "ffffffffffff02000000000a0806000108000604000102000000000a00000000000000000000c000020b00000000000000000000000000000000";
 /// The node's kernel answering the probe: TPA 0.0.0.0.
@@ -67,6 +71,9 @@ fn arping_gratuitous_and_probe() {
     let g = parse(ARPING_GRATUITOUS);
     assert_eq!(g.arp.kind(), ArpKind::GratuitousRequest);
     assert_eq!(g.arp.target_hardware_addr, MacAddress::BROADCAST);
+    let gr = parse(ARPING_GRATUITOUS_REPLY);
+    assert_eq!(gr.arp.kind(), ArpKind::GratuitousReply);
+    assert_eq!(gr.ethernet.dst_addr, MacAddress::BROADCAST);
     let p = parse(ARPING_PROBE);
     assert_eq!(p.arp.kind(), ArpKind::Probe);
     let r = parse(KERNEL_PROBE_REPLY);
