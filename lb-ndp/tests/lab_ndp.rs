@@ -173,6 +173,12 @@ fn client_kernel_learns_the_mac_tcp_reaches_the_node_and_failover_moves_it() {
         lab::tcp_get(&lab, "client", IpAddr::V6(vip())).as_deref(),
         Some("node1")
     );
+    // The BPF filter kept the ICMP echo and TCP frames in the kernel: the core saw none.
+    let (_, counters) = node1.handle.interfaces().pop().expect("eth0");
+    assert_eq!(
+        counters.malformed, 0,
+        "non-ARP/NDP frames reached user space: {counters:?}"
+    );
 
     // Takeover: node2 announces (unsolicited NA, Override=1), node1 withdraws silently.
     node2.handle.announce(vip()).expect("announce");
