@@ -1,8 +1,53 @@
 //! # lb-arp
 //!
-//! Ethernet II and ARP codec (zero-copy views plus owned representations) and an
-//! AF_PACKET responder that answers ARP requests for announced IPv4 addresses and sends
-//! gratuitous ARP on takeover.
+//! ARP for Layer 2 announcement of IPv4 addresses: a codec, a sans-IO responder core and (on
+//! Linux) a tokio driver over AF_PACKET sockets.
 //!
-//! This crate is not implemented yet: it holds no public items. Its scope is tracked by
-//! issue 3 in the project's tracker.
+//! - [`wire`]: Ethernet II (one 802.1Q tag on receive) and ARP for Ethernet/IPv4 in the
+//!   smoltcp style: zero-copy checked views ([`EthernetFrame`], [`ArpPacket`]) and owned
+//!   representations with `parse`/`emit`/`buffer_len` ([`EthernetRepr`], [`ArpRepr`],
+//!   [`ArpFrame`]). Parsing never panics, whatever the bytes.
+//! - [`ArpResponder`]: given frames and the current time, decides what to answer (only announced
+//!   addresses, from the receiving interface's MAC), when to send gratuitous ARP (request and
+//!   reply forms, on a tunable [`GratuitousSchedule`]), runs RFC 5227 probes and reports foreign
+//!   hosts claiming our addresses ([`Event`]). Per-interface [`Counters`].
+//!
+//! ```
+//! use lb_arp::{ArpFrame, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
+//!
+//! let mac: MacAddress = "02:00:00:00:00:0b".parse()?;
+//! let garp = ArpFrame {
+//!     ethernet: EthernetRepr::new(mac, MacAddress::BROADCAST, EtherType::Arp),
+//!     arp: ArpRepr::gratuitous_reply(mac, "192.0.2.100".parse()?),
+//! };
+//! let mut buf = [0u8; 64];
+//! let len = garp.emit(&mut buf)?;
+//! assert_eq!(len, 42);
+//! let back = ArpFrame::parse(&buf[..len])?;
+//! assert_eq!(back, garp);
+//! assert_eq!(back.arp.kind(), ArpKind::GratuitousReply);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#[cfg(target_os = "linux")]
+pub mod driver;
+mod error;
+mod responder;
+pub mod roundtrip;
+pub mod script;
+pub mod wire;
+
+pub use error::{Error, Result};
+pub use responder::{
+    ArpResponder, Config, Counters, Event, GratuitousSchedule, Interface, MAX_FRAME_LEN,
+    ProbeConfig, ProbeOutcome, Transmit,
+};
+pub use wire::{
+    ArpFrame, ArpKind, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr,
+    HardwareType, MacAddress, VlanTag,
+};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,8 +1,61 @@
 //! # lb-ndp
 //!
-//! IPv6, ICMPv6, Neighbor Solicitation and Neighbor Advertisement codec with the RFC 4861
-//! validity checks, and a responder that answers solicitations for announced IPv6 addresses and
-//! sends unsolicited advertisements on takeover.
+//! IPv6 Neighbor Discovery for Layer 2 announcement: a codec, a sans-IO responder core and (on
+//! Linux) a tokio driver over AF_PACKET sockets.
 //!
-//! This crate is not implemented yet: it holds no public items. Its scope is tracked by
-//! issue 3 in the project's tracker.
+//! - [`wire`]: Ethernet II, the IPv6 header, ICMPv6 with its pseudo-header checksum, Neighbor
+//!   Solicitation and Advertisement (R/S/O flags) with source/target link-layer address options
+//!   (unknown options skipped by length), in the smoltcp style: zero-copy checked views plus
+//!   owned representations with `parse`/`emit`/`buffer_len`. [`NdpFrame::parse`] applies the
+//!   RFC 4861 §7.1 validity checks. Parsing never panics, whatever the bytes.
+//! - [`NdpResponder`]: given frames and the current time, decides what to answer (only announced
+//!   addresses, from the receiving interface's MAC, Solicited=1 Override=0), when to send
+//!   unsolicited advertisements (Override=1, to `ff02::1`) on a tunable [`AdvertSchedule`],
+//!   which solicited-node groups to join, runs DAD-style probes and reports foreign hosts
+//!   claiming our addresses ([`Event`]). Per-interface [`Counters`].
+//!
+//! ```
+//! use lb_ndp::{EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrame, NeighborFlags};
+//!
+//! let mac: MacAddress = "02:00:00:00:00:0b".parse()?;
+//! let vip = "2001:db8:1::100".parse()?;
+//! let na = NdpFrame {
+//!     ethernet: EthernetRepr::new(mac, lb_ndp::ALL_NODES_MAC, EtherType::Ipv6),
+//!     src_addr: vip,
+//!     dst_addr: lb_ndp::ALL_NODES,
+//!     message: NdiscRepr::NeighborAdvert {
+//!         flags: NeighborFlags { override_: true, ..NeighborFlags::default() },
+//!         target_addr: vip,
+//!         lladdr: Some(mac),
+//!     },
+//! };
+//! let mut buf = [0u8; 128];
+//! let len = na.emit(&mut buf)?; // fills the ICMPv6 checksum
+//! assert_eq!(len, 14 + 40 + 32);
+//! assert_eq!(NdpFrame::parse(&buf[..len])?, na);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#[cfg(target_os = "linux")]
+pub mod driver;
+mod error;
+mod responder;
+pub mod roundtrip;
+pub mod script;
+pub mod wire;
+
+pub use error::{Error, Result};
+pub use responder::{
+    ALL_NODES, ALL_NODES_MAC, AdvertSchedule, Announced, Config, Counters, Event, Interface,
+    MAX_FRAME_LEN, NdpResponder, ProbeConfig, ProbeOutcome, Transmit,
+};
+pub use wire::{
+    EtherType, EthernetFrame, EthernetRepr, Icmpv6Packet, Icmpv6Type, Ipv6Packet, Ipv6Repr,
+    MacAddress, NdiscRepr, NdpFrame, NeighborFlags, VlanTag, checksum, solicited_node,
+    solicited_node_mac,
+};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

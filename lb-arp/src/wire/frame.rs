@@ -1,0 +1,62 @@
+//! A whole ARP frame: Ethernet II header (optionally 802.1Q tagged) plus the ARP packet.
+
+use core::fmt;
+
+use super::{ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr};
+use crate::error::{Error, Result};
+
+/// An Ethernet frame carrying Ethernet/IPv4 ARP, as read from or written to a packet socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArpFrame {
+    /// The link-layer header.
+    pub ethernet: EthernetRepr,
+    /// The ARP packet.
+    pub arp: ArpRepr,
+}
+
+impl ArpFrame {
+    /// Parses a frame; anything that is not (tagged or untagged) Ethernet/IPv4 ARP is an error.
+    /// Trailing bytes (Ethernet padding to 60 bytes) are ignored.
+    pub fn parse(bytes: &[u8]) -> Result<ArpFrame> {
+        let frame = EthernetFrame::new_checked(bytes)?;
+        let ethernet = EthernetRepr::parse(&frame)?;
+        if ethernet.ethertype != EtherType::Arp {
+            return Err(Error::Unsupported("EtherType is not ARP"));
+        }
+        let arp = ArpRepr::parse(&ArpPacket::new_checked(frame.payload())?)?;
+        Ok(ArpFrame { ethernet, arp })
+    }
+
+    /// Header plus ARP packet: 42 bytes, 46 with a tag (no padding).
+    pub const fn buffer_len(&self) -> usize {
+        self.ethernet.buffer_len() + self.arp.buffer_len()
+    }
+
+    /// Writes the frame into the first `buffer_len()` bytes of `buf`; returns that length.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
+        let len = self.buffer_len();
+        let got = buf.len();
+        let out = buf
+            .get_mut(..len)
+            .ok_or(Error::BufferTooSmall { needed: len, got })?;
+        let ethernet = EthernetRepr {
+            ethertype: EtherType::Arp,
+            ..self.ethernet
+        };
+        let mut frame = EthernetFrame::new_unchecked(out);
+        ethernet.emit(&mut frame)?;
+        self.arp
+            .emit(&mut ArpPacket::new_unchecked(frame.payload_mut()))?;
+        Ok(len)
+    }
+}
+
+impl fmt::Display for ArpFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} > {}", self.ethernet.src_addr, self.ethernet.dst_addr)?;
+        if let Some(tag) = self.ethernet.vlan {
+            write!(f, " vlan {}", tag.vid)?;
+        }
+        write!(f, ": {}", self.arp)
+    }
+}

@@ -1,0 +1,33 @@
+//! Wire formats: zero-copy checked views plus owned representations.
+//!
+//! Each protocol has two levels, in the style of smoltcp:
+//!
+//! - a **view** ([`EthernetFrame`], [`ArpPacket`]) over any `T: AsRef<[u8]>` that reads (and,
+//!   for `T: AsMut<[u8]>`, writes) fields in place. `new_checked` validates the length once;
+//!   **after `new_checked` (or `check_len`) succeeds, no accessor panics**, whatever the bytes.
+//!   `new_unchecked` is for emission into a buffer the caller sized with `buffer_len`.
+//! - a **representation** ([`EthernetRepr`], [`ArpRepr`], [`ArpFrame`]) holding owned,
+//!   semantic values, with `parse` (from a checked view), `emit` (into a view) and `buffer_len`.
+//!   `emit` never panics when the buffer is at least `buffer_len()` bytes.
+//!
+//! Protocol numbers are enums with an `Unknown(raw)` variant, so an unknown code point is kept,
+//! never an error by itself.
+
+mod arp;
+mod ethernet;
+mod frame;
+
+pub use arp::{ArpKind, ArpOperation, ArpPacket, ArpRepr, HardwareType};
+pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
+pub use frame::ArpFrame;
+
+/// A range of byte offsets of a fixed-size field.
+type Field = core::ops::Range<usize>;
+/// The offset at which a variable-length remainder starts.
+type Rest = core::ops::RangeFrom<usize>;
+
+/// Reads a big-endian `u16` at `range` (two bytes, checked by the caller's `check_len`).
+fn read_u16(data: &[u8], range: Field) -> u16 {
+    let b = &data[range];
+    u16::from_be_bytes([b[0], b[1]])
+}

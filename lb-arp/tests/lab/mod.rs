@@ -1,0 +1,421 @@
+//! A throw-away Layer 2 lab built from Linux network namespaces, for the integration tests of
+//! lb-arp and lb-ndp (lb-ndp includes this file by path).
+//!
+//! ```text
+//!        <prefix>-sw: bridge br0 (multicast snooping off)
+//!          | p-client            | p-node1             | p-node2
+//!        eth0 .10 / ::a        eth0 .11 / ::b        eth0 .12 / ::c
+//!        <prefix>-client       <prefix>-node1        <prefix>-node2
+//! ```
+//!
+//! LAN 192.0.2.0/24 and 2001:db8:1::/64 (documentation ranges), MACs 02:00:00:00:00:0a/0b/0c.
+//! Nothing is attached to the root namespace, so no packet can leave the lab. [`Lab`]'s `Drop`
+//! kills every process left in its namespaces and deletes them, also when a test panics.
+//!
+//! Needs root and `ip`. Without them a test skips with a message, unless `LB_LAB=required`,
+//! in which case it fails.
+//!
+//! The including test file provides `fn enter_netns(path: &str)` (each crate has its own).
+#![allow(dead_code)]
+
+use std::net::IpAddr;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const HOSTS: [&str; 3] = ["client", "node1", "node2"];
+
+pub fn host_index(host: &str) -> u8 {
+    match host {
+        "client" => 10,
+        "node1" => 11,
+        "node2" => 12,
+        other => panic!("unknown lab host {other}"),
+    }
+}
+pub fn mac(host: &str) -> String {
+    format!("02:00:00:00:00:{:02x}", host_index(host))
+}
+pub fn ip4(host: &str) -> String {
+    format!("192.0.2.{}", host_index(host))
+}
+pub fn ip6(host: &str) -> String {
+    format!("2001:db8:1::{:x}", host_index(host))
+}
+
+fn required() -> bool {
+    std::env::var("LB_LAB").is_ok_and(|v| v == "required")
+}
+
+fn try_run(args: &[&str]) -> std::io::Result<Output> {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+}
+
+fn run(args: &[&str]) -> Output {
+    try_run(args).unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+}
+
+fn run_ok(args: &[&str]) {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A lab of four namespaces; deleted on drop.
+pub struct Lab {
+    pub prefix: String,
+}
+
+impl Lab {
+    /// Builds the lab, or returns `None` (after printing why) when this machine cannot, which
+    /// is a test failure when `LB_LAB=required`. `tag` must be unique among concurrent tests.
+    pub fn up(tag: &str, tools: &[&str]) -> Option<Lab> {
+        let missing: Vec<&str> = ["ip"]
+            .iter()
+            .chain(tools)
+            .copied()
+            .filter(|t| {
+                !Command::new("sh")
+                    .args(["-c", &format!("command -v {t}")])
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
+            .collect();
+        let prefix = format!("lbl2{}{tag}", std::process::id());
+        let why = if !missing.is_empty() {
+            Some(format!("missing tools: {missing:?}"))
+        } else {
+            let probe = run(&["ip", "netns", "add", &format!("{prefix}-sw")]);
+            (!probe.status.success()).then(|| {
+                format!(
+                    "cannot create a network namespace (root needed): {}",
+                    String::from_utf8_lossy(&probe.stderr).trim()
+                )
+            })
+        };
+        let lab = Lab { prefix };
+        if let Some(why) = why {
+            drop(lab);
+            assert!(
+                !required(),
+                "LB_LAB=required but the lab cannot be built: {why}"
+            );
+            eprintln!("skipping lab test: {why} (set LB_LAB=required to make this a failure)");
+            return None;
+        }
+        lab.build();
+        Some(lab)
+    }
+
+    pub fn ns(&self, host: &str) -> String {
+        format!("{}-{host}", self.prefix)
+    }
+
+    pub fn netns_path(&self, host: &str) -> String {
+        format!("/run/netns/{}", self.ns(host))
+    }
+
+    fn build(&self) {
+        let sw = self.ns("sw");
+        run_ok(&[
+            "ip",
+            "netns",
+            "exec",
+            &sw,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ]);
+        run_ok(&[
+            "ip",
+            "-n",
+            &sw,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+        ]);
+        run_ok(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        for host in HOSTS {
+            let ns = self.ns(host);
+            run_ok(&["ip", "netns", "add", &ns]);
+            // Before eth0 exists, so it inherits them: no DAD delay, no router solicitations.
+            run_ok(&[
+                "ip",
+                "netns",
+                "exec",
+                &ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv6.conf.all.accept_ra=0",
+                "net.ipv6.conf.default.accept_ra=0",
+                "net.ipv6.conf.default.router_solicitations=0",
+            ]);
+            let port = format!("p-{host}");
+            run_ok(&[
+                "ip",
+                "-n",
+                &sw,
+                "link",
+                "add",
+                &port,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "address",
+                &mac(host),
+                "netns",
+                &ns,
+            ]);
+            run_ok(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
+            run_ok(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+            run_ok(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+            run_ok(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/24", ip4(host)),
+                "dev",
+                "eth0",
+            ]);
+            run_ok(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/64", ip6(host)),
+                "dev",
+                "eth0",
+                "nodad",
+            ]);
+            if host != "client" {
+                // The kernel must not answer ARP for VIPs it accepts: that is our job.
+                run_ok(&[
+                    "ip",
+                    "netns",
+                    "exec",
+                    &ns,
+                    "sysctl",
+                    "-qw",
+                    "net.ipv4.conf.all.arp_ignore=1",
+                    "net.ipv4.conf.all.arp_announce=2",
+                ]);
+            }
+        }
+    }
+
+    /// Runs a command in `host`'s namespace.
+    pub fn exec(&self, host: &str, args: &[&str]) -> Output {
+        let ns = self.ns(host);
+        let mut full = vec!["ip", "netns", "exec", ns.as_str()];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    /// Makes `host` accept traffic to `vip` without owning it on an interface (as kube-proxy
+    /// does): an AnyIP local route.
+    pub fn accept_vip(&self, host: &str, vip: &str) {
+        let ns = self.ns(host);
+        let (fam, len) = if vip.contains(':') {
+            ("-6", 128)
+        } else {
+            ("-4", 32)
+        };
+        run_ok(&[
+            "ip",
+            "-n",
+            &ns,
+            fam,
+            "route",
+            "replace",
+            "local",
+            &format!("{vip}/{len}"),
+            "dev",
+            "lo",
+        ]);
+    }
+
+    /// The MAC that answers `arping` for `ip` from `host`, if any.
+    pub fn arping(&self, host: &str, ip: &str) -> Option<String> {
+        let out = self.exec(
+            host,
+            &["arping", "-c", "1", "-C", "1", "-w", "2", "-i", "eth0", ip],
+        );
+        find_mac(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// The round-trip time arping reports for `ip` (Habets arping), in microseconds.
+    pub fn arping_rtt_us(&self, host: &str, ip: &str) -> Option<f64> {
+        let out = self.exec(
+            host,
+            &["arping", "-c", "1", "-C", "1", "-w", "2", "-i", "eth0", ip],
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let t = text.split("time=").nth(1)?;
+        let mut parts = t.split_whitespace();
+        let v: f64 = parts.next()?.parse().ok()?;
+        match parts.next()? {
+            "usec" => Some(v),
+            "msec" => Some(v * 1000.0),
+            "sec" => Some(v * 1e6),
+            _ => None,
+        }
+    }
+
+    /// The MAC in `ndisc6`'s answer for `ip` from `host`, if any.
+    pub fn ndisc6(&self, host: &str, ip: &str) -> Option<String> {
+        let out = self.exec(host, &["ndisc6", "-1", "-r", "1", "-w", "1000", ip, "eth0"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| l.strip_prefix("Target link-layer address: "))
+            .map(|m| m.trim().to_ascii_lowercase())
+    }
+
+    /// `host`'s kernel neighbour entry for `ip` (MAC), if any.
+    pub fn neigh(&self, host: &str, ip: &str) -> Option<String> {
+        let out = run(&[
+            "ip",
+            "-n",
+            &self.ns(host),
+            "neigh",
+            "show",
+            ip,
+            "dev",
+            "eth0",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut words = text.split_whitespace();
+        words.find(|w| *w == "lladdr")?;
+        words.next().map(str::to_ascii_lowercase)
+    }
+
+    /// The link-layer multicast groups of `host`'s eth0 (`ip maddr`), as lower-case text.
+    pub fn link_groups(&self, host: &str) -> String {
+        let out = run(&["ip", "-n", &self.ns(host), "maddr", "show", "dev", "eth0"]);
+        String::from_utf8_lossy(&out.stdout).to_ascii_lowercase()
+    }
+
+    /// Pings `ip` once from `host` (fills the kernel's neighbour table).
+    pub fn ping(&self, host: &str, ip: &str) -> bool {
+        let fam = if ip.contains(':') { "-6" } else { "-4" };
+        self.exec(host, &["ping", fam, "-c", "1", "-W", "1", ip])
+            .status
+            .success()
+    }
+
+    /// Polls `f` until it returns true or `timeout` passes.
+    pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            if f() {
+                return true;
+            }
+            if Instant::now() > end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn find_mac(text: &str) -> Option<String> {
+    text.split(|c: char| c.is_whitespace() || c == '[' || c == ']' || c == '(' || c == ')')
+        .find(|w| w.len() == 17 && w.matches(':').count() == 5)
+        .map(str::to_ascii_lowercase)
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let ours: Vec<String> = std::iter::once("sw")
+            .chain(HOSTS)
+            .map(|h| self.ns(h))
+            .collect();
+        for ns in &ours {
+            // Only processes inside namespaces this lab created.
+            let Ok(out) = try_run(&["ip", "netns", "pids", ns]) else {
+                return;
+            };
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = try_run(&["kill", "-KILL", pid]);
+            }
+        }
+        for ns in &ours {
+            let _ = try_run(&["ip", "netns", "del", ns]);
+        }
+    }
+}
+
+/// Runs `f` on a new thread inside `host`'s namespace (sockets it opens stay there).
+pub fn in_netns<T: Send + 'static>(
+    netns_path: String,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::spawn(move || {
+        super::enter_netns(&netns_path);
+        f()
+    })
+}
+
+/// A one-connection-at-a-time TCP server in `host`'s namespace that answers every connection
+/// with `reply`, on port 8080 of every address (the VIP arrives through the local route).
+pub fn tcp_server(lab: &Lab, host: &str, v6: bool, reply: &'static str) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    in_netns(lab.netns_path(host), move || {
+        use std::io::Write;
+        let addr = if v6 { "[::]:8080" } else { "0.0.0.0:8080" };
+        let listener = std::net::TcpListener::bind(addr).expect("bind 8080");
+        listener.set_nonblocking(true).expect("nonblocking");
+        tx.send(()).expect("ready");
+        // Serve for a bounded time, so the socket (and with it the namespace) goes away.
+        let end = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < end {
+            match listener.accept() {
+                Ok((mut conn, _)) => {
+                    let _ = conn.set_nonblocking(false);
+                    let _ = conn.write_all(reply.as_bytes());
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("server ready");
+}
+
+/// Connects from `host` to `ip:8080` and returns what the server says.
+pub fn tcp_get(lab: &Lab, host: &str, ip: IpAddr) -> Option<String> {
+    in_netns(lab.netns_path(host), move || {
+        use std::io::Read;
+        let mut s =
+            std::net::TcpStream::connect_timeout(&(ip, 8080).into(), Duration::from_secs(2))
+                .ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    })
+    .join()
+    .ok()
+    .flatten()
+}

@@ -1,0 +1,63 @@
+//! The driver leaves nothing behind: after `Handle::shutdown` and the runtime's end, its
+//! reader threads are gone. In its own test binary, so no other test's driver runs meanwhile.
+
+#[path = "lab/mod.rs"]
+mod lab;
+
+use std::time::Duration;
+
+use lab::Lab;
+use lb_arp::driver::{DriverConfig, InterfaceFilter};
+
+fn enter_netns(path: &str) {
+    lb_arp::driver::enter_netns(path).expect("setns");
+}
+
+/// Threads of this process named like the driver's reader threads.
+fn reader_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|t| t.ok())
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .filter(|name| name.starts_with("arp-rx-"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn shutdown_ends_the_reader_threads() {
+    let Some(lab) = Lab::up("s1", &[]) else {
+        return;
+    };
+    let path = lab.netns_path("node1");
+    let running = std::thread::spawn(move || {
+        enter_netns(&path);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let config = DriverConfig {
+                interfaces: InterfaceFilter::only(["eth0"]),
+                ..DriverConfig::default()
+            };
+            let (handle, _events) = lb_arp::driver::spawn(config).await.expect("driver starts");
+            handle
+                .announce("192.0.2.100".parse().expect("literal"))
+                .expect("announce");
+            // The thread names itself once it runs: give it a moment.
+            let running = Lab::wait_for(Duration::from_secs(2), || reader_threads() == 1);
+            handle.shutdown();
+            running
+        })
+    })
+    .join()
+    .expect("driver thread");
+    assert!(running, "one reader thread for eth0 while running");
+    assert!(
+        Lab::wait_for(Duration::from_secs(2), || reader_threads() == 0),
+        "{} reader threads left",
+        reader_threads()
+    );
+}

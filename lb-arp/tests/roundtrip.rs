@@ -1,0 +1,105 @@
+//! Property tests: every representation survives emit → parse, arbitrary bytes never panic the
+//! parsers, and the cargo-fuzz corpora replay as ordinary tests.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use lb_arp::{ArpFrame, ArpOperation, ArpRepr, EtherType, EthernetRepr, MacAddress, VlanTag};
+use proptest::prelude::*;
+
+fn mac() -> impl Strategy<Value = MacAddress> {
+    any::<[u8; 6]>().prop_map(MacAddress)
+}
+
+fn operation() -> impl Strategy<Value = ArpOperation> {
+    any::<u16>().prop_map(ArpOperation::from)
+}
+
+fn arp() -> impl Strategy<Value = ArpRepr> {
+    (operation(), mac(), any::<u32>(), mac(), any::<u32>()).prop_map(|(op, sha, spa, tha, tpa)| {
+        let base = ArpRepr::request(sha, Ipv4Addr::from(spa), Ipv4Addr::from(tpa));
+        let mut repr = ArpRepr::gratuitous_reply(tha, Ipv4Addr::from(tpa));
+        repr.operation = op;
+        repr.source_hardware_addr = base.source_hardware_addr;
+        repr.source_protocol_addr = base.source_protocol_addr;
+        repr
+    })
+}
+
+fn vlan() -> impl Strategy<Value = Option<VlanTag>> {
+    proptest::option::of(
+        (0u8..8, any::<bool>(), 0u16..4096).prop_map(|(pcp, dei, vid)| VlanTag { pcp, dei, vid }),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Random scripts of announce / withdraw / probe / frames / time keep the responder's
+    /// promises (see `lb_arp::script`).
+    #[test]
+    fn responder_scripts_keep_promises(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+        lb_arp::script::run(&data);
+    }
+
+    #[test]
+    fn arp_frames_round_trip(src in mac(), dst in mac(), vlan in vlan(), arp in arp()) {
+        let mut ethernet = EthernetRepr::new(src, dst, EtherType::Arp);
+        ethernet.vlan = vlan;
+        let frame = ArpFrame { ethernet, arp };
+        let mut buf = [0u8; 64];
+        let len = frame.emit(&mut buf).expect("emit");
+        prop_assert_eq!(len, frame.buffer_len());
+        prop_assert_eq!(ArpFrame::parse(&buf[..len]).expect("parse"), frame);
+        // Padding after the ARP packet is ignored.
+        prop_assert_eq!(ArpFrame::parse(&buf[..]).expect("parse padded"), frame);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..80)) {
+        lb_arp::roundtrip::frame(&data);
+        lb_arp::roundtrip::packet(&data);
+    }
+
+    #[test]
+    fn mutated_valid_frames_never_panic(arp in arp(), at in 0usize..46, byte in any::<u8>(), cut in 0usize..47) {
+        let frame = ArpFrame { ethernet: EthernetRepr::new(MacAddress::ZERO, MacAddress::BROADCAST, EtherType::Arp), arp };
+        let mut buf = [0u8; 46];
+        let len = frame.emit(&mut buf).expect("emit");
+        buf[at % len] = byte;
+        lb_arp::roundtrip::frame(&buf[..cut.min(len)]);
+        lb_arp::roundtrip::packet(&buf[14..cut.clamp(14, len)]);
+    }
+}
+
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut files = Vec::new();
+    for dir in [format!("corpus/{target}"), format!("regressions/{target}")] {
+        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+            files.extend(
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file()),
+            );
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn fuzz_corpora_replay() {
+    for (target, run) in [
+        ("arp_frame", lb_arp::roundtrip::frame as fn(&[u8])),
+        ("arp_packet", lb_arp::roundtrip::packet),
+        ("arp_responder", lb_arp::script::run),
+    ] {
+        let files = corpus(target);
+        assert!(!files.is_empty(), "the {target} corpus is missing");
+        for f in files {
+            run(&std::fs::read(&f).expect("readable corpus file"));
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Wire formats: zero-copy checked views plus owned representations.
+//!
+//! Each protocol has two levels, in the style of smoltcp:
+//!
+//! - a **view** ([`EthernetFrame`], [`Ipv6Packet`], [`Icmpv6Packet`]) over any
+//!   `T: AsRef<[u8]>` that reads (and, for `T: AsMut<[u8]>`, writes) fields in place.
+//!   `new_checked` validates the length once; **after `new_checked` (or `check_len`) succeeds, no
+//!   accessor panics**, whatever the bytes. `new_unchecked` is for emission into a buffer the
+//!   caller sized with `buffer_len`.
+//! - a **representation** ([`EthernetRepr`], [`Ipv6Repr`], [`NdiscRepr`], [`NdpFrame`]) holding
+//!   owned, semantic values, with `parse`, `emit` and `buffer_len`. `emit` never panics when the
+//!   buffer is at least `buffer_len()` bytes.
+//!
+//! [`NdpFrame::parse`] applies the validity checks of RFC 4861 §7.1 (hop limit 255, valid ICMPv6
+//! checksum, code 0, length, target not multicast, option lengths, DAD source rules).
+
+mod ethernet;
+mod icmpv6;
+mod ipv6;
+mod ndisc;
+
+pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
+pub use icmpv6::{Icmpv6Packet, Icmpv6Type, checksum};
+pub use ipv6::{IPPROTO_ICMPV6, Ipv6Packet, Ipv6Repr, solicited_node, solicited_node_mac};
+pub use ndisc::{NdiscRepr, NdpFrame, NeighborFlags};
+
+/// A range of byte offsets of a fixed-size field.
+type Field = core::ops::Range<usize>;
+/// The offset at which a variable-length remainder starts.
+type Rest = core::ops::RangeFrom<usize>;
+
+/// Reads a big-endian `u16` at `range` (two bytes, checked by the caller's `check_len`).
+fn read_u16(data: &[u8], range: Field) -> u16 {
+    let b = &data[range];
+    u16::from_be_bytes([b[0], b[1]])
+}

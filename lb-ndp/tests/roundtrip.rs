@@ -1,0 +1,163 @@
+//! Property tests: every representation survives emit → parse, arbitrary bytes never panic the
+//! parsers, and the cargo-fuzz corpora replay as ordinary tests.
+
+use std::net::Ipv6Addr;
+use std::path::PathBuf;
+
+use lb_ndp::{
+    EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrame, NeighborFlags, VlanTag,
+    solicited_node,
+};
+use proptest::prelude::*;
+
+fn mac() -> impl Strategy<Value = MacAddress> {
+    any::<[u8; 6]>().prop_map(MacAddress)
+}
+
+fn unicast() -> impl Strategy<Value = Ipv6Addr> {
+    any::<u128>()
+        .prop_map(Ipv6Addr::from)
+        .prop_filter("not multicast", |a| !a.is_multicast())
+}
+
+fn vlan() -> impl Strategy<Value = Option<VlanTag>> {
+    proptest::option::of(
+        (0u8..8, any::<bool>(), 0u16..4096).prop_map(|(pcp, dei, vid)| VlanTag { pcp, dei, vid }),
+    )
+}
+
+/// Frames that satisfy RFC 4861 §7.1, so that parse must accept them.
+fn valid_frame() -> impl Strategy<Value = NdpFrame> {
+    let ns = (
+        unicast(),
+        unicast(),
+        proptest::option::of(mac()),
+        any::<bool>(),
+    )
+        .prop_map(|(src, target, lladdr, dad)| {
+            if dad {
+                (
+                    Ipv6Addr::UNSPECIFIED,
+                    solicited_node(target),
+                    NdiscRepr::NeighborSolicit {
+                        target_addr: target,
+                        lladdr: None,
+                    },
+                )
+            } else {
+                (
+                    src,
+                    solicited_node(target),
+                    NdiscRepr::NeighborSolicit {
+                        target_addr: target,
+                        lladdr,
+                    },
+                )
+            }
+        });
+    let na = (
+        unicast(),
+        unicast(),
+        proptest::option::of(mac()),
+        any::<[bool; 4]>(),
+    )
+        .prop_map(|(target, dst, lladdr, [r, s, o, multicast])| {
+            let dst = if multicast {
+                "ff02::1".parse().expect("literal")
+            } else {
+                dst
+            };
+            let flags = NeighborFlags {
+                router: r,
+                solicited: s && !multicast,
+                override_: o,
+            };
+            (
+                target,
+                dst,
+                NdiscRepr::NeighborAdvert {
+                    flags,
+                    target_addr: target,
+                    lladdr,
+                },
+            )
+        });
+    (mac(), mac(), vlan(), prop_oneof![ns, na]).prop_map(|(src, dst, vlan, (s, d, message))| {
+        let mut ethernet = EthernetRepr::new(src, dst, EtherType::Ipv6);
+        ethernet.vlan = vlan;
+        NdpFrame {
+            ethernet,
+            src_addr: s,
+            dst_addr: d,
+            message,
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Random scripts of announce / withdraw / probe / frames / time keep the responder's
+    /// promises (see `lb_ndp::script`).
+    #[test]
+    fn responder_scripts_keep_promises(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+        lb_ndp::script::run(&data);
+    }
+
+    #[test]
+    fn frames_round_trip(frame in valid_frame()) {
+        let mut buf = [0u8; 128];
+        let len = frame.emit(&mut buf).expect("emit");
+        prop_assert_eq!(len, frame.buffer_len());
+        prop_assert_eq!(NdpFrame::parse(&buf[..len]).expect("parse"), frame);
+        prop_assert_eq!(NdpFrame::parse(&buf[..]).expect("parse padded"), frame);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..140)) {
+        lb_ndp::roundtrip::frame(&data);
+        lb_ndp::roundtrip::packet(&data);
+    }
+
+    #[test]
+    fn mutated_valid_frames_never_panic(frame in valid_frame(), at in 0usize..90, byte in any::<u8>(), cut in 0usize..91) {
+        let mut buf = [0u8; 90];
+        let len = frame.emit(&mut buf).expect("emit");
+        buf[at % len] = byte;
+        lb_ndp::roundtrip::frame(&buf[..cut.min(len)]);
+        let ip_start = frame.ethernet.buffer_len();
+        lb_ndp::roundtrip::packet(&buf[ip_start..cut.clamp(ip_start, len)]);
+    }
+}
+
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut files = Vec::new();
+    for dir in [format!("corpus/{target}"), format!("regressions/{target}")] {
+        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+            files.extend(
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file()),
+            );
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn fuzz_corpora_replay() {
+    for (target, run) in [
+        ("ndp_frame", lb_ndp::roundtrip::frame as fn(&[u8])),
+        ("ndp_packet", lb_ndp::roundtrip::packet),
+        ("ndp_responder", lb_ndp::script::run),
+    ] {
+        let files = corpus(target);
+        assert!(!files.is_empty(), "the {target} corpus is missing");
+        for f in files {
+            run(&std::fs::read(&f).expect("readable corpus file"));
+        }
+    }
+}
