@@ -36,41 +36,37 @@ impl RunSet {
 
     /// Marks `x` occupied. Returns false if it already was.
     pub(crate) fn insert(&mut self, x: u128) -> bool {
-        if self.contains(x) {
-            return false;
-        }
-        let joins_left = x
-            .checked_sub(1)
-            .and_then(|p| self.run_of(p))
-            .map(|(s, _)| s);
-        let right_end = x.checked_add(1).and_then(|n| self.runs.get(&n).copied());
-        if right_end.is_some() {
-            self.runs.remove(&(x + 1));
-        }
-        let end = right_end.unwrap_or(x);
-        match joins_left {
-            Some(s) => {
-                self.runs.insert(s, end);
+        // A run starting at x + 1 means x is free (runs never touch), so it can be taken first.
+        let right_end = x.checked_add(1).and_then(|n| self.runs.remove(&n));
+        if let Some((_, e)) = self.runs.range_mut(..=x).next_back() {
+            if *e >= x {
+                return false; // already occupied; nothing was removed in that case
             }
-            None => {
-                self.runs.insert(x, end);
+            if *e + 1 == x {
+                *e = right_end.unwrap_or(x);
+                return true;
             }
         }
+        self.runs.insert(x, right_end.unwrap_or(x));
         true
     }
 
     /// Marks `x` free. Returns false if it was not occupied.
     pub(crate) fn remove(&mut self, x: u128) -> bool {
-        let Some((s, e)) = self.run_of(x) else {
+        let Some((&s, e)) = self.runs.range_mut(..=x).next_back() else {
             return false;
         };
+        let end = *e;
+        if end < x {
+            return false;
+        }
         if s == x {
             self.runs.remove(&s);
         } else {
-            self.runs.insert(s, x - 1);
+            *e = x - 1;
         }
-        if e > x {
-            self.runs.insert(x + 1, e);
+        if end > x {
+            self.runs.insert(x + 1, end);
         }
         true
     }
