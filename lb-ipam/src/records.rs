@@ -4,7 +4,8 @@ use std::net::IpAddr;
 
 use crate::service::{Port, ServiceKey};
 
-/// One address, or one per family, stored inline so that handing them out allocates nothing.
+/// One address, or one per family, stored inline so that storing or returning them needs no heap
+/// allocation.
 /// Derefs to a slice; compares equal to a `Vec` or slice with the same addresses in order.
 #[derive(Clone, Copy)]
 pub struct Ips {
