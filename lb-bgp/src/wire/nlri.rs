@@ -242,11 +242,13 @@ impl Iterator for Prefixes<'_> {
     #[inline]
     fn next(&mut self) -> Option<Nlri> {
         if self.host6 {
-            // Every length octet was checked to be 128: fixed records, constant length.
+            // Every length octet was checked to be 128: fixed records, constant length. The
+            // address goes through `u128` so that it stays two 8-octet loads (built from the
+            // octet array, it is assembled from pieces).
             let (record, rest) = self.data.split_first_chunk::<17>()?;
             self.data = rest;
-            let addr = record.last_chunk::<16>()?;
-            let net = Ipv6Net::new(Ipv6Addr::from(*addr), 128).ok()?;
+            let addr = Ipv6Addr::from_bits(u128::from_be_bytes(*record.last_chunk::<16>()?));
+            let net = Ipv6Net::new(addr, 128).ok()?;
             return Some(Nlri::new(IpNet::V6(net)));
         }
         if self.host4 {
@@ -307,7 +309,9 @@ fn to_prefix(v6: bool, bits: u8, addr: &[u8]) -> Option<IpNet> {
                 o
             }
         };
-        Ipv6Net::new(Ipv6Addr::from(o), bits).ok().map(IpNet::V6)
+        // Through `u128`: the consumer's own conversions then fold into two 8-octet loads.
+        let addr = Ipv6Addr::from_bits(u128::from_be_bytes(o));
+        Ipv6Net::new(addr, bits).ok().map(IpNet::V6)
     } else {
         let o = match addr.first_chunk::<4>() {
             Some(full) => *full,
