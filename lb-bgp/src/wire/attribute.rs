@@ -740,6 +740,7 @@ impl<'a> PathAttribute<'a> {
 
     /// [`PathAttribute::check`], returning for MP_REACH_NLRI and MP_UNREACH_NLRI of the
     /// families this codec parses the layout of their prefixes.
+    #[inline]
     pub(crate) fn check_shape(&self) -> Result<Option<Shape>, Error> {
         let t = self.type_code;
         let kind = self.kind();
@@ -821,10 +822,12 @@ impl<'a> PathAttribute<'a> {
 
     /// The typed value. Attributes that fail [`PathAttribute::check`] come back as
     /// [`AttributeValue::Unknown`].
+    #[inline]
     pub fn value(&self) -> AttributeValue<'a> {
         self.typed().unwrap_or(AttributeValue::Unknown(self.value))
     }
 
+    #[inline]
     fn typed(&self) -> Option<AttributeValue<'a>> {
         if !self.checked && self.check().is_err() {
             return None;
