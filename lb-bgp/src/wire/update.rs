@@ -550,6 +550,106 @@ mod tests {
     use super::*;
     use crate::wire::attribute::Aggregator;
 
+    /// The layouts the check records (host routes, uniform lengths, mixed) walk exactly the
+    /// prefixes the general walk finds, in the IPv4 fields and in the MP attributes, with and
+    /// without ADD-PATH.
+    #[test]
+    fn recorded_layouts_walk_like_the_general_walk() {
+        use crate::wire::AddPathFamilies;
+        use crate::wire::attribute::{AttributeValue, MpNextHop, Origin};
+        use ipnet::IpNet;
+        let nets = |v: &[&str], id: bool| -> Vec<Nlri> {
+            v.iter()
+                .enumerate()
+                .map(|(i, p)| Nlri {
+                    path_id: id.then_some(i as u32 + 1),
+                    prefix: p.parse::<IpNet>().unwrap(),
+                })
+                .collect()
+        };
+        let v4_fields = [
+            vec!["10.0.0.1/32", "10.0.0.2/32", "10.0.0.3/32"],
+            vec!["10.0.1.0/24", "10.0.2.0/24"],
+            vec!["10.0.0.1/32", "10.1.0.0/16", "0.0.0.0/0"],
+        ];
+        let v6_fields = [
+            vec!["2001:db8::1/128", "2001:db8::2/128"],
+            vec!["2001:db8:1::/48", "2001:db8:2::/48"],
+            vec!["2001:db8::1/128", "2001:db8:1::/64"],
+        ];
+        for add_path in [false, true] {
+            let mut ctx = Context::four_octet();
+            if add_path {
+                let mut f = AddPathFamilies::default();
+                f.insert(Afi::IPV4, Safi::UNICAST);
+                f.insert(Afi::IPV6, Safi::UNICAST);
+                ctx.add_path = f;
+            }
+            for (v4, v6) in v4_fields.iter().zip(&v6_fields) {
+                let u = Update {
+                    withdrawn: nets(v4, add_path),
+                    attributes: vec![
+                        Attribute::new(AttributeData::Origin(Origin::Igp)),
+                        Attribute::new(AttributeData::AsPath(AsPath::sequence([64500]))),
+                        Attribute::new(AttributeData::NextHop("192.0.2.1".parse().unwrap())),
+                        Attribute::new(AttributeData::MpReach(MpReach {
+                            afi: Afi::IPV6,
+                            safi: Safi::UNICAST,
+                            next_hop: MpNextHop::Ipv6 {
+                                global: "2001:db8::1".parse().unwrap(),
+                                link_local: None,
+                            },
+                            nlri: nets(v6, add_path),
+                        })),
+                        Attribute::new(AttributeData::MpUnreach(MpUnreach {
+                            afi: Afi::IPV4,
+                            safi: Safi::UNICAST,
+                            withdrawn: nets(v4, add_path),
+                        })),
+                    ],
+                    nlri: nets(v4, add_path),
+                };
+                let mut bytes = Vec::new();
+                u.encode(&ctx, &mut bytes).unwrap();
+                let m = UpdateMessage::parse(&bytes[HEADER_LEN..], &ctx).unwrap();
+                assert_eq!(m.attribute_error(), None);
+                let walk = |p: Prefixes<'_>| {
+                    Prefixes::checked(p.as_bytes(), p.is_ipv6(), add_path, Shape::Mixed)
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(m.withdrawn_routes().collect::<Vec<_>>(), nets(v4, add_path));
+                assert_eq!(
+                    m.withdrawn_routes().collect::<Vec<_>>(),
+                    walk(m.withdrawn_routes())
+                );
+                assert_eq!(m.nlri().collect::<Vec<_>>(), walk(m.nlri()));
+                let reach = m.mp_reach().unwrap();
+                assert_eq!(reach.nlri().collect::<Vec<_>>(), nets(v6, add_path));
+                assert_eq!(reach.nlri().collect::<Vec<_>>(), walk(reach.nlri()));
+                let unreach = m.mp_unreach().unwrap();
+                assert_eq!(
+                    unreach.withdrawn().collect::<Vec<_>>(),
+                    walk(unreach.withdrawn())
+                );
+                let mut seen = 0;
+                for a in m.attributes() {
+                    match a.value() {
+                        AttributeValue::MpReach(r) => {
+                            assert_eq!(r.nlri().collect::<Vec<_>>(), nets(v6, add_path));
+                            seen += 1;
+                        }
+                        AttributeValue::MpUnreach(r) => {
+                            assert_eq!(r.withdrawn().collect::<Vec<_>>(), nets(v4, add_path));
+                            seen += 1;
+                        }
+                        _ => {}
+                    }
+                }
+                assert_eq!(seen, 2);
+            }
+        }
+    }
+
     #[test]
     fn rfc6793_merge_on_a_two_octet_session() {
         let two = Context::default();
