@@ -17,7 +17,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::nlri::{Nlri, Prefixes, check_prefixes};
+use super::nlri::{Nlri, Prefixes, Shape, check_prefixes};
 use super::{Afi, Context, Error, Safi};
 
 /// The attribute flags octet.
@@ -462,6 +462,11 @@ pub enum MpNextHop {
 }
 
 impl MpNextHop {
+    /// Whether a next hop of `len` octets has a form [`MpNextHop::parse`] reads.
+    fn is_valid_len(len: usize) -> bool {
+        matches!(len, 4 | 16 | 32)
+    }
+
     fn parse(b: &[u8]) -> Option<Self> {
         Some(match b.len() {
             4 => MpNextHop::Ipv4(Ipv4Addr::from(*b.first_chunk::<4>()?)),
@@ -534,16 +539,22 @@ pub struct MpReachRef<'a> {
     next_hop: &'a [u8],
     nlri: &'a [u8],
     add_path: bool,
+    /// The layout of `nlri`, when its check found it.
+    shape: Option<Shape>,
 }
 
 impl<'a> MpReachRef<'a> {
     fn parse(v: &'a [u8], ctx: &Context) -> Result<Self, Error> {
-        let m = Self::split(v, ctx)?;
+        let mut m = Self::split(v, ctx)?;
         if let Some(v6) = prefix_family(m.afi, m.safi) {
-            if MpNextHop::parse(m.next_hop).is_none() {
+            if !MpNextHop::is_valid_len(m.next_hop.len()) {
                 return Err(Error::OptionalAttribute(14));
             }
-            check_prefixes(m.nlri, if v6 { 128 } else { 32 }, m.add_path)?;
+            m.shape = Some(check_prefixes(
+                m.nlri,
+                if v6 { 128 } else { 32 },
+                m.add_path,
+            )?);
         }
         Ok(m)
     }
@@ -561,7 +572,15 @@ impl<'a> MpReachRef<'a> {
             next_hop,
             nlri,
             add_path: ctx.add_path.contains(afi, safi),
+            shape: None,
         })
+    }
+
+    pub(crate) fn with_shape(self, shape: Shape) -> Self {
+        MpReachRef {
+            shape: Some(shape),
+            ..self
+        }
     }
 
     /// The next hop, for the families this codec parses.
@@ -576,9 +595,10 @@ impl<'a> MpReachRef<'a> {
 
     /// The announced prefixes (empty for families this codec does not parse).
     pub fn nlri(&self) -> Prefixes<'a> {
-        match prefix_family(self.afi, self.safi) {
-            Some(v6) => Prefixes::new(self.nlri, v6, self.add_path),
-            None => Prefixes::empty(),
+        match (prefix_family(self.afi, self.safi), self.shape) {
+            (Some(v6), Some(shape)) => Prefixes::checked(self.nlri, v6, self.add_path, shape),
+            (Some(v6), None) => Prefixes::new(self.nlri, v6, self.add_path),
+            (None, _) => Prefixes::empty(),
         }
     }
 
@@ -597,6 +617,8 @@ pub struct MpUnreachRef<'a> {
     pub safi: Safi,
     withdrawn: &'a [u8],
     add_path: bool,
+    /// The layout of `withdrawn`, when its check found it.
+    shape: Option<Shape>,
 }
 
 impl<'a> MpUnreachRef<'a> {
@@ -611,22 +633,35 @@ impl<'a> MpUnreachRef<'a> {
             safi,
             withdrawn,
             add_path: ctx.add_path.contains(afi, safi),
+            shape: None,
         })
     }
 
     fn parse(v: &'a [u8], ctx: &Context) -> Result<Self, Error> {
-        let m = Self::split(v, ctx)?;
+        let mut m = Self::split(v, ctx)?;
         if let Some(v6) = prefix_family(m.afi, m.safi) {
-            check_prefixes(m.withdrawn, if v6 { 128 } else { 32 }, m.add_path)?;
+            m.shape = Some(check_prefixes(
+                m.withdrawn,
+                if v6 { 128 } else { 32 },
+                m.add_path,
+            )?);
         }
         Ok(m)
     }
 
+    pub(crate) fn with_shape(self, shape: Shape) -> Self {
+        MpUnreachRef {
+            shape: Some(shape),
+            ..self
+        }
+    }
+
     /// The withdrawn prefixes (empty for families this codec does not parse).
     pub fn withdrawn(&self) -> Prefixes<'a> {
-        match prefix_family(self.afi, self.safi) {
-            Some(v6) => Prefixes::new(self.withdrawn, v6, self.add_path),
-            None => Prefixes::empty(),
+        match (prefix_family(self.afi, self.safi), self.shape) {
+            (Some(v6), Some(shape)) => Prefixes::checked(self.withdrawn, v6, self.add_path, shape),
+            (Some(v6), None) => Prefixes::new(self.withdrawn, v6, self.add_path),
+            (None, _) => Prefixes::empty(),
         }
     }
 
@@ -648,6 +683,8 @@ pub struct PathAttribute<'a> {
     pub(crate) ctx: Context,
     /// Set when the UPDATE parser already ran [`PathAttribute::check`].
     pub(crate) checked: bool,
+    /// For MP_REACH_NLRI / MP_UNREACH_NLRI, the layout of the prefixes the check found.
+    pub(crate) shape: Option<Shape>,
 }
 
 /// The typed value of a [`PathAttribute`], still borrowed.
@@ -698,11 +735,18 @@ impl<'a> PathAttribute<'a> {
     /// Checks the attribute per its RFC (flags, length, content). The error's
     /// [`Error::action`] says what RFC 7606 makes of it.
     pub fn check(&self) -> Result<(), Error> {
+        self.check_shape().map(|_| ())
+    }
+
+    /// [`PathAttribute::check`], returning for MP_REACH_NLRI and MP_UNREACH_NLRI of the
+    /// families this codec parses the layout of their prefixes.
+    #[inline]
+    pub(crate) fn check_shape(&self) -> Result<Option<Shape>, Error> {
         let t = self.type_code;
         let kind = self.kind();
         let Some(expected) = kind.expected_flags() else {
             return if self.flags.optional() {
-                Ok(())
+                Ok(None)
             } else {
                 Err(Error::UnrecognizedWellKnownAttribute(t))
             };
@@ -726,6 +770,11 @@ impl<'a> PathAttribute<'a> {
                 Err(len_err)
             }
         };
+        match kind {
+            AttributeType::MpReachNlri => return Ok(MpReachRef::parse(v, &self.ctx)?.shape),
+            AttributeType::MpUnreachNlri => return Ok(MpUnreachRef::parse(v, &self.ctx)?.shape),
+            _ => {}
+        }
         match kind {
             AttributeType::Origin => {
                 len_is(1)?;
@@ -764,18 +813,21 @@ impl<'a> PathAttribute<'a> {
             AttributeType::Communities | AttributeType::ClusterList => multiple_of(4),
             AttributeType::ExtendedCommunities => multiple_of(8),
             AttributeType::LargeCommunities => multiple_of(12),
-            AttributeType::MpReachNlri => MpReachRef::parse(v, &self.ctx).map(|_| ()),
-            AttributeType::MpUnreachNlri => MpUnreachRef::parse(v, &self.ctx).map(|_| ()),
-            AttributeType::Unknown(_) => Ok(()),
+            AttributeType::MpReachNlri
+            | AttributeType::MpUnreachNlri
+            | AttributeType::Unknown(_) => Ok(()),
         }
+        .map(|()| None)
     }
 
     /// The typed value. Attributes that fail [`PathAttribute::check`] come back as
     /// [`AttributeValue::Unknown`].
+    #[inline]
     pub fn value(&self) -> AttributeValue<'a> {
         self.typed().unwrap_or(AttributeValue::Unknown(self.value))
     }
 
+    #[inline]
     fn typed(&self) -> Option<AttributeValue<'a>> {
         if !self.checked && self.check().is_err() {
             return None;
@@ -805,12 +857,14 @@ impl<'a> PathAttribute<'a> {
             AttributeType::ClusterList => AttributeValue::ClusterList(List::new(v)),
             AttributeType::ExtendedCommunities => AttributeValue::ExtendedCommunities(List::new(v)),
             AttributeType::LargeCommunities => AttributeValue::LargeCommunities(List::new(v)),
-            AttributeType::MpReachNlri => {
-                AttributeValue::MpReach(MpReachRef::split(v, &self.ctx).ok()?)
-            }
-            AttributeType::MpUnreachNlri => {
-                AttributeValue::MpUnreach(MpUnreachRef::split(v, &self.ctx).ok()?)
-            }
+            AttributeType::MpReachNlri => AttributeValue::MpReach(MpReachRef {
+                shape: self.shape,
+                ..MpReachRef::split(v, &self.ctx).ok()?
+            }),
+            AttributeType::MpUnreachNlri => AttributeValue::MpUnreach(MpUnreachRef {
+                shape: self.shape,
+                ..MpUnreachRef::split(v, &self.ctx).ok()?
+            }),
             AttributeType::Unknown(_) => AttributeValue::Unknown(v),
         })
     }

@@ -19,7 +19,7 @@ use super::attribute::{
     MpUnreachRef, PathAttribute, split_attribute,
 };
 use super::header::{HEADER_LEN, MessageType, write_header};
-use super::nlri::{Nlri, Prefixes, check_prefixes};
+use super::nlri::{Nlri, Prefixes, Shape, check_prefixes};
 use super::{Action, Afi, Context, Error, Safi};
 
 /// A set of attribute type codes, without allocation.
@@ -59,6 +59,10 @@ pub struct UpdateMessage<'a> {
     /// small to move around.
     mp_reach: Option<&'a [u8]>,
     mp_unreach: Option<&'a [u8]>,
+    /// Layouts of the prefix fields, as their checks found them, so that iterating walks them
+    /// without looking again: Withdrawn Routes, NLRI, and the prefixes of MP_REACH_NLRI and
+    /// MP_UNREACH_NLRI.
+    shapes: [Shape; 4],
 }
 
 fn split_u16_prefixed(d: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -72,8 +76,8 @@ impl<'a> UpdateMessage<'a> {
         let (withdrawn, rest) = split_u16_prefixed(body).ok_or(Error::MalformedAttributeList)?;
         let (attributes, nlri) = split_u16_prefixed(rest).ok_or(Error::MalformedAttributeList)?;
         let v4_add_path = ctx.add_path.contains(Afi::IPV4, Safi::UNICAST);
-        check_prefixes(withdrawn, 32, v4_add_path)?;
-        check_prefixes(nlri, 32, v4_add_path)?;
+        let withdrawn_shape = check_prefixes(withdrawn, 32, v4_add_path)?;
+        let nlri_shape = check_prefixes(nlri, 32, v4_add_path)?;
         let mut msg = UpdateMessage {
             withdrawn,
             attributes,
@@ -83,6 +87,7 @@ impl<'a> UpdateMessage<'a> {
             error: None,
             mp_reach: None,
             mp_unreach: None,
+            shapes: [withdrawn_shape, nlri_shape, Shape::Mixed, Shape::Mixed],
         };
         let mut seen = TypeSet::default();
         let mut reach_nlri = false;
@@ -110,21 +115,29 @@ impl<'a> UpdateMessage<'a> {
                 value,
                 ctx: *ctx,
                 checked: false,
+                shape: None,
             };
-            if let Err(e) = attr.check() {
-                if e.action() == Action::SessionReset {
-                    return Err(e);
+            let shape = match attr.check_shape() {
+                Ok(shape) => shape,
+                Err(e) => {
+                    if e.action() == Action::SessionReset {
+                        return Err(e);
+                    }
+                    msg.discard.insert(t);
+                    msg.note(e);
+                    continue;
                 }
-                msg.discard.insert(t);
-                msg.note(e);
-                continue;
-            }
+            };
             match t {
                 14 => {
                     reach_nlri = !MpReachRef::split(value, ctx)?.nlri_bytes().is_empty();
                     msg.mp_reach = Some(value);
+                    msg.shapes[2] = shape.unwrap_or_default();
                 }
-                15 => msg.mp_unreach = Some(value),
+                15 => {
+                    msg.mp_unreach = Some(value);
+                    msg.shapes[3] = shape.unwrap_or_default();
+                }
                 _ => {}
             }
         }
@@ -173,19 +186,21 @@ impl<'a> UpdateMessage<'a> {
 
     /// The IPv4 Withdrawn Routes field.
     pub fn withdrawn_routes(&self) -> Prefixes<'a> {
-        Prefixes::new(
+        Prefixes::checked(
             self.withdrawn,
             false,
             self.ctx.add_path.contains(Afi::IPV4, Safi::UNICAST),
+            self.shapes[0],
         )
     }
 
     /// The IPv4 NLRI field.
     pub fn nlri(&self) -> Prefixes<'a> {
-        Prefixes::new(
+        Prefixes::checked(
             self.nlri,
             false,
             self.ctx.add_path.contains(Afi::IPV4, Safi::UNICAST),
+            self.shapes[1],
         )
     }
 
@@ -196,6 +211,7 @@ impl<'a> UpdateMessage<'a> {
             ctx: self.ctx,
             skip: self.discard,
             seen: TypeSet::default(),
+            mp_shapes: [self.shapes[2], self.shapes[3]],
         }
     }
 
@@ -206,12 +222,14 @@ impl<'a> UpdateMessage<'a> {
 
     /// MP_REACH_NLRI, if present and well formed.
     pub fn mp_reach(&self) -> Option<MpReachRef<'a>> {
-        MpReachRef::split(self.mp_reach?, &self.ctx).ok()
+        let m = MpReachRef::split(self.mp_reach?, &self.ctx).ok()?;
+        Some(m.with_shape(self.shapes[2]))
     }
 
     /// MP_UNREACH_NLRI, if present and well formed.
     pub fn mp_unreach(&self) -> Option<MpUnreachRef<'a>> {
-        MpUnreachRef::split(self.mp_unreach?, &self.ctx).ok()
+        let m = MpUnreachRef::split(self.mp_unreach?, &self.ctx).ok()?;
+        Some(m.with_shape(self.shapes[3]))
     }
 
     /// The family whose End-of-RIB marker this is (RFC 4724 §2): an empty UPDATE for IPv4
@@ -240,6 +258,8 @@ pub struct Attributes<'a> {
     ctx: Context,
     skip: TypeSet,
     seen: TypeSet,
+    /// Layouts of the MP_REACH_NLRI and MP_UNREACH_NLRI prefixes.
+    mp_shapes: [Shape; 2],
 }
 
 impl<'a> Iterator for Attributes<'a> {
@@ -259,6 +279,11 @@ impl<'a> Iterator for Attributes<'a> {
                 value,
                 ctx: self.ctx,
                 checked: true,
+                shape: match t {
+                    14 => Some(self.mp_shapes[0]),
+                    15 => Some(self.mp_shapes[1]),
+                    _ => None,
+                },
             });
         }
     }
@@ -524,6 +549,106 @@ fn write_update<'b>(
 mod tests {
     use super::*;
     use crate::wire::attribute::Aggregator;
+
+    /// The layouts the check records (host routes, uniform lengths, mixed) walk exactly the
+    /// prefixes the general walk finds, in the IPv4 fields and in the MP attributes, with and
+    /// without ADD-PATH.
+    #[test]
+    fn recorded_layouts_walk_like_the_general_walk() {
+        use crate::wire::AddPathFamilies;
+        use crate::wire::attribute::{AttributeValue, MpNextHop, Origin};
+        use ipnet::IpNet;
+        let nets = |v: &[&str], id: bool| -> Vec<Nlri> {
+            v.iter()
+                .enumerate()
+                .map(|(i, p)| Nlri {
+                    path_id: id.then_some(i as u32 + 1),
+                    prefix: p.parse::<IpNet>().unwrap(),
+                })
+                .collect()
+        };
+        let v4_fields = [
+            vec!["10.0.0.1/32", "10.0.0.2/32", "10.0.0.3/32"],
+            vec!["10.0.1.0/24", "10.0.2.0/24"],
+            vec!["10.0.0.1/32", "10.1.0.0/16", "0.0.0.0/0"],
+        ];
+        let v6_fields = [
+            vec!["2001:db8::1/128", "2001:db8::2/128"],
+            vec!["2001:db8:1::/48", "2001:db8:2::/48"],
+            vec!["2001:db8::1/128", "2001:db8:1::/64"],
+        ];
+        for add_path in [false, true] {
+            let mut ctx = Context::four_octet();
+            if add_path {
+                let mut f = AddPathFamilies::default();
+                f.insert(Afi::IPV4, Safi::UNICAST);
+                f.insert(Afi::IPV6, Safi::UNICAST);
+                ctx.add_path = f;
+            }
+            for (v4, v6) in v4_fields.iter().zip(&v6_fields) {
+                let u = Update {
+                    withdrawn: nets(v4, add_path),
+                    attributes: vec![
+                        Attribute::new(AttributeData::Origin(Origin::Igp)),
+                        Attribute::new(AttributeData::AsPath(AsPath::sequence([64500]))),
+                        Attribute::new(AttributeData::NextHop("192.0.2.1".parse().unwrap())),
+                        Attribute::new(AttributeData::MpReach(MpReach {
+                            afi: Afi::IPV6,
+                            safi: Safi::UNICAST,
+                            next_hop: MpNextHop::Ipv6 {
+                                global: "2001:db8::1".parse().unwrap(),
+                                link_local: None,
+                            },
+                            nlri: nets(v6, add_path),
+                        })),
+                        Attribute::new(AttributeData::MpUnreach(MpUnreach {
+                            afi: Afi::IPV4,
+                            safi: Safi::UNICAST,
+                            withdrawn: nets(v4, add_path),
+                        })),
+                    ],
+                    nlri: nets(v4, add_path),
+                };
+                let mut bytes = Vec::new();
+                u.encode(&ctx, &mut bytes).unwrap();
+                let m = UpdateMessage::parse(&bytes[HEADER_LEN..], &ctx).unwrap();
+                assert_eq!(m.attribute_error(), None);
+                let walk = |p: Prefixes<'_>| {
+                    Prefixes::checked(p.as_bytes(), p.is_ipv6(), add_path, Shape::Mixed)
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(m.withdrawn_routes().collect::<Vec<_>>(), nets(v4, add_path));
+                assert_eq!(
+                    m.withdrawn_routes().collect::<Vec<_>>(),
+                    walk(m.withdrawn_routes())
+                );
+                assert_eq!(m.nlri().collect::<Vec<_>>(), walk(m.nlri()));
+                let reach = m.mp_reach().unwrap();
+                assert_eq!(reach.nlri().collect::<Vec<_>>(), nets(v6, add_path));
+                assert_eq!(reach.nlri().collect::<Vec<_>>(), walk(reach.nlri()));
+                let unreach = m.mp_unreach().unwrap();
+                assert_eq!(
+                    unreach.withdrawn().collect::<Vec<_>>(),
+                    walk(unreach.withdrawn())
+                );
+                let mut seen = 0;
+                for a in m.attributes() {
+                    match a.value() {
+                        AttributeValue::MpReach(r) => {
+                            assert_eq!(r.nlri().collect::<Vec<_>>(), nets(v6, add_path));
+                            seen += 1;
+                        }
+                        AttributeValue::MpUnreach(r) => {
+                            assert_eq!(r.withdrawn().collect::<Vec<_>>(), nets(v4, add_path));
+                            seen += 1;
+                        }
+                        _ => {}
+                    }
+                }
+                assert_eq!(seen, 2);
+            }
+        }
+    }
 
     #[test]
     fn rfc6793_merge_on_a_two_octet_session() {
