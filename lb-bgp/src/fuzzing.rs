@@ -51,7 +51,7 @@ pub const TARGETS: &[Target] = &[
 ];
 
 /// A context from one octet: bit 0 4-octet AS, bit 1 Extended Message, bits 2-5 ADD-PATH for
-/// IPv4/IPv6 unicast/multicast.
+/// IPv4/IPv6 unicast/multicast, bit 6 an external peer.
 pub fn context(b: u8) -> Context {
     let mut add_path = AddPathFamilies::default();
     for (bit, afi, safi) in [
@@ -68,6 +68,7 @@ pub fn context(b: u8) -> Context {
         four_octet_as: b & 1 != 0,
         extended_message: b & 2 != 0,
         add_path,
+        external: b & 64 != 0,
     }
 }
 

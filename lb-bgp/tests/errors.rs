@@ -617,3 +617,64 @@ fn every_named_notification_round_trips() {
     assert_eq!(n.data[0], 254);
     assert_eq!(n.shutdown_communication().map(str::len), Some(254));
 }
+
+fn external() -> Context {
+    Context {
+        external: true,
+        ..ctx()
+    }
+}
+
+#[test]
+fn rfc7606_s7_5_local_pref_from_an_external_neighbour_is_discarded() {
+    let m = update(&[], &attrs(&[0x40, 5, 4, 0, 0, 0, 200]), NLRI);
+    // From an internal neighbour it is an ordinary attribute.
+    assert_eq!(outcome(&m, &ctx()), None);
+    let got = outcome(&m, &external()).expect("an error");
+    assert_eq!(got, Error::LocalPrefFromExternal);
+    assert_eq!(got.action(), Action::AttributeDiscard);
+    assert_eq!(
+        got.notification(),
+        None,
+        "RFC 4271 ignores it: nothing to report"
+    );
+    let ext = external();
+    let MessageRef::Update(u) = MessageRef::parse(&m, &ext).unwrap() else {
+        panic!()
+    };
+    assert!(
+        u.attributes().all(|a| a.type_code != 5),
+        "LOCAL_PREF is dropped"
+    );
+    assert_eq!(u.nlri().count(), 1, "the route stays");
+    // Even a wrong length is only discarded when the neighbour is external.
+    let short = update(&[], &attrs(&[0x40, 5, 2, 0, 1]), NLRI);
+    assert_eq!(
+        outcome(&short, &external()),
+        Some(Error::LocalPrefFromExternal)
+    );
+}
+
+#[test]
+fn rfc5065_confederation_segments_from_an_external_neighbour_are_treat_as_withdraw() {
+    // ORIGIN, AS_PATH [AS_CONFED_SEQUENCE 65001][AS_SEQUENCE 64500], NEXT_HOP.
+    let a = [
+        0x40, 1, 1, 0, //
+        0x40, 2, 12, 3, 1, 0, 0, 0xfd, 0xe9, 2, 1, 0, 0, 0xfb, 0xf4, //
+        0x40, 3, 4, 192, 0, 2, 1,
+    ];
+    let m = update(&[], &a, NLRI);
+    assert_eq!(outcome(&m, &ctx()), None, "fine inside the confederation");
+    let got = outcome(&m, &external()).expect("an error");
+    assert_eq!(got, Error::MalformedAsPath(2));
+    assert_eq!(got.notification(), Some((3, 11)));
+    assert_eq!(got.action(), Action::TreatAsWithdraw);
+    // A confed set (type 4) too; a plain path from the same neighbour is fine.
+    let mut set = a;
+    set[7] = 4;
+    assert_eq!(
+        outcome(&update(&[], &set, NLRI), &external()),
+        Some(Error::MalformedAsPath(2))
+    );
+    assert_eq!(outcome(&update(&[], MANDATORY, NLRI), &external()), None);
+}

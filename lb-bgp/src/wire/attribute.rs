@@ -446,6 +446,21 @@ fn check_as_path(mut d: &[u8], asn_len: usize) -> bool {
     true
 }
 
+/// Whether a well-formed AS path (see `check_as_path`) has an AS_CONFED_SEQUENCE or
+/// AS_CONFED_SET segment.
+fn has_confed_segment(mut d: &[u8], asn_len: usize) -> bool {
+    while let Some((&[t, n], rest)) = d.split_first_chunk::<2>() {
+        if t == 3 || t == 4 {
+            return true;
+        }
+        match rest.get(usize::from(n) * asn_len..) {
+            Some(r) => d = r,
+            None => return false,
+        }
+    }
+    false
+}
+
 /// The next hop of MP_REACH_NLRI (RFC 4760 §3, RFC 2545 §3 for IPv6 link-local, RFC 8950 for
 /// IPv6 next hops of IPv4 routes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -789,7 +804,10 @@ impl<'a> PathAttribute<'a> {
                 } else {
                     4
                 };
-                if check_as_path(v, w) {
+                // RFC 5065 §5: confederation segments from outside the confederation.
+                let foreign_confed =
+                    kind == AttributeType::AsPath && self.ctx.external && has_confed_segment(v, w);
+                if check_as_path(v, w) && !foreign_confed {
                     Ok(())
                 } else {
                     Err(Error::MalformedAsPath(t))
@@ -804,6 +822,7 @@ impl<'a> PathAttribute<'a> {
                 }
                 Ok(())
             }
+            AttributeType::LocalPref if self.ctx.external => Err(Error::LocalPrefFromExternal),
             AttributeType::MultiExitDisc
             | AttributeType::LocalPref
             | AttributeType::OriginatorId => len_is(4),

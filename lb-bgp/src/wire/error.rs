@@ -102,6 +102,10 @@ pub enum Error {
     /// (ROUTE-REFRESH Message Error / Invalid Message Length, RFC 7313).
     #[error("ROUTE-REFRESH message has invalid length {0}")]
     RouteRefreshLength(u16),
+    /// LOCAL_PREF received from an external neighbour (RFC 7606 §7.5: attribute discard; RFC
+    /// 4271 §5.1.5 ignores it, so no NOTIFICATION corresponds).
+    #[error("LOCAL_PREF from an external neighbour")]
+    LocalPrefFromExternal,
     /// The message would exceed the negotiated maximum size, or a field its length octet.
     #[error("message too large to encode")]
     TooLarge,
@@ -125,7 +129,8 @@ fn attribute_action(type_code: u8) -> Action {
 impl Error {
     /// The NOTIFICATION (code, subcode) that reports this error to the peer (RFC 4271 §4.5,
     /// RFC 7313 §5). [`Error::TooLarge`] and [`Error::UnsupportedFamily`] are local and give
-    /// `None`.
+    /// `None`, as does [`Error::LocalPrefFromExternal`], which RFC 4271 ignores rather than
+    /// reports.
     pub fn notification(&self) -> Option<(u8, u8)> {
         use Error::*;
         Some(match self {
@@ -148,7 +153,7 @@ impl Error {
             InvalidNetworkField => (3, 10),
             MalformedAsPath(_) => (3, 11),
             RouteRefreshLength(_) => (7, 1),
-            TooLarge | UnsupportedFamily => return None,
+            TooLarge | UnsupportedFamily | LocalPrefFromExternal => return None,
         })
     }
 
@@ -179,7 +184,7 @@ impl Error {
             | AttributeFlags { type_code: t, .. }
             | AttributeLength { type_code: t, .. }
             | OptionalAttribute(t) => attribute_action(*t),
-            DuplicateAttribute(_) => Action::AttributeDiscard,
+            DuplicateAttribute(_) | LocalPrefFromExternal => Action::AttributeDiscard,
             TooLarge | UnsupportedFamily => Action::Local,
             _ => Action::SessionReset,
         }

@@ -112,6 +112,12 @@ pub struct Context {
     pub extended_message: bool,
     /// Families whose prefixes carry a Path Identifier in this direction.
     pub add_path: AddPathFamilies,
+    /// The peer is an external neighbour (eBGP, and not a member of our confederation). Enables
+    /// the RFC 7606 rules that depend on it: LOCAL_PREF from an external neighbour is discarded
+    /// (§7.5), and an AS_PATH with confederation segments from one is malformed (RFC 5065 §5,
+    /// treat-as-withdraw). [`Context::for_receiving`] sets it when the two OPENs carry different
+    /// ASNs; a speaker with confederation peers clears it for them.
+    pub external: bool,
 }
 
 impl Context {

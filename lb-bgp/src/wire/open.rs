@@ -246,6 +246,16 @@ impl Open {
         self.capabilities().any(|c| c.code() == code)
     }
 
+    /// The speaker's AS: the 4-octet AS capability's value if present, else My Autonomous System.
+    pub fn asn(&self) -> u32 {
+        self.capabilities()
+            .find_map(|c| match c {
+                Capability::FourOctetAs(asn) => Some(*asn),
+                _ => None,
+            })
+            .unwrap_or(u32::from(self.my_as))
+    }
+
     /// Appends the message.
     pub fn encode(&self, dst: &mut Vec<u8>) -> Result<(), Error> {
         let start = dst.len();
@@ -329,6 +339,7 @@ impl Context {
             four_octet_as: local.has(65) && remote.has(65),
             extended_message: local.has(6) && remote.has(6),
             add_path,
+            external: local.asn() != remote.asn(),
         }
     }
 }
