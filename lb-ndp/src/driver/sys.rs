@@ -160,6 +160,23 @@ impl PacketSocket {
         Ok(())
     }
 
+    /// Joins fanout group `group` in `PACKET_FANOUT_CPU` mode: each frame goes to the member
+    /// socket whose position equals the CPU that received it (modulo the member count).
+    pub(crate) fn join_cpu_fanout(&self, group: u16) -> io::Result<()> {
+        let arg = (u32::from(group) | (libc::PACKET_FANOUT_CPU << 16)) as libc::c_int;
+        // SAFETY: `arg` is a c_int living across the call; the length passed is its size.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_FANOUT,
+                (&raw const arg).cast::<libc::c_void>(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        })?;
+        Ok(())
+    }
+
     /// Receives one frame; returns its length and the packet type (`PACKET_HOST`,
     /// `PACKET_BROADCAST`, `PACKET_OUTGOING`, ...).
     pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, u8)> {
@@ -193,6 +210,42 @@ impl PacketSocket {
             )
         })
     }
+}
+
+/// The CPUs this thread may run on (sched_getaffinity), in ascending order.
+pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
+    // SAFETY: cpu_set_t is plain old data; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    // SAFETY: `set` is a writable cpu_set_t of the size passed; pid 0 is the calling thread.
+    cvt(unsafe { libc::sched_getaffinity(0, mem::size_of::<libc::cpu_set_t>(), &raw mut set) })?;
+    let max = 8 * mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: CPU_ISSET only reads `set`, and every index is below CPU_SETSIZE.
+    Ok((0..max)
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .collect())
+}
+
+/// Restricts the calling thread to CPU `cpu` (sched_setaffinity).
+pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    if cpu >= 8 * mem::size_of::<libc::cpu_set_t>() {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    // SAFETY: cpu_set_t is plain old data; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    // SAFETY: `cpu` is below CPU_SETSIZE (checked above); CPU_SET writes inside `set`.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is the calling thread.
+    cvt(unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), &raw const set) })?;
+    Ok(())
+}
+
+/// Gives the calling thread the lowest real-time priority (SCHED_FIFO 1), so that a frame's
+/// arrival preempts ordinary work on its CPU at once. Needs CAP_SYS_NICE.
+pub(crate) fn realtime_current_thread() -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: `param` is a valid sched_param living across the call; pid 0 is this thread.
+    cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &raw const param) })?;
+    Ok(())
 }
 
 /// A NETLINK_ROUTE socket. `groups` subscribes to multicast notifications (0 for none);
