@@ -250,20 +250,17 @@ fn split_brain_each_watcher_reports_the_other() {
     }
 }
 
-/// Client-side `arping` round-trip time to our VIP against the node kernel's own address, in
-/// the same run (the kernel is the floor), and how long `announce` takes to put the first
-/// gratuitous ARP on the wire. Prints the numbers; asserts only generous bounds, since the CI
-/// machine is shared.
+/// `arping` keeps getting answers from us as it does from the node's kernel, request after
+/// request. The timing comparison itself is a benchmark: `cargo bench -p lb-benches --bench
+/// l2_lab`.
 #[test]
-fn lab_latency_against_the_kernel() {
+fn lab_answers_every_request_like_the_kernel() {
     let Some(lab) = Lab::up("a5", TOOLS) else {
         return;
     };
     lab.accept_vip("node1", VIP);
     let node1 = Speaker::start(&lab, "node1", config());
-    let t = Instant::now();
     node1.handle.announce(vip()).expect("announce");
-    let takeover = t.elapsed();
     let mut ours = vec![];
     let mut kernel = vec![];
     for _ in 0..20 {
@@ -273,20 +270,6 @@ fn lab_latency_against_the_kernel() {
     assert!(
         ours.len() >= 15 && kernel.len() >= 15,
         "too few answers: {ours:?} {kernel:?}"
-    );
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (o, k) = (median(&mut ours), median(&mut kernel));
-    println!(
-        "arping RTT median: ours {o:.1} us, kernel {k:.1} us, ratio {:.2}; announce() to first gratuitous ARP sent: {:?}",
-        o / k,
-        takeover
-    );
-    assert!(
-        takeover < Duration::from_millis(50),
-        "announce took {takeover:?}"
     );
 }
 
@@ -336,14 +319,22 @@ fn new_interfaces_are_discovered_over_netlink() {
         "eth1 not picked up: {:?}",
         names(&node1.handle)
     );
-    // The wanted address was announced on the new interface too.
-    let (_, counters) = node1
-        .handle
-        .interfaces()
-        .into_iter()
-        .find(|(i, _)| i.name == "eth1")
-        .expect("eth1");
-    assert!(counters.gratuitous_sent >= 2, "{counters:?}");
+    // The wanted address was announced on the new interface too. The timer task sends the
+    // gratuitous ARPs right after the interface is added, so give it a moment.
+    let sent_on_eth1 = || {
+        node1
+            .handle
+            .interfaces()
+            .into_iter()
+            .find(|(i, _)| i.name == "eth1")
+            .map(|(_, c)| c.gratuitous_sent)
+    };
+    assert!(
+        Lab::wait_for(Duration::from_secs(3), || sent_on_eth1()
+            .is_some_and(|n| n >= 2)),
+        "gratuitous ARPs sent on eth1: {:?}",
+        sent_on_eth1()
+    );
 
     // Enslaved to a bridge: no longer eligible (the bridge itself would be, were it allowed).
     ip(&["link", "add", "br1", "type", "bridge"]);
