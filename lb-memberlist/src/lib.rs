@@ -1,7 +1,37 @@
 //! # lb-memberlist
 //!
-//! SWIM with the Lifeguard extensions as a sans-IO core, wire-compatible with HashiCorp
-//! memberlist, plus a tokio driver over UDP and TCP.
+//! SWIM with the Lifeguard extensions, wire-compatible with HashiCorp memberlist.
 //!
-//! This crate is not implemented yet: it holds no public items. Its scope is tracked by
-//! issue 6 in the project's tracker.
+//! What exists so far:
+//! - [`wire`]: every message memberlist protocol versions 2–5 exchange, as owned types with
+//!   `decode`/`encode`, compound messages, CRC and label headers;
+//! - [`security`]: the AES-GCM envelope, a [`Keyring`] that tries every key on receive, and
+//!   MetalLB's secret-to-key derivation ([`metallb_secret_key`]).
+//!
+//! The sans-IO core, the simulator and the tokio driver are tracked by issue 6.
+//!
+//! ```
+//! use lb_memberlist::wire::{Message, Ping};
+//! use lb_memberlist::Keyring;
+//!
+//! let ping = Message::Ping(Ping { node: "b".into(), seq_no: 7, ..Ping::default() });
+//! let bytes = ping.encode()?;
+//! assert_eq!(Message::decode(&bytes)?, ping);
+//!
+//! let ring = Keyring::new(&[0x11; 16])?;
+//! let sealed = ring.seal_packet(&bytes, b"", [0; 12])?;
+//! assert_eq!(ring.open_packet(&sealed, b"")?, bytes);
+//! # Ok::<(), lb_memberlist::Error>(())
+//! ```
+
+mod error;
+pub mod security;
+pub mod wire;
+
+pub use error::Error;
+pub use security::{Keyring, metallb_secret_key};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
