@@ -8,6 +8,8 @@
 //! - [`security`]: the AES-GCM envelope, a [`Keyring`] that tries every key on receive, and
 //!   MetalLB's secret-to-key derivation ([`metallb_secret_key`]).
 //!
+//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
+//!
 //! The sans-IO core, the simulator and the tokio driver are tracked by issue 6.
 //!
 //! ```
@@ -25,6 +27,7 @@
 //! ```
 
 mod error;
+pub mod roundtrip;
 pub mod security;
 pub mod wire;
 
