@@ -8,9 +8,14 @@
 //! - [`security`]: the AES-GCM envelope, a [`Keyring`] that tries every key on receive, and
 //!   MetalLB's secret-to-key derivation ([`metallb_secret_key`]).
 //!
+//! - [`config`]: every timing, the [`Config::lan`] (HashiCorp `DefaultLANConfig`) and
+//!   [`Config::fast`] presets, and memberlist's formulas (suspicion bounds and its shrinking
+//!   with confirmations, retransmit limit, push-pull scaling, health awareness);
+//! - [`member`]: the incarnation rules by which alive, suspect and dead messages change a
+//!   member, including refutation by the local node;
 //! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
 //!
-//! The sans-IO core, the simulator and the tokio driver are tracked by issue 6.
+//! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
 //!
 //! ```
 //! use lb_memberlist::wire::{Message, Ping};
@@ -26,12 +31,16 @@
 //! # Ok::<(), lb_memberlist::Error>(())
 //! ```
 
+pub mod config;
 mod error;
+pub mod member;
 pub mod roundtrip;
 pub mod security;
 pub mod wire;
 
+pub use config::{Awareness, Config};
 pub use error::Error;
+pub use member::{Member, State, Transition};
 pub use security::{Keyring, metallb_secret_key};
 
 /// The README's example, compiled and run as a doctest.
