@@ -13,6 +13,8 @@
 //!   with confirmations, retransmit limit, push-pull scaling, health awareness);
 //! - [`member`]: the incarnation rules by which alive, suspect and dead messages change a
 //!   member, including refutation by the local node;
+//! - [`broadcast`]: the queue of piggybacked broadcasts, retransmitted `mult × ⌈log10(N + 1)⌉`
+//!   times, newest message per node only, packed into a byte budget;
 //! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
 //!
 //! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
@@ -31,6 +33,7 @@
 //! # Ok::<(), lb_memberlist::Error>(())
 //! ```
 
+pub mod broadcast;
 pub mod config;
 mod error;
 pub mod member;
@@ -38,6 +41,7 @@ pub mod roundtrip;
 pub mod security;
 pub mod wire;
 
+pub use broadcast::BroadcastQueue;
 pub use config::{Awareness, Config};
 pub use error::Error;
 pub use member::{Member, State, Transition};
