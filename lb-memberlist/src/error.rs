@@ -45,6 +45,9 @@ pub enum Error {
     /// No installed key opened the message (or it was tampered with).
     #[error("no installed key could decrypt the message")]
     Decrypt,
+    /// A compressed payload that does not decompress.
+    #[error("bad compressed payload: {0}")]
+    Compression(&'static str),
     /// Removing the primary key, or using an empty keyring.
     #[error("keyring: {0}")]
     Keyring(&'static str),

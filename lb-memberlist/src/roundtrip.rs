@@ -28,16 +28,37 @@ fn check(msg: &Message, stream: bool) {
     assert_eq!(&again, msg);
 }
 
-/// One message, as a packet and as a stream (after an optional label header).
+/// Output cap for decompression under fuzzing.
+const FUZZ_MAX_DECOMPRESSED: usize = 1 << 20;
+
+/// One message, as a packet and as a stream (after an optional label header); a compressed
+/// one is decompressed and checked in turn. The raw bytes are also fed to the LZW decoder.
 pub fn message(data: &[u8]) {
+    let _ = wire::lzw::decompress(data, FUZZ_MAX_DECOMPRESSED);
     let Ok((_label, data)) = wire::strip_label(data) else {
         return;
     };
-    if let Ok(msg) = Message::decode(data) {
-        check(&msg, false);
-    }
-    if let Ok(msg) = Message::decode_stream(data) {
-        check(&msg, true);
+    for stream in [false, true] {
+        let decoded = if stream {
+            Message::decode_stream(data)
+        } else {
+            Message::decode(data)
+        };
+        let Ok(msg) = decoded else { continue };
+        check(&msg, stream);
+        if let Message::Compressed(c) = &msg {
+            if let Ok(inner) = c.decompress(FUZZ_MAX_DECOMPRESSED) {
+                assert!(inner.len() <= FUZZ_MAX_DECOMPRESSED);
+                let again = if stream {
+                    Message::decode_stream(&inner)
+                } else {
+                    Message::decode(&inner)
+                };
+                if let Ok(m) = again {
+                    check(&m, stream);
+                }
+            }
+        }
     }
 }
 

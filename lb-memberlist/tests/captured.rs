@@ -7,7 +7,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use lb_memberlist::wire::{Alive, Compress, Dead, Message, Ping};
+use lb_memberlist::wire::lzw::MAX_DECOMPRESSED_BYTES;
+use lb_memberlist::wire::{Alive, Compress, Dead, Message, NodeState, Ping};
 use lb_memberlist::{Error, Keyring};
 
 /// The `-encrypt` key of the second run, base64-decoded.
@@ -266,7 +267,7 @@ fn user_messages_pass_through() {
 }
 
 #[test]
-fn compressed_is_typed() {
+fn compressed_is_typed_with_its_length() {
     let Message::Compressed(Compress { algo, buf }) = Message::decode(COMPRESSED).unwrap() else {
         panic!("compress expected");
     };
@@ -306,4 +307,40 @@ fn a_wrong_key_or_label_keeps_them_shut() {
     let ring = Keyring::new(&SERF_KEY).unwrap();
     assert_eq!(ring.open_packet(ENC_PACKET, b"dc1"), Err(Error::Decrypt));
     assert_eq!(ring.open_stream(ENC_STREAM, b"dc1"), Err(Error::Decrypt));
+}
+
+#[test]
+fn compressed_packet_decompresses_to_a_message() {
+    let Message::Compressed(c) = Message::decode(COMPRESSED).unwrap() else {
+        panic!("compress expected");
+    };
+    let inner = c.decompress(MAX_DECOMPRESSED_BYTES).unwrap();
+    let msg = Message::decode(&inner).unwrap();
+    assert_eq!(msg.encode().unwrap(), inner, "{msg:?}");
+}
+
+#[test]
+fn push_pull_from_serf() {
+    let Message::Compressed(c) = Message::decode_stream(PUSH_PULL_COMPRESSED).unwrap() else {
+        panic!("compress expected");
+    };
+    let inner = c.decompress(MAX_DECOMPRESSED_BYTES).unwrap();
+    let Message::PushPull(pp) = Message::decode_stream(&inner).unwrap() else {
+        panic!("push-pull expected");
+    };
+    assert!(pp.join);
+    assert_eq!(pp.nodes.len(), 1);
+    let b = &pp.nodes[0];
+    assert_eq!(
+        (b.name.as_str(), b.port, b.state),
+        ("b", 7951, NodeState::Alive)
+    );
+    assert_eq!(b.addr, [127, 0, 0, 1]);
+    assert_eq!(b.vsn, [1, 5, 2, 2, 5, 5]);
+    assert!(
+        !pp.user_state.is_empty(),
+        "serf's own state follows the node states"
+    );
+    // Re-encoding gives Go's bytes back.
+    assert_eq!(Message::PushPull(pp).encode_stream().unwrap(), inner);
 }

@@ -331,7 +331,6 @@ go_struct! {
 
 go_struct! {
     /// `compress`: a payload compressed with `algo` (0 = LZW, LSB order, 8-bit literals).
-    /// Typed so it can be recognised and passed on; this crate does not decompress it.
     Compress {
         /// `Algo`: the compression algorithm.
         algo: u32 = "Algo";

@@ -18,6 +18,7 @@
 //! [`Message::decode`] never panics and allocates no more than the input's length: every count
 //! and length is checked against the bytes left before use.
 
+pub mod lzw;
 mod message;
 pub(crate) mod msgpack;
 
@@ -125,6 +126,17 @@ impl From<MessageType> for u8 {
     }
 }
 
+impl Compress {
+    /// The payload, decompressed (LZW is the only algorithm, `0`), at most `max_out` bytes;
+    /// Go's own cap is [`lzw::MAX_DECOMPRESSED_BYTES`].
+    pub fn decompress(&self, max_out: usize) -> Result<Vec<u8>, Error> {
+        if self.algo != 0 {
+            return Err(Error::Compression("unknown algorithm"));
+        }
+        lzw::decompress(&self.buf, max_out)
+    }
+}
+
 /// A full push-pull exchange body: header, node states, user state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PushPull {
@@ -162,7 +174,7 @@ pub enum Message {
     Compound(Vec<Message>),
     /// A message behind a CRC-32 (IEEE) checksum of its bytes.
     Checksummed(Box<Message>),
-    /// A compressed payload, typed but not decompressed here.
+    /// A compressed payload; [`Compress::decompress`] gives the message inside.
     Compressed(Compress),
     /// An error from the remote end of a stream.
     Error(ErrorResponse),
