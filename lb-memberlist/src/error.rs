@@ -30,6 +30,9 @@ pub enum Error {
     /// A label header with an empty label (Go refuses it too).
     #[error("empty label header")]
     EmptyLabel,
+    /// A packet whose label is not ours (or is missing, or present when we have none).
+    #[error("packet label is not ours")]
+    LabelMismatch,
     /// A label header where a message was expected: labels are removed first.
     #[error("label header inside a message")]
     UnexpectedLabel,

@@ -15,6 +15,8 @@
 //!   member, including refutation by the local node;
 //! - [`broadcast`]: the queue of piggybacked broadcasts, retransmitted `mult × ⌈log10(N + 1)⌉`
 //!   times, newest message per node only, packed into a byte budget;
+//! - [`packet`]: whole UDP packets — label check, decryption, CRC, and compound and compressed
+//!   messages flattened — and the way back;
 //! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
 //!
 //! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
@@ -37,6 +39,7 @@ pub mod broadcast;
 pub mod config;
 mod error;
 pub mod member;
+pub mod packet;
 pub mod roundtrip;
 pub mod security;
 pub mod wire;
@@ -45,6 +48,7 @@ pub use broadcast::BroadcastQueue;
 pub use config::{Awareness, Config};
 pub use error::Error;
 pub use member::{Member, State, Transition};
+pub use packet::PacketCodec;
 pub use security::{Keyring, metallb_secret_key};
 
 /// The README's example, compiled and run as a doctest.

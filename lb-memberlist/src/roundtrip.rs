@@ -83,11 +83,22 @@ pub fn compound(data: &[u8]) {
     }
 }
 
-/// The encryption envelope: any bytes offered as a packet or a stream to a keyring, and any
-/// bytes sealed then opened.
+/// The encryption envelope: any bytes offered as a whole packet (plain and encrypted), as an
+/// envelope or a stream to a keyring, and any bytes sealed then opened.
 pub fn envelope(data: &[u8]) {
     let mut ring = Keyring::new(&[0x24; 16]).expect("16-byte key");
     ring.add(&[0x42; 32]).expect("32-byte key");
+    let _ = crate::PacketCodec {
+        max_decompressed: FUZZ_MAX_DECOMPRESSED,
+        ..crate::PacketCodec::new()
+    }
+    .open(data);
+    let _ = crate::PacketCodec {
+        keyring: Some(ring.clone()),
+        max_decompressed: FUZZ_MAX_DECOMPRESSED,
+        ..crate::PacketCodec::new()
+    }
+    .open(data);
     if let Ok(plain) = ring.open_packet(data, b"") {
         message(&plain);
     }

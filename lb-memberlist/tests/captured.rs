@@ -344,3 +344,25 @@ fn push_pull_from_serf() {
     // Re-encoding gives Go's bytes back.
     assert_eq!(Message::PushPull(pp).encode_stream().unwrap(), inner);
 }
+
+#[test]
+fn whole_encrypted_packets_open_into_plain_messages() {
+    let codec = lb_memberlist::PacketCodec {
+        keyring: Some(Keyring::new(&SERF_KEY).unwrap()),
+        ..lb_memberlist::PacketCodec::new()
+    };
+    // The first encrypted packet is a's gossip of both members, like ALIVE_COMPOUND.
+    let msgs = codec.open(ENC_PACKET).unwrap();
+    assert!(
+        msgs.iter()
+            .any(|m| matches!(m, Message::Alive(a) if a.node == "a")),
+        "{msgs:?}"
+    );
+    let small = codec.open(ENC_SMALL_PACKET).unwrap();
+    assert!(!small.is_empty());
+    // Without the key, nothing.
+    assert!(lb_memberlist::PacketCodec::new().open(ENC_PACKET).is_err());
+    // Plain captures open the same way, flattened.
+    let msgs = lb_memberlist::PacketCodec::new().open(COMPRESSED).unwrap();
+    assert!(!msgs.is_empty());
+}
