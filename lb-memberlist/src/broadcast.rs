@@ -90,10 +90,15 @@ impl BroadcastQueue {
             picked.push(i);
         }
         let out = picked.iter().map(|&i| self.items[i].msg.clone()).collect();
+        // Only what was sent counts a transmit and can reach the limit: with a limit of 0
+        // (no members known), a message still goes out once, and unsent ones stay.
+        let mut done = vec![false; self.items.len()];
         for &i in &picked {
             self.items[i].transmits += 1;
+            done[i] = self.items[i].transmits >= transmit_limit;
         }
-        self.items.retain(|it| it.transmits < transmit_limit);
+        let mut done = done.into_iter();
+        self.items.retain(|_| !done.next().unwrap_or(false));
         out
     }
 }
@@ -140,6 +145,17 @@ mod tests {
         // Nothing fits in a tiny budget, and nothing is lost.
         assert!(q.take(2, 5, 3, 4).is_empty());
         assert_eq!(q.len(), 3);
+    }
+
+    #[test]
+    fn unsent_messages_survive_a_zero_limit() {
+        let mut q = BroadcastQueue::new();
+        q.queue("a", vec![1; 10]);
+        q.queue("b", vec![2; 10]);
+        assert!(q.take(2, 0, 0, 4).is_empty());
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.take(2, 13, 0, 4).len(), 1);
+        assert_eq!(q.len(), 1);
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn budget_and_retransmit_limit(ops in proptest::collection::vec(op(), 0..200), members in 0usize..2000) {
