@@ -17,6 +17,7 @@
 //!   times, newest message per node only, packed into a byte budget;
 //! - [`packet`]: whole UDP packets — label check, decryption, CRC, and compound and compressed
 //!   messages flattened — and the way back;
+//! - [`rng`]: the seeded generator (probe order, random targets, timer stagger);
 //! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
 //!
 //! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
@@ -40,6 +41,7 @@ pub mod config;
 mod error;
 pub mod member;
 pub mod packet;
+pub mod rng;
 pub mod roundtrip;
 pub mod security;
 pub mod wire;
@@ -49,6 +51,7 @@ pub use config::{Awareness, Config};
 pub use error::Error;
 pub use member::{Member, State, Transition};
 pub use packet::PacketCodec;
+pub use rng::Rng;
 pub use security::{Keyring, metallb_secret_key};
 
 /// The README's example, compiled and run as a doctest.

@@ -366,3 +366,20 @@ fn whole_encrypted_packets_open_into_plain_messages() {
     let msgs = lb_memberlist::PacketCodec::new().open(COMPRESSED).unwrap();
     assert!(!msgs.is_empty());
 }
+
+#[test]
+fn encrypted_push_pull_from_serf() {
+    let ring = Keyring::new(&SERF_KEY).unwrap();
+    let plain = ring.open_stream(ENC_STREAM, b"").unwrap();
+    let Message::Compressed(c) = Message::decode_stream(&plain).unwrap() else {
+        panic!("compress expected");
+    };
+    let inner = c.decompress(MAX_DECOMPRESSED_BYTES).unwrap();
+    let Message::PushPull(pp) = Message::decode_stream(&inner).unwrap() else {
+        panic!("push-pull expected");
+    };
+    assert!(pp.join);
+    assert_eq!(pp.nodes.len(), 1);
+    assert_eq!(pp.nodes[0].name, "b");
+    assert_eq!(Message::PushPull(pp).encode_stream().unwrap(), inner);
+}
