@@ -18,6 +18,7 @@
 //! - [`packet`]: whole UDP packets — label check, decryption, CRC, and compound and compressed
 //!   messages flattened — and the way back;
 //! - [`rng`]: the seeded generator (probe order, random targets, timer stagger);
+//! - [`suspicion`]: Lifeguard's suspicion timer, shrinking with independent confirmations;
 //! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
 //!
 //! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
@@ -44,6 +45,7 @@ pub mod packet;
 pub mod rng;
 pub mod roundtrip;
 pub mod security;
+pub mod suspicion;
 pub mod wire;
 
 pub use broadcast::BroadcastQueue;
@@ -53,6 +55,7 @@ pub use member::{Member, State, Transition};
 pub use packet::PacketCodec;
 pub use rng::Rng;
 pub use security::{Keyring, metallb_secret_key};
+pub use suspicion::Suspicion;
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]
