@@ -13,6 +13,7 @@
 //!   with confirmations, retransmit limit, push-pull scaling, health awareness);
 //! - [`member`]: the incarnation rules by which alive, suspect and dead messages change a
 //!   member, including refutation by the local node;
+//! - [`members`]: the membership table, applying gossip and merging push-pull states;
 //! - [`broadcast`]: the queue of piggybacked broadcasts, retransmitted `mult × ⌈log10(N + 1)⌉`
 //!   times, newest message per node only, packed into a byte budget;
 //! - [`packet`]: whole UDP packets — label check, decryption, CRC, and compound and compressed
@@ -41,6 +42,7 @@ pub mod broadcast;
 pub mod config;
 mod error;
 pub mod member;
+pub mod members;
 pub mod packet;
 pub mod rng;
 pub mod roundtrip;
@@ -52,6 +54,7 @@ pub use broadcast::BroadcastQueue;
 pub use config::{Awareness, Config};
 pub use error::Error;
 pub use member::{Member, State, Transition};
+pub use members::Members;
 pub use packet::PacketCodec;
 pub use rng::Rng;
 pub use security::{Keyring, metallb_secret_key};

@@ -31,8 +31,10 @@ impl From<State> for NodeState {
 /// What applying a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
-    /// Nothing: an old incarnation, an unknown state, or a repeat.
+    /// Nothing: an old incarnation, an unknown member or state, or a repeat.
     Ignored,
+    /// A member not known before, alive.
+    Joined,
     /// The state changed; the message should be gossiped on.
     Changed {
         /// Before.
