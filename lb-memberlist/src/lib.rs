@@ -1,7 +1,66 @@
 //! # lb-memberlist
 //!
-//! SWIM with the Lifeguard extensions as a sans-IO core, wire-compatible with HashiCorp
-//! memberlist, plus a tokio driver over UDP and TCP.
+//! SWIM with the Lifeguard extensions, wire-compatible with HashiCorp memberlist.
 //!
-//! This crate is not implemented yet: it holds no public items. Its scope is tracked by
-//! issue 6 in the project's tracker.
+//! What exists so far:
+//! - [`wire`]: every message memberlist protocol versions 2–5 exchange, as owned types with
+//!   `decode`/`encode`, compound messages, CRC and label headers;
+//! - [`security`]: the AES-GCM envelope, a [`Keyring`] that tries every key on receive, and
+//!   MetalLB's secret-to-key derivation ([`metallb_secret_key`]).
+//!
+//! - [`config`]: every timing, the [`Config::lan`] (HashiCorp `DefaultLANConfig`) and
+//!   [`Config::fast`] presets, and memberlist's formulas (suspicion bounds and its shrinking
+//!   with confirmations, retransmit limit, push-pull scaling, health awareness);
+//! - [`member`]: the incarnation rules by which alive, suspect and dead messages change a
+//!   member, including refutation by the local node;
+//! - [`members`]: the membership table, applying gossip and merging push-pull states;
+//! - [`broadcast`]: the queue of piggybacked broadcasts, retransmitted `mult × ⌈log10(N + 1)⌉`
+//!   times, newest message per node only, packed into a byte budget;
+//! - [`packet`]: whole UDP packets — label check, decryption, CRC, and compound and compressed
+//!   messages flattened — and the way back;
+//! - [`rng`]: the seeded generator (probe order, random targets, timer stagger);
+//! - [`suspicion`]: Lifeguard's suspicion timer, shrinking with independent confirmations;
+//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
+//!
+//! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
+//!
+//! ```
+//! use lb_memberlist::wire::{Message, Ping};
+//! use lb_memberlist::Keyring;
+//!
+//! let ping = Message::Ping(Ping { node: "b".into(), seq_no: 7, ..Ping::default() });
+//! let bytes = ping.encode()?;
+//! assert_eq!(Message::decode(&bytes)?, ping);
+//!
+//! let ring = Keyring::new(&[0x11; 16])?;
+//! let sealed = ring.seal_packet(&bytes, b"", [0; 12])?;
+//! assert_eq!(ring.open_packet(&sealed, b"")?, bytes);
+//! # Ok::<(), lb_memberlist::Error>(())
+//! ```
+
+pub mod broadcast;
+pub mod config;
+mod error;
+pub mod member;
+pub mod members;
+pub mod packet;
+pub mod rng;
+pub mod roundtrip;
+pub mod security;
+pub mod suspicion;
+pub mod wire;
+
+pub use broadcast::BroadcastQueue;
+pub use config::{Awareness, Config};
+pub use error::Error;
+pub use member::{Member, State, Transition};
+pub use members::Members;
+pub use packet::PacketCodec;
+pub use rng::Rng;
+pub use security::{Keyring, metallb_secret_key};
+pub use suspicion::Suspicion;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
