@@ -273,7 +273,8 @@ impl Message {
                 if depth >= MAX_NESTING {
                     return Err(Error::Limit("nesting"));
                 }
-                let parts = split_compound(body)?;
+                // Parts cut off by the end of the packet are dropped, as Go does.
+                let (parts, _truncated) = split_compound(body)?;
                 let mut msgs = Vec::with_capacity(parts.len());
                 for part in parts {
                     msgs.push(Self::decode_at(part, transport, depth + 1)?);
@@ -382,9 +383,11 @@ pub fn make_compound(parts: &[Vec<u8>]) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// Splits a compound body (after the type byte) into its parts. Unlike Go, which handles the
-/// complete parts of a truncated compound and counts the rest, a truncated compound is an error.
-pub fn split_compound(body: &[u8]) -> Result<Vec<&[u8]>, Error> {
+/// Splits a compound body (after the type byte) into its complete parts, and counts the parts
+/// that the end of the body cut off. As in Go's memberlist, a body too short for its table of
+/// lengths is an error, while parts missing from the data are only counted: Go logs them and
+/// handles the complete ones.
+pub fn split_compound(body: &[u8]) -> Result<(Vec<&[u8]>, usize), Error> {
     let (&n, rest) = body.split_first().ok_or(Error::Truncated)?;
     let n = usize::from(n);
     let lens = rest.get(..2 * n).ok_or(Error::Truncated)?;
@@ -393,13 +396,14 @@ pub fn split_compound(body: &[u8]) -> Result<Vec<&[u8]>, Error> {
     for len in lens.chunks_exact(2) {
         let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
         if data.len() < len {
-            return Err(Error::Truncated);
+            let cut = n - parts.len();
+            return Ok((parts, cut));
         }
         let (part, tail) = data.split_at(len);
         parts.push(part);
         data = tail;
     }
-    Ok(parts)
+    Ok((parts, 0))
 }
 
 /// Prefixes `msg` with a CRC header: `12`, then the CRC-32 (IEEE) of `msg`, big-endian.
@@ -505,9 +509,16 @@ mod tests {
     #[test]
     fn compound_errors() {
         assert_eq!(split_compound(&[]), Err(Error::Truncated));
-        assert_eq!(split_compound(&[2, 0, 1]), Err(Error::Truncated));
-        assert_eq!(split_compound(&[1, 0, 2, 0]), Err(Error::Truncated));
-        assert_eq!(split_compound(&[0]).unwrap(), Vec::<&[u8]>::new());
+        assert_eq!(
+            split_compound(&[2, 0, 1]),
+            Err(Error::Truncated),
+            "length table cut"
+        );
+        assert_eq!(split_compound(&[1, 0, 2, 0]), Ok((vec![], 1)));
+        assert_eq!(split_compound(&[0]), Ok((vec![], 0)));
+        // Like Go: the complete parts of a truncated compound are kept, the rest counted.
+        let cut: &[u8] = &[3, 0, 1, 0, 2, 0, 1, 9, 8];
+        assert_eq!(split_compound(cut), Ok((vec![&[9u8][..]], 2)));
     }
 
     #[test]
