@@ -12,6 +12,8 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
+use crate::keyed::KeyedRecords;
+
 use crate::Error;
 use crate::error::Conflict;
 use crate::family::Family;
@@ -160,7 +162,7 @@ pub struct Allocator {
     generic: Vec<usize>,
     any_pinned: bool,
     ips: AddressTable<IpUse>,
-    allocations: FxHashMap<ServiceKey, Allocation>,
+    allocations: KeyedRecords<Allocation>,
     groups: FxHashMap<SharingKey, Group>,
 }
 
@@ -860,7 +862,7 @@ fn same_set(a: &[IpAddr], b: &[IpAddr]) -> bool {
 
 fn sharing_ok(
     ips: &AddressTable<IpUse>,
-    allocations: &FxHashMap<ServiceKey, Allocation>,
+    allocations: &KeyedRecords<Allocation>,
     svc: &ServiceKey,
     ports: &[Port],
     sharing: Option<&SharingKey>,
@@ -914,7 +916,7 @@ fn sharing_ok(
 fn find_shared(
     group: &mut Group,
     ips: &AddressTable<IpUse>,
-    allocations: &FxHashMap<ServiceKey, Allocation>,
+    allocations: &KeyedRecords<Allocation>,
     svc: &ServiceKey,
     ports: &[Port],
     sk: &SharingKey,

@@ -46,6 +46,7 @@
 mod allocator;
 mod error;
 mod family;
+mod keyed;
 mod occupancy;
 mod pool;
 mod records;
