@@ -60,6 +60,8 @@ pub struct Pair {
     pub refuse_b: bool,
     /// Frozen sides get no input at all (SIGSTOP).
     pub frozen_b: bool,
+    /// The addresses of A and B.
+    pub addrs: (SocketAddr, SocketAddr),
 }
 
 impl Pair {
@@ -76,6 +78,7 @@ impl Pair {
             refuse_a: false,
             refuse_b: false,
             frozen_b: false,
+            addrs: (SocketAddr::new(A_IP, 40000), SocketAddr::new(B_IP, 179)),
         }
     }
 
@@ -105,10 +108,10 @@ impl Pair {
         self.pump();
     }
 
-    fn addr(side: Side) -> SocketAddr {
+    fn addr(&self, side: Side) -> SocketAddr {
         match side {
-            Side::A => SocketAddr::new(A_IP, 40000),
-            Side::B => SocketAddr::new(B_IP, 179),
+            Side::A => self.addrs.0,
+            Side::B => self.addrs.1,
         }
     }
 
@@ -169,7 +172,7 @@ impl Pair {
                 let id = self.next_id;
                 self.next_id += 1;
                 self.links.push((id, side));
-                let (l, r) = (Self::addr(side), Self::addr(other));
+                let (l, r) = (self.addr(side), self.addr(other));
                 self.session(side)
                     .connected(ConnId(id), l, r, Direction::Outbound, now);
                 self.session(other)
@@ -258,6 +261,28 @@ impl Pair {
             })
             .flatten()
             .collect()
+    }
+
+    /// The UPDATEs one side sent, in order.
+    pub fn updates(&self, side: Side) -> Vec<lb_bgp::wire::Update> {
+        self.sent(side)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Update(u) => Some(u),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The sum of announced and withdrawn counts in one side's `RoutesReceived` actions.
+    pub fn received_counts(&self, side: Side) -> (usize, usize) {
+        self.actions(side).iter().fold((0, 0), |acc, a| match a {
+            Action::RoutesReceived {
+                announced,
+                withdrawn,
+            } => (acc.0 + announced, acc.1 + withdrawn),
+            _ => acc,
+        })
     }
 
     pub fn clear_log(&mut self) {
