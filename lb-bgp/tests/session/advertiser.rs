@@ -446,6 +446,15 @@ fn graceful_restart_capability() {
     assert!(fams.iter().all(|f| f.flags == 0x80));
     // After our restart, End-of-RIB still closes the (empty) initial dump.
     assert_eq!(p.a.stats().messages_sent.update, 2);
+    // The Restart State bit is for the first session after the restart only.
+    p.b.stop(p.now, "");
+    p.b.start(p.now);
+    p.run_for(Duration::from_secs(10));
+    assert!(p.established());
+    assert_eq!(
+        p.b.negotiated().unwrap().peer_graceful_restart,
+        Some((0, 90))
+    );
 }
 
 #[test]
