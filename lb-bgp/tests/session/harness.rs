@@ -198,6 +198,7 @@ impl Pair {
     /// Advances virtual time to `until`, firing every deadline on the way.
     pub fn run_until(&mut self, until: Duration) {
         let end = self.base + until;
+        self.pump();
         loop {
             let a = self.a.next_deadline();
             let b = if self.frozen_b {
