@@ -531,3 +531,75 @@ fn stop_in_every_state_returns_to_idle() {
         }]
     );
 }
+
+#[test]
+fn connect_and_active_states_with_stop_and_inbound_connections() {
+    use lb_bgp::session::{ConnId, Direction, Session};
+    let now = std::time::Instant::now();
+    let (l, r): (std::net::SocketAddr, std::net::SocketAddr) = (
+        "192.0.2.1:179".parse().unwrap(),
+        "192.0.2.2:40000".parse().unwrap(),
+    );
+    let collect = |s: &mut Session| std::iter::from_fn(|| s.poll_action()).collect::<Vec<_>>();
+    // ManualStop in Idle does nothing.
+    let mut s = Session::new(PeerConfig::new(65001, 65002, A_ID), 1, now);
+    s.stop(now, "");
+    assert!(collect(&mut s).is_empty());
+    // Connect + ManualStop -> Idle; a late outbound connection is closed.
+    s.start(now);
+    collect(&mut s);
+    assert_eq!(s.state(), State::Connect);
+    s.stop(now, "");
+    assert!(collect(&mut s).contains(&Action::StateChanged {
+        from: State::Connect,
+        to: State::Idle,
+        event: Event::ManualStop
+    }));
+    s.connected(ConnId(1), l, r, Direction::Outbound, now);
+    assert_eq!(collect(&mut s), vec![Action::Close { conn: ConnId(1) }]);
+    // Connect + an inbound connection -> OpenSent (TcpConnectionConfirmed).
+    s.start(now);
+    collect(&mut s);
+    s.connected(ConnId(2), l, r, Direction::Inbound, now);
+    let acts = collect(&mut s);
+    assert!(acts.contains(&Action::StateChanged {
+        from: State::Connect,
+        to: State::OpenSent,
+        event: Event::TcpConnectionConfirmed
+    }));
+    assert!(matches!(
+        crate::harness::Scripted::sent_in(&acts).as_slice(),
+        [Message::Open(_)]
+    ));
+    // Active + ManualStop -> Idle.
+    let mut s = Session::new(PeerConfig::new(65001, 65002, A_ID), 1, now);
+    s.start(now);
+    s.connect_failed(now);
+    collect(&mut s);
+    assert_eq!(s.state(), State::Active);
+    s.stop(now, "");
+    assert!(collect(&mut s).contains(&Action::StateChanged {
+        from: State::Active,
+        to: State::Idle,
+        event: Event::ManualStop
+    }));
+    // Active + an inbound connection -> OpenSent.
+    s.start(now);
+    s.connect_failed(now);
+    collect(&mut s);
+    s.connected(ConnId(3), l, r, Direction::Inbound, now);
+    assert!(collect(&mut s).contains(&Action::StateChanged {
+        from: State::Active,
+        to: State::OpenSent,
+        event: Event::TcpConnectionConfirmed
+    }));
+    // An unsolicited outbound report (no Connect asked) is refused.
+    let mut s = Session::new(PeerConfig::new(65001, 65002, A_ID), 1, now);
+    let mut c = s.config().clone();
+    c.passive = true;
+    s = Session::new(c, 1, now);
+    s.start(now);
+    collect(&mut s);
+    s.connected(ConnId(4), l, r, Direction::Outbound, now);
+    assert_eq!(collect(&mut s), vec![Action::Close { conn: ConnId(4) }]);
+}
