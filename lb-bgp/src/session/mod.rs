@@ -13,6 +13,7 @@
 
 mod advertiser;
 mod config;
+mod hash;
 mod rng;
 mod route;
 mod types;
@@ -24,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ipnet::IpNet;
-use rustc_hash::FxHashMap;
 
 pub use config::{GracefulRestart, PeerConfig};
 pub use route::{ReceivedAttributes, Route, RouteAttributes};
@@ -33,6 +33,7 @@ pub use types::{
 };
 
 use advertiser::{Advertiser, Drain, Env};
+use hash::PrefixMap;
 use rng::Rng;
 
 use crate::wire::capability::GracefulRestartFamily;
@@ -119,7 +120,7 @@ pub struct Session {
     received: MessageCounts,
     last_error: Option<DownReason>,
     adv: Advertiser,
-    rib_in: FxHashMap<IpNet, Arc<ReceivedAttributes>>,
+    rib_in: PrefixMap<Arc<ReceivedAttributes>>,
 }
 
 fn count(c: &mut MessageCounts, kind: MessageType) {
@@ -178,7 +179,7 @@ impl Session {
             received: MessageCounts::default(),
             last_error: None,
             adv: Advertiser::default(),
-            rib_in: FxHashMap::default(),
+            rib_in: PrefixMap::default(),
         }
     }
 
@@ -613,7 +614,7 @@ impl Session {
     fn went_down(&mut self, reason: DownReason) {
         tracing::warn!(peer_as = self.config.peer_as, %reason, "BGP session down");
         self.adv.session_down();
-        self.rib_in = FxHashMap::default();
+        self.rib_in = PrefixMap::default();
         self.negotiated = None;
         self.established_since = None;
         self.out.push_back(Out::Action(Action::Down { reason }));

@@ -149,8 +149,10 @@ fn without_extended_messages_updates_stay_under_4096_octets() {
         .filter(|&n| n > 0)
         .collect();
     assert_eq!(counts.iter().sum::<usize>(), 2000);
-    assert_eq!(counts.len(), 2 + 5, "{counts:?}");
-    assert!(counts[0] > 700, "{counts:?}");
+    // Full messages but for the last of each family: 806 + 194 IPv4, 4 × 236 + 56 IPv6.
+    let mut sorted = counts.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, vec![56, 194, 236, 236, 236, 236, 806], "{counts:?}");
 }
 
 #[test]
