@@ -984,6 +984,10 @@ impl Session {
         self.established_since = Some(now);
         self.established_count += 1;
         self.retry_count = 0;
+        // An outbound attempt still under way is no longer wanted: if it completes, it is
+        // closed at once rather than colliding with this session.
+        self.connecting = false;
+        self.connect_retry_deadline = None;
         self.adv.session_up();
         self.update_state(Event::KeepAliveMsg);
         self.out
