@@ -6,10 +6,27 @@
 //! [`Session::poll_action`] (connect, send, close, state changes, routes received) and sleeps
 //! until [`Session::next_deadline`].
 //!
+//! The driver's side of the contract:
+//!
+//! - It names each TCP connection with a [`ConnId`] of its choosing and reports it with
+//!   [`Session::connected`]: [`Direction::Outbound`] after an [`Action::Connect`] (one attempt at
+//!   a time; a new `Connect` replaces an attempt still under way), [`Direction::Inbound`] for a
+//!   connection its listener accepted from the peer's address. The session holds at most one
+//!   connection per direction, two during collision detection (RFC 4271 §6.8).
+//! - [`Action::Send`] octets are written in order; [`Action::Close`] closes after writing what
+//!   was queued, and the session forgets the connection at once.
+//! - A read error, EOF or reset is [`Session::closed`]; a failed connect is
+//!   [`Session::connect_failed`].
+//!
 //! The caller declares the routes it wants the peer to have ([`Session::set_routes`],
 //! [`Session::announce`], [`Session::withdraw`]); the session sends only the difference once
 //! Established, packing many prefixes per UPDATE, with End-of-RIB after the initial dump and a
-//! full resend whenever the session comes back.
+//! full resend whenever the session comes back. The UPDATEs are built in
+//! [`Session::poll_action`], so route changes made between two polls share messages.
+//!
+//! Errors never panic: every malformed input gets its RFC reaction (a NOTIFICATION and a
+//! close, or RFC 7606 treat-as-withdraw), and every table is bounded (received prefixes by
+//! [`PeerConfig::max_received_prefixes`]).
 
 mod advertiser;
 mod config;
