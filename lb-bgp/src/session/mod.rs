@@ -94,6 +94,9 @@ struct Conn {
     keepalive_deadline: Option<Instant>,
     ipv4: bool,
     ipv6: bool,
+    /// The peer sent the multiprotocol capability for IPv4 unicast (so IPv4 may go in
+    /// MP_REACH_NLRI).
+    mp_ipv4: bool,
 }
 
 /// An output waiting for [`Session::poll_action`]; sends to the same connection are coalesced.
@@ -318,6 +321,7 @@ impl Session {
             keepalive_deadline: None,
             ipv4: false,
             ipv6: false,
+            mp_ipv4: false,
         };
         let ctx = c.ctx_tx;
         self.conns.push(c);
@@ -829,7 +833,7 @@ impl Session {
     }
 
     /// Checks the peer's OPEN against our configuration; the NOTIFICATION to send if it fails.
-    fn check_open(&self, o: &OpenMessage<'_>) -> Result<(bool, bool), Notification> {
+    fn check_open(&self, o: &OpenMessage<'_>) -> Result<(bool, bool, bool), Notification> {
         let open_error = |subcode: u8, data: Vec<u8>| Notification {
             code: 2,
             subcode,
@@ -869,11 +873,11 @@ impl Session {
             }
             return Err(open_error(7, data));
         }
-        Ok((v4, v6))
+        Ok((v4, v6, mp.contains(&(Afi::IPV4, Safi::UNICAST))))
     }
 
     fn handle_open(&mut self, conn: ConnId, o: &OpenMessage<'_>, now: Instant) -> bool {
-        let (v4, v6) = match self.check_open(o) {
+        let (v4, v6, mp_v4) = match self.check_open(o) {
             Ok(f) => f,
             Err(n) => {
                 self.drop_conn(
@@ -952,6 +956,7 @@ impl Session {
         c.keepalive_deadline = (keepalive != 0).then(|| later(now, c.keepalive));
         c.ipv4 = v4;
         c.ipv6 = v6;
+        c.mp_ipv4 = mp_v4;
         let ctx = c.ctx_tx;
         self.send_message(conn, &ctx, &Message::Keepalive);
         self.update_state(Event::BGPOpen);
@@ -1084,7 +1089,7 @@ impl Session {
             local_as: self.config.local_as,
             ipv4: c.ipv4,
             ipv6: c.ipv6,
-            ipv4_over_mp: self.config.ipv4_over_mp,
+            ipv4_over_mp: self.config.ipv4_over_mp && c.mp_ipv4,
             next_hop_v4: self.config.next_hop_v4.or(match local {
                 IpAddr::V4(a) => Some(a),
                 IpAddr::V6(_) => None,

@@ -440,3 +440,28 @@ fn four_octet_as_goes_in_as_trans() {
     assert_eq!(s.s.local_open().my_as, 23456);
     assert_eq!(s.s.local_open().asn(), 4_200_000_001);
 }
+
+#[test]
+fn ipv4_over_mp_falls_back_to_plain_nlri_without_the_peer_capability() {
+    use lb_bgp::Route;
+    let mut o = Open::new(65002, 90, B_ID, vec![]);
+    o.parameters = vec![vec![Capability::FourOctetAs(65002)]];
+    let mut s = Scripted::new(|c| c.ipv4_over_mp = true);
+    s.s.announce(Route::new("198.51.100.1/32".parse().unwrap()), s.now);
+    s.feed(&open_bytes(&o));
+    let acts = s.feed(&encode(&Message::Keepalive));
+    let updates: Vec<_> = Scripted::sent_in(&acts)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Update(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates[0].nlri.len(), 1);
+    assert!(
+        updates[0]
+            .attributes
+            .iter()
+            .all(|a| !matches!(a.data, lb_bgp::wire::AttributeData::MpReach(_)))
+    );
+}
