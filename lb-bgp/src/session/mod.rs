@@ -738,7 +738,11 @@ impl Session {
                 if let Ok(k) = MessageType::from_u8(kind) {
                     count(&mut self.received, k);
                 }
-                let n = Notification::from_error(&e).unwrap_or_else(|| fsm_error(phase));
+                let mut n = Notification::from_error(&e).unwrap_or_else(|| fsm_error(phase));
+                if kind == 2 {
+                    n.data
+                        .extend_from_slice(update_error_data(&e, &bytes[HEADER_LEN..]));
+                }
                 self.drop_conn(
                     conn,
                     Some(n.clone()),
@@ -1118,6 +1122,21 @@ impl Session {
             self.out.push_back(Out::Send(id, buf));
         }
     }
+}
+
+/// The erroneous attribute, whole, that RFC 4271 §6.3 puts in the NOTIFICATION data of an
+/// attribute error (empty for the other UPDATE errors).
+fn update_error_data<'a>(e: &crate::wire::Error, body: &'a [u8]) -> &'a [u8] {
+    use crate::wire::Error as E;
+    let t = match e {
+        E::AttributeFlags { type_code, .. } | E::AttributeLength { type_code, .. } => *type_code,
+        E::OptionalAttribute(t) | E::UnrecognizedWellKnownAttribute(t) => *t,
+        E::MalformedAsPath(t) => *t,
+        E::InvalidOrigin(_) => 1,
+        E::InvalidNextHop => 3,
+        _ => return &[],
+    };
+    crate::wire::update::attribute_bytes(body, t).unwrap_or(&[])
 }
 
 /// The OPEN a configuration sends.

@@ -465,3 +465,16 @@ fn ipv4_over_mp_falls_back_to_plain_nlri_without_the_peer_capability() {
             .all(|a| !matches!(a.data, lb_bgp::wire::AttributeData::MpReach(_)))
     );
 }
+
+#[test]
+fn attribute_errors_carry_the_attribute() {
+    // MP_REACH_NLRI with a bad flags octet (well-known transitive instead of optional): an
+    // attribute flags error on an MP attribute resets the session (RFC 7606 §5.3), and the
+    // NOTIFICATION data is the attribute.
+    let mut s = established();
+    let mp: [u8; 9] = [0x40, 14, 6, 0, 2, 1, 0, 0, 0];
+    let acts = s.feed(&update(&[], &mp, &[]));
+    let n = Scripted::notification(&acts).unwrap();
+    assert_eq!(codes(&n), (3, 4));
+    assert_eq!(n.data, mp.to_vec());
+}
