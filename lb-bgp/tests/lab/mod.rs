@@ -605,7 +605,7 @@ impl Daemon {
                     }
                     writeln!(
                         s,
-                        "  {af} {{ import all; export all; gateway direct; }};\n}}"
+                        "  {af} {{ import all; export none; gateway direct; }};\n}}"
                     )
                     .unwrap();
                 }
@@ -753,23 +753,25 @@ impl Daemon {
                     "zebra did not come up; see {}",
                     self.dir.join("zebra.log").display()
                 );
-                let bgpd = lab.spawn(
-                    &host,
-                    &[
-                        "/usr/lib/frr/bgpd",
-                        "-z",
-                        &zserv,
-                        "-f",
-                        &self.path("bgpd.conf"),
-                        "-i",
-                        &self.path("bgpd.pid"),
-                        "--vty_socket",
-                        &vty,
-                        "-P",
-                        "0",
-                    ],
-                    &self.dir.join("bgpd.log"),
-                );
+                let mut args = vec!["/usr/lib/frr/bgpd"];
+                if !self.config.kernel {
+                    // Keep BGP routes out of the router's kernel: some are LAN-like /32s.
+                    args.push("--no_kernel");
+                }
+                let (conf, pid) = (self.path("bgpd.conf"), self.path("bgpd.pid"));
+                args.extend([
+                    "-z",
+                    zserv.as_str(),
+                    "-f",
+                    conf.as_str(),
+                    "-i",
+                    pid.as_str(),
+                    "--vty_socket",
+                    vty.as_str(),
+                    "-P",
+                    "0",
+                ]);
+                let bgpd = lab.spawn(&host, &args, &self.dir.join("bgpd.log"));
                 self.children.push(bgpd);
             }
             Kind::Gobgp => {
@@ -1266,4 +1268,235 @@ pub fn parse_gobgp_routes(text: &str) -> Vec<Route> {
         }
     }
     out
+}
+
+// ------------------------------------------------------------------------------- our speaker
+
+/// `n` (at most 1,020) distinct IPv4 prefixes in documentation space: every /25 to /32 of
+/// 198.51.100.0/24, then of 203.0.113.0/24, longest first. (There are only 768 /32s in the
+/// three IPv4 documentation /24s, and 192.0.2.0/24 is the lab's LAN, so 1,000 IPv4 routes
+/// mix lengths.)
+pub fn v4_prefixes(n: usize) -> Vec<IpNet> {
+    let mut out = Vec::with_capacity(n);
+    for base in [[198u8, 51, 100, 0], [203, 0, 113, 0]] {
+        for len in (25..=32u8).rev() {
+            let step = 1u32 << (32 - len);
+            let mut host = 0u32;
+            while host < 256 {
+                if out.len() == n {
+                    return out;
+                }
+                let a = std::net::Ipv4Addr::new(base[0], base[1], base[2], host as u8);
+                out.push(IpNet::new(IpAddr::V4(a), len).unwrap());
+                host += step;
+            }
+        }
+    }
+    assert_eq!(out.len(), n, "at most 1,020 IPv4 documentation prefixes");
+    out
+}
+
+/// `n` IPv6 /128s in 2001:db8:100::/64 (documentation space): ::1, ::2, ...
+pub fn v6_prefixes(n: usize) -> Vec<IpNet> {
+    (1..=n as u128)
+        .map(|i| {
+            let a = std::net::Ipv6Addr::from(0x2001_0db8_0100_0000_0000_0000_0000_0000u128 + i);
+            IpNet::new(IpAddr::V6(a), 128).unwrap()
+        })
+        .collect()
+}
+
+/// A session configuration for our speaker on `host` with lab-friendly timers: hold `hold`
+/// seconds, connect retry 1 s backing off to 2 s, only the family of `peer`.
+pub fn peer_config(
+    host: &str,
+    local_as: u32,
+    peer_as: u32,
+    peer: IpAddr,
+    hold: u16,
+) -> lb_bgp::PeerConfig {
+    let IpAddr::V4(rid) = ip4(host) else {
+        unreachable!()
+    };
+    let mut c = lb_bgp::PeerConfig::new(local_as, peer_as, rid);
+    c.hold_time = hold;
+    c.connect_retry = Duration::from_secs(1);
+    c.connect_retry_max = Duration::from_secs(2);
+    c.ipv4_unicast = peer.is_ipv4();
+    c.ipv6_unicast = peer.is_ipv6();
+    c
+}
+
+/// Our [`lb_bgp::driver::Speaker`] running on its own thread (a current-thread runtime) inside
+/// a lab host's namespace, listening on port 179 there. Its methods can be called from the
+/// test thread. Dropping it shuts the speaker down (administrative shutdown NOTIFICATIONs).
+pub struct Ours {
+    /// The speaker.
+    pub speaker: lb_bgp::driver::Speaker,
+    /// Its host.
+    pub host: String,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ours {
+    /// Starts a speaker on `host`.
+    pub fn start(lab: &Lab, host: &str) -> Ours {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop, stop_rx) = std::sync::mpsc::channel::<()>();
+        let path = lab.netns_path(host);
+        let thread = std::thread::spawn(move || {
+            lb_bgp::driver::enter_netns(&path).expect("setns");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let speaker = lb_bgp::driver::Speaker::new(Default::default())
+                    .await
+                    .expect("speaker starts");
+                ready_tx.send(speaker.clone()).expect("ready");
+                loop {
+                    match stop_rx.try_recv() {
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {
+                            tokio::time::sleep(Duration::from_millis(20)).await
+                        }
+                        _ => break,
+                    }
+                }
+                speaker.shutdown("lab test over").await;
+            });
+        });
+        let speaker = ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("speaker ready");
+        Ours {
+            speaker,
+            host: host.to_string(),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Adds a peer at `peer` (`passive`: wait for it to connect) with [`peer_config`]; returns
+    /// the settings used.
+    pub fn add(
+        &self,
+        peer: IpAddr,
+        local_as: u32,
+        peer_as: u32,
+        passive: bool,
+        hold: u16,
+        password: Option<&str>,
+    ) {
+        let mut config = peer_config(&self.host, local_as, peer_as, peer, hold);
+        config.passive = passive;
+        let mut s = lb_bgp::driver::PeerSettings::new(peer, config);
+        s.source = Some(ip(&self.host, peer.is_ipv6()));
+        s.md5_password = password.map(str::to_string);
+        self.speaker.add_peer(s).expect("add peer");
+    }
+
+    /// The state of our session with `peer`.
+    pub fn state(&self, peer: IpAddr) -> lb_bgp::session::State {
+        self.speaker.stats(peer).expect("peer").state
+    }
+
+    /// Waits until our session with `peer` is Established; panics after `timeout`.
+    pub fn wait_established(&self, peer: IpAddr, timeout: Duration) {
+        let what = format!("our session {} -> {peer} Established", self.host);
+        wait_until(
+            &what,
+            timeout,
+            || self.state(peer),
+            |s| *s == lb_bgp::session::State::Established,
+        );
+    }
+}
+
+impl Drop for Ours {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Attributes shared by the routes our speakers announce in the tests.
+pub fn test_attributes(local_pref: Option<u32>) -> std::sync::Arc<lb_bgp::RouteAttributes> {
+    std::sync::Arc::new(lb_bgp::RouteAttributes {
+        communities: vec![lb_bgp::wire::Community::new(64500, 100)],
+        large_communities: vec![lb_bgp::wire::LargeCommunity {
+            global_admin: 64500,
+            local1: 1,
+            local2: 2,
+        }],
+        local_pref,
+        ..Default::default()
+    })
+}
+
+/// Routes of `prefixes` with `attributes`.
+pub fn routes(
+    prefixes: &[IpNet],
+    attributes: &std::sync::Arc<lb_bgp::RouteAttributes>,
+) -> Vec<lb_bgp::Route> {
+    prefixes
+        .iter()
+        .map(|p| lb_bgp::Route::with_attributes(*p, attributes.clone()))
+        .collect()
+}
+
+impl Ours {
+    /// Removes `peer` (administrative shutdown) and waits for it, from a non-async thread.
+    pub fn remove(&self, peer: IpAddr) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(self.speaker.remove_peer(peer, "lab: removed"))
+            .expect("remove peer");
+    }
+}
+
+/// A TCP server in `host`'s namespace on port 8080 of every address that answers every
+/// connection with `reply`, for `secs` seconds.
+pub fn tcp_server(lab: &Lab, host: &str, reply: &'static str, secs: u64) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    in_netns(lab.netns_path(host), move || {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("[::]:8080").expect("bind 8080");
+        listener.set_nonblocking(true).expect("nonblocking");
+        tx.send(()).expect("ready");
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            match listener.accept() {
+                Ok((mut conn, _)) => {
+                    let _ = conn.set_nonblocking(false);
+                    let _ = conn.write_all(reply.as_bytes());
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("server ready");
+}
+
+/// Connects from `host` to `ip:8080` and returns what the server says.
+pub fn tcp_get(lab: &Lab, host: &str, ip: IpAddr) -> Option<String> {
+    in_netns(lab.netns_path(host), move || {
+        use std::io::Read;
+        let mut s =
+            std::net::TcpStream::connect_timeout(&(ip, 8080).into(), Duration::from_secs(2))
+                .ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    })
+    .join()
+    .ok()
+    .flatten()
 }

@@ -1,0 +1,353 @@
+//! Interop of our speaker (`lb_bgp::driver` over the session core) with BIRD 2, FRR and GoBGP
+//! in the network-namespace lab (`lab/mod.rs`): sessions over IPv4 and IPv6 in both roles,
+//! 1,000 IPv4 and 1,000 IPv6 routes with their attributes, daemon restart, withdrawal, TCP MD5,
+//! hold timer expiry against a frozen daemon, ECMP through BIRD with a client reaching both
+//! speakers, and a drain with the GRACEFUL_SHUTDOWN community.
+//!
+//! Needs root, `ip` and the daemons; skips with a message without them, and fails instead
+//! when `LB_LAB=required` (as `.ci/run` sets).
+#![allow(clippy::unwrap_used)]
+
+mod lab;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use lab::{Daemon, DaemonConfig, Kind, Lab, Neighbor, Ours, ip, ip4, ip6};
+use lb_bgp::session::{DownReason, State};
+
+const ROUTER_AS: u32 = 64500;
+const NODE_AS: u32 = 64512;
+const N: usize = 1000;
+const UP: Duration = Duration::from_secs(30);
+
+fn lab_for(kind: Kind, tag: &str) -> Option<Lab> {
+    Lab::up(&format!("{}{tag}", &kind.name()[..2]), kind.tools())
+}
+
+/// The four sessions, one per family and role:
+/// node1 (iBGP): IPv4 we connect, IPv6 the daemon connects;
+/// node2 (eBGP): IPv4 the daemon connects, IPv6 we connect.
+fn four_sessions(lab: &Lab, kind: Kind) -> (Daemon, Ours, Ours) {
+    let router = Daemon::start(
+        lab,
+        DaemonConfig::new(kind, "router", ROUTER_AS)
+            .neighbor(Neighbor::new(ip4("node1"), ROUTER_AS).passive())
+            .neighbor(Neighbor::new(ip6("node1"), ROUTER_AS))
+            .neighbor(Neighbor::new(ip4("node2"), NODE_AS))
+            .neighbor(Neighbor::new(ip6("node2"), NODE_AS).passive()),
+    );
+    let n1 = Ours::start(lab, "node1");
+    n1.add(ip4("router"), ROUTER_AS, ROUTER_AS, false, 9, None);
+    n1.add(ip6("router"), ROUTER_AS, ROUTER_AS, true, 9, None);
+    let n2 = Ours::start(lab, "node2");
+    n2.add(ip4("router"), NODE_AS, ROUTER_AS, true, 9, None);
+    n2.add(ip6("router"), NODE_AS, ROUTER_AS, false, 9, None);
+    (router, n1, n2)
+}
+
+fn all_established(router: &Daemon, n1: &Ours, n2: &Ours) {
+    for (ours, host) in [(n1, "node1"), (n2, "node2")] {
+        for v6 in [false, true] {
+            router.wait_established(ip(host, v6), UP);
+            ours.wait_established(ip("router", v6), UP);
+        }
+    }
+}
+
+/// Checks that the daemon holds exactly `prefixes` from `host` over the `v6` session, with our
+/// attributes.
+fn check_routes(router: &Daemon, host: &str, v6: bool, prefixes: &[IpNet], ibgp: bool) {
+    let nh = ip(host, v6);
+    let got: Vec<_> = router
+        .routes()
+        .into_iter()
+        .filter(|r| r.next_hop == Some(nh) && r.prefix.addr().is_ipv6() == v6)
+        .collect();
+    let set: BTreeSet<IpNet> = got.iter().map(|r| r.prefix).collect();
+    let want: BTreeSet<IpNet> = prefixes.iter().copied().collect();
+    assert_eq!(
+        set,
+        want,
+        "{} RIB from {host} (v6: {v6})",
+        router.config.kind.name()
+    );
+    assert_eq!(got.len(), prefixes.len());
+    for r in &got {
+        assert!(r.communities.contains(&(64500, 100)), "{r:?}");
+        assert!(r.large_communities.contains(&(64500, 1, 2)), "{r:?}");
+        if ibgp {
+            assert_eq!(r.local_pref, Some(200), "{r:?}");
+        }
+    }
+}
+
+fn routes_scenario(kind: Kind) {
+    let Some(lab) = lab_for(kind, "r") else {
+        return;
+    };
+    let (mut router, n1, n2) = four_sessions(&lab, kind);
+    all_established(&router, &n1, &n2);
+
+    let v4 = lab::v4_prefixes(N);
+    let v6 = lab::v6_prefixes(N);
+    let ibgp = lab::test_attributes(Some(200));
+    let ebgp = lab::test_attributes(None);
+    let announce = || {
+        n1.speaker
+            .set_routes(ip4("router"), lab::routes(&v4, &ibgp))
+            .unwrap();
+        n1.speaker
+            .set_routes(ip6("router"), lab::routes(&v6, &ibgp))
+            .unwrap();
+        n2.speaker
+            .set_routes(ip4("router"), lab::routes(&v4, &ebgp))
+            .unwrap();
+        n2.speaker
+            .set_routes(ip6("router"), lab::routes(&v6, &ebgp))
+            .unwrap();
+    };
+    announce();
+    let what = format!("{} holds 4 x {N} routes", kind.name());
+    lab::wait_until(&what, UP, || router.route_count(), |n| *n == 4 * N);
+    for (host, ibgp) in [("node1", true), ("node2", false)] {
+        check_routes(&router, host, false, &v4, ibgp);
+        check_routes(&router, host, true, &v6, ibgp);
+    }
+    let s = n1.speaker.stats(ip4("router")).unwrap();
+    assert_eq!(s.prefixes_sent, N, "{s:?}");
+    assert!(s.messages_sent.update >= 1, "{s:?}");
+
+    // The daemon restarts: the sessions come back and so do the routes.
+    router.restart(&lab);
+    all_established(&router, &n1, &n2);
+    let what = format!(
+        "{} holds 4 x {N} routes again after its restart",
+        kind.name()
+    );
+    lab::wait_until(&what, UP, || router.route_count(), |n| *n == 4 * N);
+    check_routes(&router, "node1", false, &v4, true);
+    check_routes(&router, "node2", true, &v6, false);
+
+    // Withdrawing everything empties the daemon's RIB.
+    for (ours, v6) in [(&n1, false), (&n1, true), (&n2, false), (&n2, true)] {
+        ours.speaker.set_routes(ip("router", v6), []).unwrap();
+    }
+    let what = format!("{} has no routes left", kind.name());
+    lab::wait_until(&what, UP, || router.route_count(), |n| *n == 0);
+    assert!(router.routes().is_empty());
+}
+
+#[test]
+fn bird_sessions_routes_restart_withdraw() {
+    routes_scenario(Kind::Bird);
+}
+
+#[test]
+fn frr_sessions_routes_restart_withdraw() {
+    routes_scenario(Kind::Frr);
+}
+
+#[test]
+fn gobgp_sessions_routes_restart_withdraw() {
+    routes_scenario(Kind::Gobgp);
+}
+
+/// A wrong MD5 password keeps both sessions (we connect over IPv4; the daemon connects over
+/// IPv6) down; the right one brings them up.
+fn md5_scenario(kind: Kind) {
+    let Some(lab) = lab_for(kind, "m") else {
+        return;
+    };
+    let router = Daemon::start(
+        &lab,
+        DaemonConfig::new(kind, "router", ROUTER_AS)
+            .neighbor(
+                Neighbor::new(ip4("node1"), NODE_AS)
+                    .passive()
+                    .password("s3cret"),
+            )
+            .neighbor(Neighbor::new(ip6("node1"), NODE_AS).password("s3cret")),
+    );
+    let n1 = Ours::start(&lab, "node1");
+    let (p4, p6) = (ip4("router"), ip6("router"));
+    n1.add(p4, NODE_AS, ROUTER_AS, false, 9, Some("wrong"));
+    n1.add(p6, NODE_AS, ROUTER_AS, true, 9, Some("wrong"));
+    // Long enough for several connect attempts each way (GoBGP retries every 5 s).
+    let end = Instant::now() + Duration::from_secs(7);
+    while Instant::now() < end {
+        for p in [p4, p6] {
+            assert_ne!(n1.state(p), State::Established, "wrong password, yet up");
+        }
+        assert!(!router.established(ip4("node1")) && !router.established(ip6("node1")));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    n1.remove(p4);
+    n1.remove(p6);
+    n1.add(p4, NODE_AS, ROUTER_AS, false, 9, Some("s3cret"));
+    n1.add(p6, NODE_AS, ROUTER_AS, true, 9, Some("s3cret"));
+    for v6 in [false, true] {
+        router.wait_established(ip("node1", v6), UP);
+        n1.wait_established(ip("router", v6), UP);
+    }
+}
+
+#[test]
+fn bird_md5() {
+    md5_scenario(Kind::Bird);
+}
+
+#[test]
+fn frr_md5() {
+    md5_scenario(Kind::Frr);
+}
+
+#[test]
+fn gobgp_md5() {
+    md5_scenario(Kind::Gobgp);
+}
+
+/// What each daemon logs when it reads our Hold Timer Expired NOTIFICATION.
+fn logged_hold_notification(kind: Kind, log: &str) -> bool {
+    let log = log.to_ascii_lowercase();
+    match kind {
+        Kind::Bird => log.contains("received: hold timer expired"),
+        Kind::Frr => log.contains("received notification 4/0"),
+        Kind::Gobgp => log.contains("hold timer expired") || log.contains("code 4"),
+    }
+}
+
+/// SIGSTOP on the daemon: our hold timer (3 s) expires, we send NOTIFICATION 4 and report it;
+/// after SIGCONT the daemon reads it, and the session comes back.
+fn hold_scenario(kind: Kind) {
+    let Some(lab) = lab_for(kind, "h") else {
+        return;
+    };
+    let router = Daemon::start(
+        &lab,
+        DaemonConfig::new(kind, "router", ROUTER_AS)
+            .neighbor(Neighbor::new(ip4("node1"), NODE_AS).passive()),
+    );
+    let n1 = Ours::start(&lab, "node1");
+    let peer = ip4("router");
+    n1.add(peer, NODE_AS, ROUTER_AS, false, 3, None);
+    n1.wait_established(peer, UP);
+    router.wait_established(ip4("node1"), UP);
+    router.freeze();
+    let stats = lab::wait_until(
+        "our hold timer to expire",
+        Duration::from_secs(15),
+        || n1.speaker.stats(peer).unwrap(),
+        |s| s.last_error == Some(DownReason::HoldTimerExpired),
+    );
+    assert!(stats.messages_sent.notification >= 1, "{stats:?}");
+    assert_ne!(stats.state, State::Established);
+    router.thaw();
+    let seen = lab::wait_for(Duration::from_secs(10), || {
+        logged_hold_notification(kind, &router.log())
+    });
+    assert!(
+        seen,
+        "{} did not log our NOTIFICATION:\n{}",
+        kind.name(),
+        router.log()
+    );
+    n1.wait_established(peer, UP);
+}
+
+#[test]
+fn bird_hold_timer_expiry() {
+    hold_scenario(Kind::Bird);
+}
+
+#[test]
+fn frr_hold_timer_expiry() {
+    hold_scenario(Kind::Frr);
+}
+
+#[test]
+fn gobgp_hold_timer_expiry() {
+    hold_scenario(Kind::Gobgp);
+}
+
+/// Two speakers announce the same VIP: BIRD installs an ECMP route and the client reaches
+/// both. Then one drains: BIRD shows its route with GRACEFUL_SHUTDOWN before the withdrawal,
+/// and traffic goes to the other alone.
+#[test]
+fn bird_ecmp_and_drain() {
+    let Some(lab) = lab_for(Kind::Bird, "e") else {
+        return;
+    };
+    let mut config = DaemonConfig::new(Kind::Bird, "router", ROUTER_AS)
+        .neighbor(Neighbor::new(ip4("node1"), NODE_AS).passive())
+        .neighbor(Neighbor::new(ip4("node2"), NODE_AS).passive());
+    config.kernel = true;
+    let router = Daemon::start(&lab, config);
+    let vip: IpAddr = "198.51.100.100".parse().unwrap();
+    let prefix = IpNet::new(vip, 32).unwrap();
+    let peer = ip4("router");
+    let n1 = Ours::start(&lab, "node1");
+    let n2 = Ours::start(&lab, "node2");
+    for (ours, reply) in [(&n1, "node1"), (&n2, "node2")] {
+        lab.add_vip(&ours.host, vip);
+        lab::tcp_server(&lab, &ours.host, reply, 60);
+        ours.add(peer, NODE_AS, ROUTER_AS, false, 9, None);
+        ours.speaker
+            .set_routes(peer, [lb_bgp::Route::new(prefix)])
+            .unwrap();
+    }
+    lab::wait_until(
+        "an ECMP route to the VIP in the router's kernel",
+        UP,
+        || lab.kernel_route("router", vip),
+        |r| r.contains("via 192.0.2.11") && r.contains("via 192.0.2.12"),
+    );
+    let mut seen = BTreeSet::new();
+    for _ in 0..40 {
+        if let Some(r) = lab::tcp_get(&lab, "client", vip) {
+            seen.insert(r);
+        }
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        BTreeSet::from(["node1".to_string(), "node2".to_string()])
+    );
+
+    // Drain node1: its path first carries GRACEFUL_SHUTDOWN, then it goes away.
+    n1.speaker.drain(peer, Duration::from_secs(3)).unwrap();
+    let from_node1 = |router: &Daemon| {
+        router
+            .routes()
+            .into_iter()
+            .find(|r| r.prefix == prefix && r.next_hop == Some(ip4("node1")))
+    };
+    lab::wait_until(
+        "node1's VIP route with GRACEFUL_SHUTDOWN in BIRD",
+        UP,
+        || from_node1(&router),
+        |r| {
+            r.as_ref()
+                .is_some_and(|r| r.communities.contains(&(65535, 0)))
+        },
+    );
+    lab::wait_until(
+        "node1's VIP route withdrawn",
+        UP,
+        || from_node1(&router),
+        Option::is_none,
+    );
+    lab::wait_until(
+        "the kernel route to the VIP via node2 alone",
+        UP,
+        || lab.kernel_route("router", vip),
+        |r| r.contains("via 192.0.2.12") && !r.contains("192.0.2.11"),
+    );
+    for _ in 0..5 {
+        assert_eq!(lab::tcp_get(&lab, "client", vip).as_deref(), Some("node2"));
+    }
+}
