@@ -75,6 +75,10 @@ pub struct PeerConfig {
     /// IPv6 link-local next hop sent beside the global one (RFC 2545 §3); default: our address
     /// on the connection when it is link-local.
     pub link_local_v6: Option<Ipv6Addr>,
+    /// The most prefixes we keep from the peer; past it the session is closed with Cease /
+    /// Maximum Number of Prefixes Reached (RFC 4486), so a peer cannot grow our memory without
+    /// bound.
+    pub max_received_prefixes: usize,
 }
 
 impl PeerConfig {
@@ -98,6 +102,7 @@ impl PeerConfig {
             next_hop_v4: None,
             next_hop_v6: None,
             link_local_v6: None,
+            max_received_prefixes: 1_000_000,
         }
     }
 
