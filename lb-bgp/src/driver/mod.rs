@@ -232,6 +232,9 @@ struct Shared {
     listener: Option<Arc<TcpListener>>,
     listener_v6: bool,
     accept_task: Mutex<Option<JoinHandle<()>>>,
+    /// The runtime the speaker was created in: peer tasks run there, whichever thread adds
+    /// the peer.
+    runtime: tokio::runtime::Handle,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -278,6 +281,7 @@ impl Speaker {
             listener: listener.clone(),
             listener_v6,
             accept_task: Mutex::new(None),
+            runtime: tokio::runtime::Handle::current(),
         });
         if let Some(l) = listener {
             let task = tokio::spawn(accept_loop(l, Arc::downgrade(&shared)));
@@ -291,7 +295,8 @@ impl Speaker {
         self.shared.listener.as_ref()?.local_addr().ok()
     }
 
-    /// Adds a peer and starts its session (ManualStart; passive peers wait for the peer).
+    /// Adds a peer and starts its session (ManualStart; passive peers wait for the peer). May be
+    /// called from any thread.
     pub fn add_peer(&self, settings: PeerSettings) -> Result<(), Error> {
         let address = settings.address;
         let mut peers = lock(&self.shared.peers);
@@ -324,7 +329,7 @@ impl Speaker {
             events: self.shared.events.clone(),
         };
         let _ = tx.send(Cmd::Start);
-        tokio::spawn(task.run());
+        self.shared.runtime.spawn(task.run());
         peers.insert(address, PeerEntry { tx, stats, md5 });
         Ok(())
     }

@@ -597,6 +597,8 @@ impl Daemon {
                         "  hold time {hold}; keepalive time {keep}; connect delay time 1; connect retry time 1; error wait time 1, 4;"
                     )
                     .unwrap();
+                    // Every neighbor is on the LAN (iBGP would default to multihop).
+                    writeln!(s, "  direct;").unwrap();
                     if n.passive {
                         writeln!(s, "  passive on;").unwrap();
                     }
@@ -620,6 +622,7 @@ impl Daemon {
                 writeln!(s, "frr defaults traditional\nhostname {}", c.host).unwrap();
                 writeln!(s, "log stdout informational\nrouter bgp {}", c.asn).unwrap();
                 writeln!(s, " bgp router-id {rid}").unwrap();
+                writeln!(s, " bgp log-neighbor-changes").unwrap();
                 writeln!(s, " no bgp ebgp-requires-policy").unwrap();
                 writeln!(s, " no bgp network import-check").unwrap();
                 writeln!(s, " no bgp default ipv4-unicast").unwrap();
@@ -1356,13 +1359,8 @@ impl Ours {
                     .await
                     .expect("speaker starts");
                 ready_tx.send(speaker.clone()).expect("ready");
-                loop {
-                    match stop_rx.try_recv() {
-                        Err(std::sync::mpsc::TryRecvError::Empty) => {
-                            tokio::time::sleep(Duration::from_millis(20)).await
-                        }
-                        _ => break,
-                    }
+                while let Err(std::sync::mpsc::TryRecvError::Empty) = stop_rx.try_recv() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 speaker.shutdown("lab test over").await;
             });
@@ -1499,4 +1497,63 @@ pub fn tcp_get(lab: &Lab, host: &str, ip: IpAddr) -> Option<String> {
     .join()
     .ok()
     .flatten()
+}
+
+/// A packet capture (`tcpdump`) on a host's eth0; stopped and read with [`Capture::stop`].
+pub struct Capture {
+    child: Option<Child>,
+    file: PathBuf,
+}
+
+impl Capture {
+    /// Starts capturing `filter` on `host`'s eth0; returns once tcpdump listens.
+    pub fn start(lab: &Lab, host: &str, name: &str, filter: &str) -> Capture {
+        let file = lab.dir.join(format!("{name}.pcap"));
+        let log = lab.dir.join(format!("{name}.log"));
+        let f = file.to_str().unwrap().to_string();
+        // -Z root: do not drop to user tcpdump, which could not write into the lab's directory.
+        let child = lab.spawn(
+            host,
+            &[
+                "tcpdump", "-i", "eth0", "-n", "-U", "-Z", "root", "-w", &f, filter,
+            ],
+            &log,
+        );
+        let ok = wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("listening on"))
+        });
+        assert!(ok, "tcpdump did not start");
+        Capture {
+            child: Some(child),
+            file,
+        }
+    }
+
+    /// Stops the capture and returns the pcap file's octets.
+    pub fn stop(&mut self) -> Vec<u8> {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+        std::fs::read(&self.file).unwrap_or_default()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Whether `pcap` holds a BGP NOTIFICATION with this error code and subcode and no data
+/// (its 21 octets: marker, length 21, type 3, code, subcode), anywhere in a TCP payload.
+pub fn pcap_has_notification(pcap: &[u8], code: u8, subcode: u8) -> bool {
+    let mut pattern = vec![0xffu8; 16];
+    pattern.extend_from_slice(&[0, 21, 3, code, subcode]);
+    pcap.windows(pattern.len()).any(|w| w == pattern)
 }
