@@ -10,7 +10,8 @@ pub struct GracefulRestart {
     /// restart.
     pub restart_time: u16,
     /// Set the Restart State (R) bit: this speaker has just restarted. A driver sets it on the
-    /// sessions it opens right after its own restart.
+    /// sessions it creates right after its own restart; the session clears it once
+    /// Established, so later reconnections do not claim a restart.
     pub restarting: bool,
     /// Set the Forwarding State (F) bit for every family: our forwarding state (the addresses
     /// we announce) survived the restart, so the peer may keep forwarding to us.

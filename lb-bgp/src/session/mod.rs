@@ -973,6 +973,13 @@ impl Session {
             peer_capabilities: caps,
         };
         self.negotiated = Some(n.clone());
+        // The Restart State bit belongs to the first session after our restart only.
+        if let Some(gr) = &mut self.config.graceful_restart {
+            if gr.restarting {
+                gr.restarting = false;
+                self.local_open = local_open(&self.config);
+            }
+        }
         self.established_since = Some(now);
         self.established_count += 1;
         self.retry_count = 0;

@@ -98,7 +98,7 @@ pub enum Event {
     UpdateMsgErr,
 }
 
-/// Why an Established (or establishing) session went down.
+/// Why a session went down (or a connection attempt past TCP failed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownReason {
     /// [`Session::stop`](super::Session::stop): we sent Cease / Administrative Shutdown.
@@ -205,7 +205,8 @@ pub enum Action {
     },
     /// The session is Established.
     Established(Box<Negotiated>),
-    /// The session left Established (or failed while establishing).
+    /// The session left Established. (Failures before Established show in
+    /// [`PeerStats::last_error`] and in the `StateChanged` events.)
     Down {
         /// Why.
         reason: DownReason,
