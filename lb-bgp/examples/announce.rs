@@ -13,7 +13,9 @@ use lb_bgp::{PeerConfig, Route};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [peer, local_as, peer_as, prefix, router_id, rest @ ..] = args.as_slice() else {
-        return Err("usage: announce <peer> <local AS> <peer AS> <prefix> <router id> [seconds]".into());
+        return Err(
+            "usage: announce <peer> <local AS> <peer AS> <prefix> <router id> [seconds]".into(),
+        );
     };
     let peer = peer.parse()?;
     let speaker = Speaker::new(SpeakerConfig::default()).await?;
@@ -22,7 +24,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     speaker.set_routes(peer, [Route::new(prefix.parse()?)])?;
     let seconds: u64 = rest.first().map_or(Ok(u64::MAX / 4), |s| s.parse())?;
     let mut events = speaker.events();
-    let print = async { while let Ok(e) = events.recv().await { println!("{:?}", e.kind) } };
+    let print = async {
+        while let Ok(e) = events.recv().await {
+            println!("{:?}", e.kind)
+        }
+    };
     let _ = tokio::time::timeout(Duration::from_secs(seconds), print).await;
     speaker.shutdown("announce example done").await;
     Ok(())
