@@ -304,6 +304,13 @@ fn bird_ecmp_and_drain() {
         || lab.kernel_route("router", vip),
         |r| r.contains("via 192.0.2.11") && r.contains("via 192.0.2.12"),
     );
+    let paths = router.rib().remove(&prefix).unwrap_or_default();
+    let hops: BTreeSet<_> = paths.iter().filter_map(|r| r.next_hop).collect();
+    assert_eq!(
+        hops,
+        BTreeSet::from([ip4("node1"), ip4("node2")]),
+        "{paths:?}"
+    );
     let mut seen = BTreeSet::new();
     for _ in 0..40 {
         if let Some(r) = lab::tcp_get(&lab, "client", vip) {
