@@ -157,42 +157,66 @@ fn gobgp_sessions_routes_restart_withdraw() {
     routes_scenario(Kind::Gobgp);
 }
 
-/// A wrong MD5 password keeps both sessions (we connect over IPv4; the daemon connects over
-/// IPv6) down; the right one brings them up.
+/// A wrong MD5 password keeps all four sessions down (node1: we connect over IPv4, the daemon
+/// connects to our dual-stack listener over IPv6; node2 the other way round, so the listener's
+/// key for an IPv4 peer is the v4-mapped one); the right one brings them up.
 fn md5_scenario(kind: Kind) {
     let Some(lab) = lab_for(kind, "m") else {
         return;
     };
-    let router = Daemon::start(
-        &lab,
-        DaemonConfig::new(kind, "router", ROUTER_AS)
-            .neighbor(
-                Neighbor::new(ip4("node1"), NODE_AS)
-                    .passive()
-                    .password("s3cret"),
-            )
-            .neighbor(Neighbor::new(ip6("node1"), NODE_AS).password("s3cret")),
-    );
-    let n1 = Ours::start(&lab, "node1");
-    let (p4, p6) = (ip4("router"), ip6("router"));
-    n1.add(p4, NODE_AS, ROUTER_AS, false, 9, Some("wrong"));
-    n1.add(p6, NODE_AS, ROUTER_AS, true, 9, Some("wrong"));
+    // (host, family, we connect)
+    let sessions = [
+        ("node1", false, true),
+        ("node1", true, false),
+        ("node2", false, false),
+        ("node2", true, true),
+    ];
+    let mut config = DaemonConfig::new(kind, "router", ROUTER_AS);
+    for (host, v6, we_connect) in sessions {
+        let mut n = Neighbor::new(ip(host, v6), NODE_AS).password("s3cret");
+        n.passive = we_connect;
+        config = config.neighbor(n);
+    }
+    let router = Daemon::start(&lab, config);
+    let ours = [Ours::start(&lab, "node1"), Ours::start(&lab, "node2")];
+    let of = |host: &str| &ours[usize::from(host == "node2")];
+    for (host, v6, we_connect) in sessions {
+        of(host).add(
+            ip("router", v6),
+            NODE_AS,
+            ROUTER_AS,
+            !we_connect,
+            9,
+            Some("wrong"),
+        );
+    }
     // Long enough for several connect attempts each way (GoBGP retries every 5 s).
     let end = Instant::now() + Duration::from_secs(7);
     while Instant::now() < end {
-        for p in [p4, p6] {
-            assert_ne!(n1.state(p), State::Established, "wrong password, yet up");
+        for (host, v6, _) in sessions {
+            assert_ne!(
+                of(host).state(ip("router", v6)),
+                State::Established,
+                "wrong password, yet up"
+            );
+            assert!(!router.established(ip(host, v6)), "wrong password, yet up");
         }
-        assert!(!router.established(ip4("node1")) && !router.established(ip6("node1")));
         std::thread::sleep(Duration::from_millis(250));
     }
-    n1.remove(p4);
-    n1.remove(p6);
-    n1.add(p4, NODE_AS, ROUTER_AS, false, 9, Some("s3cret"));
-    n1.add(p6, NODE_AS, ROUTER_AS, true, 9, Some("s3cret"));
-    for v6 in [false, true] {
-        router.wait_established(ip("node1", v6), UP);
-        n1.wait_established(ip("router", v6), UP);
+    for (host, v6, we_connect) in sessions {
+        of(host).remove(ip("router", v6));
+        of(host).add(
+            ip("router", v6),
+            NODE_AS,
+            ROUTER_AS,
+            !we_connect,
+            9,
+            Some("s3cret"),
+        );
+    }
+    for (host, v6, _) in sessions {
+        router.wait_established(ip(host, v6), UP);
+        of(host).wait_established(ip("router", v6), UP);
     }
 }
 
