@@ -514,10 +514,31 @@ pub fn session(data: &[u8]) {
         while let Some(action) = session.poll_action() {
             match action {
                 Action::Send { bytes, .. } => {
+                    // UPDATEs are built while polling, with the session's current
+                    // negotiation: they must decode cleanly with it.
+                    let ctx = session.negotiated().map(|n| Context {
+                        four_octet_as: n.four_octet_as,
+                        extended_message: n.extended_message,
+                        external: n.peer_as != session.config().local_as,
+                        ..Context::default()
+                    });
                     let mut rest = &bytes[..];
                     while !rest.is_empty() {
                         match frame(rest, 65535) {
-                            Ok(Some((_, len))) => rest = &rest[len..],
+                            Ok(Some((kind, len))) => {
+                                if let (crate::wire::MessageType::Update, Some(ctx)) = (kind, &ctx)
+                                {
+                                    match MessageRef::parse(&rest[..len], ctx) {
+                                        Ok(MessageRef::Update(u)) => assert!(
+                                            u.attribute_error().is_none(),
+                                            "the session sent a faulty UPDATE: {:?}",
+                                            u.attribute_error()
+                                        ),
+                                        other => panic!("the session sent a bad UPDATE: {other:?}"),
+                                    }
+                                }
+                                rest = &rest[len..];
+                            }
                             other => panic!("the session sent a broken message: {other:?}"),
                         }
                     }

@@ -13,6 +13,8 @@ use std::time::Instant;
 use ipnet::IpNet;
 use rustc_hash::FxHashMap;
 
+use super::hash::PrefixMap;
+
 use super::route::{Route, RouteAttributes};
 use crate::wire::header::{HEADER_LEN, MessageType, write_header};
 use crate::wire::{Afi, Safi};
@@ -60,8 +62,8 @@ pub(crate) struct Flushed {
 
 #[derive(Debug, Default)]
 pub(crate) struct Advertiser {
-    desired: FxHashMap<IpNet, Arc<RouteAttributes>>,
-    sent: FxHashMap<IpNet, Sent>,
+    desired: PrefixMap<Arc<RouteAttributes>>,
+    sent: PrefixMap<Sent>,
     /// Prefixes changed since the last flush (may repeat), while `tracking`.
     dirty: Vec<IpNet>,
     /// Visit every prefix at the next flush.
@@ -106,7 +108,7 @@ impl Advertiser {
     }
 
     pub(crate) fn set_routes(&mut self, routes: impl IntoIterator<Item = Route>) {
-        let mut next: FxHashMap<IpNet, Arc<RouteAttributes>> = FxHashMap::default();
+        let mut next: PrefixMap<Arc<RouteAttributes>> = PrefixMap::default();
         let routes = routes.into_iter();
         next.reserve(routes.size_hint().0);
         for r in routes {
@@ -150,7 +152,7 @@ impl Advertiser {
 
     /// The session went down: the peer forgot our routes.
     pub(crate) fn session_down(&mut self) {
-        self.sent = FxHashMap::default();
+        self.sent = PrefixMap::default();
         self.dirty = Vec::new();
         self.tracking = false;
         self.full = false;

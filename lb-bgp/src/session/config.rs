@@ -59,7 +59,8 @@ pub struct PeerConfig {
     /// Negotiate IPv6 unicast.
     pub ipv6_unicast: bool,
     /// Send IPv4 routes in MP_REACH_NLRI / MP_UNREACH_NLRI instead of the plain NLRI and
-    /// Withdrawn Routes fields.
+    /// Withdrawn Routes fields, when the peer announced the multiprotocol capability for IPv4
+    /// unicast (otherwise the plain fields are used).
     pub ipv4_over_mp: bool,
     /// Advertise the route refresh capability (and answer ROUTE-REFRESH).
     pub route_refresh: bool,

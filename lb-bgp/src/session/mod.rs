@@ -6,13 +6,31 @@
 //! [`Session::poll_action`] (connect, send, close, state changes, routes received) and sleeps
 //! until [`Session::next_deadline`].
 //!
+//! The driver's side of the contract:
+//!
+//! - It names each TCP connection with a [`ConnId`] of its choosing and reports it with
+//!   [`Session::connected`]: [`Direction::Outbound`] after an [`Action::Connect`] (one attempt at
+//!   a time; a new `Connect` replaces an attempt still under way), [`Direction::Inbound`] for a
+//!   connection its listener accepted from the peer's address. The session holds at most one
+//!   connection per direction, two during collision detection (RFC 4271 §6.8).
+//! - [`Action::Send`] octets are written in order; [`Action::Close`] closes after writing what
+//!   was queued, and the session forgets the connection at once.
+//! - A read error, EOF or reset is [`Session::closed`]; a failed connect is
+//!   [`Session::connect_failed`].
+//!
 //! The caller declares the routes it wants the peer to have ([`Session::set_routes`],
 //! [`Session::announce`], [`Session::withdraw`]); the session sends only the difference once
 //! Established, packing many prefixes per UPDATE, with End-of-RIB after the initial dump and a
-//! full resend whenever the session comes back.
+//! full resend whenever the session comes back. The UPDATEs are built in
+//! [`Session::poll_action`], so route changes made between two polls share messages.
+//!
+//! Errors never panic: every malformed input gets its RFC reaction (a NOTIFICATION and a
+//! close, or RFC 7606 treat-as-withdraw), and every table is bounded (received prefixes by
+//! [`PeerConfig::max_received_prefixes`]).
 
 mod advertiser;
 mod config;
+mod hash;
 mod rng;
 mod route;
 mod types;
@@ -24,7 +42,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ipnet::IpNet;
-use rustc_hash::FxHashMap;
 
 pub use config::{GracefulRestart, PeerConfig};
 pub use route::{ReceivedAttributes, Route, RouteAttributes};
@@ -33,6 +50,7 @@ pub use types::{
 };
 
 use advertiser::{Advertiser, Drain, Env};
+use hash::PrefixMap;
 use rng::Rng;
 
 use crate::wire::capability::GracefulRestartFamily;
@@ -76,6 +94,9 @@ struct Conn {
     keepalive_deadline: Option<Instant>,
     ipv4: bool,
     ipv6: bool,
+    /// The peer sent the multiprotocol capability for IPv4 unicast (so IPv4 may go in
+    /// MP_REACH_NLRI).
+    mp_ipv4: bool,
 }
 
 /// An output waiting for [`Session::poll_action`]; sends to the same connection are coalesced.
@@ -119,7 +140,7 @@ pub struct Session {
     received: MessageCounts,
     last_error: Option<DownReason>,
     adv: Advertiser,
-    rib_in: FxHashMap<IpNet, Arc<ReceivedAttributes>>,
+    rib_in: PrefixMap<Arc<ReceivedAttributes>>,
 }
 
 fn count(c: &mut MessageCounts, kind: MessageType) {
@@ -178,7 +199,7 @@ impl Session {
             received: MessageCounts::default(),
             last_error: None,
             adv: Advertiser::default(),
-            rib_in: FxHashMap::default(),
+            rib_in: PrefixMap::default(),
         }
     }
 
@@ -300,6 +321,7 @@ impl Session {
             keepalive_deadline: None,
             ipv4: false,
             ipv6: false,
+            mp_ipv4: false,
         };
         let ctx = c.ctx_tx;
         self.conns.push(c);
@@ -613,7 +635,7 @@ impl Session {
     fn went_down(&mut self, reason: DownReason) {
         tracing::warn!(peer_as = self.config.peer_as, %reason, "BGP session down");
         self.adv.session_down();
-        self.rib_in = FxHashMap::default();
+        self.rib_in = PrefixMap::default();
         self.negotiated = None;
         self.established_since = None;
         self.out.push_back(Out::Action(Action::Down { reason }));
@@ -716,7 +738,11 @@ impl Session {
                 if let Ok(k) = MessageType::from_u8(kind) {
                     count(&mut self.received, k);
                 }
-                let n = Notification::from_error(&e).unwrap_or_else(|| fsm_error(phase));
+                let mut n = Notification::from_error(&e).unwrap_or_else(|| fsm_error(phase));
+                if kind == 2 {
+                    n.data
+                        .extend_from_slice(update_error_data(&e, &bytes[HEADER_LEN..]));
+                }
                 self.drop_conn(
                     conn,
                     Some(n.clone()),
@@ -811,7 +837,7 @@ impl Session {
     }
 
     /// Checks the peer's OPEN against our configuration; the NOTIFICATION to send if it fails.
-    fn check_open(&self, o: &OpenMessage<'_>) -> Result<(bool, bool), Notification> {
+    fn check_open(&self, o: &OpenMessage<'_>) -> Result<(bool, bool, bool), Notification> {
         let open_error = |subcode: u8, data: Vec<u8>| Notification {
             code: 2,
             subcode,
@@ -851,11 +877,11 @@ impl Session {
             }
             return Err(open_error(7, data));
         }
-        Ok((v4, v6))
+        Ok((v4, v6, mp.contains(&(Afi::IPV4, Safi::UNICAST))))
     }
 
     fn handle_open(&mut self, conn: ConnId, o: &OpenMessage<'_>, now: Instant) -> bool {
-        let (v4, v6) = match self.check_open(o) {
+        let (v4, v6, mp_v4) = match self.check_open(o) {
             Ok(f) => f,
             Err(n) => {
                 self.drop_conn(
@@ -934,6 +960,7 @@ impl Session {
         c.keepalive_deadline = (keepalive != 0).then(|| later(now, c.keepalive));
         c.ipv4 = v4;
         c.ipv6 = v6;
+        c.mp_ipv4 = mp_v4;
         let ctx = c.ctx_tx;
         self.send_message(conn, &ctx, &Message::Keepalive);
         self.update_state(Event::BGPOpen);
@@ -983,6 +1010,10 @@ impl Session {
         self.established_since = Some(now);
         self.established_count += 1;
         self.retry_count = 0;
+        // An outbound attempt still under way is no longer wanted: if it completes, it is
+        // closed at once rather than colliding with this session.
+        self.connecting = false;
+        self.connect_retry_deadline = None;
         self.adv.session_up();
         self.update_state(Event::KeepAliveMsg);
         self.out
@@ -1062,7 +1093,7 @@ impl Session {
             local_as: self.config.local_as,
             ipv4: c.ipv4,
             ipv6: c.ipv6,
-            ipv4_over_mp: self.config.ipv4_over_mp,
+            ipv4_over_mp: self.config.ipv4_over_mp && c.mp_ipv4,
             next_hop_v4: self.config.next_hop_v4.or(match local {
                 IpAddr::V4(a) => Some(a),
                 IpAddr::V6(_) => None,
@@ -1091,6 +1122,21 @@ impl Session {
             self.out.push_back(Out::Send(id, buf));
         }
     }
+}
+
+/// The erroneous attribute, whole, that RFC 4271 §6.3 puts in the NOTIFICATION data of an
+/// attribute error (empty for the other UPDATE errors).
+fn update_error_data<'a>(e: &crate::wire::Error, body: &'a [u8]) -> &'a [u8] {
+    use crate::wire::Error as E;
+    let t = match e {
+        E::AttributeFlags { type_code, .. } | E::AttributeLength { type_code, .. } => *type_code,
+        E::OptionalAttribute(t) | E::UnrecognizedWellKnownAttribute(t) => *t,
+        E::MalformedAsPath(t) => *t,
+        E::InvalidOrigin(_) => 1,
+        E::InvalidNextHop => 3,
+        _ => return &[],
+    };
+    crate::wire::update::attribute_bytes(body, t).unwrap_or(&[])
 }
 
 /// The OPEN a configuration sends.

@@ -603,3 +603,25 @@ fn connect_and_active_states_with_stop_and_inbound_connections() {
     s.connected(ConnId(4), l, r, Direction::Outbound, now);
     assert_eq!(collect(&mut s), vec![Action::Close { conn: ConnId(4) }]);
 }
+
+#[test]
+fn a_late_outbound_connection_after_establishment_is_closed() {
+    use crate::harness::{Scripted, encode, peer_open};
+    use lb_bgp::session::{ConnId, Direction};
+    // Active session: its Connect is pending when the peer's inbound connection arrives and
+    // becomes Established.
+    let mut s = Scripted::new(|c| c.passive = false);
+    assert!(s.actions.contains(&Action::Connect));
+    s.feed(&encode(&Message::Open(peer_open())));
+    s.feed(&encode(&Message::Keepalive));
+    assert_eq!(s.s.state(), State::Established);
+    s.s.connected(
+        ConnId(2),
+        "192.0.2.1:40000".parse().unwrap(),
+        "192.0.2.2:179".parse().unwrap(),
+        Direction::Outbound,
+        s.now,
+    );
+    assert_eq!(s.drain(), vec![Action::Close { conn: ConnId(2) }]);
+    assert_eq!(s.s.state(), State::Established);
+}

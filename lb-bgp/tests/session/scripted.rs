@@ -440,3 +440,41 @@ fn four_octet_as_goes_in_as_trans() {
     assert_eq!(s.s.local_open().my_as, 23456);
     assert_eq!(s.s.local_open().asn(), 4_200_000_001);
 }
+
+#[test]
+fn ipv4_over_mp_falls_back_to_plain_nlri_without_the_peer_capability() {
+    use lb_bgp::Route;
+    let mut o = Open::new(65002, 90, B_ID, vec![]);
+    o.parameters = vec![vec![Capability::FourOctetAs(65002)]];
+    let mut s = Scripted::new(|c| c.ipv4_over_mp = true);
+    s.s.announce(Route::new("198.51.100.1/32".parse().unwrap()), s.now);
+    s.feed(&open_bytes(&o));
+    let acts = s.feed(&encode(&Message::Keepalive));
+    let updates: Vec<_> = Scripted::sent_in(&acts)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Update(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates[0].nlri.len(), 1);
+    assert!(
+        updates[0]
+            .attributes
+            .iter()
+            .all(|a| !matches!(a.data, lb_bgp::wire::AttributeData::MpReach(_)))
+    );
+}
+
+#[test]
+fn attribute_errors_carry_the_attribute() {
+    // MP_REACH_NLRI with a bad flags octet (well-known transitive instead of optional): an
+    // attribute flags error on an MP attribute resets the session (RFC 7606 §5.3), and the
+    // NOTIFICATION data is the attribute.
+    let mut s = established();
+    let mp: [u8; 9] = [0x40, 14, 6, 0, 2, 1, 0, 0, 0];
+    let acts = s.feed(&update(&[], &mp, &[]));
+    let n = Scripted::notification(&acts).unwrap();
+    assert_eq!(codes(&n), (3, 4));
+    assert_eq!(n.data, mp.to_vec());
+}
