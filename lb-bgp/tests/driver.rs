@@ -124,3 +124,33 @@ async fn md5_passwords_must_match() {
     a.shutdown("").await;
     b.shutdown("").await;
 }
+
+#[tokio::test]
+async fn dropping_the_speaker_closes_the_listener_and_notifies_peers() {
+    let (a, b, a_ip, b_ip) = pair((None, None)).await;
+    wait_state(&a, b_ip, State::Established).await;
+    let addr = a.local_addr().unwrap();
+    drop(a);
+    let mut w = b.watch_stats(a_ip).unwrap();
+    let s = tokio::time::timeout(
+        Duration::from_secs(10),
+        w.wait_for(|s| s.state != State::Established),
+    )
+    .await
+    .expect("B saw the session end")
+    .unwrap()
+    .clone();
+    assert!(
+        matches!(s.last_error, Some(DownReason::NotificationReceived(_))),
+        "{s:?}"
+    );
+    // The listening socket is gone: a new listener can take the same address.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let again = Speaker::new(SpeakerConfig {
+        listen: Some(addr),
+        ..SpeakerConfig::default()
+    })
+    .await;
+    assert!(again.is_ok(), "{:?}", again.err());
+    b.shutdown("").await;
+}

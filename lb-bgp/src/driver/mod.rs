@@ -237,12 +237,29 @@ struct Shared {
     runtime: tokio::runtime::Handle,
 }
 
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The accept task holds only a weak reference; without this it would keep the
+        // listening socket open until the next connection arrives.
+        let task = self
+            .accept_task
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(t) = task {
+            t.abort();
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A BGP speaker: a listener and many peers. Cheap to clone; every clone drives the same
-/// speaker.
+/// speaker. Dropping the last clone closes the listener and stops every session (Cease /
+/// Administrative Shutdown without a message); [`Speaker::shutdown`] does it with a message
+/// and waits for the NOTIFICATIONs to be written.
 #[derive(Clone)]
 pub struct Speaker {
     shared: Arc<Shared>,
