@@ -882,8 +882,15 @@ impl Daemon {
     /// Kills its processes (SIGKILL) and reaps them.
     pub fn kill(&mut self) {
         for mut c in self.children.drain(..).rev() {
+            let pid = c.id();
             let _ = c.kill();
             let _ = c.wait();
+            if self.config.kind == Kind::Frr {
+                // FRR keeps a crash-log directory per process that only a clean exit removes.
+                for daemon in ["zebra", "bgpd"] {
+                    let _ = std::fs::remove_dir_all(format!("/var/tmp/frr/{daemon}.{pid}"));
+                }
+            }
         }
     }
 
