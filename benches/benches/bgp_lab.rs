@@ -11,8 +11,10 @@
 //! - FRR: `vtysh -f` of a file with N `network` statements, applied to a running bgpd with an
 //!   Established session.
 //!
-//! The clock stops when `birdc show route count` (polled every 20 ms) reports N routes; after
-//! each run the routes are withdrawn (or the sender stopped) and BIRD is back to zero.
+//! The clock stops when `birdc show route count` (polled every 20 ms; one `birdc` run takes a
+//! few ms) reports N routes, so times under about 50 ms are coarse. Every run starts with BIRD
+//! empty (checked); after each run the routes are withdrawn (or the sender stopped) and BIRD is
+//! back to zero.
 //!
 //! Needs root, `ip`, BIRD 2, FRR and GoBGP; prints "skipped" without them.
 //! Run with `cargo bench -p lb-benches --bench bgp_lab`.
@@ -31,6 +33,11 @@ use lab::{Daemon, DaemonConfig, Kind, Lab, Neighbor, Ours, ip6};
 const ROUTER_AS: u32 = 64500;
 const SENDER_AS: u32 = 64512;
 const SIZES: [usize; 2] = [10_000, 100_000];
+
+/// Every run starts from an empty BIRD.
+fn assert_empty(bird: &Daemon) {
+    assert_eq!(bird.route_count(), 0, "BIRD holds routes before the run");
+}
 
 fn wait_count(bird: &Daemon, n: usize, timeout: Duration) -> Option<Duration> {
     let t = Instant::now();
@@ -107,6 +114,7 @@ fn run_ours(lab: &Lab, bird: &Daemon, prefixes: &[IpNet]) -> Option<Duration> {
     bird.wait_established(ip6("node1"), Duration::from_secs(30));
     let attrs = lab::test_attributes(None);
     let routes = lab::routes(prefixes, &attrs);
+    assert_empty(bird);
     let t = Instant::now();
     ours.speaker.set_routes(peer, routes).expect("set routes");
     let took = wait_count(bird, prefixes.len(), Duration::from_secs(300)).map(|_| t.elapsed());
@@ -130,6 +138,7 @@ fn run_gobgp_mrt(lab: &Lab, bird: &Daemon, gobgp: &Daemon, prefixes: &[IpNet]) -
     let file = lab.dir.join(format!("rib-{}.mrt", prefixes.len()));
     write_mrt(&file, prefixes, ip6("node2"));
     let f = file.to_str().expect("utf-8 path");
+    assert_empty(bird);
     let t = Instant::now();
     let out = gobgp
         .gobgp(&["mrt", "inject", "global", "--no-ipv4", f])
@@ -194,6 +203,7 @@ fn run_frr(lab: &Lab, bird: &Daemon, prefixes: &[IpNet]) -> Option<Duration> {
     }
     let vty = frr.dir.to_str().expect("utf-8").to_string();
     let f = file.to_str().expect("utf-8").to_string();
+    assert_empty(bird);
     let t = Instant::now();
     let status = std::process::Command::new("vtysh")
         .args(["--vty_socket", &vty, "-f", &f])
