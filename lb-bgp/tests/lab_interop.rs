@@ -382,3 +382,75 @@ fn bird_ecmp_and_drain() {
         assert_eq!(lab::tcp_get(&lab, "client", vip).as_deref(), Some("node2"));
     }
 }
+
+/// Graceful restart (RFC 4724) with BIRD as the receiving speaker: our speaker advertises the
+/// capability, then crashes (connections close, no NOTIFICATION). BIRD keeps our routes while we
+/// are away; the restarted speaker (Restart State bit set) announces half of them, and at our
+/// End-of-RIB BIRD flushes the stale other half.
+#[test]
+fn bird_graceful_restart() {
+    let Some(lab) = lab_for(Kind::Bird, "g") else {
+        return;
+    };
+    let router = Daemon::start(
+        &lab,
+        DaemonConfig::new(Kind::Bird, "router", ROUTER_AS)
+            .neighbor(Neighbor::new(ip4("node1"), NODE_AS).passive()),
+    );
+    let peer = ip4("router");
+    let config = |restarting: bool| {
+        let mut c = lab::peer_config("node1", NODE_AS, ROUTER_AS, peer, 9);
+        c.graceful_restart = Some(lb_bgp::session::GracefulRestart {
+            restart_time: 60,
+            restarting,
+            forwarding_preserved: true,
+        });
+        c
+    };
+    let prefixes = lab::v4_prefixes(100);
+    let attrs = lab::test_attributes(None);
+    let n1 = Ours::start(&lab, "node1");
+    n1.add_config(peer, config(false));
+    n1.speaker
+        .set_routes(peer, lab::routes(&prefixes, &attrs))
+        .unwrap();
+    lab::wait_until(
+        "BIRD has our 100 routes",
+        UP,
+        || router.route_count(),
+        |n| *n == 100,
+    );
+
+    n1.crash();
+    lab::wait_until(
+        "BIRD sees the session drop",
+        UP,
+        || router.state(ip4("node1")),
+        |s| !s.eq_ignore_ascii_case("established"),
+    );
+    // Without graceful restart BIRD would drop the routes at once.
+    let end = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < end {
+        assert_eq!(
+            router.route_count(),
+            100,
+            "BIRD flushed our routes during the restart"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let n1 = Ours::start(&lab, "node1");
+    n1.add_config(peer, config(true));
+    n1.speaker
+        .set_routes(peer, lab::routes(&prefixes[..50], &attrs))
+        .unwrap();
+    n1.wait_established(peer, UP);
+    lab::wait_until(
+        "BIRD keeps the 50 re-announced routes and flushes the stale rest",
+        UP,
+        || router.route_count(),
+        |n| *n == 50,
+    );
+    let have: BTreeSet<IpNet> = router.routes().iter().map(|r| r.prefix).collect();
+    assert_eq!(have, prefixes[..50].iter().copied().collect());
+}

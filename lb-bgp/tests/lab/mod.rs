@@ -1345,7 +1345,8 @@ pub struct Ours {
     pub speaker: lb_bgp::driver::Speaker,
     /// Its host.
     pub host: String,
-    stop: Option<std::sync::mpsc::Sender<()>>,
+    /// `true`: shut down with NOTIFICATIONs; `false`: vanish (a crash: connections just close).
+    stop: Option<std::sync::mpsc::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -1353,7 +1354,7 @@ impl Ours {
     /// Starts a speaker on `host`.
     pub fn start(lab: &Lab, host: &str) -> Ours {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop, stop_rx) = std::sync::mpsc::channel::<()>();
+        let (stop, stop_rx) = std::sync::mpsc::channel::<bool>();
         let path = lab.netns_path(host);
         let thread = std::thread::spawn(move || {
             lb_bgp::driver::enter_netns(&path).expect("setns");
@@ -1366,10 +1367,19 @@ impl Ours {
                     .await
                     .expect("speaker starts");
                 ready_tx.send(speaker.clone()).expect("ready");
-                while let Err(std::sync::mpsc::TryRecvError::Empty) = stop_rx.try_recv() {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                let graceful = loop {
+                    match stop_rx.try_recv() {
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {
+                            tokio::time::sleep(Duration::from_millis(20)).await
+                        }
+                        Ok(graceful) => break graceful,
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => break true,
+                    }
+                };
+                if graceful {
+                    speaker.shutdown("lab test over").await;
                 }
-                speaker.shutdown("lab test over").await;
+                // Otherwise the runtime's end drops every task: sockets close, no NOTIFICATION.
             });
         });
         let speaker = ready_rx
@@ -1400,6 +1410,23 @@ impl Ours {
         s.source = Some(ip(&self.host, peer.is_ipv6()));
         s.md5_password = password.map(str::to_string);
         self.speaker.add_peer(s).expect("add peer");
+    }
+
+    /// Adds a peer with an explicit session configuration (source address: `host`'s LAN address).
+    pub fn add_config(&self, peer: IpAddr, config: lb_bgp::PeerConfig) {
+        let mut s = lb_bgp::driver::PeerSettings::new(peer, config);
+        s.source = Some(ip(&self.host, peer.is_ipv6()));
+        self.speaker.add_peer(s).expect("add peer");
+    }
+
+    /// Ends the speaker as a crash would: no NOTIFICATION, the connections just close.
+    pub fn crash(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(false);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 
     /// The state of our session with `peer`.
