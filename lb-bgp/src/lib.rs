@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod codec;
+#[cfg(target_os = "linux")]
+pub mod driver;
 pub mod fuzzing;
 pub mod session;
 pub mod wire;
