@@ -48,6 +48,7 @@ pub mod packet;
 pub mod rng;
 pub mod roundtrip;
 pub mod security;
+pub mod sim;
 pub mod suspicion;
 pub mod wire;
 
