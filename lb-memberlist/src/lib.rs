@@ -20,9 +20,16 @@
 //!   messages flattened — and the way back;
 //! - [`rng`]: the seeded generator (probe order, random targets, timer stagger);
 //! - [`suspicion`]: Lifeguard's suspicion timer, shrinking with independent confirmations;
-//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
+//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run;
+//! - [`node`]: the sans-IO SWIM + Lifeguard state machine, [`Node`]: received datagrams,
+//!   stream bytes and timer expiries in (with the current time), [`Output`]s (datagrams,
+//!   stream connect/send/close), [`Event`]s (joined, updated, suspect, alive, dead, left,
+//!   user messages) and the next deadline out;
+//! - [`sim`]: a deterministic simulator of many nodes with virtual time, latency, loss,
+//!   partitions, crashes, pauses and restarts;
+//! - [`script`]: the script fuzzer's interpreter over a small simulated cluster.
 //!
-//! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
+//! The tokio driver is tracked by issue 6.
 //!
 //! ```
 //! use lb_memberlist::wire::{Message, Ping};
@@ -47,6 +54,7 @@ pub mod node;
 pub mod packet;
 pub mod rng;
 pub mod roundtrip;
+pub mod script;
 pub mod security;
 pub mod sim;
 pub mod suspicion;
