@@ -48,16 +48,22 @@ pub struct SimConfig {
     pub loss: f64,
     /// Seed of the network's randomness; node `i` is seeded with `seed × 1000 + i`.
     pub seed: u64,
+    /// Every node's keyring (encrypted gossip), if any.
+    pub keyring: Option<crate::Keyring>,
+    /// Every node's cluster label (empty for none).
+    pub label: Vec<u8>,
 }
 
 impl Default for SimConfig {
-    /// 1 ms latency, 200 µs jitter, no loss, seed 1: a LAN.
+    /// 1 ms latency, 200 µs jitter, no loss, seed 1, plain and unlabelled: a LAN.
     fn default() -> Self {
         Self {
             latency: Duration::from_millis(1),
             jitter: Duration::from_micros(200),
             loss: 0.0,
             seed: 1,
+            keyring: None,
+            label: Vec::new(),
         }
     }
 }
@@ -219,6 +225,8 @@ impl Sim {
 
     fn options(&self, i: usize, restarts: u64) -> NodeOptions {
         let mut o = NodeOptions::new(Self::name(i), Self::addr(i));
+        o.keyring.clone_from(&self.cfg.keyring);
+        o.label.clone_from(&self.cfg.label);
         o.seed = self
             .cfg
             .seed

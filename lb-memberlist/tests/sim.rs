@@ -209,3 +209,18 @@ fn no_member_is_declared_dead_with_ten_percent_loss() {
         assert!(converged(&sim, n));
     }
 }
+
+#[test]
+fn an_encrypted_labelled_cluster_detects_a_crash() {
+    let net = SimConfig {
+        keyring: Some(lb_memberlist::Keyring::new(&[7; 32]).unwrap()),
+        label: b"cluster-a".to_vec(),
+        ..SimConfig::default()
+    };
+    let mut sim = cluster(8, &Config::fast(), net);
+    assert!(sim.run_while_not(S(30), |s| converged(s, 8)));
+    sim.crash(2);
+    assert!(sim.run_while_not(S(30), |s| all_see(s, 2, State::Dead, &[])));
+    // Every datagram and stream was encrypted: nothing was rejected.
+    assert!((0..8).all(|i| sim.node(i).stats().bad_packets == 0));
+}
