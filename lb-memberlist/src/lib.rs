@@ -20,9 +20,16 @@
 //!   messages flattened — and the way back;
 //! - [`rng`]: the seeded generator (probe order, random targets, timer stagger);
 //! - [`suspicion`]: Lifeguard's suspicion timer, shrinking with independent confirmations;
-//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
+//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run;
+//! - [`node`]: the sans-IO SWIM + Lifeguard state machine, [`Node`]: received datagrams,
+//!   stream bytes and timer expiries in (with the current time), [`Output`]s (datagrams,
+//!   stream connect/send/close), [`Event`]s (joined, updated, suspect, alive, dead, left,
+//!   user messages) and the next deadline out;
+//! - [`sim`]: a deterministic simulator of many nodes with virtual time, latency, loss,
+//!   partitions, crashes, pauses and restarts;
+//! - [`script`]: the script fuzzer's interpreter over a small simulated cluster.
 //!
-//! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
+//! The tokio driver is tracked by issue 6.
 //!
 //! ```
 //! use lb_memberlist::wire::{Message, Ping};
@@ -43,10 +50,13 @@ pub mod config;
 mod error;
 pub mod member;
 pub mod members;
+pub mod node;
 pub mod packet;
 pub mod rng;
 pub mod roundtrip;
+pub mod script;
 pub mod security;
+pub mod sim;
 pub mod suspicion;
 pub mod wire;
 
@@ -55,6 +65,7 @@ pub use config::{Awareness, Config};
 pub use error::Error;
 pub use member::{Member, State, Transition};
 pub use members::Members;
+pub use node::{Event, Node, NodeOptions, Output, StreamId};
 pub use packet::PacketCodec;
 pub use rng::Rng;
 pub use security::{Keyring, metallb_secret_key};
