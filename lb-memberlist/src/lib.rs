@@ -47,6 +47,7 @@ pub mod packet;
 pub mod rng;
 pub mod roundtrip;
 pub mod security;
+pub mod serf;
 pub mod suspicion;
 pub mod wire;
 
