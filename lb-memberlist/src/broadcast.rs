@@ -53,6 +53,12 @@ impl BroadcastQueue {
         });
     }
 
+    /// Whether a message about `node` is still waiting to be sent (a leave waits for its own
+    /// dead message to be gone).
+    pub fn contains(&self, node: &str) -> bool {
+        self.items.iter().any(|i| i.node == node)
+    }
+
     /// Messages waiting.
     pub fn len(&self) -> usize {
         self.items.len()

@@ -4,6 +4,23 @@
 
 use crate::wire::{Alive, Dead, NodeState, Suspect};
 
+/// An IP address from its 4 or 16 wire bytes.
+pub fn ip_from_bytes(b: &[u8]) -> Option<std::net::IpAddr> {
+    match b.len() {
+        4 => <[u8; 4]>::try_from(b).ok().map(std::net::IpAddr::from),
+        16 => <[u8; 16]>::try_from(b).ok().map(std::net::IpAddr::from),
+        _ => None,
+    }
+}
+
+/// The wire bytes of an IP address (4 for IPv4, 16 for IPv6).
+pub fn ip_to_bytes(ip: std::net::IpAddr) -> Vec<u8> {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+        std::net::IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
 /// A member's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -86,6 +103,16 @@ impl Member {
             incarnation: a.incarnation,
             state: State::Alive,
         }
+    }
+
+    /// Its gossip address, when `addr` holds 4 or 16 bytes.
+    pub fn socket_addr(&self) -> Option<std::net::SocketAddr> {
+        ip_from_bytes(&self.addr).map(|ip| std::net::SocketAddr::new(ip, self.port))
+    }
+
+    /// The highest protocol version it understands (`Vsn[1]`, `PMax`); 0 when unknown.
+    pub fn protocol_max(&self) -> u8 {
+        self.vsn.get(1).copied().unwrap_or(0)
     }
 
     /// The alive message that announces this member as it is.

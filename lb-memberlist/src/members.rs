@@ -138,6 +138,15 @@ impl Members {
             .collect()
     }
 
+    /// Forgets a member (memberlist reaps dead members once `GossipToTheDeadTime` has passed).
+    /// The local node is never removed. Returns the member removed.
+    pub fn remove(&mut self, name: &str) -> Option<Member> {
+        if name == self.local {
+            return None;
+        }
+        self.members.remove(name)
+    }
+
     /// Members in `state`.
     pub fn count(&self, state: State) -> usize {
         self.members.values().filter(|m| m.state == state).count()

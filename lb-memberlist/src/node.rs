@@ -1,0 +1,1403 @@
+//! The sans-IO SWIM + Lifeguard state machine: one cluster member, fed received datagrams,
+//! stream bytes, timer expiries and the current time, answering with datagrams and stream
+//! operations to perform ([`Output`]), membership changes ([`Event`]) and the next instant it
+//! wants to be woken at ([`Node::next_deadline`]).
+//!
+//! It behaves as HashiCorp memberlist's `state.go` and `net.go` do:
+//!
+//! - **probing**: every `probe_interval` (scaled by the local health score) the next member of
+//!   a shuffled round-robin list gets a ping; without an ack within `probe_timeout`,
+//!   `indirect_checks` random members are asked to ping it (and nack when it stays silent), and
+//!   a ping over a stream (TCP fallback) is tried at once for members speaking protocol ≥ 3;
+//!   with no ack by the end of the (scaled) probe interval the member is suspected;
+//! - **Lifeguard**: suspicion lasts between `suspicion_mult × max(1, log10 N) × probe_interval`
+//!   and `suspicion_max_timeout_mult` times that, shrinking with independent confirmations
+//!   ([`crate::Suspicion`]); local health awareness grows with missed nacks and refutations
+//!   and shrinks with successful probes ([`crate::Awareness`]); a suspect is pinged together
+//!   with the suspect message itself (the buddy system) so it can refute at once;
+//! - **dissemination**: alive, suspect and dead messages are piggybacked on every ping, ack
+//!   and indirect message, and gossiped to `gossip_nodes` random members (dead ones included
+//!   for `gossip_to_the_dead_time`) every `gossip_interval`, each sent
+//!   `retransmit_mult × ⌈log10(N + 1)⌉` times ([`crate::BroadcastQueue`]);
+//! - **anti-entropy**: a push-pull state exchange over a stream with one random member every
+//!   `push_pull_interval` (scaled above 32 members) and with each seed on [`Node::join`];
+//! - **incarnations**: suspicion or death of the local node is refuted with a higher
+//!   incarnation; a dead message from a node about itself is a graceful leave.
+//!
+//! # Driving it
+//!
+//! The driver owns the sockets and the clock. It calls the `handle_*` methods as things happen,
+//! then drains [`Node::poll_output`] and [`Node::poll_event`], and sleeps until
+//! [`Node::next_deadline`] (calling [`Node::handle_timeout`] then) or the next input.
+//!
+//! Streams (TCP in the driver) are identified by [`StreamId`]s that the node allocates: for an
+//! outbound stream in [`Output::StreamConnect`], for an inbound one when the driver reports it
+//! with [`Node::handle_stream_open`]. Bytes queued with [`Output::StreamSend`] before the
+//! connection is established are sent once it is; [`Output::StreamClose`] means "close after
+//! sending everything queued". A connection that fails, ends or errors is reported with
+//! [`Node::handle_stream_closed`]. The node enforces its own stream deadlines.
+//!
+//! Randomness (probe order, targets, and the nonces of encrypted packets) comes from the seed
+//! in [`NodeOptions`]: with a keyring, seed it from the operating system's randomness, or two
+//! runs would reuse AES-GCM nonces.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::config::push_pull_scale;
+use crate::member::{ip_from_bytes, ip_to_bytes};
+use crate::security::{Keyring, NONCE_LEN, OVERHEAD};
+use crate::wire::{self, Ack, Alive, Dead, IndirectPing, Message, Nack, Ping, PushPull, Suspect};
+use crate::{
+    Awareness, BroadcastQueue, Config, Error, Member, Members, PacketCodec, Rng, State, Suspicion,
+    Transition,
+};
+
+/// The protocol versions this implementation understands (`Vsn[0]`, `Vsn[1]`).
+pub const PROTOCOL_MIN: u8 = 1;
+/// The highest protocol version understood.
+pub const PROTOCOL_MAX: u8 = 5;
+
+/// Bytes a compound message spends per part (its length field), Go's `compoundOverhead`.
+const COMPOUND_OVERHEAD: usize = 2;
+/// Bytes a compound message spends on its header, Go's `compoundHeaderOverhead`.
+const COMPOUND_HEADER_OVERHEAD: usize = 2;
+/// The most bytes buffered from one stream before it is dropped.
+const MAX_STREAM_BUFFER: usize = wire::MAX_PUSH_STATE_BYTES as usize + 1024;
+
+/// A stream (a TCP connection in the driver), named by the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId(pub u64);
+
+/// Something the driver is to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send one UDP datagram.
+    Packet {
+        /// Destination.
+        to: SocketAddr,
+        /// The whole datagram (label, encryption, CRC and compound already applied).
+        bytes: Vec<u8>,
+    },
+    /// Open a stream (TCP connection) to `to`; give up at `deadline` (the node gives up then
+    /// too). Report failure with [`Node::handle_stream_closed`].
+    StreamConnect {
+        /// The id the node will use for it.
+        id: StreamId,
+        /// The peer's address.
+        to: SocketAddr,
+        /// When the whole exchange must be over.
+        deadline: Instant,
+    },
+    /// Write bytes to a stream (queue them until it is connected).
+    StreamSend {
+        /// Which stream.
+        id: StreamId,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Close a stream once everything queued on it is written. The node forgets it: do not
+    /// report it closed.
+    StreamClose {
+        /// Which stream.
+        id: StreamId,
+    },
+}
+
+/// A change of the membership view, or something delivered to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A member joined (first heard of, or alive again after being dead or having left).
+    Joined(Member),
+    /// A member's address or metadata changed.
+    Updated(Member),
+    /// A member is suspected of having failed.
+    Suspect(Member),
+    /// A suspected member refuted the suspicion: alive again.
+    Alive(Member),
+    /// A member was declared dead (failed).
+    Dead(Member),
+    /// A member left gracefully.
+    Left(Member),
+    /// A user message (serf's events and queries), passed through untouched.
+    User(Vec<u8>),
+    /// A join's state exchange with one seed ended.
+    JoinCompleted {
+        /// The seed.
+        seed: SocketAddr,
+        /// Whether the exchange succeeded (the node now knows the seed's members).
+        ok: bool,
+    },
+}
+
+/// Who the node is and how it talks, besides the timings in [`Config`].
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// Its unique name in the cluster.
+    pub name: String,
+    /// The address others reach it at (its advertise address and gossip port).
+    pub addr: SocketAddr,
+    /// Metadata gossiped with it (Go caps it at 512 bytes).
+    pub meta: Vec<u8>,
+    /// The cluster label (empty for none): sent in a header, and required on receive.
+    pub label: Vec<u8>,
+    /// The keyring, when gossip is encrypted.
+    pub keyring: Option<Keyring>,
+    /// The delegate protocol versions announced in `Vsn` (min, max, current). memberlist
+    /// checks them on join: MetalLB uses `[0, 0, 0]`, serf 0.8 `[2, 5, 4]`.
+    pub delegate_versions: [u8; 3],
+    /// Seed of every random choice (and of encryption nonces).
+    pub seed: u64,
+}
+
+impl NodeOptions {
+    /// A node called `name` at `addr`, no metadata, no label, no encryption, delegate versions
+    /// `[0, 0, 0]`, seed 0.
+    pub fn new(name: impl Into<String>, addr: SocketAddr) -> Self {
+        Self {
+            name: name.into(),
+            addr,
+            meta: Vec::new(),
+            label: Vec::new(),
+            keyring: None,
+            delegate_versions: [0, 0, 0],
+            seed: 0,
+        }
+    }
+}
+
+/// The probe in progress.
+#[derive(Debug, Clone)]
+struct Probe {
+    target: String,
+    incarnation: u32,
+    seq_no: u32,
+    /// When the direct ping is given up on and indirect probes start.
+    direct_deadline: Instant,
+    /// When, without any ack, the target is suspected.
+    deadline: Instant,
+    indirect_sent: bool,
+    expected_nacks: u32,
+    nacks: u32,
+    fallback: Option<StreamId>,
+    fallback_ok: bool,
+}
+
+/// An indirect ping we relay for another member.
+#[derive(Debug, Clone)]
+struct Relay {
+    local_seq: u32,
+    orig_seq: u32,
+    reply_to: SocketAddr,
+    reply_name: String,
+    deadline: Instant,
+    nack: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamKind {
+    /// Accepted from a peer: we answer whatever it sends.
+    Inbound,
+    /// We pushed our state and wait for theirs.
+    PushPull { join: bool },
+    /// A TCP fallback ping waiting for its ack.
+    Ping { seq_no: u32 },
+}
+
+#[derive(Debug, Clone)]
+struct Stream {
+    peer: SocketAddr,
+    kind: StreamKind,
+    buf: Vec<u8>,
+    deadline: Instant,
+}
+
+/// Counters, for tests, benches and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams emitted.
+    pub packets_sent: u64,
+    /// Bytes of datagrams emitted.
+    pub packet_bytes_sent: u64,
+    /// Bytes written to streams.
+    pub stream_bytes_sent: u64,
+    /// Datagrams that did not open or decode.
+    pub bad_packets: u64,
+    /// Probes started.
+    pub probes: u64,
+    /// Probes that ended without an ack (the target was suspected).
+    pub failed_probes: u64,
+    /// Times the local node refuted a suspicion or death of itself.
+    pub refutes: u64,
+}
+
+/// One cluster member's protocol state. See the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct Node {
+    config: Config,
+    name: String,
+    addr: SocketAddr,
+    codec: PacketCodec,
+    rng: Rng,
+    nonce_rng: Rng,
+    members: Members,
+    /// Probe order: every member but us, shuffled at each wrap.
+    probe_list: Vec<String>,
+    probe_index: usize,
+    /// When each member entered its current dead or left state.
+    dead_since: HashMap<String, Instant>,
+    suspicions: BTreeMap<String, Suspicion>,
+    broadcasts: BroadcastQueue,
+    awareness: Awareness,
+    seq_no: u32,
+    probe: Option<Probe>,
+    relays: Vec<Relay>,
+    streams: BTreeMap<StreamId, Stream>,
+    next_stream: u64,
+    next_probe: Instant,
+    /// Gossip ticks fall on `gossip_epoch + k × gossip_interval`; the timer is only armed
+    /// while broadcasts wait (an idle tick sends nothing).
+    gossip_epoch: Instant,
+    next_gossip: Option<Instant>,
+    next_push_pull: Instant,
+    leaving: bool,
+    outputs: VecDeque<Output>,
+    events: VecDeque<Event>,
+    stats: Stats,
+}
+
+impl Node {
+    /// A node alone in its cluster, alive at incarnation 1, its own alive message queued for
+    /// gossip. Timers start staggered at random within their first interval.
+    pub fn new(config: Config, options: NodeOptions, now: Instant) -> Self {
+        let NodeOptions {
+            name,
+            addr,
+            meta,
+            label,
+            keyring,
+            delegate_versions,
+            seed,
+        } = options;
+        let mut rng = Rng::new(seed);
+        let nonce_rng = Rng::new(seed ^ 0x6e6f_6e63_655f_7365);
+        let [dmin, dmax, dcur] = delegate_versions;
+        let me = Member {
+            name: name.clone(),
+            addr: ip_to_bytes(addr.ip()),
+            port: addr.port(),
+            meta,
+            vsn: vec![
+                PROTOCOL_MIN,
+                PROTOCOL_MAX,
+                config.protocol_version,
+                dmin,
+                dmax,
+                dcur,
+            ],
+            incarnation: 1,
+            state: State::Alive,
+        };
+        let codec = PacketCodec {
+            label,
+            keyring,
+            ..PacketCodec::new()
+        };
+        let next_probe = now + rng.stagger(config.probe_interval);
+        let gossip_epoch = now + rng.stagger(config.gossip_interval);
+        let next_push_pull = now + rng.stagger(config.push_pull_interval);
+        let mut node = Self {
+            awareness: Awareness::new(config.awareness_max_multiplier),
+            config,
+            name,
+            addr,
+            codec,
+            rng,
+            nonce_rng,
+            members: Members::new(me.clone()),
+            probe_list: Vec::new(),
+            probe_index: 0,
+            dead_since: HashMap::new(),
+            suspicions: BTreeMap::new(),
+            broadcasts: BroadcastQueue::new(),
+            seq_no: 0,
+            probe: None,
+            relays: Vec::new(),
+            streams: BTreeMap::new(),
+            next_stream: 0,
+            next_probe,
+            gossip_epoch,
+            next_gossip: None,
+            next_push_pull,
+            leaving: false,
+            outputs: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+        };
+        node.broadcast(Message::Alive(me.to_alive()), now);
+        node
+    }
+
+    /// Joins a cluster: a push-pull state exchange over a stream with each seed. Each ends with
+    /// an [`Event::JoinCompleted`]; call again (retry) if none succeeded.
+    pub fn join(&mut self, seeds: &[SocketAddr], now: Instant) {
+        for &seed in seeds {
+            self.start_push_pull(seed, true, now);
+        }
+    }
+
+    /// Leaves gracefully: announces its own death (a leave), stops probing and state
+    /// exchanges, and keeps gossiping until the announcement has been retransmitted
+    /// ([`Node::leave_complete`]). The driver then stops the node.
+    pub fn leave(&mut self, now: Instant) {
+        if self.leaving {
+            return;
+        }
+        self.leaving = true;
+        self.probe = None;
+        let me = self.local().clone();
+        let d = Dead {
+            from: me.name.clone(),
+            incarnation: me.incarnation,
+            node: me.name.clone(),
+        };
+        self.apply_dead(&d, now);
+    }
+
+    /// Whether [`Node::leave`] was called.
+    pub fn is_leaving(&self) -> bool {
+        self.leaving
+    }
+
+    /// Whether the leave announcement has been sent as often as the retransmit limit asks
+    /// (or there is nobody to tell): the driver may stop now.
+    pub fn leave_complete(&self) -> bool {
+        self.leaving
+            && (!self.broadcasts.contains(&self.name)
+                || !self
+                    .members
+                    .iter()
+                    .any(|m| m.name != self.name && m.state == State::Alive))
+    }
+
+    /// Handles one received UDP datagram, raw as it arrived from `from`. A datagram that does
+    /// not open (label, key, CRC) or decode is dropped and the error returned for logging; the
+    /// node is unaffected.
+    pub fn handle_packet(
+        &mut self,
+        from: SocketAddr,
+        packet: &[u8],
+        now: Instant,
+    ) -> Result<(), Error> {
+        let msgs = match self.codec.open(packet) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.bad_packets += 1;
+                return Err(e);
+            }
+        };
+        for msg in msgs {
+            self.handle_message(from, msg, now);
+        }
+        Ok(())
+    }
+
+    /// Reports an inbound stream (an accepted TCP connection) from `from`; returns the id the
+    /// node knows it by.
+    pub fn handle_stream_open(&mut self, from: SocketAddr, now: Instant) -> StreamId {
+        let id = self.new_stream_id();
+        self.streams.insert(
+            id,
+            Stream {
+                peer: from,
+                kind: StreamKind::Inbound,
+                buf: Vec::new(),
+                deadline: now + self.config.tcp_timeout,
+            },
+        );
+        id
+    }
+
+    /// Bytes read from a stream. The node buffers them until one whole message has arrived
+    /// (plain stream messages carry no length: it decodes what it has and waits for more
+    /// while that is truncated), then answers and closes, or takes the answer it waited for.
+    pub fn handle_stream_data(&mut self, id: StreamId, bytes: &[u8], now: Instant) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if s.buf.len() + bytes.len() > MAX_STREAM_BUFFER {
+            self.fail_stream(id, true);
+            return;
+        }
+        s.buf.extend_from_slice(bytes);
+        let buf = std::mem::take(&mut s.buf);
+        let parsed = self.parse_stream(&buf);
+        if let Some(s) = self.streams.get_mut(&id) {
+            s.buf = buf;
+        }
+        match parsed {
+            Ok(None) => {}
+            Ok(Some(msg)) => self.stream_message(id, msg, now),
+            Err(_) => self.fail_stream(id, true),
+        }
+    }
+
+    /// A stream ended: connection refused or failed, end of file, or an error.
+    pub fn handle_stream_closed(&mut self, id: StreamId, _now: Instant) {
+        self.fail_stream(id, false);
+    }
+
+    /// Runs every timer due at `now`: probe phases, suspicion expiries, relayed probes, stream
+    /// deadlines, gossip and push-pull rounds.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        // Relayed indirect pings.
+        let mut i = 0;
+        while i < self.relays.len() {
+            if self.relays[i].deadline <= now {
+                let r = self.relays.swap_remove(i);
+                if r.nack {
+                    let msg = Message::Nack(Nack { seq_no: r.orig_seq });
+                    self.send_msg(r.reply_to, Some(&r.reply_name), &msg, now);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        // Streams past their deadline.
+        let late: Vec<StreamId> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.deadline <= now)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in late {
+            self.fail_stream(id, true);
+        }
+        // Suspicions that ran out.
+        let expired: Vec<String> = self
+            .suspicions
+            .iter()
+            .filter(|(_, s)| s.expired(now))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in expired {
+            self.suspicions.remove(&name);
+            if let Some(m) = self.members.get(&name)
+                && m.state == State::Suspect
+            {
+                let d = Dead {
+                    from: self.name.clone(),
+                    incarnation: m.incarnation,
+                    node: name.clone(),
+                };
+                self.apply_dead(&d, now);
+            }
+        }
+        // The probe in progress.
+        self.probe_phases(now);
+        // The next probe.
+        if !self.leaving && self.probe.is_none() && self.next_probe <= now {
+            self.next_probe = now + self.config.probe_interval;
+            self.start_probe(now);
+            self.probe_phases(now);
+        }
+        // Gossip.
+        if let Some(t) = self.next_gossip
+            && t <= now
+        {
+            self.gossip(now);
+            self.next_gossip = None;
+            self.arm_gossip(now + Duration::from_nanos(1));
+        }
+        // Push-pull.
+        if self.next_push_pull <= now {
+            let n = self.members.len();
+            self.next_push_pull = now + push_pull_scale(self.config.push_pull_interval, n);
+            if !self.leaving {
+                self.periodic_push_pull(now);
+            }
+        }
+    }
+
+    /// The next thing the driver has to do, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The next membership change, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Node::handle_timeout`] is next to be called.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut t = self.next_push_pull;
+        if !self.leaving {
+            t = t.min(match &self.probe {
+                Some(p) if !p.indirect_sent => p.direct_deadline,
+                Some(p) => p.deadline,
+                None => self.next_probe,
+            });
+        }
+        if let Some(g) = self.next_gossip {
+            t = t.min(g);
+        }
+        for r in &self.relays {
+            t = t.min(r.deadline);
+        }
+        for s in self.streams.values() {
+            t = t.min(s.deadline);
+        }
+        for s in self.suspicions.values() {
+            t = t.min(s.deadline());
+        }
+        Some(t)
+    }
+
+    /// Every known member, the local node, the dead and the left included, by name.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter()
+    }
+
+    /// A member by name.
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members.get(name)
+    }
+
+    /// How many known members are in `state`.
+    pub fn count(&self, state: State) -> usize {
+        self.members.count(state)
+    }
+
+    /// The local node as it announces itself.
+    pub fn local(&self) -> &Member {
+        #[allow(clippy::expect_used)]
+        self.members
+            .local()
+            .expect("the local node is never removed from its table")
+    }
+
+    /// The local node's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address the local node advertises.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The timings in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Lifeguard's local health score (0 is healthy; probe interval and timeout are scaled by
+    /// score + 1).
+    pub fn health_score(&self) -> u32 {
+        self.awareness.score()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Changes the local node's metadata: a new incarnation, announced to the cluster.
+    pub fn set_meta(&mut self, meta: Vec<u8>, now: Instant) {
+        let mut me = self.local().to_alive();
+        me.meta = meta;
+        me.incarnation = me.incarnation.wrapping_add(1);
+        // Our own table takes it as a refutation of a different announcement of us.
+        if let Transition::Refute { .. } = self.members.apply_alive(&me) {
+            let a = self.local().to_alive();
+            self.broadcast(Message::Alive(a), now);
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Messages
+
+    fn handle_message(&mut self, from: SocketAddr, msg: Message, now: Instant) {
+        match msg {
+            Message::Ping(p) => {
+                if !p.node.is_empty() && p.node != self.name {
+                    return;
+                }
+                let to = source(&p.source_addr, p.source_port).unwrap_or(from);
+                let ack = Message::Ack(Ack {
+                    payload: Vec::new(),
+                    seq_no: p.seq_no,
+                });
+                let name = (!p.source_node.is_empty()).then_some(p.source_node.as_str());
+                self.send_msg(to, name, &ack, now);
+            }
+            Message::IndirectPing(ind) => self.relay(from, ind, now),
+            Message::Ack(a) => self.handle_ack(a.seq_no, now),
+            Message::Nack(n) => {
+                if let Some(p) = &mut self.probe
+                    && p.seq_no == n.seq_no
+                {
+                    p.nacks += 1;
+                }
+            }
+            Message::Alive(a) => self.apply_alive(&a, now),
+            Message::Suspect(s) => self.apply_suspect(&s, now),
+            Message::Dead(d) => self.apply_dead(&d, now),
+            Message::User(u) => self.events.push_back(Event::User(u)),
+            // Streams only, errors, or already flattened: nothing to do.
+            Message::PushPull(_)
+            | Message::Error(_)
+            | Message::Compound(_)
+            | Message::Checksummed(_)
+            | Message::Compressed(_) => {}
+        }
+    }
+
+    fn handle_ack(&mut self, seq_no: u32, now: Instant) {
+        if let Some(p) = &self.probe
+            && p.seq_no == seq_no
+        {
+            self.probe = None;
+            self.awareness.apply_delta(-1);
+            return;
+        }
+        if let Some(i) = self.relays.iter().position(|r| r.local_seq == seq_no) {
+            let r = self.relays.swap_remove(i);
+            let ack = Message::Ack(Ack {
+                payload: Vec::new(),
+                seq_no: r.orig_seq,
+            });
+            self.send_msg(r.reply_to, Some(&r.reply_name), &ack, now);
+        }
+    }
+
+    fn relay(&mut self, from: SocketAddr, ind: IndirectPing, now: Instant) {
+        let Some(ip) = ip_from_bytes(&ind.target) else {
+            return;
+        };
+        let port = if ind.port == 0 {
+            self.addr.port()
+        } else {
+            ind.port
+        };
+        let target = SocketAddr::new(ip, port);
+        let local_seq = self.next_seq();
+        let reply_to = source(&ind.source_addr, ind.source_port).unwrap_or(from);
+        // Bound the relays a flood of requests can make us hold.
+        if self.relays.len() >= 1024 {
+            return;
+        }
+        self.relays.push(Relay {
+            local_seq,
+            orig_seq: ind.seq_no,
+            reply_to,
+            reply_name: ind.source_node.clone(),
+            deadline: now + self.config.probe_timeout,
+            nack: ind.nack,
+        });
+        let ping = self.ping_msg(&ind.node, local_seq);
+        self.send_msg(target, Some(&ind.node), &ping, now);
+    }
+
+    fn ping_msg(&self, node: &str, seq_no: u32) -> Message {
+        Message::Ping(Ping {
+            node: node.to_owned(),
+            seq_no,
+            source_addr: ip_to_bytes(self.addr.ip()),
+            source_node: self.name.clone(),
+            source_port: self.addr.port(),
+        })
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq_no = self.seq_no.wrapping_add(1);
+        self.seq_no
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Membership changes
+
+    fn apply_alive(&mut self, a: &Alive, now: Instant) {
+        let before = self.members.get(&a.node).cloned();
+        let t = self.members.apply_alive(a);
+        match t {
+            Transition::Ignored | Transition::Confirmation => {}
+            Transition::Joined => {
+                // Insert at a random place in the probe order (Go swaps it with a random one).
+                self.probe_list.push(a.node.clone());
+                let n = self.probe_list.len();
+                let j = self.rng.below(n);
+                self.probe_list.swap(j, n - 1);
+                self.broadcast(Message::Alive(a.clone()), now);
+                self.emit(&a.node, Event::Joined);
+            }
+            Transition::Refute { .. } => self.refuted(now),
+            Transition::Changed { from, .. } => {
+                self.suspicions.remove(&a.node);
+                self.dead_since.remove(&a.node);
+                self.broadcast(Message::Alive(a.clone()), now);
+                if from == State::Suspect {
+                    self.emit(&a.node, Event::Alive);
+                } else {
+                    self.emit(&a.node, Event::Joined);
+                }
+            }
+            Transition::Updated => {
+                self.suspicions.remove(&a.node);
+                self.broadcast(Message::Alive(a.clone()), now);
+                let changed = before
+                    .is_some_and(|b| b.meta != a.meta || b.addr != a.addr || b.port != a.port);
+                if changed {
+                    self.emit(&a.node, Event::Updated);
+                }
+            }
+        }
+    }
+
+    fn apply_suspect(&mut self, s: &Suspect, now: Instant) {
+        match self.members.apply_suspect(s) {
+            Transition::Changed {
+                to: State::Suspect, ..
+            } => {
+                let n = self.members.len();
+                let (min, max) = self.config.suspicion_bounds(n);
+                let k = self.config.suspicion_confirmations(n);
+                self.suspicions
+                    .insert(s.node.clone(), Suspicion::new(now, &s.from, k, min, max));
+                self.broadcast(Message::Suspect(s.clone()), now);
+                self.emit(&s.node, Event::Suspect);
+            }
+            Transition::Confirmation => {
+                if let Some(sus) = self.suspicions.get_mut(&s.node)
+                    && sus.confirm(&s.from)
+                {
+                    self.broadcast(Message::Suspect(s.clone()), now);
+                }
+            }
+            Transition::Refute { .. } => self.refuted(now),
+            _ => {}
+        }
+    }
+
+    fn apply_dead(&mut self, d: &Dead, now: Instant) {
+        match self.members.apply_dead(d, self.leaving) {
+            Transition::Changed { to, .. } => {
+                self.suspicions.remove(&d.node);
+                self.dead_since.insert(d.node.clone(), now);
+                self.broadcast(Message::Dead(d.clone()), now);
+                if to == State::Left {
+                    self.emit(&d.node, Event::Left);
+                } else {
+                    self.emit(&d.node, Event::Dead);
+                }
+            }
+            Transition::Refute { .. } => self.refuted(now),
+            _ => {}
+        }
+    }
+
+    /// The local node was accused and took a new incarnation: announce it.
+    fn refuted(&mut self, now: Instant) {
+        self.stats.refutes += 1;
+        self.awareness.apply_delta(1);
+        let a = self.local().to_alive();
+        self.broadcast(Message::Alive(a), now);
+    }
+
+    fn emit(&mut self, name: &str, make: fn(Member) -> Event) {
+        if let Some(m) = self.members.get(name) {
+            let ev = make(m.clone());
+            self.events.push_back(ev);
+        }
+    }
+
+    fn broadcast(&mut self, msg: Message, now: Instant) {
+        let node = match &msg {
+            Message::Alive(a) => a.node.clone(),
+            Message::Suspect(s) => s.node.clone(),
+            Message::Dead(d) => d.node.clone(),
+            _ => return,
+        };
+        if let Ok(bytes) = msg.encode() {
+            self.broadcasts.queue(&node, bytes);
+            self.arm_gossip(now);
+        }
+    }
+
+    /// Arms the gossip timer at the first tick at or after `at`.
+    fn arm_gossip(&mut self, at: Instant) {
+        if self.next_gossip.is_some() || self.broadcasts.is_empty() {
+            return;
+        }
+        let interval = self.config.gossip_interval.max(Duration::from_micros(1));
+        let t = if at <= self.gossip_epoch {
+            self.gossip_epoch
+        } else {
+            let since = (at - self.gossip_epoch).as_nanos();
+            let step = interval.as_nanos();
+            let k = since.div_ceil(step);
+            self.gossip_epoch + Duration::from_nanos(u64::try_from(k * step).unwrap_or(u64::MAX))
+        };
+        self.next_gossip = Some(t);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Probing
+
+    fn start_probe(&mut self, now: Instant) {
+        let Some(target) = self.next_probe_target(now) else {
+            return;
+        };
+        let Some(m) = self.members.get(&target).cloned() else {
+            return;
+        };
+        let Some(to) = m.socket_addr() else {
+            return;
+        };
+        self.stats.probes += 1;
+        let seq_no = self.next_seq();
+        let interval = self.awareness.scale(self.config.probe_interval);
+        self.probe = Some(Probe {
+            target: target.clone(),
+            incarnation: m.incarnation,
+            seq_no,
+            direct_deadline: now + self.config.probe_timeout,
+            deadline: now + interval,
+            indirect_sent: false,
+            expected_nacks: 0,
+            nacks: 0,
+            fallback: None,
+            fallback_ok: false,
+        });
+        let ping = self.ping_msg(&target, seq_no);
+        if m.state == State::Alive {
+            self.send_msg(to, Some(&target), &ping, now);
+        } else {
+            // The buddy system: tell a suspect it is suspected, so it can refute at once.
+            let s = Message::Suspect(Suspect {
+                from: self.name.clone(),
+                incarnation: m.incarnation,
+                node: target.clone(),
+            });
+            if let (Ok(p), Ok(s)) = (ping.encode(), s.encode()) {
+                self.send_parts(to, Some(&target), vec![p, s]);
+            }
+        }
+    }
+
+    /// The next member in the round-robin order that is neither us nor dead or left;
+    /// reshuffles (and reaps members dead for longer than `gossip_to_the_dead_time`) at each
+    /// wrap.
+    fn next_probe_target(&mut self, now: Instant) -> Option<String> {
+        let mut checked = 0;
+        loop {
+            if checked > self.probe_list.len() {
+                return None;
+            }
+            if self.probe_index >= self.probe_list.len() {
+                self.reset_probe_list(now);
+                self.probe_index = 0;
+                checked += 1;
+                continue;
+            }
+            let name = &self.probe_list[self.probe_index];
+            self.probe_index += 1;
+            checked += 1;
+            if let Some(m) = self.members.get(name)
+                && matches!(m.state, State::Alive | State::Suspect)
+            {
+                return Some(name.clone());
+            }
+        }
+    }
+
+    fn reset_probe_list(&mut self, now: Instant) {
+        let ttl = self.config.gossip_to_the_dead_time;
+        let reap: Vec<String> = self
+            .dead_since
+            .iter()
+            .filter(|(_, t)| now.saturating_duration_since(**t) > ttl)
+            .map(|(n, _)| n.clone())
+            .collect();
+        if !reap.is_empty() {
+            for n in &reap {
+                self.dead_since.remove(n);
+                self.members.remove(n);
+            }
+            let members = &self.members;
+            self.probe_list.retain(|n| members.get(n).is_some());
+        }
+        self.rng.shuffle(&mut self.probe_list);
+    }
+
+    /// Moves the probe in progress through its phases: indirect probes after the direct
+    /// timeout, a verdict at the deadline.
+    fn probe_phases(&mut self, now: Instant) {
+        let Some(p) = &self.probe else { return };
+        if !p.indirect_sent && p.direct_deadline <= now {
+            self.indirect_probe(now);
+        }
+        let Some(p) = &self.probe else { return };
+        if p.indirect_sent && p.deadline <= now {
+            let Some(p) = self.probe.take() else { return };
+            if let Some(id) = p.fallback {
+                self.close_stream(id);
+            }
+            if p.fallback_ok {
+                self.awareness.apply_delta(-1);
+            } else {
+                self.stats.failed_probes += 1;
+                let delta = if p.expected_nacks > 0 {
+                    p.expected_nacks.saturating_sub(p.nacks)
+                } else {
+                    1
+                };
+                self.awareness
+                    .apply_delta(i32::try_from(delta).unwrap_or(i32::MAX));
+                let s = Suspect {
+                    from: self.name.clone(),
+                    incarnation: p.incarnation,
+                    node: p.target.clone(),
+                };
+                self.apply_suspect(&s, now);
+            }
+        }
+    }
+
+    fn indirect_probe(&mut self, now: Instant) {
+        let Some(p) = &mut self.probe else { return };
+        p.indirect_sent = true;
+        let (target, seq_no) = (p.target.clone(), p.seq_no);
+        let Some(m) = self.members.get(&target).cloned() else {
+            return;
+        };
+        let members = &self.members;
+        let me = &self.name;
+        let picked = self
+            .rng
+            .sample(&self.probe_list, self.config.indirect_checks, |n| {
+                n != me && *n != target && members.get(n).is_some_and(|m| m.state == State::Alive)
+            });
+        let peers: Vec<Member> = picked
+            .iter()
+            .filter_map(|&i| self.members.get(&self.probe_list[i]).cloned())
+            .collect();
+        let mut expected = 0;
+        for peer in &peers {
+            let Some(to) = peer.socket_addr() else {
+                continue;
+            };
+            let nack = peer.protocol_max() >= 4;
+            expected += u32::from(nack);
+            let ind = Message::IndirectPing(IndirectPing {
+                nack,
+                node: target.clone(),
+                port: m.port,
+                seq_no,
+                source_addr: ip_to_bytes(self.addr.ip()),
+                source_node: self.name.clone(),
+                source_port: self.addr.port(),
+                target: m.addr.clone(),
+            });
+            self.send_msg(to, Some(&peer.name), &ind, now);
+        }
+        // TCP fallback, in parallel, for members that understand it.
+        let fallback = if self.config.tcp_pings && m.protocol_max() >= 3 {
+            m.socket_addr().and_then(|to| {
+                let deadline = self.probe.as_ref().map_or(now, |p| p.deadline);
+                let ping = self.ping_msg(&target, seq_no);
+                self.open_stream(to, StreamKind::Ping { seq_no }, &ping, deadline)
+            })
+        } else {
+            None
+        };
+        if let Some(p) = &mut self.probe {
+            p.expected_nacks = expected;
+            p.fallback = fallback;
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Gossip
+
+    fn gossip(&mut self, now: Instant) {
+        let ttl = self.config.gossip_to_the_dead_time;
+        let members = &self.members;
+        let dead_since = &self.dead_since;
+        let me = &self.name;
+        let picked = self
+            .rng
+            .sample(&self.probe_list, self.config.gossip_nodes, |n| {
+                if n == me {
+                    return false;
+                }
+                match members.get(n).map(|m| m.state) {
+                    Some(State::Alive | State::Suspect) => true,
+                    Some(State::Dead) => dead_since
+                        .get(n)
+                        .is_none_or(|&t| now.saturating_duration_since(t) <= ttl),
+                    _ => false,
+                }
+            });
+        let targets: Vec<(String, SocketAddr)> = picked
+            .iter()
+            .filter_map(|&i| {
+                let m = self.members.get(&self.probe_list[i])?;
+                Some((m.name.clone(), m.socket_addr()?))
+            })
+            .collect();
+        let avail = self
+            .packet_budget()
+            .saturating_sub(COMPOUND_HEADER_OVERHEAD);
+        for (name, to) in targets {
+            let n = self.members.len();
+            let msgs =
+                self.broadcasts
+                    .take(COMPOUND_OVERHEAD, avail, n, self.config.retransmit_mult);
+            if msgs.is_empty() {
+                return;
+            }
+            self.send_parts(to, Some(&name), msgs);
+        }
+    }
+
+    /// Bytes a packet's messages may take, after label and encryption.
+    fn packet_budget(&self) -> usize {
+        let mut avail = self.config.udp_buffer_size;
+        if !self.codec.label.is_empty() {
+            avail = avail.saturating_sub(2 + self.codec.label.len());
+        }
+        if self.codec.keyring.is_some() {
+            avail = avail.saturating_sub(OVERHEAD);
+        }
+        avail
+    }
+
+    /// Sends one message with as many broadcasts piggybacked as fit (Go's `sendMsg`).
+    fn send_msg(&mut self, to: SocketAddr, name: Option<&str>, msg: &Message, now: Instant) {
+        let Ok(bytes) = msg.encode() else { return };
+        let avail = self
+            .packet_budget()
+            .saturating_sub(bytes.len() + COMPOUND_HEADER_OVERHEAD + COMPOUND_OVERHEAD);
+        let n = self.members.len();
+        let mut parts = vec![bytes];
+        parts.extend(self.broadcasts.take(
+            COMPOUND_OVERHEAD,
+            avail,
+            n,
+            self.config.retransmit_mult,
+        ));
+        let _ = now;
+        self.send_parts(to, name, parts);
+    }
+
+    /// Sends encoded messages in one datagram: alone or compound, with a CRC for members
+    /// speaking protocol 5, encrypted and labelled as configured.
+    fn send_parts(&mut self, to: SocketAddr, name: Option<&str>, mut parts: Vec<Vec<u8>>) {
+        parts.truncate(wire::MAX_COMPOUND_PARTS);
+        let body = if parts.len() == 1 {
+            parts.pop().unwrap_or_default()
+        } else {
+            match wire::make_compound(&parts) {
+                Ok(b) => b,
+                Err(_) => return,
+            }
+        };
+        let crc = name
+            .and_then(|n| self.members.get(n))
+            .is_some_and(|m| m.protocol_max() >= 5);
+        let body = if crc { wire::add_crc(&body) } else { body };
+        let nonce = self.nonce_if_keyed();
+        let body = match &self.codec.keyring {
+            Some(ring) => match ring.seal_packet(&body, &self.codec.label, nonce) {
+                Ok(b) => b,
+                Err(_) => return,
+            },
+            None => body,
+        };
+        let Ok(bytes) = wire::add_label(&self.codec.label, &body) else {
+            return;
+        };
+        self.stats.packets_sent += 1;
+        self.stats.packet_bytes_sent += bytes.len() as u64;
+        self.outputs.push_back(Output::Packet { to, bytes });
+    }
+
+    fn nonce_if_keyed(&mut self) -> [u8; NONCE_LEN] {
+        if self.codec.keyring.is_none() {
+            return [0; NONCE_LEN];
+        }
+        let mut n = [0; NONCE_LEN];
+        n[..8].copy_from_slice(&self.nonce_rng.next_u64().to_be_bytes());
+        n[8..].copy_from_slice(&self.nonce_rng.next_u64().to_be_bytes()[..4]);
+        n
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Streams
+
+    fn new_stream_id(&mut self) -> StreamId {
+        self.next_stream += 1;
+        StreamId(self.next_stream)
+    }
+
+    fn periodic_push_pull(&mut self, now: Instant) {
+        let members = &self.members;
+        let me = &self.name;
+        let picked = self.rng.sample(&self.probe_list, 1, |n| {
+            n != me && members.get(n).is_some_and(|m| m.state == State::Alive)
+        });
+        let Some(to) = picked
+            .first()
+            .and_then(|&i| self.members.get(&self.probe_list[i]))
+            .and_then(Member::socket_addr)
+        else {
+            return;
+        };
+        self.start_push_pull(to, false, now);
+    }
+
+    fn start_push_pull(&mut self, to: SocketAddr, join: bool, now: Instant) {
+        let msg = self.push_pull_msg(join);
+        let deadline = now + self.config.tcp_timeout;
+        if self
+            .open_stream(to, StreamKind::PushPull { join }, &msg, deadline)
+            .is_none()
+            && join
+        {
+            self.events.push_back(Event::JoinCompleted {
+                seed: to,
+                ok: false,
+            });
+        }
+    }
+
+    fn push_pull_msg(&self, join: bool) -> Message {
+        Message::PushPull(PushPull {
+            join,
+            nodes: self.members.to_push_states(),
+            user_state: Vec::new(),
+        })
+    }
+
+    /// Opens a stream and queues `msg` on it.
+    fn open_stream(
+        &mut self,
+        to: SocketAddr,
+        kind: StreamKind,
+        msg: &Message,
+        deadline: Instant,
+    ) -> Option<StreamId> {
+        let bytes = self.stream_bytes(msg).ok()?;
+        let id = self.new_stream_id();
+        self.streams.insert(
+            id,
+            Stream {
+                peer: to,
+                kind,
+                buf: Vec::new(),
+                deadline,
+            },
+        );
+        self.outputs
+            .push_back(Output::StreamConnect { id, to, deadline });
+        self.stats.stream_bytes_sent += bytes.len() as u64;
+        self.outputs.push_back(Output::StreamSend { id, bytes });
+        Some(id)
+    }
+
+    /// A message as written to a stream: encrypted when keyed, behind the label header.
+    fn stream_bytes(&mut self, msg: &Message) -> Result<Vec<u8>, Error> {
+        let plain = msg.encode_stream()?;
+        let nonce = self.nonce_if_keyed();
+        let body = match &self.codec.keyring {
+            Some(ring) => ring.seal_stream(&plain, &self.codec.label, nonce)?,
+            None => plain,
+        };
+        wire::add_label(&self.codec.label, &body)
+    }
+
+    /// One whole message from a stream's bytes so far; `None` while more are needed.
+    fn parse_stream(&self, buf: &[u8]) -> Result<Option<Message>, Error> {
+        let body = match wire::strip_label(buf) {
+            Err(Error::Truncated) => return Ok(None),
+            Err(e) => return Err(e),
+            Ok((label, body)) => {
+                if label != self.codec.label.as_slice() {
+                    return Err(Error::LabelMismatch);
+                }
+                body
+            }
+        };
+        if body.is_empty() {
+            return Ok(None);
+        }
+        let plain;
+        let msg_bytes = match &self.codec.keyring {
+            Some(ring) => {
+                let total = match Keyring::stream_len(body) {
+                    None => return Ok(None),
+                    Some(r) => r?,
+                };
+                if body.len() < total {
+                    return Ok(None);
+                }
+                plain = ring.open_stream(&body[..total], &self.codec.label)?;
+                &plain[..]
+            }
+            None => body,
+        };
+        let complete = self.codec.keyring.is_some();
+        match Message::decode_stream(msg_bytes) {
+            Err(Error::Truncated) if !complete => Ok(None),
+            Err(e) => Err(e),
+            Ok(Message::Compressed(c)) => {
+                let inner = c.decompress(self.codec.max_decompressed)?;
+                match Message::decode_stream(&inner)? {
+                    Message::Compressed(_) => Err(Error::Limit("nesting")),
+                    m => Ok(Some(m)),
+                }
+            }
+            Ok(m) => Ok(Some(m)),
+        }
+    }
+
+    fn stream_message(&mut self, id: StreamId, msg: Message, now: Instant) {
+        let Some(s) = self.streams.get(&id) else {
+            return;
+        };
+        let (kind, peer) = (s.kind, s.peer);
+        match (kind, msg) {
+            (StreamKind::Inbound, Message::PushPull(p)) => {
+                let reply = self.push_pull_msg(p.join);
+                if let Ok(bytes) = self.stream_bytes(&reply) {
+                    self.stats.stream_bytes_sent += bytes.len() as u64;
+                    self.outputs.push_back(Output::StreamSend { id, bytes });
+                }
+                self.close_stream(id);
+                self.merge(&p, now);
+            }
+            (StreamKind::Inbound, Message::Ping(p)) => {
+                if p.node.is_empty() || p.node == self.name {
+                    let ack = Message::Ack(Ack {
+                        payload: Vec::new(),
+                        seq_no: p.seq_no,
+                    });
+                    if let Ok(bytes) = self.stream_bytes(&ack) {
+                        self.stats.stream_bytes_sent += bytes.len() as u64;
+                        self.outputs.push_back(Output::StreamSend { id, bytes });
+                    }
+                }
+                self.close_stream(id);
+            }
+            (StreamKind::Inbound, Message::User(u)) => {
+                self.close_stream(id);
+                self.events.push_back(Event::User(u));
+            }
+            (StreamKind::PushPull { join }, Message::PushPull(p)) => {
+                self.close_stream(id);
+                self.merge(&p, now);
+                if join {
+                    self.events.push_back(Event::JoinCompleted {
+                        seed: peer,
+                        ok: true,
+                    });
+                }
+            }
+            (StreamKind::Ping { seq_no }, Message::Ack(a)) => {
+                self.close_stream(id);
+                if a.seq_no == seq_no
+                    && let Some(p) = &mut self.probe
+                    && p.seq_no == seq_no
+                {
+                    p.fallback_ok = true;
+                    p.fallback = None;
+                }
+            }
+            _ => self.fail_stream(id, true),
+        }
+    }
+
+    fn merge(&mut self, p: &PushPull, now: Instant) {
+        for n in &p.nodes {
+            // Skip what we agree on, as Go does, so a push-pull costs little.
+            if let Some(m) = self.members.get(&n.name)
+                && n.name != self.name
+                && wire::NodeState::from(m.state) == n.state
+                && m.incarnation >= n.incarnation
+            {
+                continue;
+            }
+            match n.state {
+                wire::NodeState::Alive => self.apply_alive(
+                    &Alive {
+                        addr: n.addr.clone(),
+                        incarnation: n.incarnation,
+                        meta: n.meta.clone(),
+                        node: n.name.clone(),
+                        port: n.port,
+                        vsn: n.vsn.clone(),
+                    },
+                    now,
+                ),
+                wire::NodeState::Left => self.apply_dead(
+                    &Dead {
+                        from: n.name.clone(),
+                        incarnation: n.incarnation,
+                        node: n.name.clone(),
+                    },
+                    now,
+                ),
+                wire::NodeState::Dead | wire::NodeState::Suspect => self.apply_suspect(
+                    &Suspect {
+                        from: self.name.clone(),
+                        incarnation: n.incarnation,
+                        node: n.name.clone(),
+                    },
+                    now,
+                ),
+                wire::NodeState::Unknown(_) => {}
+            }
+        }
+    }
+
+    fn close_stream(&mut self, id: StreamId) {
+        if self.streams.remove(&id).is_some() {
+            self.outputs.push_back(Output::StreamClose { id });
+        }
+    }
+
+    /// A stream that ended before its exchange did; `close` says the driver still has it open.
+    fn fail_stream(&mut self, id: StreamId, close: bool) {
+        let Some(s) = self.streams.remove(&id) else {
+            return;
+        };
+        if close {
+            self.outputs.push_back(Output::StreamClose { id });
+        }
+        match s.kind {
+            StreamKind::PushPull { join: true } => self.events.push_back(Event::JoinCompleted {
+                seed: s.peer,
+                ok: false,
+            }),
+            StreamKind::Ping { .. } => {
+                if let Some(p) = &mut self.probe
+                    && p.fallback == Some(id)
+                {
+                    p.fallback = None;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The address a ping or indirect ping asks the answer to go to, when it gives one.
+fn source(addr: &[u8], port: u16) -> Option<SocketAddr> {
+    if port == 0 {
+        return None;
+    }
+    ip_from_bytes(addr).map(|ip| SocketAddr::new(ip, port))
+}
