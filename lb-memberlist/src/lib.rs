@@ -40,6 +40,7 @@
 
 pub mod broadcast;
 pub mod config;
+pub mod driver;
 mod error;
 pub mod member;
 pub mod members;
