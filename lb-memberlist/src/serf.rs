@@ -4,9 +4,10 @@
 //! - **Delegate versions.** Serf's memberlist announces `Vsn = [1, 5, 2, 2, 5, 5]`: protocol
 //!   min/max/current, then Serf's own protocol min/max/current. A push-pull is refused when a
 //!   node's current delegate version falls outside every node's `[min, max]`
-//!   (`Failed push/pull merge: Node 'x' delegate protocol version (0) is incompatible: [2, 0]`),
-//!   so a node joining Serf must announce [`DELEGATE_VERSIONS`] rather than memberlist's
-//!   default `0, 0, 0`.
+//!   (`Failed push/pull merge: Node 'x' delegate protocol version (0) is incompatible: [2, 0]`).
+//!   A node announcing memberlist's default `0, 0, 0` (as MetalLB does) still gets listed,
+//!   through its alive gossip, but every state exchange with it fails on the Serf side; a node
+//!   joining Serf announces [`DELEGATE_VERSIONS`].
 //! - **Meta.** Serf keeps a node's tags in its memberlist metadata: the byte `0xff` then a
 //!   msgpack map of strings ([`tags_meta`]). Empty metadata is accepted too, as the pre-tags
 //!   encoding: `serf members` then shows the tag `role=""`.
