@@ -50,6 +50,7 @@ pub mod rng;
 pub mod roundtrip;
 pub mod security;
 pub mod serf;
+pub mod sim;
 pub mod suspicion;
 pub mod wire;
 

@@ -616,6 +616,20 @@ impl Node {
         }
     }
 
+    /// Learns `members` as alive without gossiping them or emitting events, and drops the
+    /// broadcasts waiting: as if the cluster had converged long ago. For simulations and tests
+    /// that start from a quiet, converged cluster.
+    pub fn learn_quietly(&mut self, members: impl IntoIterator<Item = Alive>, _now: Instant) {
+        for a in members {
+            if self.members.apply_alive(&a) == Transition::Joined {
+                self.probe_list.push(a.node.clone());
+            }
+        }
+        self.rng.shuffle(&mut self.probe_list);
+        self.broadcasts = BroadcastQueue::new();
+        self.next_gossip = None;
+    }
+
     // ----------------------------------------------------------------------------------------
     // Messages
 
