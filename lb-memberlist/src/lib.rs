@@ -20,7 +20,11 @@
 //!   messages flattened — and the way back;
 //! - [`rng`]: the seeded generator (probe order, random targets, timer stagger);
 //! - [`suspicion`]: Lifeguard's suspicion timer, shrinking with independent confirmations;
-//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run.
+//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run;
+//! - [`driver`]: the tokio driver (UDP + TCP sockets, timers, streams, join with retry, leave,
+//!   the membership view and its change stream);
+//! - [`serf`]: what a node needs to be a member of a HashiCorp Serf cluster (delegate
+//!   versions, tag metadata, leave intents).
 //!
 //! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
 //!
