@@ -224,6 +224,41 @@ fn wrong_key() {
     );
 }
 
+/// Serf joins through our node: its push-pull arrives on our TCP listener.
+fn serf_joins_us() {
+    let Some(mut lab) = SerfLab::new("inbound") else {
+        return;
+    };
+    let s1 = lab.start("s1", Some(TEST_KEY_B64));
+    let ours = Ours::start("rust", serf::loopback_addr(), Some(TEST_KEY));
+    lab.join(s1, ours.node().advertise_addr());
+    lab.wait_status(s1, "rust", "alive", SPREAD);
+    ours.wait_state("s1", State::Alive, SPREAD);
+}
+
+/// Our node crashes and comes back under the same name and address: serf, which marked it
+/// failed at its old incarnation, lists it alive again (the restarted node refutes the death
+/// serf tells it about with a newer incarnation).
+fn restart() {
+    let Some(mut lab) = SerfLab::new("restart") else {
+        return;
+    };
+    let s1 = lab.start("s1", None);
+    let ip = serf::loopback_addr();
+    let ours = Ours::start("rust", ip, None);
+    ours.join(lab.agent(s1).gossip()).unwrap();
+    lab.wait_status(s1, "rust", "alive", SPREAD);
+    drop(ours);
+    lab.wait_status(s1, "rust", "failed", SERF_DETECT);
+
+    let ours = Ours::start("rust", ip, None);
+    ours.join(lab.agent(s1).gossip()).unwrap();
+    lab.wait_status(s1, "rust", "alive", SPREAD);
+    ours.wait_state("s1", State::Alive, SPREAD);
+    let me = ours.node().member("rust").unwrap();
+    assert!(me.incarnation > 1, "no refutation: {me:?}");
+}
+
 /// Memberlist's default delegate versions (`0, 0, 0`, what MetalLB announces) get a node
 /// listed through its alive gossip, but serf refuses every push-pull with it: why a node in a
 /// serf cluster announces `serf::DELEGATE_VERSIONS`.
@@ -274,6 +309,8 @@ fn serf_interop() {
         ("leaves (encrypted)", || leaves(Some(TEST_KEY))),
         ("wrong key", wrong_key),
         ("zero delegate versions", zero_delegate_versions),
+        ("serf joins us", serf_joins_us),
+        ("restart", restart),
     ];
     let t = Instant::now();
     let handles: Vec<_> = scenarios
