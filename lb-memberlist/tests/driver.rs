@@ -102,3 +102,83 @@ async fn join_retries_until_a_seed_is_up() {
     assert_eq!(joined.unwrap(), 1);
     assert!(b.wait_state("a", State::Alive, WAIT).await);
 }
+
+/// The user messages `events` delivers within [`WAIT`], until `want` are all seen.
+async fn user_messages(
+    events: &mut tokio::sync::broadcast::Receiver<lb_memberlist::Event>,
+    want: &[&[u8]],
+) -> Vec<Vec<u8>> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut got = Vec::new();
+    while !want.iter().all(|w| got.iter().any(|g: &Vec<u8>| g == w)) {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(lb_memberlist::Event::User(p))) => got.push(p),
+            Ok(Ok(_)) => {}
+            other => panic!("user messages missing: got {got:?}, then {other:?}"),
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn user_messages_reach_the_others() {
+    let nodes = cluster(&["a", "b", "c"], Some([9; 16])).await;
+    let mut b_events = nodes[1].subscribe();
+    let mut c_events = nodes[2].subscribe();
+    assert_eq!(
+        nodes[0].send_user(None, b"hello".to_vec()).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        nodes[0]
+            .send_user(Some("c"), b"only c".to_vec())
+            .await
+            .unwrap(),
+        1
+    );
+    user_messages(&mut c_events, &[b"hello", b"only c"]).await;
+    let b_got = user_messages(&mut b_events, &[b"hello"]).await;
+    assert!(!b_got.iter().any(|p| p == b"only c"));
+}
+
+#[tokio::test]
+async fn ipv6_loopback() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipping: no IPv6 loopback");
+        return;
+    }
+    let bind: SocketAddr = "[::1]:0".parse().unwrap();
+    let a = Driver::start(DriverOptions::new("a", bind, Config::fast()))
+        .await
+        .unwrap();
+    let b = Driver::start(DriverOptions::new("b", bind, Config::fast()))
+        .await
+        .unwrap();
+    b.join(&[a.advertise_addr()]).await.unwrap();
+    assert!(a.wait_state("b", State::Alive, WAIT).await);
+    assert_eq!(
+        a.member("b").unwrap().socket_addr(),
+        Some(b.advertise_addr())
+    );
+    drop(b);
+    assert!(a.wait_state("b", State::Dead, WAIT).await);
+}
+
+#[tokio::test]
+async fn unspecified_bind_needs_an_advertise_address() {
+    let bind: SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let err = Driver::start(DriverOptions::new("a", bind, Config::fast()))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        lb_memberlist::driver::DriverError::NoAdvertiseAddress
+    ));
+    let mut o = DriverOptions::new("a", bind, Config::fast());
+    o.advertise = Some("127.0.0.1:0".parse().unwrap());
+    let a = Driver::start(o).await.unwrap();
+    assert_eq!(a.advertise_addr().port(), a.local_addr().port());
+    let b = Driver::start(options("b", None)).await.unwrap();
+    b.join(&[a.advertise_addr()]).await.unwrap();
+    assert!(b.wait_state("a", State::Alive, WAIT).await);
+}
