@@ -397,7 +397,12 @@ impl Node {
                 return Err(e);
             }
         };
-        for msg in msgs {
+        // Gossip first, requests last: an answer then carries what the same packet taught us
+        // (a suspect pinged by the buddy system answers with its refutation piggybacked).
+        let (requests, gossip): (Vec<Message>, Vec<Message>) = msgs
+            .into_iter()
+            .partition(|m| matches!(m, Message::Ping(_) | Message::IndirectPing(_)));
+        for msg in gossip.into_iter().chain(requests) {
             self.handle_message(from, msg, now);
         }
         Ok(())
@@ -770,7 +775,20 @@ impl Node {
         }
     }
 
+    /// An accusation of the local node at an incarnation it has already refuted: someone
+    /// still believes it (often the buddy system's ping tells us so) and may have missed the
+    /// refutation, so announce the current incarnation again. memberlist ignores these; we
+    /// re-queue the alive message (which replaces any queued one, so this costs little) to
+    /// keep a lone member that missed the refutation from declaring us dead.
+    fn stale_accusation(&mut self, node: &str, incarnation: u32, now: Instant) {
+        if node == self.name && !self.leaving && incarnation < self.local().incarnation {
+            let a = self.local().to_alive();
+            self.broadcast(Message::Alive(a), now);
+        }
+    }
+
     fn apply_suspect(&mut self, s: &Suspect, now: Instant) {
+        self.stale_accusation(&s.node, s.incarnation, now);
         match self.members.apply_suspect(s) {
             Transition::Changed {
                 to: State::Suspect, ..
@@ -796,6 +814,7 @@ impl Node {
     }
 
     fn apply_dead(&mut self, d: &Dead, now: Instant) {
+        self.stale_accusation(&d.node, d.incarnation, now);
         match self.members.apply_dead(d, self.leaving) {
             Transition::Changed { to, .. } => {
                 self.suspicions.remove(&d.node);

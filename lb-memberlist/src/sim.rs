@@ -99,6 +99,8 @@ struct Conn {
     latency: Duration,
     /// Data sent by side 0 before side 1 accepted.
     pending: Vec<Vec<u8>>,
+    /// The last delivery scheduled towards each side: TCP delivers in order.
+    last: [Instant; 2],
 }
 
 enum Ev {
@@ -556,6 +558,26 @@ impl Sim {
         self.cfg.latency + self.rng.stagger(self.cfg.jitter)
     }
 
+    /// The time TCP loses to retransmissions when a segment meets the datagram loss rate:
+    /// each loss costs the retransmission timeout, doubling each time (Linux: 1 s for a SYN,
+    /// at least 200 ms for data).
+    fn tcp_retransmits(&mut self, rto: Duration) -> Duration {
+        let mut extra = Duration::ZERO;
+        let mut rto = rto;
+        for _ in 0..6 {
+            if !self.lost() {
+                break;
+            }
+            extra += rto;
+            rto *= 2;
+        }
+        extra
+    }
+
+    fn lost(&mut self) -> bool {
+        self.cfg.loss > 0.0 && (self.rng.next_u64() as f64 / u64::MAX as f64) < self.cfg.loss
+    }
+
     /// Drains node `i`'s outputs and events and registers its next wake-up.
     fn after(&mut self, i: usize) {
         if self.nodes[i].status != Status::Running {
@@ -587,9 +609,7 @@ impl Sim {
                 let Some(&j) = self.by_addr.get(&to) else {
                     return;
                 };
-                let lost = self.cfg.loss > 0.0
-                    && (self.rng.next_u64() as f64 / u64::MAX as f64) < self.cfg.loss;
-                if lost || self.group[i] != self.group[j] {
+                if self.lost() || self.group[i] != self.group[j] {
                     return;
                 }
                 let at = now + self.delay();
@@ -612,6 +632,10 @@ impl Sim {
                     self.push(now + 2 * latency, Ev::Refused { node: i, id });
                     return;
                 }
+                // SYN and SYN-ACK may each be lost.
+                let setup = latency
+                    + self.tcp_retransmits(Duration::from_secs(1))
+                    + self.tcp_retransmits(Duration::from_secs(1));
                 let conn = self.conns.len();
                 self.conns.push(Conn {
                     ends: [
@@ -628,18 +652,22 @@ impl Sim {
                     ],
                     latency,
                     pending: Vec::new(),
+                    last: [now + setup; 2],
                 });
                 self.conn_of.insert((i, id), (conn, 0));
-                self.push(now + latency, Ev::Accept { conn });
+                self.push(now + setup, Ev::Accept { conn });
             }
             Output::StreamSend { id, bytes } => {
                 self.nodes[i].bytes_sent += bytes.len() as u64;
                 let Some(&(conn, side)) = self.conn_of.get(&(i, id)) else {
                     return;
                 };
-                let latency = self.conns[conn].latency;
+                let latency =
+                    self.conns[conn].latency + self.tcp_retransmits(Duration::from_millis(200));
+                let at = (now + latency).max(self.conns[conn].last[1 - side]);
+                self.conns[conn].last[1 - side] = at;
                 self.push(
-                    now + latency,
+                    at,
                     Ev::Data {
                         conn,
                         to_side: 1 - side,
@@ -653,8 +681,9 @@ impl Sim {
                 };
                 self.conns[conn].ends[side].open = false;
                 let latency = self.conns[conn].latency;
+                let at = (now + latency).max(self.conns[conn].last[1 - side]);
                 self.push(
-                    now + latency,
+                    at,
                     Ev::Closed {
                         conn,
                         to_side: 1 - side,

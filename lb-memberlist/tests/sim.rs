@@ -92,3 +92,120 @@ fn a_crashed_node_is_declared_dead_by_every_member() {
         );
     }
 }
+
+#[test]
+fn a_paused_node_that_comes_back_refutes_the_suspicion() {
+    for config in [Config::lan(), Config::fast()] {
+        let mut sim = cluster(10, &config, SimConfig::default());
+        let log = record(&mut sim);
+        assert!(sim.run_while_not(S(30), |s| converged(s, 10)));
+        // Paused long enough to be suspected, not long enough to be declared dead: less than
+        // the shortest suspicion after the first probe.
+        let (min, _) = config.suspicion_bounds(10);
+        sim.pause(3);
+        let name = Sim::name(3);
+        assert!(sim.run_while_not(S(60), |s| {
+            (0..10)
+                .filter(|&i| i != 3)
+                .any(|i| s.node(i).member(&name).unwrap().state == State::Suspect)
+        }));
+        sim.run_for(min / 4);
+        sim.resume(3);
+        assert!(sim.run_while_not(S(60), |s| all_see(s, 3, State::Alive, &[])));
+        assert!(
+            sim.node(3).local().incarnation > 1,
+            "refuted with a new incarnation"
+        );
+        assert!(count(&log, "suspect", &name) > 0);
+        assert!(count(&log, "alive", &name) > 0);
+        assert_eq!(count(&log, "dead", &name), 0);
+        sim.run_for(S(30));
+        assert!(converged(&sim, 10));
+    }
+}
+
+#[test]
+fn a_node_declared_dead_while_paused_rejoins() {
+    for config in [Config::lan(), Config::fast()] {
+        let mut sim = cluster(10, &config, SimConfig::default());
+        assert!(sim.run_while_not(S(30), |s| converged(s, 10)));
+        sim.pause(3);
+        assert!(sim.run_while_not(S(120), |s| all_see(s, 3, State::Dead, &[3])));
+        sim.resume(3);
+        // It learns of its death (push-pull, gossip) and refutes it with a higher incarnation.
+        assert!(sim.run_while_not(S(300), |s| converged(s, 10)));
+    }
+}
+
+#[test]
+fn a_restarted_node_rejoins_with_a_higher_incarnation() {
+    for config in [Config::lan(), Config::fast()] {
+        let mut sim = cluster(10, &config, SimConfig::default());
+        assert!(sim.run_while_not(S(30), |s| converged(s, 10)));
+        sim.crash(3);
+        assert!(sim.run_while_not(S(120), |s| all_see(s, 3, State::Dead, &[3])));
+        sim.restart(3, 0);
+        assert!(sim.run_while_not(S(60), |s| converged(s, 10)));
+    }
+}
+
+#[test]
+fn a_partition_heals() {
+    for config in [Config::lan(), Config::fast()] {
+        let mut sim = cluster(12, &config, SimConfig::default());
+        assert!(sim.run_while_not(S(30), |s| converged(s, 12)));
+        let side = [0, 1, 2, 3, 4];
+        sim.partition(&side);
+        // Each side declares the other dead.
+        assert!(sim.run_while_not(S(300), |s| {
+            (0..12).all(|i| s.node(i).count(State::Dead) == if side.contains(&i) { 7 } else { 5 })
+        }));
+        sim.heal();
+        // Push-pull brings the dead news to the other side, which refutes: all alive again.
+        assert!(
+            sim.run_while_not(config.push_pull_interval * 10, |s| converged(s, 12)),
+            "{:?}",
+            (0..12)
+                .map(|i| sim.node(i).count(State::Alive))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn leave_is_seen_as_left_not_dead() {
+    for config in [Config::lan(), Config::fast()] {
+        let mut sim = cluster(10, &config, SimConfig::default());
+        let log = record(&mut sim);
+        assert!(sim.run_while_not(S(30), |s| converged(s, 10)));
+        sim.leave(5);
+        assert!(sim.run_while_not(S(30), |s| s.node(5).leave_complete()));
+        sim.crash(5); // the process exits after its leave went out
+        assert!(sim.run_while_not(S(60), |s| all_see(s, 5, State::Left, &[])));
+        sim.run_for(S(60));
+        let name = Sim::name(5);
+        assert_eq!(count(&log, "dead", &name), 0);
+        assert_eq!(count(&log, "suspect", &name), 0);
+        // Every other member saw it leave (and it saw itself leave).
+        assert_eq!(count(&log, "left", &name), 10);
+    }
+}
+
+#[test]
+fn no_member_is_declared_dead_with_ten_percent_loss() {
+    for (config, n) in [(Config::lan(), 20), (Config::fast(), 30)] {
+        let mut sim = cluster(n, &config, SimConfig::default());
+        assert!(sim.run_while_not(S(60), |s| converged(s, n)));
+        let log = record(&mut sim);
+        sim.set_loss(0.10);
+        sim.run_for(S(600));
+        let dead = log.borrow().iter().filter(|e| e.2 == "dead").count();
+        let suspect = log.borrow().iter().filter(|e| e.2 == "suspect").count();
+        eprintln!(
+            "{:?}: {suspect} suspicions, {dead} deaths",
+            config.probe_interval
+        );
+        assert_eq!(dead, 0);
+        assert!(converged(&sim, n));
+    }
+}
