@@ -224,7 +224,8 @@ fn wrong_key() {
     );
 }
 
-/// Serf joins through our node: its push-pull arrives on our TCP listener.
+/// Serf joins through our node: its push-pull arrives on our TCP listener. A serf user event
+/// then reaches us as a user message, passed through untouched.
 fn serf_joins_us() {
     let Some(mut lab) = SerfLab::new("inbound") else {
         return;
@@ -234,6 +235,26 @@ fn serf_joins_us() {
     lab.join(s1, ours.node().advertise_addr());
     lab.wait_status(s1, "rust", "alive", SPREAD);
     ours.wait_state("s1", State::Alive, SPREAD);
+
+    let user = Arc::new(Mutex::new(Vec::new()));
+    let mut events = ours.node().subscribe();
+    let seen = user.clone();
+    ours.rt.spawn(async move {
+        while let Ok(ev) = events.recv().await {
+            if let Event::User(p) = ev {
+                seen.lock().unwrap().push(p);
+            }
+        }
+    });
+    lab.event(s1, "deploy", "v42");
+    let got = wait_until(SPREAD, || {
+        user.lock().unwrap().iter().any(|p| {
+            p.first() == Some(&serf_compat::message_type::USER_EVENT)
+                && p.windows(6).any(|w| w == b"deploy")
+                && p.windows(3).any(|w| w == b"v42")
+        })
+    });
+    assert!(got, "no user event reached us: {:?}", user.lock().unwrap());
 }
 
 /// Our node crashes and comes back under the same name and address: serf, which marked it

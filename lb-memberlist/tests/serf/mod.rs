@@ -227,6 +227,26 @@ impl SerfLab {
         );
     }
 
+    /// `serf event <name> <payload>` from agent `idx` (a user event, gossiped as a user
+    /// message).
+    pub fn event(&self, idx: usize, name: &str, payload: &str) {
+        let out = Command::new("serf")
+            .args([
+                "event",
+                &format!("-rpc-addr={}", self.agents[idx].rpc()),
+                name,
+                payload,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run serf event");
+        assert!(
+            out.status.success(),
+            "serf event failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `serf leave` for agent `idx` (a graceful leave; the agent then exits).
     pub fn leave(&mut self, idx: usize) {
         let out = Command::new("serf")
