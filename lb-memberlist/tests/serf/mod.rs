@@ -2,9 +2,10 @@
 //! the interop tests of lb-memberlist.
 //!
 //! Every agent gets its own loopback address `127.X.Y.Z` (X from the process id, Y.Z from a
-//! counter), gossips on port [`GOSSIP_PORT`] and answers RPC on [`RPC_PORT`] of that address,
-//! so concurrent scenarios never share a port and no packet leaves the machine. Each lab has a
-//! temporary directory holding one log per agent; [`SerfLab`]'s `Drop` kills every agent it
+//! counter), gossips on port [`GOSSIP_PORT`] and answers RPC on [`RPC_PORT`] of that address
+//! (not serf's defaults 7946 and 7373, which an agent installed as a service and bound to
+//! 0.0.0.0 would hold), so concurrent scenarios never share a port and no packet leaves the
+//! machine. Each lab has a temporary directory holding one log per agent; [`SerfLab`]'s `Drop` kills every agent it
 //! started (SIGKILL, by process id) and removes the directory, also when a test panics.
 //!
 //! Serf needs no root. Without the `serf` binary a test skips with a message, unless
@@ -18,9 +19,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The gossip (memberlist) port every agent binds on its own address.
-pub const GOSSIP_PORT: u16 = 7946;
+pub const GOSSIP_PORT: u16 = 27946;
 /// The RPC port every agent binds on its own address.
-pub const RPC_PORT: u16 = 7373;
+pub const RPC_PORT: u16 = 27373;
 
 static NEXT_ADDR: AtomicU32 = AtomicU32::new(1);
 static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
@@ -62,11 +63,11 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// The gossip address (`ip:7946`).
+    /// The gossip address (`ip:GOSSIP_PORT`).
     pub fn gossip(&self) -> SocketAddr {
         SocketAddr::from((self.ip, GOSSIP_PORT))
     }
-    /// The RPC address (`ip:7373`).
+    /// The RPC address (`ip:RPC_PORT`).
     pub fn rpc(&self) -> String {
         format!("{}:{RPC_PORT}", self.ip)
     }
