@@ -21,8 +21,12 @@
 //!   last intent Serf saw for that node: [`Clock`] follows Serf's clock from the push-pull
 //!   user state and the intents it gossips.
 
-use crate::Error;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::driver::{Driver, DriverError, DriverOptions};
 use crate::wire::msgpack::{Reader, Writer};
+use crate::{Config, Error};
 
 /// Serf's delegate (Serf protocol) versions, min, max and current, as agents of protocol 5
 /// announce them; the last three bytes of `Vsn`.
@@ -30,6 +34,31 @@ pub const DELEGATE_VERSIONS: [u8; 3] = [2, 5, 5];
 
 /// The first byte of tag-encoded metadata (`tagMagicByte`).
 pub const TAG_MAGIC: u8 = 0xff;
+
+/// Driver options for a node that joins a Serf cluster: Serf's delegate versions and `tags`
+/// as metadata, everything else as [`DriverOptions::new`] has it.
+pub fn driver_options(
+    name: impl Into<String>,
+    bind: SocketAddr,
+    config: Config,
+    tags: &[(&str, &str)],
+) -> DriverOptions {
+    let mut o = DriverOptions::new(name, bind, config);
+    o.delegate_versions = DELEGATE_VERSIONS;
+    o.meta = tags_meta(tags);
+    o
+}
+
+/// Leaves a Serf cluster as an agent does, so that the others show the node `left` rather
+/// than `failed`: a leave intent at Lamport time `ltime` (from a [`Clock`]) to every alive
+/// member, a short pause so that it arrives first, then [`Driver::leave`].
+pub async fn leave(driver: &Driver, ltime: u64, timeout: Duration) -> Result<(), DriverError> {
+    driver
+        .send_user(None, leave_intent(driver.name(), ltime))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(100).min(timeout / 4)).await;
+    driver.leave(timeout).await
+}
 
 /// Serf's message types: the first byte of a user message's payload (`messageType`).
 pub mod message_type {

@@ -47,9 +47,7 @@ impl Ours {
             .build()
             .unwrap();
         let bind = SocketAddr::from((ip, serf::GOSSIP_PORT));
-        let mut o = DriverOptions::new(name, bind, Config::fast());
-        o.meta = serf_compat::tags_meta(&[("role", "lb-rust")]);
-        o.delegate_versions = serf_compat::DELEGATE_VERSIONS;
+        let mut o = serf_compat::driver_options(name, bind, Config::fast(), &[("role", "lb-rust")]);
         o.keyring = key.map(|k| Keyring::new(&k).unwrap());
         o.join_retry = JoinRetry {
             attempts: 3,
@@ -101,12 +99,9 @@ impl Ours {
     fn leave(&mut self) {
         let node = self.node.take().unwrap();
         let ltime = self.clock.lock().unwrap().tick();
-        let intent = serf_compat::leave_intent(node.name(), ltime);
-        self.rt.block_on(async {
-            assert!(node.send_user(None, intent).await.unwrap() > 0);
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            node.leave(Duration::from_secs(3)).await.unwrap();
-        });
+        self.rt
+            .block_on(serf_compat::leave(&node, ltime, Duration::from_secs(3)))
+            .unwrap();
     }
 
     /// A crash: the node stops without a word.
