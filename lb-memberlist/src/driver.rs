@@ -97,7 +97,7 @@ impl Default for JoinRetry {
 }
 
 /// Everything [`Driver::start`] needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DriverOptions {
     /// The node's unique name.
     pub name: String,
@@ -125,6 +125,33 @@ pub struct DriverOptions {
     /// Capacity of the event channel; a subscriber that falls further behind loses events
     /// (and is told so by `broadcast::error::RecvError::Lagged`).
     pub event_capacity: usize,
+    /// Decides which received user messages the node passes on to every other alive member
+    /// (memberlist itself never does; serf re-gossips its intents, see
+    /// [`crate::serf::intent_relay`]). `None`: none.
+    pub user_relay: Option<UserRelay>,
+}
+
+/// A filter over received user messages: `true` re-sends the message to every other alive
+/// member. Called on the node's task; keep it quick.
+pub type UserRelay = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for DriverOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverOptions")
+            .field("name", &self.name)
+            .field("bind", &self.bind)
+            .field("advertise", &self.advertise)
+            .field("config", &self.config)
+            .field("meta", &self.meta)
+            .field("label", &self.label)
+            .field("keyring", &self.keyring)
+            .field("delegate_versions", &self.delegate_versions)
+            .field("seed", &self.seed)
+            .field("join_retry", &self.join_retry)
+            .field("event_capacity", &self.event_capacity)
+            .field("user_relay", &self.user_relay.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 impl DriverOptions {
@@ -143,6 +170,7 @@ impl DriverOptions {
             seed: None,
             join_retry: JoinRetry::default(),
             event_capacity: 1024,
+            user_relay: None,
         }
     }
 }
@@ -249,6 +277,7 @@ impl Driver {
             join: None,
             join_retry: options.join_retry,
             leave: None,
+            user_relay: options.user_relay,
         };
         let task = tokio::spawn(task.run(command_rx, stream_rx));
         Ok(Driver {
@@ -437,6 +466,7 @@ struct Task {
     join: Option<PendingJoin>,
     join_retry: JoinRetry,
     leave: Option<PendingLeave>,
+    user_relay: Option<UserRelay>,
 }
 
 impl Task {
@@ -654,7 +684,14 @@ impl Task {
         while let Some(ev) = self.node.poll_event() {
             match &ev {
                 Event::JoinCompleted { seed, ok } => self.join_completed(*seed, *ok),
-                Event::User(_) => {}
+                Event::User(payload) => {
+                    if self.user_relay.as_ref().is_some_and(|relay| relay(payload)) {
+                        match self.send_user(None, payload.clone()) {
+                            Ok(n) => tracing::trace!(to = n, "relayed a user message"),
+                            Err(e) => tracing::debug!(error = %e, "user message not relayed"),
+                        }
+                    }
+                }
                 other => {
                     changed = true;
                     tracing::debug!(event = ?other, "membership");

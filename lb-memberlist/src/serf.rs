@@ -24,7 +24,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::driver::{Driver, DriverError, DriverOptions};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::driver::{Driver, DriverError, DriverOptions, UserRelay};
 use crate::wire::msgpack::{Reader, Writer};
 use crate::{Config, Error};
 
@@ -46,7 +49,37 @@ pub fn driver_options(
     let mut o = DriverOptions::new(name, bind, config);
     o.delegate_versions = DELEGATE_VERSIONS;
     o.meta = tags_meta(tags);
+    o.user_relay = Some(intent_relay());
     o
+}
+
+/// A [`UserRelay`] that passes on Serf's join and leave intents the first time they are seen
+/// (newer than the last intent about the same node), as a Serf agent re-gossips them.
+///
+/// Without it an intent can stop at our node: an agent counts how often it has sent a
+/// broadcast, not to whom, and piggybacks it on every packet, so with our node probing it
+/// every 50 ms (`Config::fast()`) all its transmissions of a leave intent may go in acks to
+/// us. The agent then leaves, and the others, which never got the intent, mark it `failed`.
+pub fn intent_relay() -> UserRelay {
+    let seen: Mutex<HashMap<String, u64>> = Mutex::new(HashMap::new());
+    Arc::new(move |payload: &[u8]| {
+        let (node, ltime) = match decode(payload) {
+            Ok(SerfMessage::Leave { ltime, node } | SerfMessage::Join { ltime, node }) => {
+                (node, ltime)
+            }
+            _ => return false,
+        };
+        let Ok(mut seen) = seen.lock() else {
+            return false;
+        };
+        match seen.get(&node) {
+            Some(&last) if last >= ltime => false,
+            _ => {
+                seen.insert(node, ltime);
+                true
+            }
+        }
+    })
 }
 
 /// Leaves a Serf cluster as an agent does, so that the others show the node `left` rather
@@ -258,6 +291,18 @@ mod tests {
         c.witness(&[3, 0xc1]);
         c.witness(&[]);
         assert_eq!(c.tick(), 3);
+    }
+
+    #[test]
+    fn relay_passes_each_intent_once() {
+        let relay = intent_relay();
+        assert!(relay(CAPTURED_JOIN));
+        assert!(!relay(CAPTURED_JOIN), "a repeat");
+        assert!(relay(CAPTURED_LEAVE), "newer (LTime 2) than the join (1)");
+        assert!(!relay(&join_intent("b", 2)), "not newer");
+        assert!(relay(&join_intent("c", 1)), "another node");
+        assert!(!relay(&[message_type::USER_EVENT, 0x80]));
+        assert!(!relay(&[]));
     }
 
     #[test]

@@ -41,13 +41,22 @@ struct Ours {
 
 impl Ours {
     fn start(name: &str, ip: std::net::Ipv4Addr, key: Option<[u8; 32]>) -> Ours {
+        Self::start_with(name, ip, key, Config::fast())
+    }
+
+    fn start_with(
+        name: &str,
+        ip: std::net::Ipv4Addr,
+        key: Option<[u8; 32]>,
+        config: Config,
+    ) -> Ours {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         let bind = SocketAddr::from((ip, serf::GOSSIP_PORT));
-        let mut o = serf_compat::driver_options(name, bind, Config::fast(), &[("role", "lb-rust")]);
+        let mut o = serf_compat::driver_options(name, bind, config, &[("role", "lb-rust")]);
         o.keyring = key.map(|k| Keyring::new(&k).unwrap());
         o.join_retry = JoinRetry {
             attempts: 3,
@@ -113,13 +122,17 @@ impl Ours {
 /// Two serf agents `s1` and `s2`, joined; our node `rust` joins through `s1`, and both sides
 /// see everyone alive.
 fn cluster(lab: &mut SerfLab, key: Option<[u8; 32]>) -> (usize, usize, Ours) {
+    cluster_with(lab, key, Config::fast())
+}
+
+fn cluster_with(lab: &mut SerfLab, key: Option<[u8; 32]>, config: Config) -> (usize, usize, Ours) {
     let b64 = key.map(|_| TEST_KEY_B64);
     let s1 = lab.start("s1", b64);
     let s2 = lab.start("s2", b64);
     lab.join(s2, lab.agent(s1).gossip());
     lab.wait_status(s1, "s2", "alive", SPREAD);
 
-    let ours = Ours::start("rust", serf::loopback_addr(), key);
+    let ours = Ours::start_with("rust", serf::loopback_addr(), key, config);
     assert_eq!(ours.join(lab.agent(s1).gossip()).unwrap(), 1);
 
     // Serf lists us, alive, with our tags; s2 learns of us by gossip.
@@ -205,7 +218,7 @@ fn wrong_key() {
     let ours = Ours::start("intruder", serf::loopback_addr(), Some(OTHER_KEY));
     assert!(ours.join(lab.agent(s1).gossip()).is_err());
     // Unsolicited gossip would not help either: watch for a while.
-    let listed = wait_until(Duration::from_secs(3), || {
+    let listed = serf::wait_until_every(Duration::from_secs(3), serf::SERF_POLL, || {
         lab.status_of(s1, "intruder").is_some()
     });
     assert!(!listed, "serf lists the intruder: {:?}", lab.members(s1));
@@ -217,6 +230,24 @@ fn wrong_key() {
         "serf did not log a decryption failure:\n{}",
         lab.log_tail(s1, 30)
     );
+}
+
+/// Our node with the `lan()` preset (memberlist protocol 2, HashiCorp's LAN timings, like
+/// serf's own): joins, detects a killed agent, leaves.
+fn lan_preset() {
+    let Some(mut lab) = SerfLab::new("lan") else {
+        return;
+    };
+    let (s1, s2, mut ours) = cluster_with(&mut lab, None, Config::lan());
+    let t = Instant::now();
+    lab.kill(s2);
+    ours.wait_state("s2", State::Dead, SERF_DETECT);
+    eprintln!(
+        "[lan] our node (lan preset) declared the killed agent dead after {:?}",
+        t.elapsed()
+    );
+    ours.leave();
+    lab.wait_status(s1, "rust", "left", SPREAD);
 }
 
 /// Serf joins through our node: its push-pull arrives on our TCP listener. A serf user event
@@ -327,6 +358,7 @@ fn serf_interop() {
         ("zero delegate versions", zero_delegate_versions),
         ("serf joins us", serf_joins_us),
         ("restart", restart),
+        ("lan preset", lan_preset),
     ];
     let t = Instant::now();
     let handles: Vec<_> = scenarios

@@ -144,7 +144,7 @@ impl SerfLab {
         });
         let idx = self.agents.len() - 1;
         let rpc = self.agents[idx].rpc();
-        let up = wait_until(Duration::from_secs(10), || {
+        let up = wait_until_every(Duration::from_secs(10), Duration::from_millis(100), || {
             Command::new("serf")
                 .args(["members", &format!("-rpc-addr={rpc}")])
                 .stdout(Stdio::null())
@@ -196,7 +196,7 @@ impl SerfLab {
     /// Waits until agent `idx` reports `name` with `status`; panics with the agent's view and
     /// log after `timeout`.
     pub fn wait_status(&self, idx: usize, name: &str, status: &str, timeout: Duration) {
-        let ok = wait_until(timeout, || {
+        let ok = wait_until_every(timeout, SERF_POLL, || {
             self.status_of(idx, name).as_deref() == Some(status)
         });
         assert!(
@@ -286,10 +286,13 @@ impl SerfLab {
         std::fs::read_to_string(&self.agents[idx].log).unwrap_or_default()
     }
 
-    /// The last `lines` lines of the agent's log.
+    /// The last `lines` lines of the agent's log, without the RPC connections of our polling.
     pub fn log_tail(&self, idx: usize, lines: usize) -> String {
         let log = self.log(idx);
-        let all: Vec<&str> = log.lines().collect();
+        let all: Vec<&str> = log
+            .lines()
+            .filter(|l| !l.contains("agent.ipc: Accepted client"))
+            .collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 }
@@ -338,8 +341,20 @@ pub fn parse_members(json: &[u8]) -> Option<Vec<SerfMember>> {
         .collect()
 }
 
+/// How often `serf members` is run while waiting (each run is a process and an RPC session).
+pub const SERF_POLL: Duration = Duration::from_millis(150);
+
 /// Polls `cond` every 50 ms until it holds (true) or `timeout` passes (false).
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub fn wait_until(timeout: Duration, cond: impl FnMut() -> bool) -> bool {
+    wait_until_every(timeout, Duration::from_millis(50), cond)
+}
+
+/// Polls `cond` every `every` until it holds (true) or `timeout` passes (false).
+pub fn wait_until_every(
+    timeout: Duration,
+    every: Duration,
+    mut cond: impl FnMut() -> bool,
+) -> bool {
     let end = Instant::now() + timeout;
     loop {
         if cond() {
@@ -348,7 +363,7 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         if Instant::now() >= end {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(every);
     }
 }
 
