@@ -480,7 +480,7 @@ impl Task {
             self.flush().await;
             if let Some(leave) = &self.leave {
                 if self.node.leave_complete() || Instant::now() >= leave.deadline {
-                    // Give the last datagrams a moment to leave the socket, then stop.
+                    // Every datagram was handed to the kernel in `flush`: stop.
                     if let Some(leave) = self.leave.take() {
                         tracing::info!(name = %self.node.name(), "left the cluster");
                         let _ = leave.reply.send(());
