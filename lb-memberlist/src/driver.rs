@@ -8,8 +8,8 @@
 //! are sent at once, each stream (TCP connection) gets a small task of its own that connects
 //! (within the node's deadline), writes what the node queues, reads into the node, and closes.
 //!
-//! The [`Driver`] handle gives the membership view: [`Driver::members`] (a snapshot, also as a
-//! `watch` channel) and [`Driver::subscribe`] (a `broadcast` of every [`Event`]: joined,
+//! The [`Driver`] handle gives the membership view: [`Driver::members`] (a snapshot, with
+//! [`Driver::changes`] to wait for the next change) and [`Driver::subscribe`] (a `broadcast` of every [`Event`]: joined,
 //! updated, suspect, alive, dead, left, user messages, join results). [`Driver::join`] tries
 //! the seeds with retries; [`Driver::leave`] leaves gracefully and stops the node; dropping
 //! the handle stops the node at once, without a leave, as a crash would.
@@ -31,10 +31,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -209,7 +209,8 @@ pub struct Driver {
     advertise: SocketAddr,
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<Event>,
-    members: watch::Receiver<Arc<Vec<Member>>>,
+    view: Arc<RwLock<BTreeMap<String, Member>>>,
+    changes: watch::Receiver<u64>,
     task: JoinHandle<()>,
 }
 
@@ -262,7 +263,12 @@ impl Driver {
         };
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(options.event_capacity.max(1));
-        let (members_tx, members) = watch::channel(Arc::new(node.members().cloned().collect()));
+        let view = Arc::new(RwLock::new(
+            node.members()
+                .map(|m| (m.name.clone(), m.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        ));
+        let (changes_tx, changes) = watch::channel(0u64);
         let (stream_tx, stream_rx) = mpsc::unbounded_channel();
         tracing::info!(name = %options.name, %local, %advertise, "memberlist node started");
         let task = Task {
@@ -271,7 +277,8 @@ impl Driver {
             tcp,
             codec,
             events: events.clone(),
-            members: members_tx,
+            view: view.clone(),
+            changes: changes_tx,
             streams: HashMap::new(),
             stream_tx,
             join: None,
@@ -286,7 +293,8 @@ impl Driver {
             advertise,
             commands,
             events,
-            members,
+            view,
+            changes,
             task,
         })
     }
@@ -358,21 +366,24 @@ impl Driver {
 
     /// Every known member (the local node, the dead and the left included), by name.
     pub fn members(&self) -> Vec<Member> {
-        self.members.borrow().as_ref().clone()
+        match self.view.read() {
+            Ok(v) => v.values().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
+        }
     }
 
     /// The member called `name`, if known.
     pub fn member(&self, name: &str) -> Option<Member> {
-        self.members
-            .borrow()
-            .iter()
-            .find(|m| m.name == name)
-            .cloned()
+        match self.view.read() {
+            Ok(v) => v.get(name).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(name).cloned(),
+        }
     }
 
-    /// The membership view as a `watch` channel (updated after every change).
-    pub fn watch_members(&self) -> watch::Receiver<Arc<Vec<Member>>> {
-        self.members.clone()
+    /// A counter that moves on every change of the membership view: `changed().await` on it
+    /// to wake up when [`Driver::members`] has something new.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
     }
 
     /// Every event from now on.
@@ -382,14 +393,15 @@ impl Driver {
 
     /// Waits until `cond` holds for the membership view, or `timeout` passes (false).
     pub async fn wait_for(&self, timeout: Duration, cond: impl Fn(&[Member]) -> bool) -> bool {
-        let mut rx = self.members.clone();
+        let mut rx = self.changes.clone();
         tokio::time::timeout(timeout, async {
             loop {
-                if cond(rx.borrow_and_update().as_ref()) {
+                rx.borrow_and_update();
+                if cond(&self.members()) {
                     return true;
                 }
                 if rx.changed().await.is_err() {
-                    return cond(rx.borrow().as_ref());
+                    return cond(&self.members());
                 }
             }
         })
@@ -460,7 +472,9 @@ struct Task {
     /// For user messages the driver sends itself.
     codec: PacketCodec,
     events: broadcast::Sender<Event>,
-    members: watch::Sender<Arc<Vec<Member>>>,
+    /// The membership view the handle reads, kept up to date from the events.
+    view: Arc<RwLock<BTreeMap<String, Member>>>,
+    changes: watch::Sender<u64>,
     streams: HashMap<StreamId, mpsc::UnboundedSender<StreamCmd>>,
     stream_tx: mpsc::UnboundedSender<StreamEvent>,
     join: Option<PendingJoin>,
@@ -692,16 +706,43 @@ impl Task {
                         }
                     }
                 }
-                other => {
+                Event::Joined(m)
+                | Event::Updated(m)
+                | Event::Suspect(m)
+                | Event::Alive(m)
+                | Event::Dead(m)
+                | Event::Left(m) => {
+                    tracing::debug!(event = ?ev, "membership");
+                    self.write_view().insert(m.name.clone(), m.clone());
                     changed = true;
-                    tracing::debug!(event = ?other, "membership");
                 }
             }
             let _ = self.events.send(ev);
         }
         if changed {
-            let view: Vec<Member> = self.node.members().cloned().collect();
-            self.members.send_replace(Arc::new(view));
+            // The local node changes without an event (refutations, new metadata); members
+            // the node forgets (none today) would linger: resynchronise both, cheaply.
+            let local = self.node.local();
+            let mut view = self.write_view();
+            if view.get(&local.name) != Some(local) {
+                view.insert(local.name.clone(), local.clone());
+            }
+            if view.len() != self.node.members().count() {
+                *view = self
+                    .node
+                    .members()
+                    .map(|m| (m.name.clone(), m.clone()))
+                    .collect();
+            }
+            drop(view);
+            self.changes.send_modify(|v| *v = v.wrapping_add(1));
+        }
+    }
+
+    fn write_view(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Member>> {
+        match self.view.write() {
+            Ok(v) => v,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 
