@@ -81,19 +81,20 @@ impl BroadcastQueue {
         retransmit_mult: usize,
     ) -> Vec<Vec<u8>> {
         let transmit_limit = retransmit_limit(retransmit_mult, members);
+        // Walk the queue in Go's order and take every message that still fits: the budget only
+        // shrinks, so a message skipped once never fits later.
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
+        order.sort_unstable_by_key(|&i| self.items[i].key());
         let mut used = 0usize;
         let mut picked: Vec<usize> = Vec::new();
-        while let Some(free) = limit.checked_sub(used + overhead).filter(|&f| f > 0) {
-            let best = self
-                .items
-                .iter()
-                .enumerate()
-                .filter(|(i, it)| !picked.contains(i) && it.msg.len() <= free)
-                .min_by_key(|(_, it)| it.key())
-                .map(|(i, _)| i);
-            let Some(i) = best else { break };
-            used += overhead + self.items[i].msg.len();
-            picked.push(i);
+        for i in order {
+            let Some(free) = limit.checked_sub(used + overhead).filter(|&f| f > 0) else {
+                break;
+            };
+            if self.items[i].msg.len() <= free {
+                used += overhead + self.items[i].msg.len();
+                picked.push(i);
+            }
         }
         let out = picked.iter().map(|&i| self.items[i].msg.clone()).collect();
         // Only what was sent counts a transmit and can reach the limit: with a limit of 0

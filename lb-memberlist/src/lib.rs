@@ -21,12 +21,17 @@
 //! - [`rng`]: the seeded generator (probe order, random targets, timer stagger);
 //! - [`suspicion`]: Lifeguard's suspicion timer, shrinking with independent confirmations;
 //! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run;
+//! - [`node`]: the sans-IO SWIM + Lifeguard state machine, [`Node`]: received datagrams,
+//!   stream bytes and timer expiries in (with the current time), [`Output`]s (datagrams,
+//!   stream connect/send/close), [`Event`]s (joined, updated, suspect, alive, dead, left,
+//!   user messages) and the next deadline out;
+//! - [`sim`]: a deterministic simulator of many nodes with virtual time, latency, loss,
+//!   partitions, crashes, pauses and restarts;
+//! - [`script`]: the script fuzzer's interpreter over a small simulated cluster;
 //! - [`driver`]: the tokio driver (UDP + TCP sockets, timers, streams, join with retry, leave,
 //!   the membership view and its change stream);
 //! - [`serf`]: what a node needs to be a member of a HashiCorp Serf cluster (delegate
-//!   versions, tag metadata, leave intents).
-//!
-//! The probe/gossip state machine, the simulator and the tokio driver are tracked by issue 6.
+//!   versions, tag metadata, leave intents and their relay).
 //!
 //! ```
 //! use lb_memberlist::wire::{Message, Ping};
@@ -52,6 +57,7 @@ pub mod node;
 pub mod packet;
 pub mod rng;
 pub mod roundtrip;
+pub mod script;
 pub mod security;
 pub mod serf;
 pub mod sim;

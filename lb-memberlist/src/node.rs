@@ -624,7 +624,7 @@ impl Node {
     /// Learns `members` as alive without gossiping them or emitting events, and drops the
     /// broadcasts waiting: as if the cluster had converged long ago. For simulations and tests
     /// that start from a quiet, converged cluster.
-    pub fn learn_quietly(&mut self, members: impl IntoIterator<Item = Alive>, _now: Instant) {
+    pub fn learn_quietly(&mut self, members: impl IntoIterator<Item = Alive>, now: Instant) {
         for a in members {
             if self.members.apply_alive(&a) == Transition::Joined {
                 self.probe_list.push(a.node.clone());
@@ -633,6 +633,9 @@ impl Node {
         self.rng.shuffle(&mut self.probe_list);
         self.broadcasts = BroadcastQueue::new();
         self.next_gossip = None;
+        // Long converged: the push-pull phase is anywhere in the interval scaled for N.
+        let interval = push_pull_scale(self.config.push_pull_interval, self.members.len());
+        self.next_push_pull = now + self.rng.stagger(interval);
     }
 
     // ----------------------------------------------------------------------------------------

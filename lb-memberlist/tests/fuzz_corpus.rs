@@ -43,3 +43,8 @@ fn memberlist_compound_corpus() {
 fn memberlist_envelope_corpus() {
     replay("memberlist_envelope", lb_memberlist::roundtrip::envelope);
 }
+
+#[test]
+fn memberlist_core_corpus() {
+    replay("memberlist_core", lb_memberlist::script::run);
+}

@@ -433,13 +433,27 @@ pub fn check_crc(buf: &[u8]) -> Result<&[u8], Error> {
 pub fn crc32(data: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
-        }
+        crc = (crc >> 8) ^ CRC_TABLE[usize::from((crc as u8) ^ b)];
     }
     !crc
 }
+
+/// The byte-at-a-time table of the reflected IEEE polynomial, built at compile time.
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            crc = (crc >> 1) ^ (0xedb8_8320 & (crc & 1).wrapping_neg());
+            k += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 /// Prefixes a packet or stream with a label header (`244`, length, label). An empty label adds
 /// nothing, as in Go.
