@@ -182,3 +182,23 @@ async fn unspecified_bind_needs_an_advertise_address() {
     b.join(&[a.advertise_addr()]).await.unwrap();
     assert!(b.wait_state("a", State::Alive, WAIT).await);
 }
+
+#[tokio::test]
+async fn labels_separate_clusters() {
+    let labelled = |name: &str, label: &[u8]| {
+        let mut o = options(name, None);
+        o.label = label.to_vec();
+        o.join_retry = JoinRetry {
+            attempts: 1,
+            ..JoinRetry::default()
+        };
+        o
+    };
+    let a = Driver::start(labelled("a", b"blue")).await.unwrap();
+    let b = Driver::start(labelled("b", b"blue")).await.unwrap();
+    let c = Driver::start(labelled("c", b"green")).await.unwrap();
+    b.join(&[a.advertise_addr()]).await.unwrap();
+    assert!(a.wait_state("b", State::Alive, WAIT).await);
+    assert!(c.join(&[a.advertise_addr()]).await.is_err());
+    assert!(a.member("c").is_none() && c.member("a").is_none());
+}
