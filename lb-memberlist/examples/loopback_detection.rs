@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Prints one row per cluster size: detection time (first and last survivor, median and worst
-//! over the runs), members wrongly marked dead after convergence, and runs that never
+//! over the runs), members wrongly marked dead after convergence, the bytes each node sends
+//! per second while all are alive (median over the runs; a 2 s window, 3 s after everyone was
+//! seen alive), and runs that never
 //! converged to "everyone alive" before the kill (all nodes share one process and, here, a
 //! busy two-core machine: a process starved for longer than the 25 ms probe timeout makes
 //! false suspicions, whose refutations and gossip cost more CPU).
@@ -21,6 +23,8 @@ use lb_memberlist::driver::{Driver, DriverError, DriverOptions};
 use lb_memberlist::{Config, Event, State};
 
 struct Run {
+    /// Bytes sent (datagrams and streams) per node per second, all alive, before the kill.
+    bytes_per_node: f64,
     first: Duration,
     last: Duration,
     false_dead: usize,
@@ -60,6 +64,14 @@ async fn run_once(
             )));
         }
     }
+    // Steady-state traffic: every node's bytes sent over a quiet window, once the joins'
+    // gossip has died down.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let window = Duration::from_secs(2);
+    let before = total_bytes(&nodes).await?;
+    tokio::time::sleep(window).await;
+    let bytes_per_node =
+        (total_bytes(&nodes).await? - before) as f64 / window.as_secs_f64() / n as f64;
     let victim_name = nodes[victim].name().to_string();
     // Every survivor records when it declares the victim dead, and any other death.
     let wrong: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -97,10 +109,20 @@ async fn run_once(
     times.sort();
     let false_dead = wrong.lock().map(|w| w.len()).unwrap_or(0);
     Ok(Ok(Run {
+        bytes_per_node,
         first: times[0],
         last: times[times.len() - 1],
         false_dead,
     }))
+}
+
+async fn total_bytes(nodes: &[Driver]) -> Result<u64, DriverError> {
+    let mut total = 0;
+    for node in nodes {
+        let s = node.stats().await?;
+        total += s.packet_bytes_sent + s.stream_bytes_sent;
+    }
+    Ok(total)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -131,8 +153,15 @@ async fn main() -> Result<(), DriverError> {
     };
     println!("preset {preset}, {runs} runs per size, loopback, real time");
     println!(
-        "{:>5} | {:>14} | {:>14} | {:>14} | {:>14} | {:>10} | {:>13}",
-        "N", "first median", "last median", "last worst", "first best", "false dead", "no converge"
+        "{:>5} | {:>14} | {:>14} | {:>14} | {:>14} | {:>10} | {:>11} | {:>13}",
+        "N",
+        "first median",
+        "last median",
+        "last worst",
+        "first best",
+        "false dead",
+        "B/s/node",
+        "no converge"
     );
     for &n in &sizes {
         let mut results = Vec::new();
@@ -148,21 +177,26 @@ async fn main() -> Result<(), DriverError> {
         }
         if results.is_empty() {
             println!(
-                "{n:>5} | {:>14} | {:>14} | {:>14} | {:>14} | {:>10} | {stuck:>13}",
-                "-", "-", "-", "-", "-"
+                "{n:>5} | {:>14} | {:>14} | {:>14} | {:>14} | {:>10} | {:>11} | {stuck:>13}",
+                "-", "-", "-", "-", "-", "-"
             );
             continue;
         }
         let firsts: Vec<Duration> = results.iter().map(|r| r.first).collect();
         let lasts: Vec<Duration> = results.iter().map(|r| r.last).collect();
         println!(
-            "{:>5} | {:>14?} | {:>14?} | {:>14?} | {:>14?} | {:>10} | {:>13}",
+            "{:>5} | {:>14?} | {:>14?} | {:>14?} | {:>14?} | {:>10} | {:>11.0} | {:>13}",
             n,
             median(firsts.clone()),
             median(lasts.clone()),
             lasts.iter().max().copied().unwrap_or_default(),
             firsts.iter().min().copied().unwrap_or_default(),
             results.iter().map(|r| r.false_dead).sum::<usize>(),
+            {
+                let mut b: Vec<f64> = results.iter().map(|r| r.bytes_per_node).collect();
+                b.sort_by(f64::total_cmp);
+                b[b.len() / 2]
+            },
             stuck,
         );
     }

@@ -43,7 +43,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::node::{Event, Node, NodeOptions, Output, StreamId};
+use crate::node::{Event, Node, NodeOptions, Output, Stats, StreamId};
 use crate::security::NONCE_LEN;
 use crate::wire::Message;
 use crate::{Config, Keyring, Member, PacketCodec, State};
@@ -190,6 +190,7 @@ enum Command {
         reply: oneshot::Sender<Result<usize, DriverError>>,
     },
     SetMeta(Vec<u8>),
+    Stats(oneshot::Sender<Stats>),
 }
 
 enum StreamEvent {
@@ -362,6 +363,15 @@ impl Driver {
         self.commands
             .send(Command::SetMeta(meta))
             .map_err(|_| DriverError::Stopped)
+    }
+
+    /// The node's counters (datagrams and bytes sent, probes, refutations, bad packets).
+    pub async fn stats(&self) -> Result<Stats, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Stats(reply))
+            .map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)
     }
 
     /// Every known member (the local node, the dead and the left included), by name.
@@ -595,6 +605,9 @@ impl Task {
                 let _ = reply.send(self.send_user(to.as_deref(), payload));
             }
             Command::SetMeta(meta) => self.node.set_meta(meta, now.into_std()),
+            Command::Stats(reply) => {
+                let _ = reply.send(self.node.stats());
+            }
         }
     }
 
