@@ -9,10 +9,12 @@
 //! (within the node's deadline), writes what the node queues, reads into the node, and closes.
 //!
 //! The [`Driver`] handle gives the membership view: [`Driver::members`] (a snapshot, with
-//! [`Driver::changes`] to wait for the next change) and [`Driver::subscribe`] (a `broadcast` of every [`Event`]: joined,
-//! updated, suspect, alive, dead, left, user messages, join results). [`Driver::join`] tries
-//! the seeds with retries; [`Driver::leave`] leaves gracefully and stops the node; dropping
-//! the handle stops the node at once, without a leave, as a crash would.
+//! [`Driver::changes`] to wait for the next change) and [`Driver::subscribe`] (a `broadcast`
+//! of every [`Event`]: joined, updated, suspect, alive, dead, left, user messages, join
+//! results). [`Driver::join`] tries the seeds with retries; [`Driver::leave`] leaves
+//! gracefully and stops the node; dropping the handle stops the node at once, without a
+//! leave, as a crash would. Received datagrams that do not open (wrong key or label, bad CRC)
+//! or decode are dropped and logged at `debug` level with `tracing`.
 //!
 //! ```no_run
 //! use lb_memberlist::driver::{Driver, DriverOptions};
@@ -20,7 +22,8 @@
 //! use lb_memberlist::node::Event;
 //!
 //! # async fn run() -> Result<(), lb_memberlist::driver::DriverError> {
-//! let node = Driver::start(DriverOptions::new("node-a", "127.0.0.1:7946".parse().unwrap(), Config::fast())).await?;
+//! let bind = "127.0.0.1:7946".parse().unwrap();
+//! let node = Driver::start(DriverOptions::new("node-a", bind, Config::fast())).await?;
 //! let mut changes = node.subscribe();
 //! node.join(&["127.0.0.1:7947".parse().unwrap()]).await?;
 //! while let Ok(event) = changes.recv().await {
