@@ -250,6 +250,36 @@ fn lan_preset() {
     lab.wait_status(s1, "rust", "left", SPREAD);
 }
 
+/// A mixed cluster, as in a rolling migration: two agents and two of our nodes, encrypted. A
+/// killed node of ours is declared dead by our other node and failed by serf; a killed agent
+/// is declared dead by our remaining node.
+fn mixed() {
+    let Some(mut lab) = SerfLab::new("mixed") else {
+        return;
+    };
+    let (s1, s2, r1) = cluster(&mut lab, Some(TEST_KEY));
+    let r2 = Ours::start("rust-2", serf::loopback_addr(), Some(TEST_KEY));
+    assert_eq!(r2.join(lab.agent(s2).gossip()).unwrap(), 1);
+    for s in [s1, s2] {
+        lab.wait_status(s, "rust-2", "alive", SPREAD);
+    }
+    for name in ["s1", "s2", "rust"] {
+        r2.wait_state(name, State::Alive, SPREAD);
+    }
+    r1.wait_state("rust-2", State::Alive, SPREAD);
+
+    let mut r1 = r1;
+    r1.kill();
+    r2.wait_state("rust", State::Dead, SERF_DETECT);
+    lab.wait_status(s1, "rust", "failed", SERF_DETECT);
+    lab.wait_status(s2, "rust", "failed", SERF_DETECT);
+
+    lab.kill(s2);
+    r2.wait_state("s2", State::Dead, SERF_DETECT);
+    lab.wait_status(s1, "s2", "failed", SERF_DETECT);
+    lab.wait_status(s1, "rust-2", "alive", SPREAD);
+}
+
 /// Serf joins through our node: its push-pull arrives on our TCP listener. A serf user event
 /// then reaches us as a user message, passed through untouched.
 fn serf_joins_us() {
@@ -359,6 +389,7 @@ fn serf_interop() {
         ("serf joins us", serf_joins_us),
         ("restart", restart),
         ("lan preset", lan_preset),
+        ("mixed cluster", mixed),
     ];
     let t = Instant::now();
     let handles: Vec<_> = scenarios
