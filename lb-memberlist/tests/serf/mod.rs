@@ -5,14 +5,17 @@
 //! counter), gossips on port [`GOSSIP_PORT`] and answers RPC on [`RPC_PORT`] of that address
 //! (not serf's defaults 7946 and 7373, which an agent installed as a service and bound to
 //! 0.0.0.0 would hold), so concurrent scenarios never share a port and no packet leaves the
-//! machine. Each lab has a temporary directory holding one log per agent; [`SerfLab`]'s `Drop` kills every agent it
-//! started (SIGKILL, by process id) and removes the directory, also when a test panics.
+//! machine. Each lab has a temporary directory holding one log per agent; [`SerfLab`]'s `Drop`
+//! kills every agent it started (SIGKILL to its process group, by id) and removes the
+//! directory, also when a test panics. Each agent runs under `timeout`, so that one orphaned
+//! by a killed test process still exits after [`MAX_AGENT_LIFE`].
 //!
 //! Serf needs no root. Without the `serf` binary a test skips with a message, unless
 //! `LB_LAB=required`, in which case it fails.
 #![allow(dead_code)]
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -22,6 +25,8 @@ use std::time::{Duration, Instant};
 pub const GOSSIP_PORT: u16 = 27946;
 /// The RPC port every agent binds on its own address.
 pub const RPC_PORT: u16 = 27373;
+/// The longest an agent lives, whatever happens to the test process.
+pub const MAX_AGENT_LIFE: Duration = Duration::from_secs(600);
 
 static NEXT_ADDR: AtomicU32 = AtomicU32::new(1);
 static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
@@ -120,8 +125,12 @@ impl SerfLab {
         let log = self.dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("create an agent log");
         let err = out.try_clone().expect("clone the log handle");
-        let mut cmd = Command::new("serf");
-        cmd.arg("agent")
+        // Under `timeout`, in a process group of its own: an agent orphaned by a test process
+        // that was itself killed (no `Drop`) still dies after `MAX_AGENT_LIFE`.
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-s", "KILL", &MAX_AGENT_LIFE.as_secs().to_string(), "serf"])
+            .process_group(0)
+            .arg("agent")
             .arg(format!("-node={name}"))
             .arg(format!("-bind={ip}:{GOSSIP_PORT}"))
             .arg(format!("-rpc-addr={ip}:{RPC_PORT}"))
@@ -267,7 +276,7 @@ impl SerfLab {
                 child.try_wait().ok().flatten().is_some()
             });
             if !exited {
-                let _ = child.kill();
+                kill_group(&mut child);
             }
             let _ = child.wait();
         }
@@ -276,8 +285,7 @@ impl SerfLab {
     /// Kills agent `idx` with SIGKILL: no leave, its peers must detect the failure.
     pub fn kill(&mut self, idx: usize) {
         if let Some(mut child) = self.agents[idx].child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
         }
     }
 
@@ -301,8 +309,7 @@ impl Drop for SerfLab {
     fn drop(&mut self) {
         for agent in &mut self.agents {
             if let Some(mut child) = agent.child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(&mut child);
             }
         }
         if std::thread::panicking() {
@@ -313,6 +320,18 @@ impl Drop for SerfLab {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// SIGKILL to the agent's process group (`timeout` and the `serf` under it), by its id, then
+/// reaps it.
+fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Parses `serf members -format json`: `{"members": [{"name", "addr", "status", "tags"}, ..]}`.
