@@ -430,6 +430,13 @@ impl Driver {
         .await
     }
 
+    /// Stops the node now, without a leave (the others will find it failed), and waits until
+    /// its sockets are closed. [`Driver::leave`] first for a graceful exit.
+    pub async fn shutdown(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
+
     /// Whether the node's task still runs.
     pub fn is_running(&self) -> bool {
         !self.task.is_finished()

@@ -43,7 +43,10 @@ async fn cluster(names: &[&str], key: Option<[u8; 16]>) -> Vec<Driver> {
 async fn crash_is_detected_and_leave_is_a_leave() {
     let mut nodes = cluster(&["a", "b", "c", "d"], None).await;
     let d = nodes.pop().unwrap();
-    drop(d);
+    let d_addr = d.advertise_addr();
+    d.shutdown().await;
+    // Its sockets are closed: the port can be bound again at once.
+    drop(std::net::UdpSocket::bind(d_addr).unwrap());
     for n in &nodes {
         assert!(
             n.wait_state("d", State::Dead, WAIT).await,
