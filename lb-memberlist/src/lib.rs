@@ -27,9 +27,11 @@
 //!   user messages) and the next deadline out;
 //! - [`sim`]: a deterministic simulator of many nodes with virtual time, latency, loss,
 //!   partitions, crashes, pauses and restarts;
-//! - [`script`]: the script fuzzer's interpreter over a small simulated cluster.
-//!
-//! The tokio driver is tracked by issue 6.
+//! - [`script`]: the script fuzzer's interpreter over a small simulated cluster;
+//! - [`driver`]: the tokio driver (UDP + TCP sockets, timers, streams, join with retry, leave,
+//!   the membership view and its change stream);
+//! - [`serf`]: what a node needs to be a member of a HashiCorp Serf cluster (delegate
+//!   versions, tag metadata, leave intents and their relay).
 //!
 //! ```
 //! use lb_memberlist::wire::{Message, Ping};
@@ -47,6 +49,7 @@
 
 pub mod broadcast;
 pub mod config;
+pub mod driver;
 mod error;
 pub mod member;
 pub mod members;
@@ -56,6 +59,7 @@ pub mod rng;
 pub mod roundtrip;
 pub mod script;
 pub mod security;
+pub mod serf;
 pub mod sim;
 pub mod suspicion;
 pub mod wire;
