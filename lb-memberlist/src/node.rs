@@ -118,7 +118,7 @@ pub enum Event {
     Alive(Member),
     /// A member was declared dead (failed).
     Dead(Member),
-    /// A member left gracefully.
+    /// A member left gracefully (the local node too, when [`Node::leave`] is called).
     Left(Member),
     /// A user message (serf's events and queries), passed through untouched.
     User(Vec<u8>),
