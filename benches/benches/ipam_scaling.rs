@@ -10,8 +10,10 @@
 //! - **steady**: release those 10,000 and allocate them again, ten times, and average: the same
 //!   operations with the working set in cache, i.e. the cost of the algorithm itself.
 //!
-//! - **sequential**: the workload as written — services allocated one by one into an
-//!   unfragmented pool — timed for the 1,000 allocations that follow the first N.
+//! - **fill**: the criterion bench's workload at size N — N services, built beforehand,
+//!   allocated one by one into an empty pool — total time divided by N;
+//! - **sequential**: then the 1,000 allocations that follow the first N, timed alone: the
+//!   marginal cost of one more allocation when N are held.
 //!
 //! Each figure is the median of three processes; `x1k` is the ratio to the 1k level.
 //! Run with `cargo bench -p lb-benches --bench ipam_scaling`.
@@ -36,22 +38,23 @@ fn svc(i: usize, family: Family) -> Service {
         .with_ports([Port::tcp(80)])
 }
 
-/// Nanoseconds per allocation for the 1,000 allocations after the first `n`, one by one into
-/// an unfragmented pool.
-fn sequential(cidr: &str, family: Family, n: usize) -> f64 {
+/// Returns (fill, sequential): nanoseconds per allocation while allocating `n` services one by
+/// one into an empty pool, then for the 1,000 allocations after them.
+fn sequential(cidr: &str, family: Family, n: usize) -> (f64, f64) {
     const NEXT: usize = 1_000;
-    let next: Vec<Service> = (0..NEXT).map(|i| svc(n + i, family)).collect();
+    let all: Vec<Service> = (0..n + NEXT).map(|i| svc(i, family)).collect();
+    let (first, next) = all.split_at(n);
     let spec = PoolSpec {
         addresses: vec![cidr.into()],
         ..PoolSpec::default()
     };
     let mut a = Allocator::with_pools(Pools::from_specs([("bench", &spec)]).expect("valid pool"));
-    for i in 0..n {
-        a.allocate(&svc(i, family)).expect("room");
-    }
     let start = Instant::now();
-    allocate_all(&mut a, &next);
-    start.elapsed().as_nanos() as f64 / NEXT as f64
+    allocate_all(&mut a, first);
+    let fill = start.elapsed().as_nanos() as f64 / n as f64;
+    let start = Instant::now();
+    allocate_all(&mut a, next);
+    (fill, start.elapsed().as_nanos() as f64 / NEXT as f64)
 }
 
 /// Returns (first, steady) nanoseconds per allocation at fill level `n`.
@@ -115,8 +118,8 @@ fn main() {
             let (cidr, family) = POOLS[pool.parse::<usize>().expect("pool index")];
             let n = n.parse().expect("level");
             let (first, steady) = measure(cidr, family, n);
-            let seq = sequential(cidr, family, n);
-            println!("{first} {steady} {seq}");
+            let (fill, seq) = sequential(cidr, family, n);
+            println!("{first} {steady} {fill} {seq}");
             return;
         }
     }
@@ -125,13 +128,23 @@ fn main() {
     }
     let exe = std::env::current_exe().expect("own path");
     println!(
-        "{:<16} {:>10} {:>10} {:>6} {:>10} {:>6} {:>10} {:>6}",
-        "pool", "assigned", "first ns", "x1k", "steady ns", "x1k", "seq ns", "x1k"
+        "{:<16} {:>10} {:>10} {:>6} {:>10} {:>6} {:>10} {:>6} {:>10} {:>6}",
+        "pool",
+        "assigned",
+        "first ns",
+        "x1k",
+        "steady ns",
+        "x1k",
+        "fill ns",
+        "x1k",
+        "seq ns",
+        "x1k"
     );
     for (pi, (cidr, _)) in POOLS.iter().enumerate() {
         let mut base = None;
         for n in LEVELS {
-            let (mut firsts, mut steadies, mut seqs) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut firsts, mut steadies, mut fills, mut seqs) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for _ in 0..3 {
                 let out = Command::new(&exe)
                     .args(["--measure", &pi.to_string(), &n.to_string()])
@@ -143,14 +156,21 @@ fn main() {
                     .map(|v| v.parse::<f64>().expect("number"));
                 firsts.push(it.next().expect("first"));
                 steadies.push(it.next().expect("steady"));
+                fills.push(it.next().expect("fill"));
                 seqs.push(it.next().expect("sequential"));
             }
-            let (f, s, q) = (median(firsts), median(steadies), median(seqs));
-            let (bf, bs, bq) = *base.get_or_insert((f, s, q));
+            let (f, s, l, q) = (
+                median(firsts),
+                median(steadies),
+                median(fills),
+                median(seqs),
+            );
+            let (bf, bs, bl, bq) = *base.get_or_insert((f, s, l, q));
             println!(
-                "{cidr:<16} {n:>10} {f:>10.1} {:>5.2}x {s:>10.1} {:>5.2}x {q:>10.1} {:>5.2}x",
+                "{cidr:<16} {n:>10} {f:>10.1} {:>5.2}x {s:>10.1} {:>5.2}x {l:>10.1} {:>5.2}x {q:>10.1} {:>5.2}x",
                 f / bf,
                 s / bs,
+                l / bl,
                 q / bq
             );
         }
