@@ -240,7 +240,13 @@ pub struct Node {
     addr: SocketAddr,
     codec: PacketCodec,
     rng: Rng,
+    /// Draws the fixed field of the AES-GCM nonces.
     nonce_rng: Rng,
+    /// The nonce's fixed field (8 octets) and invocation counter (4 octets), as NIST SP
+    /// 800-38D §8.2.1 builds nonces: two nodes can only repeat a nonce if their fixed fields
+    /// are equal, however many packets they seal.
+    nonce_fixed: u64,
+    nonce_counter: u32,
     members: Members,
     /// Probe order: every member but us, shuffled at each wrap.
     probe_list: Vec<String>,
@@ -281,7 +287,8 @@ impl Node {
             seed,
         } = options;
         let mut rng = Rng::new(seed);
-        let nonce_rng = Rng::new(seed ^ 0x6e6f_6e63_655f_7365);
+        let mut nonce_rng = Rng::new(seed ^ 0x6e6f_6e63_655f_7365);
+        let nonce_fixed = nonce_rng.next_u64();
         let [dmin, dmax, dcur] = delegate_versions;
         let me = Member {
             name: name.clone(),
@@ -315,6 +322,8 @@ impl Node {
             codec,
             rng,
             nonce_rng,
+            nonce_fixed,
+            nonce_counter: 0,
             members: Members::new(me.clone()),
             probe_list: Vec::new(),
             probe_index: 0,
@@ -1165,9 +1174,15 @@ impl Node {
         if self.codec.keyring.is_none() {
             return [0; NONCE_LEN];
         }
+        if self.nonce_counter == u32::MAX {
+            // The invocation field is spent: a new fixed field, a fresh count.
+            self.nonce_fixed = self.nonce_rng.next_u64();
+            self.nonce_counter = 0;
+        }
+        self.nonce_counter += 1;
         let mut n = [0; NONCE_LEN];
-        n[..8].copy_from_slice(&self.nonce_rng.next_u64().to_be_bytes());
-        n[8..].copy_from_slice(&self.nonce_rng.next_u64().to_be_bytes()[..4]);
+        n[..8].copy_from_slice(&self.nonce_fixed.to_be_bytes());
+        n[8..].copy_from_slice(&self.nonce_counter.to_be_bytes());
         n
     }
 
@@ -1436,4 +1451,27 @@ fn source(addr: &[u8], port: u16) -> Option<SocketAddr> {
         return None;
     }
     ip_from_bytes(addr).map(|ip| SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn nonces_are_a_fixed_field_and_a_counter() {
+        let mut options = NodeOptions::new("a", "127.0.0.1:7946".parse().expect("addr"));
+        options.keyring = Some(Keyring::new(&[7; 16]).expect("key"));
+        options.seed = 42;
+        let mut node = Node::new(Config::fast(), options, Instant::now());
+        let first = node.nonce_if_keyed();
+        let second = node.nonce_if_keyed();
+        assert_eq!(first[..8], second[..8]);
+        assert_eq!(first[8..], 1u32.to_be_bytes());
+        assert_eq!(second[8..], 2u32.to_be_bytes());
+        node.nonce_counter = u32::MAX;
+        let renewed = node.nonce_if_keyed();
+        assert_ne!(renewed[..8], first[..8]);
+        assert_eq!(renewed[8..], 1u32.to_be_bytes());
+    }
 }
