@@ -72,9 +72,13 @@ pub enum DriverError {
     /// The node's task has stopped (left, or panicked).
     #[error("the node has stopped")]
     Stopped,
-    /// A message could not be encoded or sealed.
+    /// A message could not be encoded or sealed, or a key change was refused (a key of the
+    /// wrong length, making a key primary that is not installed, removing the primary).
     #[error("encoding: {0}")]
     Encode(#[from] crate::Error),
+    /// A key change was asked of a node started without a keyring.
+    #[error("the node was started without encryption")]
+    NotEncrypted,
 }
 
 /// How [`Driver::join`] retries.
@@ -194,6 +198,18 @@ enum Command {
     },
     SetMeta(Vec<u8>),
     Stats(oneshot::Sender<Stats>),
+    Key {
+        op: KeyOp,
+        key: Vec<u8>,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum KeyOp {
+    Install,
+    Use,
+    Remove,
 }
 
 enum StreamEvent {
@@ -355,6 +371,33 @@ impl Driver {
             .send(Command::SendUser {
                 to: to.map(str::to_string),
                 payload,
+                reply,
+            })
+            .map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    /// Installs `key` (16, 24 or 32 bytes) for decryption, beside the keys already there.
+    pub async fn install_key(&self, key: &[u8]) -> Result<(), DriverError> {
+        self.key_op(KeyOp::Install, key).await
+    }
+
+    /// Makes the installed `key` the primary, the one packets and streams are sealed with.
+    pub async fn use_key(&self, key: &[u8]) -> Result<(), DriverError> {
+        self.key_op(KeyOp::Use, key).await
+    }
+
+    /// Removes `key`; the primary cannot be removed.
+    pub async fn remove_key(&self, key: &[u8]) -> Result<(), DriverError> {
+        self.key_op(KeyOp::Remove, key).await
+    }
+
+    async fn key_op(&self, op: KeyOp, key: &[u8]) -> Result<(), DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Key {
+                op,
+                key: key.to_vec(),
                 reply,
             })
             .map_err(|_| DriverError::Stopped)?;
@@ -618,7 +661,29 @@ impl Task {
             Command::Stats(reply) => {
                 let _ = reply.send(self.node.stats());
             }
+            Command::Key { op, key, reply } => {
+                let _ = reply.send(self.change_key(op, &key));
+            }
         }
+    }
+
+    /// Applies a key change to the node's keyring and to the one the driver seals user
+    /// messages with, keeping them the same.
+    fn change_key(&mut self, op: KeyOp, key: &[u8]) -> Result<(), DriverError> {
+        let apply = |ring: &mut Keyring| match op {
+            KeyOp::Install => ring.add(key),
+            KeyOp::Use => ring.use_key(key),
+            KeyOp::Remove => ring.remove(key),
+        };
+        let Some(ring) = self.node.keyring_mut() else {
+            return Err(DriverError::NotEncrypted);
+        };
+        apply(ring)?;
+        if let Some(ring) = self.codec.keyring.as_mut() {
+            apply(ring)?;
+        }
+        tracing::info!(name = %self.node.name(), ?op, "keyring changed");
+        Ok(())
     }
 
     fn send_user(&mut self, to: Option<&str>, payload: Vec<u8>) -> Result<usize, DriverError> {

@@ -348,6 +348,14 @@ impl Node {
         node
     }
 
+    /// The keyring, when gossip is encrypted, to install, use or remove keys on a running node
+    /// (memberlist's key rotation: install the new key everywhere, make it primary everywhere,
+    /// then remove the old one). Every key installed is tried on receive; the primary seals.
+    /// A node started without a keyring stays unencrypted.
+    pub fn keyring_mut(&mut self) -> Option<&mut Keyring> {
+        self.codec.keyring.as_mut()
+    }
+
     /// Joins a cluster: a push-pull state exchange over a stream with each seed. Each ends with
     /// an [`Event::JoinCompleted`]; call again (retry) if none succeeded.
     pub fn join(&mut self, seeds: &[SocketAddr], now: Instant) {

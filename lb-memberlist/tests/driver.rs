@@ -86,6 +86,57 @@ async fn encrypted_cluster_and_wrong_key() {
 }
 
 #[tokio::test]
+async fn keys_rotate_on_a_running_cluster() {
+    let (old, new) = ([7u8; 16], [9u8; 32]);
+    let nodes = cluster(&["a", "b"], Some(old)).await;
+    // memberlist's rotation: install everywhere, make primary everywhere, remove the old key.
+    for n in &nodes {
+        n.install_key(&new).await.unwrap();
+    }
+    for n in &nodes {
+        n.use_key(&new).await.unwrap();
+    }
+    for n in &nodes {
+        assert!(n.remove_key(&new).await.is_err(), "the primary stays");
+        n.remove_key(&old).await.unwrap();
+        assert!(n.use_key(&old).await.is_err(), "no longer installed");
+    }
+    // A node with only the new key joins; one with only the old key is kept out.
+    let c = Driver::start(options_key("c", &new)).await.unwrap();
+    assert_eq!(c.join(&[nodes[0].advertise_addr()]).await.unwrap(), 1);
+    for n in nodes.iter().chain([&c]) {
+        assert!(
+            n.wait_state("c", State::Alive, WAIT).await,
+            "{:?}",
+            n.members()
+        );
+        assert!(
+            n.wait_state("b", State::Alive, WAIT).await,
+            "{:?}",
+            n.members()
+        );
+    }
+    let mut o = options("stale", Some(old));
+    o.join_retry = JoinRetry {
+        attempts: 2,
+        backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(50),
+    };
+    let stale = Driver::start(o).await.unwrap();
+    assert!(stale.join(&[nodes[0].advertise_addr()]).await.is_err());
+    assert!(nodes[0].member("stale").is_none());
+    // A node without encryption has no keyring to change.
+    let plain = Driver::start(options("plain", None)).await.unwrap();
+    assert!(plain.install_key(&new).await.is_err());
+}
+
+fn options_key(name: &str, key: &[u8]) -> DriverOptions {
+    let mut o = options(name, None);
+    o.keyring = Some(Keyring::new(key).unwrap());
+    o
+}
+
+#[tokio::test]
 async fn join_retries_until_a_seed_is_up() {
     let a = Driver::start(options("a", None)).await.unwrap();
     // A seed that is not listening yet: bind it later on a known port.
