@@ -9,17 +9,20 @@
 //! ```
 //!
 //! LAN 192.0.2.0/24 and 2001:db8:1::/64 (documentation ranges), MACs 02:00:00:00:00:0a/0b/0c.
-//! Nothing is attached to the root namespace, so no packet can leave the lab. [`Lab`]'s `Drop`
+//! Nothing is attached to the root namespace, so no packet can leave the lab. Dropping a [`Lab`]
 //! kills every process left in its namespaces and deletes them, also when a test panics.
 //!
 //! Needs root and `ip`. Without them a test skips with a message, unless `LB_LAB=required`,
-//! in which case it fails.
+//! in which case it fails. The mechanics (commands, namespaces, bridge and veths, teardown) are
+//! the `lb-lab` crate's; this file holds the topology.
 //!
 //! The including test file provides `fn enter_netns(path: &str)` (each crate has its own).
 #![allow(dead_code)]
 
 use std::net::IpAddr;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use lb_lab::{run, run_ok};
 use std::time::{Duration, Instant};
 
 pub const HOSTS: [&str; 3] = ["client", "node1", "node2"];
@@ -42,173 +45,40 @@ pub fn ip6(host: &str) -> String {
     format!("2001:db8:1::{:x}", host_index(host))
 }
 
-fn required() -> bool {
-    std::env::var("LB_LAB").is_ok_and(|v| v == "required")
-}
-
-fn try_run(args: &[&str]) -> std::io::Result<Output> {
-    Command::new(args[0])
-        .args(&args[1..])
-        .stdin(Stdio::null())
-        .output()
-}
-
-fn run(args: &[&str]) -> Output {
-    try_run(args).unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
-}
-
-fn run_ok(args: &[&str]) {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A lab of four namespaces; deleted on drop.
 pub struct Lab {
-    pub prefix: String,
+    net: lb_lab::Namespaces,
 }
 
 impl Lab {
     /// Builds the lab, or returns `None` (after printing why) when this machine cannot, which
     /// is a test failure when `LB_LAB=required`. `tag` must be unique among concurrent tests.
     pub fn up(tag: &str, tools: &[&str]) -> Option<Lab> {
-        let missing: Vec<&str> = ["ip"]
-            .iter()
-            .chain(tools)
-            .copied()
-            .filter(|t| {
-                !Command::new("sh")
-                    .args(["-c", &format!("command -v {t}")])
-                    .stdout(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            })
-            .collect();
         let prefix = format!("lbl2{}{tag}", std::process::id());
-        let why = if !missing.is_empty() {
-            Some(format!("missing tools: {missing:?}"))
-        } else {
-            let probe = run(&["ip", "netns", "add", &format!("{prefix}-sw")]);
-            (!probe.status.success()).then(|| {
-                format!(
-                    "cannot create a network namespace (root needed): {}",
-                    String::from_utf8_lossy(&probe.stderr).trim()
-                )
-            })
+        let net = match lb_lab::Namespaces::create(prefix, &HOSTS, tools) {
+            Ok(net) => net,
+            Err(why) => return lb_lab::skip_or_fail(&why),
         };
-        let lab = Lab { prefix };
-        if let Some(why) = why {
-            drop(lab);
-            assert!(
-                !required(),
-                "LB_LAB=required but the lab cannot be built: {why}"
-            );
-            eprintln!("skipping lab test: {why} (set LB_LAB=required to make this a failure)");
-            return None;
-        }
+        let lab = Lab { net };
         lab.build();
         Some(lab)
     }
 
     pub fn ns(&self, host: &str) -> String {
-        format!("{}-{host}", self.prefix)
+        self.net.ns(host)
     }
 
     pub fn netns_path(&self, host: &str) -> String {
-        format!("/run/netns/{}", self.ns(host))
+        self.net.netns_path(host)
     }
 
     fn build(&self) {
-        let sw = self.ns("sw");
-        run_ok(&[
-            "ip",
-            "netns",
-            "exec",
-            &sw,
-            "sysctl",
-            "-qw",
-            "net.ipv6.conf.all.disable_ipv6=1",
-            "net.ipv6.conf.default.disable_ipv6=1",
-        ]);
-        run_ok(&[
-            "ip",
-            "-n",
-            &sw,
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-        ]);
-        run_ok(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        self.net.switch();
         for host in HOSTS {
             let ns = self.ns(host);
-            run_ok(&["ip", "netns", "add", &ns]);
-            // Before eth0 exists, so it inherits them: no DAD delay, no router solicitations.
-            run_ok(&[
-                "ip",
-                "netns",
-                "exec",
-                &ns,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-                "net.ipv6.conf.all.accept_ra=0",
-                "net.ipv6.conf.default.accept_ra=0",
-                "net.ipv6.conf.default.router_solicitations=0",
-            ]);
-            let port = format!("p-{host}");
-            run_ok(&[
-                "ip",
-                "-n",
-                &sw,
-                "link",
-                "add",
-                &port,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth0",
-                "address",
-                &mac(host),
-                "netns",
-                &ns,
-            ]);
-            run_ok(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
-            run_ok(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-            run_ok(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-            run_ok(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/24", ip4(host)),
-                "dev",
-                "eth0",
-            ]);
-            run_ok(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/64", ip6(host)),
-                "dev",
-                "eth0",
-                "nodad",
-            ]);
+            let a4 = format!("{}/24", ip4(host));
+            let a6 = format!("{}/64", ip6(host));
+            self.net.add_host(host, &mac(host), &a4, &a6);
             if host != "client" {
                 // The kernel must not answer ARP for VIPs it accepts: that is our job.
                 run_ok(&[
@@ -227,10 +97,7 @@ impl Lab {
 
     /// Runs a command in `host`'s namespace.
     pub fn exec(&self, host: &str, args: &[&str]) -> Output {
-        let ns = self.ns(host);
-        let mut full = vec!["ip", "netns", "exec", ns.as_str()];
-        full.extend_from_slice(args);
-        run(&full)
+        self.net.exec(host, args)
     }
 
     /// Makes `host` accept traffic to `vip` without owning it on an interface (as kube-proxy
@@ -343,27 +210,6 @@ fn find_mac(text: &str) -> Option<String> {
     text.split(|c: char| c.is_whitespace() || c == '[' || c == ']' || c == '(' || c == ')')
         .find(|w| w.len() == 17 && w.matches(':').count() == 5)
         .map(str::to_ascii_lowercase)
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let ours: Vec<String> = std::iter::once("sw")
-            .chain(HOSTS)
-            .map(|h| self.ns(h))
-            .collect();
-        for ns in &ours {
-            // Only processes inside namespaces this lab created.
-            let Ok(out) = try_run(&["ip", "netns", "pids", ns]) else {
-                return;
-            };
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = try_run(&["kill", "-KILL", pid]);
-            }
-        }
-        for ns in &ours {
-            let _ = try_run(&["ip", "netns", "del", ns]);
-        }
-    }
 }
 
 /// Runs `f` on a new thread inside `host`'s namespace (sockets it opens stay there).

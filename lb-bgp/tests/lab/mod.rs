@@ -17,7 +17,8 @@
 //! panics; a [`Daemon`]'s `Drop` stops its processes first.
 //!
 //! Needs root, `ip` and the daemons' binaries. Without them a test skips with a message, unless
-//! `LB_LAB=required`, in which case it fails.
+//! `LB_LAB=required`, in which case it fails. The mechanics (commands, namespaces, bridge and
+//! veths, teardown) are the `lb-lab` crate's; this file holds the topology and the daemons.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -25,6 +26,8 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+
+use lb_lab::{run, run_ok};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -59,39 +62,6 @@ pub fn ip(host: &str, v6: bool) -> IpAddr {
 }
 fn mac(host: &str) -> String {
     format!("02:00:00:00:01:{:02x}", host_index(host))
-}
-
-/// Whether `LB_LAB=required`: the lab must run, skipping is a failure.
-pub fn required() -> bool {
-    std::env::var("LB_LAB").is_ok_and(|v| v == "required")
-}
-
-fn try_run(args: &[&str]) -> std::io::Result<Output> {
-    Command::new(args[0])
-        .args(&args[1..])
-        .stdin(Stdio::null())
-        .output()
-}
-
-fn run(args: &[&str]) -> Output {
-    try_run(args).unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
-}
-
-fn run_ok(args: &[&str]) {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn has_tool(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// Polls `f` until it returns true or `timeout` passes.
@@ -133,8 +103,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// A lab of five namespaces (switch, router, client, node1, node2) and a state directory;
 /// deleted on drop.
 pub struct Lab {
-    /// Prefix of every namespace name: unique per process and test.
-    pub prefix: String,
+    /// The namespaces (prefix unique per process and test).
+    net: lb_lab::Namespaces,
     /// Directory for configs, sockets and logs.
     pub dir: PathBuf,
 }
@@ -145,36 +115,14 @@ impl Lab {
     /// concurrent tests of one process; a counter is appended anyway); `tools` are binaries the
     /// test needs besides `ip`.
     pub fn up(tag: &str, tools: &[&str]) -> Option<Lab> {
-        let missing: Vec<&str> = ["ip"]
-            .iter()
-            .chain(tools)
-            .copied()
-            .filter(|t| !has_tool(t))
-            .collect();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let prefix = format!("lbg{}{tag}{n}", std::process::id());
         let dir = std::env::temp_dir().join(format!("{prefix}-lab"));
-        let why = if !missing.is_empty() {
-            Some(format!("missing tools: {missing:?}"))
-        } else {
-            let probe = run(&["ip", "netns", "add", &format!("{prefix}-sw")]);
-            (!probe.status.success()).then(|| {
-                format!(
-                    "cannot create a network namespace (root needed): {}",
-                    String::from_utf8_lossy(&probe.stderr).trim()
-                )
-            })
+        let net = match lb_lab::Namespaces::create(prefix, &HOSTS, tools) {
+            Ok(net) => net,
+            Err(why) => return lb_lab::skip_or_fail(&why),
         };
-        let lab = Lab { prefix, dir };
-        if let Some(why) = why {
-            drop(lab);
-            assert!(
-                !required(),
-                "LB_LAB=required but the lab cannot be built: {why}"
-            );
-            eprintln!("skipping lab test: {why} (set LB_LAB=required to make this a failure)");
-            return None;
-        }
+        let lab = Lab { net, dir };
         std::fs::create_dir_all(&lab.dir).unwrap();
         // FRR drops to its own user: it must be able to reach its directory.
         run_ok(&["chmod", "0755", lab.dir.to_str().unwrap()]);
@@ -182,88 +130,27 @@ impl Lab {
         Some(lab)
     }
 
+    /// The prefix of every namespace name: unique per process and test.
+    pub fn prefix(&self) -> &str {
+        self.net.prefix()
+    }
+
     /// The namespace name of `host`.
     pub fn ns(&self, host: &str) -> String {
-        format!("{}-{host}", self.prefix)
+        self.net.ns(host)
     }
 
     /// The namespace file of `host` (for `setns`).
     pub fn netns_path(&self, host: &str) -> String {
-        format!("/run/netns/{}", self.ns(host))
+        self.net.netns_path(host)
     }
 
     fn build(&self) {
-        let sw = self.ns("sw");
-        run_ok(&[
-            "ip",
-            "netns",
-            "exec",
-            &sw,
-            "sysctl",
-            "-qw",
-            "net.ipv6.conf.all.disable_ipv6=1",
-            "net.ipv6.conf.default.disable_ipv6=1",
-        ]);
-        run_ok(&[
-            "ip",
-            "-n",
-            &sw,
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "mcast_snooping",
-            "0",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-        ]);
-        run_ok(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        self.net.switch();
         for host in HOSTS {
-            let ns = self.ns(host);
-            run_ok(&["ip", "netns", "add", &ns]);
-            // Before eth0 exists, so it inherits them: no DAD delay (link-local usable at once),
-            // no router advertisements or solicitations.
-            run_ok(&[
-                "ip",
-                "netns",
-                "exec",
-                &ns,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-                "net.ipv6.conf.all.accept_ra=0",
-                "net.ipv6.conf.default.accept_ra=0",
-                "net.ipv6.conf.default.router_solicitations=0",
-            ]);
-            let port = format!("p-{host}");
-            run_ok(&[
-                "ip",
-                "-n",
-                &sw,
-                "link",
-                "add",
-                &port,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth0",
-                "address",
-                &mac(host),
-                "netns",
-                &ns,
-            ]);
-            run_ok(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
-            run_ok(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-            run_ok(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
             let a4 = format!("{}/24", ip4(host));
-            run_ok(&["ip", "-n", &ns, "addr", "add", &a4, "dev", "eth0"]);
             let a6 = format!("{}/64", ip6(host));
-            run_ok(&["ip", "-n", &ns, "addr", "add", &a6, "dev", "eth0", "nodad"]);
+            self.net.add_host(host, &mac(host), &a4, &a6);
         }
         let router = self.ns("router");
         run_ok(&[
@@ -307,10 +194,7 @@ impl Lab {
 
     /// Runs a command in `host`'s namespace.
     pub fn exec(&self, host: &str, args: &[&str]) -> Output {
-        let ns = self.ns(host);
-        let mut full = vec!["ip", "netns", "exec", ns.as_str()];
-        full.extend_from_slice(args);
-        run(&full)
+        self.net.exec(host, args)
     }
 
     /// Makes `host` accept traffic to `vip` (an address on its `lo`).
@@ -370,22 +254,8 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let ours: Vec<String> = std::iter::once("sw")
-            .chain(HOSTS)
-            .map(|h| self.ns(h))
-            .collect();
-        for ns in &ours {
-            // Only processes inside namespaces this lab created.
-            let Ok(out) = try_run(&["ip", "netns", "pids", ns]) else {
-                continue;
-            };
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = try_run(&["kill", "-KILL", pid]);
-            }
-        }
-        for ns in &ours {
-            let _ = try_run(&["ip", "netns", "del", ns]);
-        }
+        // Processes and namespaces first, then the directory they wrote into.
+        self.net.teardown();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
