@@ -623,12 +623,8 @@ impl ArpResponder {
                 state.counters.replies_sent += 1;
                 tracing::debug!(ip = %tpa, to = %arp.source_hardware_addr, "reply");
                 let answer = ArpFrame {
-                    ethernet: EthernetRepr {
-                        src_addr: mac,
-                        dst_addr: arp.source_hardware_addr,
-                        ethertype: EtherType::Arp,
-                        vlan: frame.ethernet.vlan,
-                    },
+                    ethernet: EthernetRepr::new(mac, arp.source_hardware_addr, EtherType::Arp)
+                        .with_vlan(frame.ethernet.vlan),
                     arp: ArpRepr::reply_to(&arp, mac),
                 };
                 reply = Some(Transmit::new(ifindex, &answer));
@@ -766,10 +762,8 @@ mod tests {
             vid: 42,
         };
         let req = bytes(ArpFrame {
-            ethernet: EthernetRepr {
-                vlan: Some(tag),
-                ..EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp)
-            },
+            ethernet: EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp)
+                .with_vlan(Some(tag)),
             arp: ArpRepr::request(client(), client_ip(), vip()),
         });
         let reply = r.handle_frame(now, IF, &req).unwrap();

@@ -703,12 +703,8 @@ impl NdpResponder {
                         )
                     };
                     let answer = NdpFrame {
-                        ethernet: EthernetRepr {
-                            src_addr: mac,
-                            dst_addr: eth_dst,
-                            ethertype: EtherType::Ipv6,
-                            vlan: frame.ethernet.vlan,
-                        },
+                        ethernet: EthernetRepr::new(mac, eth_dst, EtherType::Ipv6)
+                            .with_vlan(frame.ethernet.vlan),
                         src_addr: target,
                         dst_addr: ip_dst,
                         message: NdiscRepr::NeighborAdvert {

@@ -39,10 +39,8 @@ impl ArpFrame {
         let out = buf
             .get_mut(..len)
             .ok_or(Error::BufferTooSmall { needed: len, got })?;
-        let ethernet = EthernetRepr {
-            ethertype: EtherType::Arp,
-            ..self.ethernet
-        };
+        let mut ethernet = self.ethernet;
+        ethernet.ethertype = EtherType::Arp;
         let mut frame = EthernetFrame::new_unchecked(out);
         ethernet.emit(&mut frame)?;
         self.arp

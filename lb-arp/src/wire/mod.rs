@@ -14,17 +14,16 @@
 //! never an error by itself.
 
 mod arp;
-mod ethernet;
 mod frame;
 
 pub use arp::{ArpKind, ArpOperation, ArpPacket, ArpRepr, HardwareType};
-pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
 pub use frame::ArpFrame;
+/// Ethernet II with at most one 802.1Q tag, shared with the other Layer 2 crate through `lb-l2`.
+pub use lb_l2::ethernet;
+pub use lb_l2::ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
 
 /// A range of byte offsets of a fixed-size field.
 type Field = core::ops::Range<usize>;
-/// The offset at which a variable-length remainder starts.
-type Rest = core::ops::RangeFrom<usize>;
 
 /// Reads a big-endian `u16` at `range` (two bytes, checked by the caller's `check_len`).
 fn read_u16(data: &[u8], range: Field) -> u16 {

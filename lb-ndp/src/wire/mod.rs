@@ -14,14 +14,15 @@
 //! [`NdpFrame::parse`] applies the validity checks of RFC 4861 §7.1 (hop limit 255, valid ICMPv6
 //! checksum, code 0, length, target not multicast, option lengths, DAD source rules).
 
-mod ethernet;
 mod icmpv6;
 mod ipv6;
 mod ndisc;
 
-pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
 pub use icmpv6::{Icmpv6Packet, Icmpv6Type, checksum};
 pub use ipv6::{IPPROTO_ICMPV6, Ipv6Packet, Ipv6Repr, solicited_node, solicited_node_mac};
+/// Ethernet II with at most one 802.1Q tag, shared with the other Layer 2 crate through `lb-l2`.
+pub use lb_l2::ethernet;
+pub use lb_l2::ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
 pub use ndisc::{NdiscRepr, NdpFrame, NeighborFlags};
 
 /// A range of byte offsets of a fixed-size field.

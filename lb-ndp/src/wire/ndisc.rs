@@ -331,10 +331,8 @@ impl NdpFrame {
         let out = buf
             .get_mut(..len)
             .ok_or(Error::BufferTooSmall { needed: len, got })?;
-        let ethernet = EthernetRepr {
-            ethertype: EtherType::Ipv6,
-            ..self.ethernet
-        };
+        let mut ethernet = self.ethernet;
+        ethernet.ethertype = EtherType::Ipv6;
         let mut frame = EthernetFrame::new_unchecked(out);
         ethernet.emit(&mut frame)?;
         let msg_len = self.message.buffer_len();

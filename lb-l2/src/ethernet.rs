@@ -19,8 +19,8 @@
 use core::fmt;
 use core::str::FromStr;
 
-use super::{Field, Rest, read_u16};
 use crate::error::{Error, Result};
+use crate::read_u16;
 
 /// A 48-bit IEEE MAC address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -155,7 +155,7 @@ impl VlanTag {
 }
 
 mod field {
-    use super::{Field, Rest};
+    use crate::{Field, Rest};
     pub const DESTINATION: Field = 0..6;
     pub const SOURCE: Field = 6..12;
     pub const ETHERTYPE: Field = 12..14;
@@ -314,6 +314,11 @@ impl EthernetRepr {
             vlan: None,
         }
     }
+    /// The same header with the 802.1Q tag `vlan` (`None` for untagged). `EthernetRepr` is
+    /// `non_exhaustive`, so other crates build a tagged header with `new(..).with_vlan(tag)`.
+    pub const fn with_vlan(self, vlan: Option<VlanTag>) -> Self {
+        EthernetRepr { vlan, ..self }
+    }
     /// Reads a checked frame. A second (stacked) tag is [`Error::Unsupported`].
     pub fn parse<T: AsRef<[u8]> + ?Sized>(frame: &EthernetFrame<&T>) -> Result<EthernetRepr> {
         frame.check_len()?;
@@ -363,7 +368,8 @@ impl EthernetRepr {
 mod tests {
     use super::*;
 
-    // Built by hand: an untagged broadcast header with EtherType ARP, then two payload bytes.
+    // Built by hand: an untagged broadcast header with EtherType ARP (any type works), then two
+    // payload bytes.
     static UNTAGGED: [u8; 16] = [
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x08, 0x06, 0xaa,
         0xbb,

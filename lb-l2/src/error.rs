@@ -1,0 +1,36 @@
+//! The crate's one error type.
+
+/// Everything that can go wrong in this crate: decoding, encoding and parsing a MAC address.
+/// Never a panic.
+///
+/// The variants and their messages are the same as the matching variants of `lb_arp::Error` and
+/// `lb_ndp::Error`, which convert from this type one to one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The buffer is shorter than the header (or the lengths it declares) need.
+    #[error("truncated: {needed} bytes needed, {got} present")]
+    Truncated {
+        /// Bytes the header or its length fields require.
+        needed: usize,
+        /// Bytes present.
+        got: usize,
+    },
+    /// The frame is well formed but not something this crate handles (two stacked VLAN tags).
+    #[error("unsupported: {0}")]
+    Unsupported(&'static str),
+    /// An emit buffer is smaller than `buffer_len()`.
+    #[error("buffer too small: {needed} bytes needed, {got} available")]
+    BufferTooSmall {
+        /// Bytes `emit` writes.
+        needed: usize,
+        /// Bytes available.
+        got: usize,
+    },
+    /// A configuration value (such as a MAC address in text) is malformed.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(&'static str),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,45 @@
+//! # lb-l2
+//!
+//! The protocol-independent Layer 2 pieces shared by `lb-arp` and `lb-ndp`.
+//!
+//! - [`ethernet`]: Ethernet II frames with at most one IEEE 802.1Q tag, in the smoltcp style: a
+//!   zero-copy checked view ([`EthernetFrame`]) over any `T: AsRef<[u8]>` and an owned
+//!   representation ([`EthernetRepr`]) with `parse` / `emit` / `buffer_len`. **After
+//!   `new_checked` (or `check_len`) succeeds, no accessor panics**, whatever the bytes; `emit`
+//!   never panics when the buffer is at least `buffer_len()` bytes. EtherTypes are an enum with
+//!   an `Unknown(raw)` variant, so an unknown code point is kept, never an error by itself.
+//!
+//! ```
+//! use lb_l2::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
+//!
+//! let src: MacAddress = "02:00:00:00:00:0a".parse()?;
+//! let mut repr = EthernetRepr::new(src, MacAddress::BROADCAST, EtherType::Ipv6);
+//! repr.vlan = Some(VlanTag { pcp: 0, dei: false, vid: 100 });
+//! let mut buf = [0u8; 18];
+//! repr.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]))?;
+//! assert_eq!(repr.buffer_len(), 18);
+//! assert_eq!(EthernetRepr::parse(&EthernetFrame::new_checked(&buf[..])?)?, repr);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+pub mod ethernet;
+
+pub use error::{Error, Result};
+pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
+
+/// A range of byte offsets of a fixed-size field.
+type Field = core::ops::Range<usize>;
+/// The offset at which a variable-length remainder starts.
+type Rest = core::ops::RangeFrom<usize>;
+
+/// Reads a big-endian `u16` at `range` (two bytes, checked by the caller's `check_len`).
+fn read_u16(data: &[u8], range: Field) -> u16 {
+    let b = &data[range];
+    u16::from_be_bytes([b[0], b[1]])
+}
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
