@@ -9,6 +9,12 @@
 //!   never panics when the buffer is at least `buffer_len()` bytes. EtherTypes are an enum with
 //!   an `Unknown(raw)` variant, so an unknown code point is kept, never an error by itself.
 //!
+//! - [`sys`] (Linux): the one `unsafe` module of lb-l2, lb-arp and lb-ndp — an AF_PACKET raw
+//!   socket with a caller-supplied classic BPF filter, `PACKET_FANOUT_CPU`, link-layer multicast
+//!   membership, CPU affinity, `SCHED_FIFO`, NETLINK_ROUTE sockets, `setns` and tokio
+//!   registration; every block carries a `SAFETY:` comment. Protocol choices (EtherType, filter
+//!   program, multicast groups) are the callers' parameters.
+//!
 //! ```
 //! use lb_l2::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
 //!
@@ -24,6 +30,9 @@
 
 mod error;
 pub mod ethernet;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod sys;
 
 pub use error::{Error, Result};
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};

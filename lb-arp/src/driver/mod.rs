@@ -17,8 +17,8 @@
 //! waiting for a wake-up elsewhere. Timers, link changes and events run on the tokio runtime.
 
 mod netlink;
-#[allow(unsafe_code)]
-mod sys;
+
+use lb_l2::sys;
 
 use std::collections::BTreeSet;
 use std::fs::File;

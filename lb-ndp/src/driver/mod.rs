@@ -18,8 +18,8 @@
 //! the tokio runtime.
 
 mod netlink;
-#[allow(unsafe_code)]
-mod sys;
+
+use lb_l2::sys;
 
 use std::collections::BTreeSet;
 use std::fs::File;

@@ -5,9 +5,9 @@
 use std::io;
 use std::os::fd::OwnedFd;
 
-use super::sys;
 use crate::error::{Error, Result};
 use crate::wire::MacAddress;
+use lb_l2::sys;
 
 const NLMSG_HDR_LEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;

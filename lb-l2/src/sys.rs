@@ -1,7 +1,8 @@
-//! The only `unsafe` code of the crate: thin wrappers over the Linux system calls the driver
-//! needs (AF_PACKET sockets, a classic BPF filter, packet multicast membership, netlink route
-//! sockets, `setns`). Everything above this module is safe Rust; every block below says why it
-//! is sound.
+//! The only `unsafe` code of lb-l2, lb-arp and lb-ndp: thin wrappers over the Linux system calls
+//! their drivers need (AF_PACKET sockets, a classic BPF filter, packet fanout, packet multicast
+//! membership, CPU affinity, `SCHED_FIFO`, netlink route sockets, `setns`). Nothing here knows a
+//! protocol: the EtherType and the BPF program are parameters. Everything above this module is
+//! safe Rust; every block below says why it is sound.
 
 use std::fs::File;
 use std::io;
@@ -9,14 +10,18 @@ use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// How long a blocking `recv` waits before returning, so reader threads can stop.
-pub(crate) const RECV_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
+pub const RECV_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// One classic BPF instruction (`struct sock_filter`).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct BpfInsn {
+pub struct BpfInsn {
+    /// The opcode (class, size, mode / operation, source).
     pub code: u16,
+    /// Jump offset if the condition holds.
     pub jt: u8,
+    /// Jump offset if it does not.
     pub jf: u8,
+    /// The generic field: a constant, an offset or a return value.
     pub k: u32,
 }
 
@@ -35,7 +40,7 @@ fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
 /// An AF_PACKET `SOCK_RAW` socket bound to one interface and one EtherType. Blocking, with a
 /// receive timeout so that a reader thread can notice it should stop.
 #[derive(Debug)]
-pub(crate) struct PacketSocket {
+pub struct PacketSocket {
     fd: OwnedFd,
     ifindex: u32,
 }
@@ -50,11 +55,7 @@ impl PacketSocket {
     /// Opens the socket, attaches `filter` (a classic BPF program), then binds it to `ifindex`
     /// for frames of `ethertype` (in host order; `ETH_P_ALL` = 3 for every type). The socket
     /// is created with protocol 0, so it receives nothing before the filter is in place.
-    pub(crate) fn open(
-        ifindex: u32,
-        ethertype: u16,
-        filter: &[BpfInsn],
-    ) -> io::Result<PacketSocket> {
+    pub fn open(ifindex: u32, ethertype: u16, filter: &[BpfInsn]) -> io::Result<PacketSocket> {
         // SAFETY: socket(2) takes no pointers; a non-negative result is a new descriptor that
         // nothing else owns, so OwnedFd may take it.
         let fd = unsafe {
@@ -135,8 +136,7 @@ impl PacketSocket {
     }
 
     /// Joins (`join = true`) or leaves a link-layer multicast group on the bound interface.
-    #[allow(dead_code)]
-    pub(crate) fn set_membership(&self, mac: [u8; 6], join: bool) -> io::Result<()> {
+    pub fn set_membership(&self, mac: [u8; 6], join: bool) -> io::Result<()> {
         // SAFETY: packet_mreq is plain old data; all-zero is a valid value.
         let mut mreq: libc::packet_mreq = unsafe { mem::zeroed() };
         mreq.mr_ifindex = self.ifindex as libc::c_int;
@@ -163,7 +163,7 @@ impl PacketSocket {
 
     /// Joins fanout group `group` in `PACKET_FANOUT_CPU` mode: each frame goes to the member
     /// socket whose position equals the CPU that received it (modulo the member count).
-    pub(crate) fn join_cpu_fanout(&self, group: u16) -> io::Result<()> {
+    pub fn join_cpu_fanout(&self, group: u16) -> io::Result<()> {
         let arg = (u32::from(group) | (libc::PACKET_FANOUT_CPU << 16)) as libc::c_int;
         // SAFETY: `arg` is a c_int living across the call; the length passed is its size.
         cvt(unsafe {
@@ -180,7 +180,7 @@ impl PacketSocket {
 
     /// Receives one frame; returns its length and the packet type (`PACKET_HOST`,
     /// `PACKET_BROADCAST`, `PACKET_OUTGOING`, ...).
-    pub(crate) fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, u8)> {
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, u8)> {
         // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
         let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
         let mut len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
@@ -200,7 +200,7 @@ impl PacketSocket {
     }
 
     /// Sends one frame on the bound interface.
-    pub(crate) fn send(&self, frame: &[u8]) -> io::Result<usize> {
+    pub fn send(&self, frame: &[u8]) -> io::Result<usize> {
         // SAFETY: `frame` is valid for reads of `frame.len()` bytes for the whole call.
         cvt_size(unsafe {
             libc::send(
@@ -214,7 +214,7 @@ impl PacketSocket {
 }
 
 /// The CPUs this thread may run on (sched_getaffinity), in ascending order.
-pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
+pub fn allowed_cpus() -> io::Result<Vec<usize>> {
     // SAFETY: cpu_set_t is plain old data; all-zero is the empty set.
     let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
     // SAFETY: `set` is a writable cpu_set_t of the size passed; pid 0 is the calling thread.
@@ -227,7 +227,7 @@ pub(crate) fn allowed_cpus() -> io::Result<Vec<usize>> {
 }
 
 /// Restricts the calling thread to CPU `cpu` (sched_setaffinity).
-pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
+pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
     if cpu >= 8 * mem::size_of::<libc::cpu_set_t>() {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
     }
@@ -242,7 +242,7 @@ pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
 
 /// Gives the calling thread the lowest real-time priority (SCHED_FIFO 1), so that a frame's
 /// arrival preempts ordinary work on its CPU at once. Needs CAP_SYS_NICE.
-pub(crate) fn realtime_current_thread() -> io::Result<()> {
+pub fn realtime_current_thread() -> io::Result<()> {
     let param = libc::sched_param { sched_priority: 1 };
     // SAFETY: `param` is a valid sched_param living across the call; pid 0 is this thread.
     cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &raw const param) })?;
@@ -251,7 +251,7 @@ pub(crate) fn realtime_current_thread() -> io::Result<()> {
 
 /// A NETLINK_ROUTE socket. `groups` subscribes to multicast notifications (0 for none);
 /// `nonblocking` for use under an event loop.
-pub(crate) fn netlink_socket(groups: u32, nonblocking: bool) -> io::Result<OwnedFd> {
+pub fn netlink_socket(groups: u32, nonblocking: bool) -> io::Result<OwnedFd> {
     let mut ty = libc::SOCK_RAW | libc::SOCK_CLOEXEC;
     if nonblocking {
         ty |= libc::SOCK_NONBLOCK;
@@ -278,7 +278,7 @@ pub(crate) fn netlink_socket(groups: u32, nonblocking: bool) -> io::Result<Owned
 }
 
 /// `send(2)` on any socket.
-pub(crate) fn send(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
+pub fn send(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
     // SAFETY: `data` is valid for reads of `data.len()` bytes for the whole call.
     cvt_size(unsafe {
         libc::send(
@@ -291,7 +291,7 @@ pub(crate) fn send(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
 }
 
 /// `recv(2)` on any socket.
-pub(crate) fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+pub fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
     let n = cvt_size(unsafe {
         libc::recv(
@@ -306,19 +306,26 @@ pub(crate) fn recv(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Moves the calling thread into the network namespace `netns` (a file such as
 /// `/run/netns/NAME`). Sockets opened afterwards on this thread belong to that namespace.
-pub(crate) fn enter_netns(netns: &File) -> io::Result<()> {
+pub fn enter_netns(netns: &File) -> io::Result<()> {
     // SAFETY: setns(2) takes a descriptor we borrow for the call and a flag; no memory is
     // shared.
     cvt(unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) })?;
     Ok(())
 }
 
-/// Types whose descriptor is owned by the value and never changes while it lives.
-pub(crate) trait OwnsFd: AsRawFd {}
+/// Types whose descriptor is owned by the value and never changes while it lives. Sealed:
+/// [`async_fd`]'s soundness rests on it, so only this module implements it (for `OwnedFd`).
+pub trait OwnsFd: AsRawFd + sealed::Sealed {}
 impl OwnsFd for OwnedFd {}
 
+mod sealed {
+    /// Keeps [`super::OwnsFd`] implemented only here.
+    pub trait Sealed {}
+    impl Sealed for std::os::fd::OwnedFd {}
+}
+
 /// Registers a socket with the tokio reactor. Must be called inside a runtime.
-pub(crate) fn async_fd<T: OwnsFd>(inner: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
+pub fn async_fd<T: OwnsFd>(inner: T) -> io::Result<tokio::io::unix::AsyncFd<T>> {
     // SAFETY: `T: OwnsFd` owns an open descriptor that stays open and unchanged until `inner`
     // is dropped, which the AsyncFd does after deregistering it.
     Ok(unsafe { tokio::io::unix::AsyncFd::register(inner) }?)
