@@ -1,11 +1,11 @@
 //! The crate's one error type.
 
-/// Everything that can go wrong in this crate: decoding, encoding and parsing a MAC address.
-/// Never a panic.
+/// Everything that can go wrong in this crate: decoding, encoding, parsing a MAC address and
+/// (in `netlink`) the operating system. Never a panic.
 ///
 /// The variants and their messages are the same as the matching variants of `lb_arp::Error` and
 /// `lb_ndp::Error`, which convert from this type one to one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The buffer is shorter than the header (or the lengths it declares) need.
@@ -30,6 +30,15 @@ pub enum Error {
     /// A configuration value (such as a MAC address in text) is malformed.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// A system call failed (`netlink` only).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

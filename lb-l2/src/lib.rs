@@ -14,6 +14,9 @@
 //!   membership, CPU affinity, `SCHED_FIFO`, NETLINK_ROUTE sockets, `setns` and tokio
 //!   registration; every block carries a `SAFETY:` comment. Protocol choices (EtherType, filter
 //!   program, multicast groups) are the callers' parameters.
+//! - [`netlink`] (Linux): interface discovery over rtnetlink (`RTM_GETLINK`, IPv6
+//!   `RTM_GETADDR`), parsed in safe code, with MetalLB's interface-name rules and its ARP and NDP
+//!   eligibility rules.
 //!
 //! ```
 //! use lb_l2::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
@@ -30,6 +33,8 @@
 
 mod error;
 pub mod ethernet;
+#[cfg(target_os = "linux")]
+pub mod netlink;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub mod sys;

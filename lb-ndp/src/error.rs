@@ -57,7 +57,7 @@ pub enum Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
-/// The shared Ethernet codec's errors become the variant of the same name and message.
+/// The errors of lb-l2 (Ethernet codec, netlink discovery) become the variant of the same name and message.
 impl From<lb_l2::Error> for Error {
     fn from(e: lb_l2::Error) -> Self {
         match e {
@@ -65,6 +65,7 @@ impl From<lb_l2::Error> for Error {
             lb_l2::Error::Unsupported(what) => Error::Unsupported(what),
             lb_l2::Error::BufferTooSmall { needed, got } => Error::BufferTooSmall { needed, got },
             lb_l2::Error::InvalidConfig(what) => Error::InvalidConfig(what),
+            lb_l2::Error::Io { context, source } => Error::Io { context, source },
             // `lb_l2::Error` is `non_exhaustive`; a variant added there is still reported.
             _ => Error::Unsupported("Ethernet codec error"),
         }

@@ -16,9 +16,7 @@
 //! `PACKET_FANOUT_CPU` group, so a request is handled on the CPU that received it without
 //! waiting for a wake-up elsewhere. Timers, link changes and events run on the tokio runtime.
 
-mod netlink;
-
-use lb_l2::sys;
+use lb_l2::{netlink, sys};
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -33,7 +31,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
-pub use netlink::{InterfaceFilter, Link, NamePattern, links};
+pub use lb_l2::netlink::{InterfaceFilter, Link, NamePattern, links};
 use sys::{BpfInsn, PacketSocket};
 
 use crate::error::{Error, Result};

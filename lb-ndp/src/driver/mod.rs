@@ -17,9 +17,7 @@
 //! received it without waiting for a wake-up elsewhere. Timers, link changes and events run on
 //! the tokio runtime.
 
-mod netlink;
-
-use lb_l2::sys;
+use lb_l2::{netlink, sys};
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -34,7 +32,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
-pub use netlink::{InterfaceFilter, Link, NamePattern, link_local_interfaces, links};
+pub use lb_l2::netlink::{InterfaceFilter, Link, NamePattern, link_local_interfaces, links};
 use sys::{BpfInsn, PacketSocket};
 
 use crate::error::{Error, Result};
@@ -340,9 +338,10 @@ fn flush(shared: &Shared) {
 }
 
 async fn link_watcher(shared: Arc<Shared>, every: Duration) {
-    let notifications = sys::netlink_socket(netlink::RTMGRP_LINK_AND_IPV6_ADDR, true)
-        .ok()
-        .and_then(|fd| sys::async_fd(fd).ok());
+    let notifications =
+        sys::netlink_socket(netlink::RTMGRP_LINK | netlink::RTMGRP_IPV6_IFADDR, true)
+            .ok()
+            .and_then(|fd| sys::async_fd(fd).ok());
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         match &notifications {

@@ -1,13 +1,13 @@
 //! Interface discovery over rtnetlink (not sysfs, which shows the wrong namespace after
 //! `setns`): `RTM_GETLINK` and `RTM_GETADDR` dumps parsed in safe code, and the eligibility
-//! rules MetalLB applies, with its default exclusions.
+//! rules MetalLB applies for ARP and for NDP, with its default exclusions.
 
 use std::io;
 use std::os::fd::OwnedFd;
 
 use crate::error::{Error, Result};
-use crate::wire::MacAddress;
-use lb_l2::sys;
+use crate::ethernet::MacAddress;
+use crate::sys;
 
 const NLMSG_HDR_LEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
@@ -31,9 +31,11 @@ const IFF_BROADCAST: u32 = 0x2;
 const IFF_LOOPBACK: u32 = 0x8;
 const IFF_NOARP: u32 = 0x80;
 
-/// The netlink multicast groups of link changes and IPv6 address changes (`RTMGRP_LINK`,
-/// `RTMGRP_IPV6_IFADDR`).
-pub(crate) const RTMGRP_LINK_AND_IPV6_ADDR: u32 = 0x1 | 0x100;
+/// The netlink multicast group of link changes (`RTMGRP_LINK`), for
+/// [`sys::netlink_socket`].
+pub const RTMGRP_LINK: u32 = 0x1;
+/// The netlink multicast group of IPv6 address changes (`RTMGRP_IPV6_IFADDR`).
+pub const RTMGRP_IPV6_IFADDR: u32 = 0x100;
 
 /// A network interface as the kernel describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +139,16 @@ impl InterfaceFilter {
             return self.allow.iter().any(|p| p.matches(name));
         }
         !self.exclude.iter().any(|p| p.matches(name))
+    }
+    /// MetalLB's ARP eligibility: name allowed, up, broadcast-capable, not NOARP, not enslaved
+    /// to a bridge or bond, with an Ethernet address.
+    pub fn arp_eligible(&self, link: &Link) -> bool {
+        self.name_allowed(&link.name)
+            && link.is_up()
+            && link.is_broadcast()
+            && !link.is_noarp()
+            && link.master.is_none()
+            && link.mac.is_some()
     }
     /// MetalLB's NDP eligibility: name allowed, up, not enslaved to a bridge or bond, with an
     /// Ethernet address and an IPv6 link-local address (`has_link_local`).
@@ -346,6 +358,7 @@ mod tests {
         assert_eq!(link.mac, Some(MacAddress([2, 0, 0, 0, 0, 0x0b])));
         assert_eq!(link.master, Some(5));
         assert!(link.is_up() && link.is_broadcast());
+        assert!(!InterfaceFilter::default().arp_eligible(&link), "enslaved");
         assert!(
             !InterfaceFilter::default().ndp_eligible(&link, true),
             "enslaved"
@@ -355,6 +368,7 @@ mod tests {
             ..link
         };
         assert!(InterfaceFilter::default().ndp_eligible(&free, true));
+        assert!(InterfaceFilter::default().arp_eligible(&free));
         assert!(
             !InterfaceFilter::default().ndp_eligible(&free, false),
             "no link-local"
