@@ -17,6 +17,8 @@
 //! - [`netlink`] (Linux): interface discovery over rtnetlink (`RTM_GETLINK`, IPv6
 //!   `RTM_GETADDR`), parsed in safe code, with MetalLB's interface-name rules and its ARP and NDP
 //!   eligibility rules.
+//! - [`fanout`] (Linux): one AF_PACKET socket per CPU in a `PACKET_FANOUT_CPU` group, each
+//!   paired with the CPU its reader thread should be pinned to.
 //!
 //! ```
 //! use lb_l2::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
@@ -33,6 +35,8 @@
 
 mod error;
 pub mod ethernet;
+#[cfg(target_os = "linux")]
+pub mod fanout;
 #[cfg(target_os = "linux")]
 pub mod netlink;
 #[cfg(target_os = "linux")]

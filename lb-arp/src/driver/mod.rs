@@ -245,47 +245,15 @@ fn reader_thread(
     }
 }
 
-/// The sockets to read an interface from, each with the CPU its reader should run on.
-///
-/// A reply is fastest when the reader that handles a request runs on the CPU that received the
-/// frame: waking a thread there is a local switch, while waking one on another, idle CPU costs
-/// an inter-processor interrupt and the idle exit (tens of microseconds, most of the reply
-/// time). So with several CPUs, `main` and one more socket per CPU join a `PACKET_FANOUT_CPU`
-/// group, which hands each frame to the member whose position is the receiving CPU, and member
-/// `i` is pinned to CPU `i`. If anything of that fails, `main` alone is read, unpinned.
+/// The sockets to read an interface from, each with the CPU its reader should run on: one per
+/// CPU in a `PACKET_FANOUT_CPU` group (see [`lb_l2::fanout::cpu_readers`]), or `main` alone,
+/// unpinned, if that fails.
 fn readers(main: &Arc<PacketSocket>, ifindex: u32) -> Vec<(Arc<PacketSocket>, Option<usize>)> {
-    let single = || vec![(main.clone(), None)];
-    let Ok(cpus) = sys::allowed_cpus() else {
-        return single();
-    };
-    let members = cpus.last().map_or(0, |c| c + 1).min(64);
-    if members < 2 {
-        return single();
-    }
-    // One group per interface and process; groups are per network namespace.
-    let group = (std::process::id() as u16) ^ (ifindex as u16).rotate_left(8);
-    let mut out = vec![(main.clone(), None)];
-    let joined = main.join_cpu_fanout(group).and_then(|()| {
-        for _ in 1..members {
-            let extra = PacketSocket::open(ifindex, ETH_P_ALL, &ARP_FILTER)?;
-            extra.join_cpu_fanout(group)?;
-            out.push((Arc::new(extra), None));
-        }
-        Ok(())
-    });
-    match joined {
-        Ok(()) => {
-            for (i, (_, cpu)) in out.iter_mut().enumerate() {
-                *cpu = cpus.contains(&i).then_some(i);
-            }
-            out
-        }
-        Err(e) => {
-            // `main` may already be in the group; alone in it, it still gets every frame.
-            tracing::debug!(ifindex, error = %e, "per-CPU readers unavailable");
-            single()
-        }
-    }
+    lb_l2::fanout::cpu_readers(main, ifindex, ETH_P_ALL, &ARP_FILTER).unwrap_or_else(|e| {
+        // `main` may already be in the group; alone in it, it still gets every frame.
+        tracing::debug!(ifindex, error = %e, "per-CPU readers unavailable");
+        vec![(main.clone(), None)]
+    })
 }
 
 async fn timer_task(shared: Arc<Shared>) {
