@@ -47,9 +47,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::node::{Event, Node, NodeOptions, Output, Stats, StreamId};
-use crate::security::NONCE_LEN;
-use crate::wire::Message;
-use crate::{Config, Keyring, Member, PacketCodec, State};
+use crate::{Config, Keyring, Member, State};
 
 /// The largest datagram read (memberlist's packets stay under `udp_buffer_size`, but a peer
 /// may be configured otherwise).
@@ -276,11 +274,6 @@ impl Driver {
             seed,
         };
         let node = Node::new(options.config, node_options, Instant::now().into_std());
-        let codec = PacketCodec {
-            label: options.label,
-            keyring: options.keyring,
-            ..PacketCodec::new()
-        };
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(options.event_capacity.max(1));
         let view = Arc::new(RwLock::new(
@@ -295,7 +288,6 @@ impl Driver {
             node,
             udp,
             tcp,
-            codec,
             events: events.clone(),
             view: view.clone(),
             changes: changes_tx,
@@ -359,8 +351,8 @@ impl Driver {
     }
 
     /// Sends a user message (memberlist's `userMsg`, e.g. a serf intent) in one datagram to
-    /// the member `to`, or to every other alive member when `None`. Returns how many it was
-    /// sent to.
+    /// the member `to`, or to every other alive member when `None` ([`Node::send_user`]).
+    /// Returns how many members it was addressed to.
     pub async fn send_user(
         &self,
         to: Option<&str>,
@@ -533,7 +525,6 @@ struct Task {
     udp: UdpSocket,
     tcp: TcpListener,
     /// For user messages the driver sends itself.
-    codec: PacketCodec,
     events: broadcast::Sender<Event>,
     /// The membership view the handle reads, kept up to date from the events.
     view: Arc<RwLock<BTreeMap<String, Member>>>,
@@ -667,8 +658,7 @@ impl Task {
         }
     }
 
-    /// Applies a key change to the node's keyring and to the one the driver seals user
-    /// messages with, keeping them the same.
+    /// Applies a key change to the node's keyring.
     fn change_key(&mut self, op: KeyOp, key: &[u8]) -> Result<(), DriverError> {
         let apply = |ring: &mut Keyring| match op {
             KeyOp::Install => ring.add(key),
@@ -679,34 +669,12 @@ impl Task {
             return Err(DriverError::NotEncrypted);
         };
         apply(ring)?;
-        if let Some(ring) = self.codec.keyring.as_mut() {
-            apply(ring)?;
-        }
         tracing::info!(name = %self.node.name(), ?op, "keyring changed");
         Ok(())
     }
 
     fn send_user(&mut self, to: Option<&str>, payload: Vec<u8>) -> Result<usize, DriverError> {
-        let me = self.node.name().to_string();
-        let targets: Vec<(SocketAddr, u8)> = self
-            .node
-            .members()
-            .filter(|m| m.name != me && m.state == State::Alive)
-            .filter(|m| to.is_none_or(|t| t == m.name))
-            .filter_map(|m| Some((m.socket_addr()?, m.protocol_max())))
-            .collect();
-        let msg = [Message::User(payload)];
-        let mut sent = 0;
-        for (addr, pmax) in targets {
-            let mut nonce = [0u8; NONCE_LEN];
-            getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
-            let bytes = self.codec.seal(&msg, pmax >= 5, nonce)?;
-            match self.udp.try_send_to(&bytes, addr) {
-                Ok(_) => sent += 1,
-                Err(e) => tracing::debug!(%addr, error = %e, "user message not sent"),
-            }
-        }
-        Ok(sent)
+        Ok(self.node.send_user(to, payload)?)
     }
 
     fn retry_join(&mut self, now: Instant) {

@@ -626,6 +626,24 @@ impl Node {
         self.stats
     }
 
+    /// Sends a user message (memberlist's `userMsg`, e.g. a serf intent) in one datagram to the
+    /// alive member `to`, or to every other alive member when `None`, sealed and labelled like
+    /// all our packets. Returns how many members it was addressed to.
+    pub fn send_user(&mut self, to: Option<&str>, payload: Vec<u8>) -> Result<usize, Error> {
+        let part = Message::User(payload).encode()?;
+        let targets: Vec<(SocketAddr, String)> = self
+            .members
+            .iter()
+            .filter(|m| m.name != self.name && m.state == State::Alive)
+            .filter(|m| to.is_none_or(|t| t == m.name))
+            .filter_map(|m| Some((m.socket_addr()?, m.name.clone())))
+            .collect();
+        for (addr, name) in &targets {
+            self.send_parts(*addr, Some(name), vec![part.clone()]);
+        }
+        Ok(targets.len())
+    }
+
     /// Changes the local node's metadata: a new incarnation, announced to the cluster.
     pub fn set_meta(&mut self, meta: Vec<u8>, now: Instant) {
         let mut me = self.local().to_alive();
