@@ -111,10 +111,18 @@ pub struct PoolCounters {
 
 #[derive(Debug, Clone)]
 struct Allocation {
-    pool: usize,
+    /// Index of the pool, as `u32` to keep the record at 64 bytes (a pool is hundreds of bytes,
+    /// so 2^32 of them cannot exist).
+    pool: u32,
     ips: Ips,
     ports: PortSet,
     sharing: Option<SharingKey>,
+}
+
+impl Allocation {
+    fn pool(&self) -> usize {
+        self.pool as usize
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -216,13 +224,13 @@ impl Allocator {
         for (key, mut alloc) in allocations {
             match self.pools.position_for(&alloc.ips) {
                 Some(pi) => {
-                    alloc.pool = pi;
+                    alloc.pool = pi as u32;
                     self.commit(key, alloc);
                 }
                 None => orphans.push(Orphan {
                     service: key,
                     ips: alloc.ips.to_vec(),
-                    pool: old_pools.at(alloc.pool).name().to_owned(),
+                    pool: old_pools.at(alloc.pool()).name().to_owned(),
                 }),
             }
         }
@@ -310,7 +318,7 @@ impl Allocator {
         }
         let ips = Ips::new(ips);
         if let Some(a) = self.allocations.get(&svc.key) {
-            if a.pool == pi && a.ips == ips && a.sharing == svc.sharing && *a.ports == *ports {
+            if a.pool() == pi && a.ips == ips && a.sharing == svc.sharing && *a.ports == *ports {
                 // Nothing changes (the common case when converging a service again).
                 return Ok(self.to_assignment(a));
             }
@@ -408,7 +416,7 @@ impl Allocator {
         let (&[held], FamilyRequest::PreferDual { .. }) = (&*existing.ips, svc.families) else {
             return Err(Error::NoAdditionalFamily);
         };
-        let pi = existing.pool;
+        let pi = existing.pool();
         let family = Family::of(&held).other();
         let ports = PortSet::new(&svc.ports);
         let ip = self
@@ -537,7 +545,7 @@ impl Allocator {
             if a.ips.is_empty() {
                 return Err(format!("{key} holds no address"));
             }
-            if self.pools.position_for(&a.ips) != Some(a.pool) {
+            if self.pools.position_for(&a.ips) != Some(a.pool()) {
                 return Err(format!("{key}: {:?} not handed out by its pool", a.ips));
             }
             for ip in a.ips.iter() {
@@ -562,7 +570,7 @@ impl Allocator {
                 .allocations
                 .get(first)
                 .ok_or(format!("{ip}: unknown user"))?;
-            let pi = a0.pool;
+            let pi = a0.pool();
             let f = Family::of(ip);
             recount[pi][f.index()] += 1;
             let space = self.pools.at(pi).index_space(f);
@@ -629,12 +637,12 @@ impl Allocator {
     fn pool_name_of(&self, key: &ServiceKey) -> Option<&str> {
         self.allocations
             .get(key)
-            .map(|a| self.pools.at(a.pool).name())
+            .map(|a| self.pools.at(a.pool()).name())
     }
 
     fn to_assignment(&self, a: &Allocation) -> Assignment {
         Assignment {
-            pool: self.pools.at(a.pool).name().to_owned(),
+            pool: self.pools.at(a.pool()).name().to_owned(),
             ips: a.ips,
         }
     }
@@ -784,7 +792,7 @@ impl Allocator {
         self.commit(
             svc.key.clone(),
             Allocation {
-                pool,
+                pool: pool as u32,
                 ips,
                 ports,
                 sharing: svc.sharing.clone(),
@@ -807,8 +815,8 @@ impl Allocator {
                         },
                     );
                     let f = Family::of(ip);
-                    let space = self.pools.at(alloc.pool).index_space(f);
-                    let st = &mut self.states[alloc.pool];
+                    let space = self.pools.at(alloc.pool()).index_space(f);
+                    let st = &mut self.states[alloc.pool()];
                     st.occupied[f.index()].insert(space.index(crate::family::to_bits(ip)));
                     st.assigned[f.index()] += 1;
                     if let Some(sk) = &alloc.sharing {
@@ -833,8 +841,8 @@ impl Allocator {
                     continue;
                 };
                 let f = Family::of(ip);
-                let space = self.pools.at(alloc.pool).index_space(f);
-                let st = &mut self.states[alloc.pool];
+                let space = self.pools.at(alloc.pool()).index_space(f);
+                let st = &mut self.states[alloc.pool()];
                 st.occupied[f.index()].remove(space.index(crate::family::to_bits(ip)));
                 st.assigned[f.index()] -= 1;
                 if let Some(sk) = u.sharing {

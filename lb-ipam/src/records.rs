@@ -70,11 +70,12 @@ impl<'a> IntoIterator for &'a Ips {
     }
 }
 
-/// A service's ports, sorted and deduplicated; up to three are stored inline.
+/// A service's ports, sorted and deduplicated; up to three are stored inline. More go behind a
+/// thin pointer, so the whole set is 16 bytes.
 #[derive(Debug, Clone)]
 pub(crate) enum PortSet {
     Inline { len: u8, ports: [Port; 3] },
-    Heap(Box<[Port]>),
+    Heap(Box<Box<[Port]>>),
 }
 
 impl PortSet {
@@ -99,7 +100,7 @@ impl PortSet {
             let mut v = ports.to_vec();
             v.sort_unstable();
             v.dedup();
-            PortSet::Heap(v.into_boxed_slice())
+            PortSet::Heap(Box::new(v.into_boxed_slice()))
         }
     }
 }
