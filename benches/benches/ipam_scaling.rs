@@ -1,20 +1,23 @@
 //! Per-allocation cost of `lb-ipam` as the number of assignments grows, printed as a table.
 //!
-//! For each fill level N (1k, 10k, 100k, 1M) and each pool (IPv4 /12, IPv6 /64, IPv6 /48), in a
-//! fresh process (so one level's freed heap does not shape the next): allocate N services,
-//! release a pseudo-random 10% of them so the free space is fragmented, then
-//!
-//! - **first**: time 10,000 further allocations, each filling the lowest hole as first-fit
-//!   must. The holes' records were last touched while filling, so at 1M this includes the
-//!   cache and TLB misses of touching a large table for the first time;
-//! - **steady**: release those 10,000 and allocate them again, ten times, and average: the same
-//!   operations with the working set in cache, i.e. the cost of the algorithm itself.
+//! For each fill level N (1k, 10k, 100k, 1M) and each pool (IPv4 /12, IPv6 /64, IPv6 /48), two
+//! phases, each in a fresh process (so that every level grows into fresh memory and no phase
+//! reuses the heap another freed), after a few allocations that warm the code:
 //!
 //! - **fill**: the criterion bench's workload at size N — N services, built beforehand,
 //!   allocated one by one into an empty pool — total time divided by N;
-//! - **sequential**: then the 1,000 allocations that follow the first N, timed alone: the
-//!   marginal cost of one more allocation when N are held (their requests are built after the
-//!   fill, as a controller builds each from the object it has just decoded).
+//! - **seq**: then the cost of one more allocation when N are held, i.e. the time per
+//!   allocation *at* N: 1,000 new services allocated one by one and timed, then released, 31
+//!   times over; the median window;
+//!
+//! and, in the other process, N services allocated and a pseudo-random 10% of them released,
+//! so the free space is fragmented, then
+//!
+//! - **first**: 10,000 further allocations, each filling the lowest hole as first-fit must. The
+//!   holes' records were last touched while filling, so at 1M this includes the cache misses
+//!   of coming back to them;
+//! - **steady**: release those 10,000 and allocate them again, eleven times (churn in the same
+//!   holes); the median round.
 //!
 //! Each figure is the median of three processes; `x1k` is the ratio to the 1k level.
 //! Run with `cargo bench -p lb-benches --bench ipam_scaling`.
@@ -40,9 +43,11 @@ fn svc(i: usize, family: Family) -> Service {
 }
 
 /// Returns (fill, sequential): nanoseconds per allocation while allocating `n` services one by
-/// one into an empty pool, then for the 1,000 allocations after them.
+/// one into an empty pool, then the median over `WINDOWS` windows of the next `NEXT`
+/// allocations (each window's services are released after it, so every window starts from `n`).
 fn sequential(cidr: &str, family: Family, n: usize) -> (f64, f64) {
     const NEXT: usize = 1_000;
+    const WINDOWS: usize = 31;
     let first: Vec<Service> = (0..n).map(|i| svc(i, family)).collect();
     let spec = PoolSpec {
         addresses: vec![cidr.into()],
@@ -52,13 +57,35 @@ fn sequential(cidr: &str, family: Family, n: usize) -> (f64, f64) {
     let start = Instant::now();
     allocate_all(&mut a, &first);
     let fill = start.elapsed().as_nanos() as f64 / n as f64;
-    // The next requests are built now, as a controller builds each from the object it has just
-    // decoded: built before the fill, at a million they would have left the cache, and every
-    // allocation would start with misses on its own request that are not the allocator's.
-    let next: Vec<Service> = (n..n + NEXT).map(|i| svc(i, family)).collect();
-    let start = Instant::now();
-    allocate_all(&mut a, &next);
-    (fill, start.elapsed().as_nanos() as f64 / NEXT as f64)
+    let mut windows = Vec::with_capacity(WINDOWS);
+    for w in 0..WINDOWS {
+        // Each window's requests are new services, built now, as a controller builds each
+        // from the object it has just decoded: built before the fill, at a million they would
+        // have left the cache, and every allocation would start with misses on its own request
+        // that are not the allocator's.
+        let next: Vec<Service> = (0..NEXT).map(|i| svc(n + w * NEXT + i, family)).collect();
+        let start = Instant::now();
+        allocate_all(&mut a, &next);
+        windows.push(start.elapsed().as_nanos() as f64 / NEXT as f64);
+        for s in &next {
+            a.release(&s.key);
+        }
+    }
+    (fill, median(windows))
+}
+
+/// Runs the allocator's code once on a handful of services, leaving the heap almost untouched.
+fn warm_up(cidr: &str, family: Family) {
+    let spec = PoolSpec {
+        addresses: vec![cidr.into()],
+        ..PoolSpec::default()
+    };
+    let mut a = Allocator::with_pools(Pools::from_specs([("bench", &spec)]).expect("valid pool"));
+    let few: Vec<Service> = (0..64).map(|i| svc(i, family)).collect();
+    allocate_all(&mut a, &few);
+    for s in &few {
+        a.release(&s.key);
+    }
 }
 
 /// Returns (first, steady) nanoseconds per allocation at fill level `n`.
@@ -87,18 +114,16 @@ fn measure(cidr: &str, family: Family, n: usize) -> (f64, f64) {
     let start = Instant::now();
     allocate_all(&mut a, &probes);
     let first = start.elapsed().as_nanos() as f64 / PROBES as f64;
-    let mut steady = 0.0;
-    for _ in 0..10 {
+    let mut steady = Vec::with_capacity(11);
+    for _ in 0..11 {
         for s in &probes {
             a.release(&s.key);
         }
         let start = Instant::now();
-        for s in &probes {
-            black_box(a.allocate(s).expect("room"));
-        }
-        steady += start.elapsed().as_nanos() as f64 / PROBES as f64 / 10.0;
+        allocate_all(&mut a, &probes);
+        steady.push(start.elapsed().as_nanos() as f64 / PROBES as f64);
     }
-    (first, steady)
+    (first, median(steady))
 }
 
 /// The timed loop, kept out of line so `valgrind --tool=callgrind
@@ -118,13 +143,25 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let [_, flag, pool, n] = args.as_slice() {
-        if flag == "--measure" {
-            let (cidr, family) = POOLS[pool.parse::<usize>().expect("pool index")];
-            let n = n.parse().expect("level");
-            let (first, steady) = measure(cidr, family, n);
-            let (fill, seq) = sequential(cidr, family, n);
-            println!("{first} {steady} {fill} {seq}");
-            return;
+        let (cidr, family) = POOLS[pool.parse::<usize>().expect("pool index")];
+        let n = n.parse().expect("level");
+        // Each phase runs in a new process, on a fresh heap, after a few allocations that warm
+        // the code: every level then pays for the memory it grows into. Sharing a process,
+        // small levels would reuse what the earlier phase freed while a million's large blocks
+        // go back to the kernel and are faulted in anew.
+        warm_up(cidr, family);
+        match flag.as_str() {
+            "--holes" => {
+                let (first, steady) = measure(cidr, family, n);
+                println!("{first} {steady}");
+                return;
+            }
+            "--grow" => {
+                let (fill, seq) = sequential(cidr, family, n);
+                println!("{fill} {seq}");
+                return;
+            }
+            _ => {}
         }
     }
     if args.iter().any(|a| a == "--list" || a == "--test") {
@@ -150,18 +187,21 @@ fn main() {
             let (mut firsts, mut steadies, mut fills, mut seqs) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for _ in 0..3 {
-                let out = Command::new(&exe)
-                    .args(["--measure", &pi.to_string(), &n.to_string()])
-                    .output()
-                    .expect("run a measurement");
-                let text = String::from_utf8_lossy(&out.stdout);
-                let mut it = text
-                    .split_whitespace()
-                    .map(|v| v.parse::<f64>().expect("number"));
-                firsts.push(it.next().expect("first"));
-                steadies.push(it.next().expect("steady"));
-                fills.push(it.next().expect("fill"));
-                seqs.push(it.next().expect("sequential"));
+                let run = |phase: &str| -> Vec<f64> {
+                    let out = Command::new(&exe)
+                        .args([phase, &pi.to_string(), &n.to_string()])
+                        .output()
+                        .expect("run a measurement");
+                    String::from_utf8_lossy(&out.stdout)
+                        .split_whitespace()
+                        .map(|v| v.parse::<f64>().expect("number"))
+                        .collect()
+                };
+                let (holes, grow) = (run("--holes"), run("--grow"));
+                firsts.push(holes[0]);
+                steadies.push(holes[1]);
+                fills.push(grow[0]);
+                seqs.push(grow[1]);
             }
             let (f, s, l, q) = (
                 median(firsts),
