@@ -19,8 +19,9 @@
 //! - **steady**: release those 10,000 and allocate them again, eleven times (churn in the same
 //!   holes); the median round.
 //!
-//! Each figure is the median of five processes (the host of the development VM is
-//! noisy, and the columns that wait on memory most, *first* and *steady*, vary most); `x1k` is the ratio to the 1k level.
+//! Each figure is the median of five processes (the host of the development VM is noisy, and the
+//! columns that wait on memory most, *first* and *steady*, vary most); `x1k` is the ratio to
+//! the 1k level.
 //! Run with `cargo bench -p lb-benches --bench ipam_scaling`.
 
 use std::hint::black_box;
