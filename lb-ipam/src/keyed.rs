@@ -22,7 +22,7 @@
 //!   `main`.
 //!
 //! On the development machine this brings the cost of one more allocation with a million held
-//! from about 2.3x that with a thousand held to about 1.5x (`ipam_scaling`'s *seq* column).
+//! from 2.5–2.8x that with a thousand held to 1.2–1.6x (`ipam_scaling`'s *seq* column).
 //!
 //! Removal moves the last record into the hole and fixes that record's slot; slots are deleted
 //! by shifting their cluster back (no tombstones). The filter cannot forget a removed hash, so
