@@ -19,6 +19,10 @@
 //!   eligibility rules.
 //! - [`fanout`] (Linux): one AF_PACKET socket per CPU in a `PACKET_FANOUT_CPU` group, each
 //!   paired with the CPU its reader thread should be pinned to.
+//! - [`driver`] (Linux): the tokio driver both protocols run, generic over a
+//!   [`driver::Responder`] (the protocol's sans-IO core, its EtherType, BPF program and
+//!   eligible interfaces): reader threads per CPU, timers, interface discovery and rescans,
+//!   multicast membership, and a `Handle` to announce, withdraw and probe.
 //!
 //! ```
 //! use lb_l2::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
@@ -33,6 +37,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(target_os = "linux")]
+pub mod driver;
 mod error;
 pub mod ethernet;
 #[cfg(target_os = "linux")]

@@ -1,0 +1,554 @@
+//! The tokio driver shared by lb-arp and lb-ndp (Linux): AF_PACKET sockets on each eligible
+//! interface, found over netlink, feeding a sans-IO [`Responder`].
+//!
+//! ```text
+//!   reader thread per CPU & interface ─▶ ┌──────────────────────┐ ──reply──▶ same socket
+//!   (blocking recv, protocol's BPF)      │ Mutex<Responder>     │
+//!   timer task (sleep_until deadline) ──▶│                      │ ──announcements/probes──▶ sockets
+//!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ mpsc receiver
+//!        └─ join/leave the multicast groups the responder names, on the sockets
+//!   link watcher (netlink notifications + periodic rescan) ── opens/closes sockets
+//! ```
+//!
+//! Replies are sent from the reader thread that received the request, without a channel hop
+//! or an event-loop wake-up: a plain thread blocked in `recv` is the shortest path from the
+//! NIC to the reply (the ARP lab measures it against the kernel's own replies). Each CPU has
+//! its own reader, pinned to it and (by default) at real-time priority, fed by a
+//! `PACKET_FANOUT_CPU` group, so a request is handled on the CPU that received it without
+//! waiting for a wake-up elsewhere. Timers, link changes and events run on the tokio runtime.
+//!
+//! A protocol plugs in by implementing [`Responder`] for its sans-IO core: the EtherType and
+//! BPF program its sockets read, which interfaces are eligible, and the core's calls.
+//! `lb_arp::driver` and `lb_ndp::driver` are that and nothing else.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::MacAddress;
+use crate::error::Error;
+use crate::netlink::{InterfaceFilter, Link};
+use crate::sys::{self, BpfInsn, PacketSocket};
+
+const PACKET_OUTGOING: u8 = 4;
+
+/// A protocol's sans-IO responder, as the driver drives it.
+pub trait Responder: Send + 'static {
+    /// The addresses it announces (`Ipv4Addr` for ARP, `Ipv6Addr` for NDP).
+    type Addr: Copy + Ord + Send + Sync + fmt::Debug + 'static;
+    /// The core's settings.
+    type Config;
+    /// What the core reports (conflicts, probe results), passed to the driver's receiver.
+    type Event: Send + fmt::Debug + 'static;
+    /// Per-interface counters.
+    type Counters: Default;
+    /// An interface as the core knows it.
+    type Interface: Clone;
+    /// A frame the core wants sent.
+    type Transmit;
+    /// The protocol crate's error, which every [`Error`] of this crate converts into.
+    type Error: From<Error> + fmt::Display;
+
+    /// The protocol's name, for logs ("ARP", "NDP").
+    const PROTOCOL: &'static str;
+    /// The name prefix of reader threads (the interface name follows).
+    const THREAD_PREFIX: &'static str;
+    /// The protocol number the packet sockets are opened for (`ETH_P_ALL`, `ETH_P_IPV6`...).
+    const ETHERTYPE: u16;
+    /// The classic BPF program that keeps only the protocol's frames, in the kernel.
+    const FILTER: &'static [BpfInsn];
+    /// The rtnetlink multicast groups whose notifications trigger a rescan.
+    const NETLINK_GROUPS: u32;
+
+    /// A core with `config`.
+    fn new(config: Self::Config) -> Self;
+    /// The interfaces the protocol may serve under `filter`, read over netlink now.
+    fn eligible(filter: &InterfaceFilter) -> Result<Vec<Link>, Error>;
+    /// The core's view of `link`, whose MAC is `mac`.
+    fn interface(link: &Link, mac: MacAddress) -> Self::Interface;
+    /// Adds (or updates) an interface.
+    fn add_interface(&mut self, iface: Self::Interface);
+    /// Forgets an interface.
+    fn remove_interface(&mut self, ifindex: u32);
+    /// The indexes of the interfaces the core has.
+    fn interface_indexes(&self) -> Vec<u32>;
+    /// The interfaces the core has, with their counters.
+    fn interfaces(&self) -> Vec<(Self::Interface, Self::Counters)>;
+    /// Announces `addr` on `ifindex`; returns a link-layer multicast group the interface's
+    /// sockets must now join, if any.
+    fn announce(
+        &mut self,
+        now: Instant,
+        ifindex: u32,
+        addr: Self::Addr,
+    ) -> Result<Option<MacAddress>, Self::Error>;
+    /// Stops announcing `addr` on `ifindex`; returns a group the sockets may now leave, if any.
+    fn withdraw(&mut self, ifindex: u32, addr: Self::Addr) -> Option<MacAddress>;
+    /// Starts a probe for `addr` on `ifindex`.
+    fn probe(&mut self, now: Instant, ifindex: u32, addr: Self::Addr) -> Result<(), Self::Error>;
+    /// Handles a received frame; returns the reply to send on the same socket, if any.
+    fn handle_frame(&mut self, now: Instant, ifindex: u32, frame: &[u8]) -> Option<Self::Transmit>;
+    /// The next frame due at `now`, if any.
+    fn poll_transmit(&mut self, now: Instant) -> Option<Self::Transmit>;
+    /// The next event, if any.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    /// When the core next has something to send.
+    fn poll_timeout(&mut self) -> Option<Instant>;
+    /// The interface a frame goes out on, and its bytes.
+    fn frame(t: &Self::Transmit) -> (u32, &[u8]);
+}
+
+/// Moves the calling thread into a network namespace (for example `/run/netns/NAME`): sockets
+/// the driver opens afterwards on this thread, and the interfaces it discovers, are that
+/// namespace's. Run a current-thread tokio runtime on that thread.
+pub fn enter_netns(path: impl AsRef<Path>) -> Result<(), Error> {
+    let f = File::open(path).map_err(|source| Error::Io {
+        context: "open netns",
+        source,
+    })?;
+    sys::enter_netns(&f).map_err(|source| Error::Io {
+        context: "setns",
+        source,
+    })
+}
+
+/// Driver settings.
+#[derive(Debug, Clone)]
+pub struct DriverConfig<C> {
+    /// The responder core's settings.
+    pub responder: C,
+    /// Which interfaces to use.
+    pub interfaces: InterfaceFilter,
+    /// Rescan interfaces this often even without a netlink notification.
+    pub rescan_interval: Duration,
+    /// Events buffered for the receiver; more are dropped.
+    pub event_capacity: usize,
+    /// Run the reader threads at real-time priority (SCHED_FIFO 1; needs CAP_SYS_NICE, and is
+    /// skipped without it). With it, a request preempts ordinary work on the CPU that received
+    /// it and the reply leaves in about the time the kernel takes for its own addresses; without
+    /// it, the reader may wait for the current task to yield, which on a busy or virtualised
+    /// host adds tens of microseconds. The cost: under a flood of requests the readers can take
+    /// up to the kernel's real-time share of each CPU (95% by default), much as the kernel's own
+    /// ARP and neighbour discovery handling would.
+    pub realtime_readers: bool,
+}
+
+impl<C: Default> Default for DriverConfig<C> {
+    fn default() -> Self {
+        DriverConfig {
+            responder: C::default(),
+            interfaces: InterfaceFilter::default(),
+            rescan_interval: Duration::from_secs(10),
+            event_capacity: 1024,
+            realtime_readers: true,
+        }
+    }
+}
+
+struct Port {
+    socket: Arc<PacketSocket>,
+    /// Tells the reader thread to stop (it notices within `sys::RECV_TIMEOUT`).
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Port {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+struct Shared<R: Responder> {
+    core: Mutex<R>,
+    ports: Mutex<HashMap<u32, Port>>,
+    wanted: Mutex<BTreeSet<R::Addr>>,
+    wake: Notify,
+    rescan: Notify,
+    events: mpsc::Sender<R::Event>,
+    filter: InterfaceFilter,
+    realtime: bool,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<R: Responder> Shared<R> {
+    fn drain_events(&self, core: &mut R) {
+        while let Some(e) = core.poll_event() {
+            if let Err(e) = self.events.try_send(e) {
+                tracing::warn!(event = ?e.into_inner(), "event dropped: receiver full or gone");
+            }
+        }
+    }
+
+    fn send(&self, ifindex: u32, frame: &[u8]) {
+        let socket = lock(&self.ports).get(&ifindex).map(|p| p.socket.clone());
+        if let Some(s) = socket {
+            if let Err(e) = s.send(frame) {
+                tracing::warn!(ifindex, error = %e, "send failed");
+            }
+        }
+    }
+}
+
+/// A running driver: announce, withdraw, probe and inspect at run time. Cheap to clone.
+pub struct Handle<R: Responder> {
+    shared: Arc<Shared<R>>,
+}
+
+impl<R: Responder> Clone for Handle<R> {
+    fn clone(&self) -> Self {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<R: Responder> fmt::Debug for Handle<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("announced", &self.announced())
+            .finish()
+    }
+}
+
+/// Starts the driver on the current tokio runtime: discovers interfaces, opens their sockets
+/// and spawns its tasks and reader threads (one per CPU and interface). Events (conflicts,
+/// probe results) arrive on the returned receiver. [`Handle::shutdown`] stops everything; so
+/// does dropping the runtime (the reader threads notice within 100 ms).
+///
+/// Interfaces are discovered in the network namespace of the thread that runs the driver's
+/// tasks: to serve another namespace, call [`enter_netns`] on a thread and run a
+/// current-thread runtime there.
+pub async fn spawn<R: Responder>(
+    config: DriverConfig<R::Config>,
+) -> Result<(Handle<R>, mpsc::Receiver<R::Event>), R::Error> {
+    let (tx, rx) = mpsc::channel(config.event_capacity.max(1));
+    let shared = Arc::new(Shared {
+        core: Mutex::new(R::new(config.responder)),
+        ports: Mutex::new(HashMap::new()),
+        wanted: Mutex::new(BTreeSet::new()),
+        wake: Notify::new(),
+        rescan: Notify::new(),
+        events: tx,
+        filter: config.interfaces,
+        realtime: config.realtime_readers,
+        tasks: Mutex::new(Vec::new()),
+    });
+    let handle = Handle {
+        shared: shared.clone(),
+    };
+    rescan(&shared)?;
+    let timer = tokio::spawn(timer_task(shared.clone()));
+    let watcher = tokio::spawn(link_watcher(shared.clone(), config.rescan_interval));
+    lock(&shared.tasks).extend([timer, watcher]);
+    Ok((handle, rx))
+}
+
+fn reader_thread<R: Responder>(
+    shared: Weak<Shared<R>>,
+    ifindex: u32,
+    socket: Arc<PacketSocket>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut buf = [0u8; 2048];
+    while !stop.load(Ordering::Relaxed) {
+        let (n, pkttype) = match socket.recv(&mut buf) {
+            Ok(got) => got,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                // The driver is gone without a shutdown (its runtime was dropped): stop too.
+                if shared.strong_count() == 0 {
+                    return;
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(ifindex, error = %e, "packet socket failed");
+                return;
+            }
+        };
+        if pkttype == PACKET_OUTGOING {
+            continue;
+        }
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let reply = {
+            let mut core = lock(&shared.core);
+            let reply = core.handle_frame(Instant::now(), ifindex, &buf[..n]);
+            shared.drain_events(&mut core);
+            reply
+        };
+        if let Some(t) = reply {
+            if let Err(e) = socket.send(R::frame(&t).1) {
+                tracing::warn!(ifindex, error = %e, "reply send failed");
+            }
+        }
+    }
+}
+
+/// The sockets to read an interface from, each with the CPU its reader should run on: one per
+/// CPU in a `PACKET_FANOUT_CPU` group (see [`crate::fanout::cpu_readers`]), or `main` alone,
+/// unpinned, if that fails.
+fn readers<R: Responder>(
+    main: &Arc<PacketSocket>,
+    ifindex: u32,
+) -> Vec<(Arc<PacketSocket>, Option<usize>)> {
+    crate::fanout::cpu_readers(main, ifindex, R::ETHERTYPE, R::FILTER).unwrap_or_else(|e| {
+        // `main` may already be in the group; alone in it, it still gets every frame.
+        tracing::debug!(ifindex, error = %e, "per-CPU readers unavailable");
+        vec![(main.clone(), None)]
+    })
+}
+
+/// Joins or leaves a multicast group, logging failures (the frames may still arrive on links
+/// that do not filter multicast).
+fn join(socket: &PacketSocket, group: Option<MacAddress>, join: bool) {
+    if let Some(mac) = group {
+        if let Err(e) = socket.set_membership(mac.0, join) {
+            tracing::warn!(%mac, join, error = %e, "multicast membership change failed");
+        }
+    }
+}
+
+async fn timer_task<R: Responder>(shared: Arc<Shared<R>>) {
+    loop {
+        let deadline = lock(&shared.core).poll_timeout();
+        match deadline {
+            Some(at) => {
+                let at = tokio::time::Instant::from_std(at);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = shared.wake.notified() => {}
+                }
+            }
+            None => shared.wake.notified().await,
+        }
+        flush(&shared);
+    }
+}
+
+/// Sends everything the core has due now.
+fn flush<R: Responder>(shared: &Shared<R>) {
+    let now = Instant::now();
+    loop {
+        let next = {
+            let mut core = lock(&shared.core);
+            let t = core.poll_transmit(now);
+            shared.drain_events(&mut core);
+            t
+        };
+        match next {
+            Some(t) => {
+                let (ifindex, bytes) = R::frame(&t);
+                shared.send(ifindex, bytes);
+            }
+            None => break,
+        }
+    }
+}
+
+async fn link_watcher<R: Responder>(shared: Arc<Shared<R>>, every: Duration) {
+    let notifications = sys::netlink_socket(R::NETLINK_GROUPS, true)
+        .ok()
+        .and_then(|fd| sys::async_fd(fd).ok());
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match &notifications {
+            Some(fd) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = shared.rescan.notified() => {}
+                    guard = fd.readable() => {
+                        if let Ok(mut g) = guard {
+                            // Drain every pending notification, then rescan once.
+                            while let Ok(Ok(_)) = g.try_io(|fd| sys::recv(fd.get_ref(), &mut buf)) {}
+                        }
+                    }
+                }
+            }
+            None => {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = shared.rescan.notified() => {}
+                }
+            }
+        }
+        if let Err(e) = rescan(&shared) {
+            tracing::warn!(error = %e, "interface rescan failed");
+        }
+    }
+}
+
+/// Re-reads the interfaces over netlink: opens sockets on newly eligible ones (announcing
+/// every wanted address there) and closes those no longer eligible. Runs on the driver's
+/// runtime, so netlink sees the namespace the driver was started in.
+fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
+    {
+        let eligible = R::eligible(&shared.filter)?;
+        let now = Instant::now();
+        let mut ports = lock(&shared.ports);
+        let mut core = lock(&shared.core);
+        let keep: BTreeSet<u32> = eligible.iter().map(|l| l.index).collect();
+        ports.retain(|index, port| {
+            let stays = keep.contains(index);
+            if !stays {
+                tracing::info!(ifindex = index, "interface gone or no longer eligible");
+                port.stop.store(true, Ordering::Relaxed);
+                core.remove_interface(*index);
+            }
+            stays
+        });
+        for link in eligible {
+            let Some(mac) = link.mac else { continue };
+            if ports.contains_key(&link.index) {
+                core.add_interface(R::interface(&link, mac)); // the MAC may have changed
+                continue;
+            }
+            let socket =
+                PacketSocket::open(link.index, R::ETHERTYPE, R::FILTER).map_err(|source| {
+                    R::Error::from(Error::Io {
+                        context: "open packet socket",
+                        source,
+                    })
+                })?;
+            let socket = Arc::new(socket);
+            tracing::info!(
+                iface = %link.name,
+                ifindex = link.index,
+                %mac,
+                "{} on interface",
+                R::PROTOCOL
+            );
+            core.add_interface(R::interface(&link, mac));
+            for addr in lock(&shared.wanted).iter() {
+                let group = core.announce(now, link.index, *addr)?;
+                join(&socket, group, true);
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            for (member, cpu) in readers::<R>(&socket, link.index) {
+                let (weak, flag, index) = (Arc::downgrade(shared), stop.clone(), link.index);
+                let realtime = shared.realtime;
+                std::thread::Builder::new()
+                    .name(format!("{}{}", R::THREAD_PREFIX, link.name))
+                    .spawn(move || {
+                        if let Some(cpu) = cpu {
+                            if let Err(e) = sys::pin_current_thread(cpu) {
+                                tracing::debug!(cpu, error = %e, "reader left unpinned");
+                            }
+                        }
+                        if realtime {
+                            if let Err(e) = sys::realtime_current_thread() {
+                                tracing::debug!(error = %e, "reader left at normal priority");
+                            }
+                        }
+                        reader_thread(weak, index, member, flag)
+                    })
+                    .map_err(|source| {
+                        R::Error::from(Error::Io {
+                            context: "spawn reader thread",
+                            source,
+                        })
+                    })?;
+            }
+            ports.insert(link.index, Port { socket, stop });
+        }
+        drop(core);
+        drop(ports);
+    }
+    shared.wake.notify_one();
+    Ok(())
+}
+
+impl<R: Responder> Handle<R> {
+    /// Asks the driver to re-read the interfaces now (it also does on netlink notifications and
+    /// every `rescan_interval`).
+    pub fn rescan(&self) {
+        self.shared.rescan.notify_one();
+    }
+
+    /// Announces `addr` on every eligible interface, now and on interfaces found later: joins
+    /// the multicast group the responder names, if any, and sends the first announcement at
+    /// once. Announcing again restarts the announcement schedule (takeover).
+    pub fn announce(&self, addr: R::Addr) -> Result<(), R::Error> {
+        lock(&self.shared.wanted).insert(addr);
+        let now = Instant::now();
+        {
+            let mut core = lock(&self.shared.core);
+            let ports = lock(&self.shared.ports);
+            for index in core.interface_indexes() {
+                let group = core.announce(now, index, addr)?;
+                if let Some(port) = ports.get(&index) {
+                    join(&port.socket, group, true);
+                }
+            }
+        }
+        // Send the first round from the caller's thread: no wake-up latency on takeover.
+        flush(&self.shared);
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+
+    /// Stops answering for `addr` everywhere; returns whether it was announced.
+    pub fn withdraw(&self, addr: R::Addr) -> bool {
+        let was = lock(&self.shared.wanted).remove(&addr);
+        let mut core = lock(&self.shared.core);
+        let ports = lock(&self.shared.ports);
+        for index in core.interface_indexes() {
+            if let (Some(leave), Some(port)) = (core.withdraw(index, addr), ports.get(&index)) {
+                join(&port.socket, Some(leave), false);
+            }
+        }
+        was
+    }
+
+    /// The addresses announced.
+    pub fn announced(&self) -> Vec<R::Addr> {
+        lock(&self.shared.wanted).iter().copied().collect()
+    }
+
+    /// Starts the protocol's probe for `addr` on every interface; the outcome arrives as an
+    /// event per interface.
+    pub fn probe(&self, addr: R::Addr) -> Result<(), R::Error> {
+        let now = Instant::now();
+        {
+            let mut core = lock(&self.shared.core);
+            for index in core.interface_indexes() {
+                core.probe(now, index, addr)?;
+            }
+        }
+        flush(&self.shared);
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+
+    /// The interfaces in use with their counters.
+    pub fn interfaces(&self) -> Vec<(R::Interface, R::Counters)> {
+        lock(&self.shared.core).interfaces()
+    }
+
+    /// Stops every task and closes the sockets.
+    pub fn shutdown(&self) {
+        for t in lock(&self.shared.tasks).drain(..) {
+            t.abort();
+        }
+        // Dropping the ports tells their reader threads to stop.
+        lock(&self.shared.ports).clear();
+    }
+}
