@@ -20,10 +20,6 @@ use lb_arp::driver::{DriverConfig, InterfaceFilter};
 const VIP: &str = "192.0.2.100";
 const SAMPLES: usize = 60;
 
-fn enter_netns(path: &str) {
-    lb_arp::driver::enter_netns(path).expect("setns");
-}
-
 /// Starts the driver in `host`'s namespace, announces the VIP and returns the time `announce`
 /// took, plus a sender that stops the driver.
 fn start(lab: &Lab, host: &str, realtime: bool) -> (Duration, mpsc::Sender<()>) {
@@ -31,7 +27,7 @@ fn start(lab: &Lab, host: &str, realtime: bool) -> (Duration, mpsc::Sender<()>) 
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let path = lab.netns_path(host);
     std::thread::spawn(move || {
-        enter_netns(&path);
+        lb_lab::speaker::enter_netns(&path);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

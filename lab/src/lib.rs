@@ -2,6 +2,8 @@
 //! benches): running commands, the `LB_LAB=required` skip-or-fail rule, building hosts (one
 //! namespace each) on a bridge in a switch namespace, and tearing it all down again.
 //!
+//! [`speaker::Speaker`] runs an lb-arp or lb-ndp driver inside a host's namespace.
+//!
 //! Only the shared mechanics live here; every lab keeps its own topology (host names,
 //! addresses, MACs, extra sysctls and routes). Dev-dependency only: never used by non-test code
 //! and never published.
@@ -14,6 +16,9 @@
 //! ```
 
 use std::process::{Command, Output, Stdio};
+
+#[cfg(target_os = "linux")]
+pub mod speaker;
 
 /// Runs `args[0]` with the rest as arguments, stdin closed, and collects its output.
 pub fn try_run(args: &[&str]) -> std::io::Result<Output> {

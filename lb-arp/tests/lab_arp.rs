@@ -7,93 +7,21 @@
 mod lab;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lab::{Lab, ip4, mac};
 use lb_arp::driver::{DriverConfig, Handle, InterfaceFilter};
-use lb_arp::{Event, MacAddress, ProbeConfig, ProbeOutcome};
+use lb_arp::{ArpResponder, Event, MacAddress, ProbeConfig, ProbeOutcome};
 
 const VIP: &str = "192.0.2.100";
 const TOOLS: &[&str] = &["arping", "ping"];
-
-fn enter_netns(path: &str) {
-    lb_arp::driver::enter_netns(path).expect("setns");
-}
 
 fn vip() -> Ipv4Addr {
     VIP.parse().expect("literal")
 }
 
 /// Our driver running on its own thread inside a node namespace.
-struct Speaker {
-    handle: Handle,
-    events: mpsc::Receiver<Event>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Speaker {
-    fn start(lab: &Lab, host: &str, config: DriverConfig) -> Speaker {
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let (event_tx, events) = mpsc::channel();
-        let (stop, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let path = lab.netns_path(host);
-        let thread = std::thread::spawn(move || {
-            enter_netns(&path);
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let (handle, mut rx) = lb_arp::driver::spawn(config).await.expect("driver starts");
-                ready_tx.send(handle.clone()).expect("ready");
-                loop {
-                    tokio::select! {
-                        e = rx.recv() => match e {
-                            Some(e) => { let _ = event_tx.send(e); }
-                            None => break,
-                        },
-                        _ = &mut stop_rx => break,
-                    }
-                }
-                handle.shutdown();
-            });
-        });
-        let handle = ready_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("driver ready");
-        Speaker {
-            handle,
-            events,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn wait_event(&self, timeout: Duration, mut want: impl FnMut(&Event) -> bool) -> Option<Event> {
-        let end = Instant::now() + timeout;
-        while let Some(left) = end.checked_duration_since(Instant::now()) {
-            match self.events.recv_timeout(left) {
-                Ok(e) if want(&e) => return Some(e),
-                Ok(_) => continue,
-                Err(_) => return None,
-            }
-        }
-        None
-    }
-}
-
-impl Drop for Speaker {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
+type Speaker = lb_lab::speaker::Speaker<ArpResponder>;
 
 fn config() -> DriverConfig {
     DriverConfig {
@@ -120,7 +48,7 @@ fn arping_gets_our_mac_for_the_vip_and_nothing_else() {
         "kernel answered for the VIP"
     );
 
-    let node1 = Speaker::start(&lab, "node1", config());
+    let node1 = Speaker::start(lab.netns_path("node1"), config());
     node1.handle.announce(vip()).expect("announce");
     assert_eq!(lab.arping("client", VIP), Some(mac("node1")));
     assert_eq!(
@@ -155,8 +83,8 @@ fn client_kernel_learns_the_mac_tcp_reaches_the_node_and_failover_moves_it() {
             if node == "node1" { "node1" } else { "node2" },
         );
     }
-    let node1 = Speaker::start(&lab, "node1", config());
-    let node2 = Speaker::start(&lab, "node2", config());
+    let node1 = Speaker::start(lab.netns_path("node1"), config());
+    let node2 = Speaker::start(lab.netns_path("node2"), config());
     node1.handle.announce(vip()).expect("announce");
 
     assert!(lab.ping("client", VIP), "ping to the VIP");
@@ -199,13 +127,13 @@ fn probe_finds_a_used_address_and_not_a_free_one() {
     };
     let mut cfg = config();
     cfg.responder.probe = fast;
-    let node1 = Speaker::start(&lab, "node1", cfg);
+    let node1 = Speaker::start(lab.netns_path("node1"), cfg);
 
     let used: Ipv4Addr = ip4("client").parse().expect("ip");
     node1.handle.probe(used).expect("probe");
     let done = node1.wait_event(
         Duration::from_secs(3),
-        |e| matches!(e, Event::ProbeDone { ip, .. } if *ip == used),
+        |e: &Event| matches!(e, Event::ProbeDone { ip, .. } if *ip == used),
     );
     assert!(
         matches!(done, Some(Event::ProbeDone { outcome: ProbeOutcome::InUse { mac }, .. }) if mac == lab_mac("client")),
@@ -216,7 +144,7 @@ fn probe_finds_a_used_address_and_not_a_free_one() {
     node1.handle.probe(free).expect("probe");
     let done = node1.wait_event(
         Duration::from_secs(3),
-        |e| matches!(e, Event::ProbeDone { ip, .. } if *ip == free),
+        |e: &Event| matches!(e, Event::ProbeDone { ip, .. } if *ip == free),
     );
     assert!(
         matches!(
@@ -235,12 +163,12 @@ fn split_brain_each_watcher_reports_the_other() {
     let Some(lab) = Lab::up("a4", TOOLS) else {
         return;
     };
-    let node1 = Speaker::start(&lab, "node1", config());
-    let node2 = Speaker::start(&lab, "node2", config());
+    let node1 = Speaker::start(lab.netns_path("node1"), config());
+    let node2 = Speaker::start(lab.netns_path("node2"), config());
     node1.handle.announce(vip()).expect("announce");
     node2.handle.announce(vip()).expect("announce");
     for (me, other) in [(&node1, "node2"), (&node2, "node1")] {
-        let e = me.wait_event(Duration::from_secs(3), |e| {
+        let e = me.wait_event(Duration::from_secs(3), |e: &Event| {
             matches!(e, Event::Conflict { .. })
         });
         assert!(
@@ -259,7 +187,7 @@ fn lab_answers_every_request_like_the_kernel() {
         return;
     };
     lab.accept_vip("node1", VIP);
-    let node1 = Speaker::start(&lab, "node1", config());
+    let node1 = Speaker::start(lab.netns_path("node1"), config());
     node1.handle.announce(vip()).expect("announce");
     let mut ours = vec![];
     let mut kernel = vec![];
@@ -286,7 +214,7 @@ fn new_interfaces_are_discovered_over_netlink() {
         rescan_interval: Duration::from_secs(3600), // only netlink notifications count here
         ..DriverConfig::default()
     };
-    let node1 = Speaker::start(&lab, "node1", cfg);
+    let node1 = Speaker::start(lab.netns_path("node1"), cfg);
     node1.handle.announce(vip()).expect("announce");
     let names = |h: &Handle| {
         let mut v: Vec<String> = h.interfaces().into_iter().map(|(i, _)| i.name).collect();

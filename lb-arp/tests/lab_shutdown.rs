@@ -9,10 +9,6 @@ use std::time::Duration;
 use lab::Lab;
 use lb_arp::driver::{DriverConfig, InterfaceFilter};
 
-fn enter_netns(path: &str) {
-    lb_arp::driver::enter_netns(path).expect("setns");
-}
-
 /// Threads of this process named like the driver's reader threads.
 fn reader_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -32,7 +28,7 @@ fn shutdown_ends_the_reader_threads() {
     };
     let path = lab.netns_path("node1");
     let running = std::thread::spawn(move || {
-        enter_netns(&path);
+        lb_lab::speaker::enter_netns(&path);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -15,8 +15,6 @@
 //! Needs root and `ip`. Without them a test skips with a message, unless `LB_LAB=required`,
 //! in which case it fails. The mechanics (commands, namespaces, bridge and veths, teardown) are
 //! the `lb-lab` crate's; this file holds the topology.
-//!
-//! The including test file provides `fn enter_netns(path: &str)` (each crate has its own).
 #![allow(dead_code)]
 
 use std::net::IpAddr;
@@ -218,7 +216,7 @@ pub fn in_netns<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> std::thread::JoinHandle<T> {
     std::thread::spawn(move || {
-        super::enter_netns(&netns_path);
+        lb_lab::speaker::enter_netns(&netns_path);
         f()
     })
 }
