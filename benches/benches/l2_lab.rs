@@ -27,7 +27,7 @@ fn start(lab: &Lab, host: &str, realtime: bool) -> (Duration, mpsc::Sender<()>) 
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let path = lab.netns_path(host);
     std::thread::spawn(move || {
-        lb_lab::speaker::enter_netns(&path);
+        lb_lab::net::enter_netns(&path);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

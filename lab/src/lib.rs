@@ -2,7 +2,8 @@
 //! benches): running commands, the `LB_LAB=required` skip-or-fail rule, building hosts (one
 //! namespace each) on a bridge in a switch namespace, and tearing it all down again.
 //!
-//! [`speaker::Speaker`] runs an lb-arp or lb-ndp driver inside a host's namespace.
+//! [`speaker::Speaker`] runs an lb-arp or lb-ndp driver inside a host's namespace; [`net`] runs
+//! threads, a TCP server and a TCP client there.
 //!
 //! Only the shared mechanics live here; every lab keeps its own topology (host names,
 //! addresses, MACs, extra sysctls and routes). Dev-dependency only: never used by non-test code
@@ -17,6 +18,8 @@
 
 use std::process::{Command, Output, Stdio};
 
+#[cfg(target_os = "linux")]
+pub mod net;
 #[cfg(target_os = "linux")]
 pub mod speaker;
 

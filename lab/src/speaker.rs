@@ -6,10 +6,7 @@ use std::time::{Duration, Instant};
 
 use lb_l2::driver::{self, DriverConfig, Handle, Responder};
 
-/// Moves the calling thread into the network namespace at `netns_path`; panics if it cannot.
-pub fn enter_netns(netns_path: &str) {
-    driver::enter_netns(netns_path).unwrap_or_else(|e| panic!("setns {netns_path}: {e}"));
-}
+use crate::net::enter_netns;
 
 /// A driver ([`lb_l2::driver`] with responder `R`) on its own thread, in its own current-thread
 /// runtime, inside a network namespace; its events are forwarded to [`Speaker::wait_event`].

@@ -28,7 +28,7 @@ fn shutdown_ends_the_reader_threads() {
     };
     let path = lab.netns_path("node1");
     let running = std::thread::spawn(move || {
-        lb_lab::speaker::enter_netns(&path);
+        lb_lab::net::enter_netns(&path);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

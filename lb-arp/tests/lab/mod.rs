@@ -210,56 +210,13 @@ fn find_mac(text: &str) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// Runs `f` on a new thread inside `host`'s namespace (sockets it opens stay there).
-pub fn in_netns<T: Send + 'static>(
-    netns_path: String,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    std::thread::spawn(move || {
-        lb_lab::speaker::enter_netns(&netns_path);
-        f()
-    })
-}
-
 /// A one-connection-at-a-time TCP server in `host`'s namespace that answers every connection
-/// with `reply`, on port 8080 of every address (the VIP arrives through the local route).
+/// with `reply`, on port 8080 of every address, for 30 s (see [`lb_lab::net::tcp_server`]).
 pub fn tcp_server(lab: &Lab, host: &str, v6: bool, reply: &'static str) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    in_netns(lab.netns_path(host), move || {
-        use std::io::Write;
-        let addr = if v6 { "[::]:8080" } else { "0.0.0.0:8080" };
-        let listener = std::net::TcpListener::bind(addr).expect("bind 8080");
-        listener.set_nonblocking(true).expect("nonblocking");
-        tx.send(()).expect("ready");
-        // Serve for a bounded time, so the socket (and with it the namespace) goes away.
-        let end = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < end {
-            match listener.accept() {
-                Ok((mut conn, _)) => {
-                    let _ = conn.set_nonblocking(false);
-                    let _ = conn.write_all(reply.as_bytes());
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(5))
-        .expect("server ready");
+    lb_lab::net::tcp_server(lab.netns_path(host), v6, reply, 30);
 }
 
 /// Connects from `host` to `ip:8080` and returns what the server says.
 pub fn tcp_get(lab: &Lab, host: &str, ip: IpAddr) -> Option<String> {
-    in_netns(lab.netns_path(host), move || {
-        use std::io::Read;
-        let mut s =
-            std::net::TcpStream::connect_timeout(&(ip, 8080).into(), Duration::from_secs(2))
-                .ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        Some(out)
-    })
-    .join()
-    .ok()
-    .flatten()
+    lb_lab::net::tcp_get(lab.netns_path(host), ip)
 }

@@ -260,17 +260,6 @@ impl Drop for Lab {
     }
 }
 
-/// Runs `f` on a new thread inside the namespace at `netns_path` (sockets it opens stay there).
-pub fn in_netns<T: Send + 'static>(
-    netns_path: String,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    std::thread::spawn(move || {
-        lb_bgp::driver::enter_netns(&netns_path).expect("setns");
-        f()
-    })
-}
-
 // ------------------------------------------------------------------------------- daemons
 
 /// Which daemon.
@@ -1363,44 +1352,14 @@ impl Ours {
 }
 
 /// A TCP server in `host`'s namespace on port 8080 of every address that answers every
-/// connection with `reply`, for `secs` seconds.
+/// connection with `reply`, for `secs` seconds (see [`lb_lab::net::tcp_server`]).
 pub fn tcp_server(lab: &Lab, host: &str, reply: &'static str, secs: u64) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    in_netns(lab.netns_path(host), move || {
-        use std::io::Write;
-        let listener = std::net::TcpListener::bind("[::]:8080").expect("bind 8080");
-        listener.set_nonblocking(true).expect("nonblocking");
-        tx.send(()).expect("ready");
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            match listener.accept() {
-                Ok((mut conn, _)) => {
-                    let _ = conn.set_nonblocking(false);
-                    let _ = conn.write_all(reply.as_bytes());
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(5))
-        .expect("server ready");
+    lb_lab::net::tcp_server(lab.netns_path(host), true, reply, secs);
 }
 
 /// Connects from `host` to `ip:8080` and returns what the server says.
 pub fn tcp_get(lab: &Lab, host: &str, ip: IpAddr) -> Option<String> {
-    in_netns(lab.netns_path(host), move || {
-        use std::io::Read;
-        let mut s =
-            std::net::TcpStream::connect_timeout(&(ip, 8080).into(), Duration::from_secs(2))
-                .ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        Some(out)
-    })
-    .join()
-    .ok()
-    .flatten()
+    lb_lab::net::tcp_get(lab.netns_path(host), ip)
 }
 
 /// A packet capture (`tcpdump`) on a host's eth0; stopped and read with [`Capture::stop`].
