@@ -358,39 +358,30 @@ impl<V> KeyedRecords<V> {
         self.recent.clear();
     }
 
-    /// Where the slot of `key` is.
-    fn locate(&self, key: &ServiceKey, hash: u32) -> Option<(Table, usize)> {
+    /// Where the slot of `key` is (its table and index), and the position of its record.
+    fn locate(&self, key: &ServiceKey, hash: u32) -> Option<(Table, usize, usize)> {
         let is_it = |at: usize| self.entries[at].0 == *key;
-        if let Ok(i) = self.recent.find(hash, is_it) {
-            return Some((Table::Recent, i));
-        }
-        if !self.filter.may_contain(hash) {
-            return None;
-        }
-        self.main.find(hash, is_it).ok().map(|i| (Table::Main, i))
-    }
-
-    fn table(&mut self, t: Table) -> &mut SlotTable {
-        match t {
-            Table::Recent => &mut self.recent,
-            Table::Main => &mut self.main,
-        }
+        let (t, i) = match self.recent.find(hash, is_it) {
+            Ok(i) => (Table::Recent, i),
+            Err(_) if !self.filter.may_contain(hash) => return None,
+            Err(_) => (Table::Main, self.main.find(hash, is_it).ok()?),
+        };
+        let table = match t {
+            Table::Recent => &self.recent,
+            Table::Main => &self.main,
+        };
+        Some((t, i, slot_at(table.slots[i])))
     }
 
     pub(crate) fn get(&self, key: &ServiceKey) -> Option<&V> {
-        let (t, i) = self.locate(key, hash_key(key))?;
-        let s = match t {
-            Table::Recent => self.recent.slots[i],
-            Table::Main => self.main.slots[i],
-        };
-        Some(&self.entries[slot_at(s)].1)
+        let (_, _, at) = self.locate(key, hash_key(key))?;
+        Some(&self.entries[at].1)
     }
 
     /// Stores `value` for `key`, returning the previous value.
     pub(crate) fn insert(&mut self, key: ServiceKey, value: V) -> Option<V> {
         let hash = hash_key(&key);
-        if let Some((t, i)) = self.locate(&key, hash) {
-            let at = slot_at(self.table(t).slots[i]);
+        if let Some((_, _, at)) = self.locate(&key, hash) {
             return Some(std::mem::replace(&mut self.entries[at].1, value));
         }
         // More than 2^32 - 1 services would need hundreds of gigabytes of records first.
@@ -409,11 +400,13 @@ impl<V> KeyedRecords<V> {
 
     pub(crate) fn remove(&mut self, key: &ServiceKey) -> Option<V> {
         let hash = hash_key(key);
-        let (t, i) = self.locate(key, hash)?;
-        let at = slot_at(self.table(t).slots[i]);
-        self.table(t).delete(i);
-        if t == Table::Main {
-            self.stale += 1;
+        let (t, i, at) = self.locate(key, hash)?;
+        match t {
+            Table::Recent => self.recent.delete(i),
+            Table::Main => {
+                self.main.delete(i);
+                self.stale += 1;
+            }
         }
         let last = self.entries.len() - 1;
         let (_, value, _) = self.entries.swap_remove(at);
