@@ -38,6 +38,15 @@ const POOLS: [(&str, Family); 3] = [
     ("2001:db8::/48", Family::V6),
 ];
 
+/// An allocator with one pool, `cidr`, and nothing allocated.
+fn empty_allocator(cidr: &str) -> Allocator {
+    let spec = PoolSpec {
+        addresses: vec![cidr.into()],
+        ..PoolSpec::default()
+    };
+    Allocator::with_pools(Pools::from_specs([("bench", &spec)]).expect("valid pool"))
+}
+
 fn svc(i: usize, family: Family) -> Service {
     Service::new("bench", &format!("svc-{i}"))
         .with_families(FamilyRequest::Single(family))
@@ -51,11 +60,7 @@ fn sequential(cidr: &str, family: Family, n: usize) -> (f64, f64) {
     const NEXT: usize = 1_000;
     const WINDOWS: usize = 31;
     let first: Vec<Service> = (0..n).map(|i| svc(i, family)).collect();
-    let spec = PoolSpec {
-        addresses: vec![cidr.into()],
-        ..PoolSpec::default()
-    };
-    let mut a = Allocator::with_pools(Pools::from_specs([("bench", &spec)]).expect("valid pool"));
+    let mut a = empty_allocator(cidr);
     let start = Instant::now();
     allocate_all(&mut a, &first);
     let fill = start.elapsed().as_nanos() as f64 / n as f64;
@@ -78,11 +83,7 @@ fn sequential(cidr: &str, family: Family, n: usize) -> (f64, f64) {
 
 /// Runs the allocator's code once on a handful of services, leaving the heap almost untouched.
 fn warm_up(cidr: &str, family: Family) {
-    let spec = PoolSpec {
-        addresses: vec![cidr.into()],
-        ..PoolSpec::default()
-    };
-    let mut a = Allocator::with_pools(Pools::from_specs([("bench", &spec)]).expect("valid pool"));
+    let mut a = empty_allocator(cidr);
     let few: Vec<Service> = (0..64).map(|i| svc(i, family)).collect();
     allocate_all(&mut a, &few);
     for s in &few {
@@ -96,11 +97,7 @@ fn measure(cidr: &str, family: Family, n: usize) -> (f64, f64) {
     // is handling sits in cache; built after the fill they would be scattered over a fragmented
     // heap and each would start with a cache miss that is not the allocator's.
     let probes: Vec<Service> = (0..PROBES).map(|i| svc(n + i, family)).collect();
-    let spec = PoolSpec {
-        addresses: vec![cidr.into()],
-        ..PoolSpec::default()
-    };
-    let mut a = Allocator::with_pools(Pools::from_specs([("bench", &spec)]).expect("valid pool"));
+    let mut a = empty_allocator(cidr);
     for i in 0..n {
         a.allocate(&svc(i, family)).expect("room");
     }
