@@ -28,6 +28,8 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 pub const KUBERNETES_VERSION: &str = "v1.37.2";
 /// The etcd version `lab/kube/build.sh` builds.
 pub const ETCD_VERSION: &str = "v3.7.3";
+/// The upstream MetalLB version `lab/kube/build.sh` builds as an anchor.
+pub const METALLB_VERSION: &str = "v0.15.2";
 /// The IPv4 service range (a documentation range).
 pub const SERVICE_RANGE_V4: &str = "198.51.100.0/25";
 /// The IPv6 service range (a documentation range).
@@ -63,12 +65,110 @@ pub fn binaries() -> Result<PathBuf, String> {
     Ok(PathBuf::from(dir))
 }
 
+/// Upstream MetalLB's `controller` and `speaker` binaries, built beside the control plane's by
+/// `lab/kube/build.sh` (in the sibling folder `metallb-<version>`).
+pub fn metallb_binaries() -> Result<PathBuf, String> {
+    let bin = binaries()?;
+    let dir = bin
+        .parent()
+        .ok_or("the binaries' folder has no parent")?
+        .join(format!("metallb-{METALLB_VERSION}"));
+    for b in ["controller", "speaker"] {
+        if !dir.join(b).is_file() {
+            return Err(format!(
+                "{} is missing: lab/kube/build.sh could not build upstream MetalLB",
+                dir.join(b).display()
+            ));
+        }
+    }
+    Ok(dir)
+}
+
+/// Upstream MetalLB's CRDs (`config/crd/bases`) from the module the anchor was built from, as
+/// the Go module cache holds them (never copied into this repository).
+pub fn metallb_crds() -> Result<PathBuf, String> {
+    let out = Command::new("go")
+        .args(["env", "GOMODCACHE"])
+        .output()
+        .map_err(|e| format!("go env: {e}"))?;
+    let cache = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let dir = Path::new(&cache)
+        .join(format!("go.universe.tf/metallb@{METALLB_VERSION}"))
+        .join("config/crd/bases");
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!("{} is missing", dir.display()))
+    }
+}
+
+/// A process a test started, with its output in a log file; killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct Process {
+    daemon: Daemon,
+}
+
+impl Process {
+    /// Starts `program` with `args` and extra environment `env`, writing its output to `log`.
+    pub fn spawn(
+        program: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> Result<Process, String> {
+        let mut daemon = Daemon {
+            name: "process",
+            program: program.to_path_buf(),
+            args: args.to_vec(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            log: log.to_path_buf(),
+            child: None,
+        };
+        daemon.spawn()?;
+        Ok(Process { daemon })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.daemon.pid()
+    }
+
+    /// The last lines of its log.
+    pub fn log_tail(&self) -> String {
+        self.daemon.log_tail()
+    }
+
+    /// Whether it has exited, and how.
+    pub fn exited(&mut self) -> Option<String> {
+        self.daemon.exited()
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(child) = self.daemon.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.daemon.child = None;
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.daemon.stop();
+    }
+}
+
 /// One process of the plane, with the arguments to start it again.
 #[derive(Debug)]
 struct Daemon {
     name: &'static str,
     program: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     log: PathBuf,
     child: Option<Child>,
 }
@@ -85,6 +185,7 @@ impl Daemon {
             .map_err(|e| format!("{}: {e}", self.log.display()))?;
         let child = Command::new(&self.program)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -278,6 +379,7 @@ impl ControlPlane {
                 "--unsafe-no-fsync=true".into(),
                 "--log-level=warn".into(),
             ],
+            env: Vec::new(),
             log: dir.join("etcd.log"),
             child: None,
         };
@@ -304,6 +406,7 @@ impl ControlPlane {
                 "--max-mutating-requests-inflight=0".into(),
                 "--v=0".into(),
             ],
+            env: Vec::new(),
             log: dir.join("apiserver.log"),
             child: None,
         };
@@ -319,6 +422,7 @@ impl ControlPlane {
                 "--endpointslice-updates-batch-period=0s".into(),
                 "--v=0".into(),
             ],
+            env: Vec::new(),
             log: dir.join("kcm.log"),
             child: None,
         };
@@ -456,6 +560,11 @@ impl ControlPlane {
     /// The kubeconfig file (admin, static token).
     pub fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// This plane's scratch folder (removed on drop): a place for a test's own logs.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The folder that holds the binaries.
