@@ -8,7 +8,8 @@
 #
 # program defaults to memberlist-peer. A variant V builds with the alternative module file
 # go.V.mod (and its go.V.sum) beside go.mod: the same sources against other module versions.
-# The cache is $LB_GO_CACHE, else $XDG_CACHE_HOME/lb-lab/go, else ~/.cache/lb-lab/go.
+# The cache is $LB_GO_CACHE, else $XDG_CACHE_HOME/lb-lab/go, else ~/.cache/lb-lab/go; a new
+# build removes the older builds of the same program and variant.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 prog=${1:-memberlist-peer}
@@ -35,6 +36,11 @@ else
     # -modfile is given even for go.mod, so the command is the same for every variant.
     (cd "$src" && go build -modfile="$modfile" -trimpath -ldflags="-s -w -buildid=" -o "$dir/$prog.tmp.$$" .)
     mv "$dir/$prog.tmp.$$" "$dir/$prog"
+    # Older builds of the same program and variant (other sources or versions) go.
+    hex='[0-9a-f]'
+    for old in "$cache/$name-"$hex$hex$hex$hex$hex$hex$hex$hex$hex$hex$hex$hex$hex$hex$hex$hex; do
+        [ -d "$old" ] && [ "$old" != "$dir" ] && rm -rf "$old"
+    done
     echo "lab/go: built $name in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
 fi
 echo "$dir/$prog"

@@ -1,6 +1,7 @@
-// The variant for MetalLB v0.16.2 (lab/go/build.sh memberlist-peer metallb-v0.16): the same
-// sources against the memberlist tree as MetalLB v0.16.2's go.mod resolves it,
-// github.com/hashicorp/memberlist v0.6.0 and its dependencies at MetalLB's versions.
+// github.com/hashicorp/memberlist v0.6.0 and the modules its packages use, at the versions
+// MetalLB v0.16.2's go.mod selects (minimal version selection in MetalLB's build picks these,
+// not memberlist's own older minimums), so the peer runs the code a MetalLB speaker runs.
+// Built with `lab/go/build.sh memberlist-peer metallb-v0.16` (go build -modfile).
 module lb.lab/memberlist-peer
 
 go 1.26.0

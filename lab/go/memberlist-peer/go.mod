@@ -1,6 +1,6 @@
-// The memberlist tree exactly as MetalLB v0.15.2's go.mod resolves it (minimal version
-// selection in MetalLB's build picks these, not memberlist's own older minimums):
-// github.com/hashicorp/memberlist v0.5.1 and its dependencies at MetalLB's versions.
+// github.com/hashicorp/memberlist v0.5.1 and the modules its packages use, at the versions
+// MetalLB v0.15.2's go.mod selects (minimal version selection in MetalLB's build picks these,
+// not memberlist's own older minimums), so the peer runs the code a MetalLB speaker runs.
 module lb.lab/memberlist-peer
 
 go 1.24.0
