@@ -3,7 +3,8 @@
 //! namespace each) on a bridge in a switch namespace, and tearing it all down again.
 //!
 //! [`speaker::Speaker`] runs an lb-arp or lb-ndp driver inside a host's namespace; [`net`] runs
-//! threads, a TCP server and a TCP client there.
+//! threads, a TCP server and a TCP client there. [`go`] builds and runs real Go peers (a
+//! HashiCorp memberlist node configured as MetalLB's speaker) for interop tests.
 //!
 //! Only the shared mechanics live here; every lab keeps its own topology (host names,
 //! addresses, MACs, extra sysctls and routes). Dev-dependency only: never used by non-test code
@@ -18,6 +19,7 @@
 
 use std::process::{Command, Output, Stdio};
 
+pub mod go;
 #[cfg(all(target_os = "linux", feature = "kube"))]
 pub mod kube;
 #[cfg(target_os = "linux")]

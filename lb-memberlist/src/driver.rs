@@ -546,15 +546,15 @@ impl Task {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         loop {
             self.flush().await;
-            if let Some(leave) = &self.leave {
-                if self.node.leave_complete() || Instant::now() >= leave.deadline {
-                    // Every datagram was handed to the kernel in `flush`: stop.
-                    if let Some(leave) = self.leave.take() {
-                        tracing::info!(name = %self.node.name(), "left the cluster");
-                        let _ = leave.reply.send(());
-                    }
-                    return;
+            if let Some(leave) = &self.leave
+                && (self.node.leave_complete() || Instant::now() >= leave.deadline)
+            {
+                // Every datagram was handed to the kernel in `flush`: stop.
+                if let Some(leave) = self.leave.take() {
+                    tracing::info!(name = %self.node.name(), "left the cluster");
+                    let _ = leave.reply.send(());
                 }
+                return;
             }
             let mut wake = self.node.next_deadline().map(Instant::from_std);
             if let Some(t) = self.join.as_ref().and_then(|j| j.retry_at) {

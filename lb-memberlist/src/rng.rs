@@ -131,7 +131,7 @@ mod tests {
         for k in [0, 1, 3, 10, 30] {
             let s = r.sample(&items, k, |&x| x % 2 == 0);
             assert!(s.len() <= k.min(10));
-            assert!(s.iter().all(|&i| items[i] % 2 == 0));
+            assert!(s.iter().all(|&i| items[i].is_multiple_of(2)));
             let mut d = s.clone();
             d.sort_unstable();
             d.dedup();

@@ -46,17 +46,17 @@ pub fn message(data: &[u8]) {
         };
         let Ok(msg) = decoded else { continue };
         check(&msg, stream);
-        if let Message::Compressed(c) = &msg {
-            if let Ok(inner) = c.decompress(FUZZ_MAX_DECOMPRESSED) {
-                assert!(inner.len() <= FUZZ_MAX_DECOMPRESSED);
-                let again = if stream {
-                    Message::decode_stream(&inner)
-                } else {
-                    Message::decode(&inner)
-                };
-                if let Ok(m) = again {
-                    check(&m, stream);
-                }
+        if let Message::Compressed(c) = &msg
+            && let Ok(inner) = c.decompress(FUZZ_MAX_DECOMPRESSED)
+        {
+            assert!(inner.len() <= FUZZ_MAX_DECOMPRESSED);
+            let again = if stream {
+                Message::decode_stream(&inner)
+            } else {
+                Message::decode(&inner)
+            };
+            if let Ok(m) = again {
+                check(&m, stream);
             }
         }
     }

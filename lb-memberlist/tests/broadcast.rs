@@ -37,9 +37,8 @@ proptest! {
                     serial += 1;
                     let mut msg = serial.to_be_bytes().to_vec();
                     msg.resize(len.max(4), node);
-                    if let Some(old) = current.insert(node, serial) {
-                        if let Some(e) = sent.get_mut(&old) { e.1 = false; }
-                    }
+                    if let Some(old) = current.insert(node, serial)
+                        && let Some(e) = sent.get_mut(&old) { e.1 = false; }
                     sent.insert(serial, (0, true));
                     q.queue(&node.to_string(), msg);
                 }
