@@ -56,8 +56,8 @@ use rng::Rng;
 use crate::wire::capability::GracefulRestartFamily;
 use crate::wire::header::{HEADER_LEN, MessageType, frame};
 use crate::wire::{
-    Afi, AttributeValue, Capability, CeaseSubcode, Context, Message, MessageRef, MpNextHop,
-    Notification, Open, OpenMessage, RefreshSubtype, RouteRefresh, Safi, UpdateMessage,
+    Afi, AttributeValue, Capability, CeaseSubcode, Confederation, Context, Message, MessageRef,
+    MpNextHop, Notification, Open, OpenMessage, RefreshSubtype, RouteRefresh, Safi, UpdateMessage,
 };
 
 /// The hold timer while waiting for the peer's OPEN (RFC 4271 §8.2.2: "a large value", 4
@@ -738,11 +738,8 @@ impl Session {
                 if let Ok(k) = MessageType::from_u8(kind) {
                     count(&mut self.received, k);
                 }
-                let mut n = Notification::from_error(&e).unwrap_or_else(|| fsm_error(phase));
-                if kind == 2 {
-                    n.data
-                        .extend_from_slice(update_error_data(&e, &bytes[HEADER_LEN..]));
-                }
+                let n =
+                    Notification::from_message_error(&e, bytes).unwrap_or_else(|| fsm_error(phase));
                 self.drop_conn(
                     conn,
                     Some(n.clone()),
@@ -950,8 +947,10 @@ impl Session {
         let Some(c) = self.conns.iter_mut().find(|c| c.id == conn) else {
             return false;
         };
-        c.ctx_rx = Context::for_receiving(&self.local_open, &open);
-        c.ctx_tx = Context::for_sending(&self.local_open, &open);
+        // This speaker joins no confederation (it never writes AS_CONFED segments), so a
+        // peer with another ASN is external.
+        c.ctx_rx = Context::for_receiving(&self.local_open, &open, Confederation::Outside);
+        c.ctx_tx = Context::for_sending(&self.local_open, &open, Confederation::Outside);
         c.peer_open = Some(open);
         c.phase = Phase::OpenConfirm;
         c.hold = Duration::from_secs(hold.into());
@@ -1122,21 +1121,6 @@ impl Session {
             self.out.push_back(Out::Send(id, buf));
         }
     }
-}
-
-/// The erroneous attribute, whole, that RFC 4271 §6.3 puts in the NOTIFICATION data of an
-/// attribute error (empty for the other UPDATE errors).
-fn update_error_data<'a>(e: &crate::wire::Error, body: &'a [u8]) -> &'a [u8] {
-    use crate::wire::Error as E;
-    let t = match e {
-        E::AttributeFlags { type_code, .. } | E::AttributeLength { type_code, .. } => *type_code,
-        E::OptionalAttribute(t) | E::UnrecognizedWellKnownAttribute(t) => *t,
-        E::MalformedAsPath(t) => *t,
-        E::InvalidOrigin(_) => 1,
-        E::InvalidNextHop => 3,
-        _ => return &[],
-    };
-    crate::wire::update::attribute_bytes(body, t).unwrap_or(&[])
 }
 
 /// The OPEN a configuration sends.
