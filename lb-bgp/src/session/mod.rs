@@ -430,11 +430,11 @@ impl Session {
             tracing::trace!(conn = id.0, event = ?Event::KeepaliveTimer_Expires, "sending KEEPALIVE");
             self.send_message(id, &ctx, &Message::Keepalive);
         }
-        if let Drain::Draining(d) = self.adv.drain() {
-            if d <= now {
-                self.adv.set_drain(Drain::Done);
-                self.out.push_back(Out::Action(Action::DrainComplete));
-            }
+        if let Drain::Draining(d) = self.adv.drain()
+            && d <= now
+        {
+            self.adv.set_drain(Drain::Done);
+            self.out.push_back(Out::Action(Action::DrainComplete));
         }
     }
 
@@ -610,11 +610,12 @@ impl Session {
     }
 
     fn push_send(&mut self, conn: ConnId, bytes: &[u8]) {
-        if let Some(Out::Send(c, v)) = self.out.back_mut() {
-            if *c == conn && v.len() < 1 << 16 {
-                v.extend_from_slice(bytes);
-                return;
-            }
+        if let Some(Out::Send(c, v)) = self.out.back_mut()
+            && *c == conn
+            && v.len() < 1 << 16
+        {
+            v.extend_from_slice(bytes);
+            return;
         }
         self.out.push_back(Out::Send(conn, bytes.to_vec()));
     }
@@ -622,10 +623,10 @@ impl Session {
     fn send_message(&mut self, conn: ConnId, ctx: &Context, m: &Message) {
         let mut buf = Vec::new();
         if m.encode(ctx, &mut buf).is_ok() {
-            if let Some(&t) = buf.get(18) {
-                if let Ok(kind) = MessageType::from_u8(t) {
-                    count(&mut self.sent, kind);
-                }
+            if let Some(&t) = buf.get(18)
+                && let Ok(kind) = MessageType::from_u8(t)
+            {
+                count(&mut self.sent, kind);
             }
             self.push_send(conn, &buf);
         }
@@ -826,10 +827,10 @@ impl Session {
     }
 
     fn restart_hold(&mut self, conn: ConnId, now: Instant) {
-        if let Some(c) = self.conns.iter_mut().find(|c| c.id == conn) {
-            if !c.hold.is_zero() {
-                c.hold_deadline = Some(later(now, c.hold));
-            }
+        if let Some(c) = self.conns.iter_mut().find(|c| c.id == conn)
+            && !c.hold.is_zero()
+        {
+            c.hold_deadline = Some(later(now, c.hold));
         }
     }
 
@@ -1000,11 +1001,11 @@ impl Session {
         };
         self.negotiated = Some(n.clone());
         // The Restart State bit belongs to the first session after our restart only.
-        if let Some(gr) = &mut self.config.graceful_restart {
-            if gr.restarting {
-                gr.restarting = false;
-                self.local_open = local_open(&self.config);
-            }
+        if let Some(gr) = &mut self.config.graceful_restart
+            && gr.restarting
+        {
+            gr.restarting = false;
+            self.local_open = local_open(&self.config);
         }
         self.established_since = Some(now);
         self.established_count += 1;
@@ -1029,11 +1030,11 @@ impl Session {
         for n in u.withdrawn_routes() {
             withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
         }
-        if let Some(m) = u.mp_unreach() {
-            if m.safi == Safi::UNICAST {
-                for n in m.withdrawn() {
-                    withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
-                }
+        if let Some(m) = u.mp_unreach()
+            && m.safi == Safi::UNICAST
+        {
+            for n in m.withdrawn() {
+                withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
             }
         }
         let mp = u.mp_reach().filter(|m| m.safi == Safi::UNICAST);
