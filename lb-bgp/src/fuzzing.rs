@@ -519,7 +519,12 @@ pub fn session(data: &[u8]) {
                     let ctx = session.negotiated().map(|n| Context {
                         four_octet_as: n.four_octet_as,
                         extended_message: n.extended_message,
-                        external: n.peer_as != session.config().local_as,
+                        external: crate::wire::PeerKind::of(
+                            session.config().local_as,
+                            n.peer_as,
+                            crate::wire::Confederation::Outside,
+                        )
+                        .is_external(),
                         ..Context::default()
                     });
                     let mut rest = &bytes[..];

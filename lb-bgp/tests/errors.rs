@@ -678,3 +678,116 @@ fn rfc5065_confederation_segments_from_an_external_neighbour_are_treat_as_withdr
     );
     assert_eq!(outcome(&update(&[], MANDATORY, NLRI), &external()), None);
 }
+
+// ---- confederation membership is an input (issue 13) ----
+
+fn opens(local_as: u32, remote_as: u32) -> (lb_bgp::wire::Open, lb_bgp::wire::Open) {
+    use lb_bgp::wire::Open;
+    let id = std::net::Ipv4Addr::new(192, 0, 2, 1);
+    (
+        Open::new(local_as, 90, id, vec![]),
+        Open::new(remote_as, 90, id, vec![]),
+    )
+}
+
+#[test]
+fn rfc5065_a_confederation_peer_is_not_external() {
+    use lb_bgp::wire::{Confederation, PeerKind};
+    // ORIGIN, AS_PATH [AS_CONFED_SEQUENCE 65001][AS_SEQUENCE 64500], NEXT_HOP, LOCAL_PREF 200:
+    // what a member AS of our confederation sends.
+    let a = [
+        0x40, 1, 1, 0, //
+        0x40, 2, 12, 3, 1, 0, 0, 0xfd, 0xe9, 2, 1, 0, 0, 0xfb, 0xf4, //
+        0x40, 3, 4, 192, 0, 2, 1, //
+        0x40, 5, 4, 0, 0, 0, 200,
+    ];
+    let m = update(&[], &a, NLRI);
+    let (local, remote) = opens(65000, 65001);
+    let member = Context::for_receiving(&local, &remote, Confederation::Member);
+    assert!(member.four_octet_as);
+    assert!(!member.external);
+    assert_eq!(outcome(&m, &member), None, "routes and LOCAL_PREF kept");
+    let MessageRef::Update(u) = MessageRef::parse(&m, &member).unwrap() else {
+        panic!()
+    };
+    assert!(u.attributes().any(|a| a.type_code == 5));
+    // The same OPENs from outside the confederation: external, as before.
+    let outside = Context::for_receiving(&local, &remote, Confederation::Outside);
+    assert!(outside.external);
+    assert_eq!(outcome(&m, &outside), Some(Error::MalformedAsPath(2)));
+    assert!(Context::for_sending(&local, &remote, Confederation::Outside).external);
+    assert!(!Context::for_sending(&local, &remote, Confederation::Member).external);
+    // The same AS is internal whatever the caller says.
+    let (local, remote) = opens(65000, 65000);
+    for c in [Confederation::Outside, Confederation::Member] {
+        assert!(!Context::for_receiving(&local, &remote, c).external);
+    }
+    assert_eq!(
+        PeerKind::of(65000, 65000, Confederation::Member),
+        PeerKind::Internal
+    );
+    assert_eq!(
+        PeerKind::of(65000, 65001, Confederation::Member),
+        PeerKind::ConfederationExternal
+    );
+    assert_eq!(
+        PeerKind::of(65000, 65001, Confederation::Outside),
+        PeerKind::External
+    );
+    assert!(PeerKind::External.is_external());
+    assert!(!PeerKind::ConfederationExternal.is_external());
+}
+
+// ---- RFC 4271 §6.3: the data of an attribute error is the attribute (issue 13) ----
+
+#[test]
+fn rfc4271_s6_3_attribute_errors_carry_the_attribute() {
+    // Each: the attributes of the UPDATE, the error, and the erroneous attribute.
+    let bad_origin: &[u8] = &[0x40, 1, 1, 7];
+    let bad_origin_flags: &[u8] = &[0xc0, 1, 1, 0];
+    let short_med: &[u8] = &[0x80, 4, 2, 0, 1];
+    let bad_next_hop: &[u8] = &[0x40, 3, 4, 0, 0, 0, 0];
+    let bad_path: &[u8] = &[0x40, 2, 6, 9, 1, 0, 0, 0xfd, 0xe9];
+    let bad_communities: &[u8] = &[0xc0, 8, 3, 1, 2, 3];
+    let as_path: &[u8] = &[0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe9];
+    let origin: &[u8] = &[0x40, 1, 1, 0];
+    let next_hop: &[u8] = &[0x40, 3, 4, 192, 0, 2, 1];
+    let mp_reach_flags: &[u8] = &[0x40, 14, 6, 0, 2, 1, 0, 0, 0];
+    let cases: [(&[&[u8]], &[u8]); 7] = [
+        (&[bad_origin, as_path, next_hop], bad_origin),
+        (&[bad_origin_flags, as_path, next_hop], bad_origin_flags),
+        (&[origin, as_path, next_hop, short_med], short_med),
+        (&[origin, as_path, bad_next_hop], bad_next_hop),
+        (&[origin, bad_path, next_hop], bad_path),
+        (
+            &[origin, as_path, next_hop, bad_communities],
+            bad_communities,
+        ),
+        (&[mp_reach_flags], mp_reach_flags),
+    ];
+    for (parts, attribute) in cases {
+        let nlri: &[u8] = if parts.len() == 1 { &[] } else { NLRI };
+        let m = update(&[], &parts.concat(), nlri);
+        let e = outcome(&m, &ctx()).expect("an error");
+        assert_eq!(e.erroneous_attribute(), Some(attribute[1]), "{e}");
+        assert_eq!(e.attribute_in(&m), Some(attribute), "{e}");
+        let n = Notification::from_message_error(&e, &m).expect("a NOTIFICATION");
+        assert_eq!((n.code, n.subcode), e.notification().unwrap(), "{e}");
+        assert_eq!(n.data, attribute, "{e}");
+    }
+    // Errors of other kinds keep their own data (or none).
+    let e = Error::MissingWellKnownAttribute(3);
+    let m = update(&[], MANDATORY, NLRI);
+    assert_eq!(e.erroneous_attribute(), None);
+    assert_eq!(e.attribute_in(&m), None);
+    assert_eq!(
+        Notification::from_message_error(&e, &m).unwrap().data,
+        vec![3]
+    );
+    assert_eq!(
+        Notification::from_message_error(&Error::MalformedAttributeList, &m)
+            .unwrap()
+            .data,
+        Vec::<u8>::new()
+    );
+}

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use common::{hex, message, update};
 use lb_bgp::wire::{
-    Afi, AttributeValue, Community, Context, Message, MessageRef, MpNextHop, Open, Safi, Update,
+    Afi, AttributeValue, Community, Confederation, Context, Message, MessageRef, MpNextHop, Open,
+    Safi, Update,
 };
 
 fn roundtrip(bytes: &[u8], ctx: &Context) -> Message {
@@ -50,7 +51,7 @@ fn captured_sessions_roundtrip() {
                 .find(|(k, _)| *k != from)
                 .map(|(_, o)| o)
                 .unwrap();
-            let ctx = Context::for_receiving(receiver, sender);
+            let ctx = Context::for_receiving(receiver, sender, Confederation::Outside);
             assert!(ctx.four_octet_as);
             let m = roundtrip(&hex(h), &ctx);
             *kinds.entry(std::mem::discriminant(&m)).or_insert(0) += 1;

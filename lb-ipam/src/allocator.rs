@@ -87,8 +87,8 @@ pub struct Orphan {
     pub pool: String,
 }
 
-/// Address counts of one family in one pool. Exact, held in `u128`: a pool's total saturates
-/// at `u128::MAX` only for `::/0`, which has 2^128 addresses.
+/// Address counts of one family in one pool. Exact, held in `u128` (no pool hands out the
+/// unspecified address, so even the largest fits).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FamilyCounters {
     /// Usable addresses (without `.0`/`.255` under `avoidBuggyIPs`).
@@ -303,7 +303,7 @@ impl Allocator {
         let pi = self
             .pools
             .position_for(ips)
-            .ok_or_else(|| Error::NotInAnyPool { ips: ips.to_vec() })?;
+            .ok_or_else(|| self.not_in_a_pool(ips))?;
         self.check_admits(pi, svc)?;
         let ports = PortSet::new(&svc.ports);
         for ip in ips {
@@ -317,11 +317,14 @@ impl Allocator {
             )?;
         }
         let ips = Ips::new(ips);
-        if let Some(a) = self.allocations.get(&svc.key) {
-            if a.pool() == pi && a.ips == ips && a.sharing == svc.sharing && *a.ports == *ports {
-                // Nothing changes (the common case when converging a service again).
-                return Ok(self.to_assignment(a));
-            }
+        if let Some(a) = self.allocations.get(&svc.key)
+            && a.pool() == pi
+            && a.ips == ips
+            && a.sharing == svc.sharing
+            && *a.ports == *ports
+        {
+            // Nothing changes (the common case when converging a service again).
+            return Ok(self.to_assignment(a));
         }
         Ok(self.commit_new(svc, pi, ips, ports))
     }
@@ -465,17 +468,16 @@ impl Allocator {
         {
             clear(self, &mut current, ClearReason::FamilyChanged);
         }
-        if !current.is_empty() {
-            if let Err(e) = self.assign(svc, &current) {
-                clear(self, &mut current, ClearReason::NotAllowed(e));
-            }
+        if !current.is_empty()
+            && let Err(e) = self.assign(svc, &current)
+        {
+            clear(self, &mut current, ClearReason::NotAllowed(e));
         }
-        if !current.is_empty() {
-            if let Some(pool) = &svc.pool {
-                if self.pool_name_of(&svc.key) != Some(pool.as_str()) {
-                    clear(self, &mut current, ClearReason::DifferentPoolRequested);
-                }
-            }
+        if !current.is_empty()
+            && let Some(pool) = &svc.pool
+            && self.pool_name_of(&svc.key) != Some(pool.as_str())
+        {
+            clear(self, &mut current, ClearReason::DifferentPoolRequested);
         }
         if !current.is_empty() && !svc.requested.is_empty() && !same_set(&current, &svc.requested) {
             clear(self, &mut current, ClearReason::DifferentIpsRequested);
@@ -647,6 +649,26 @@ impl Allocator {
         }
     }
 
+    /// Why no single pool hands out all of `ips`: an address no pool ever hands out says so,
+    /// else they are outside every pool or split across pools.
+    fn not_in_a_pool(&self, ips: &[IpAddr]) -> Error {
+        for ip in ips {
+            if ip.is_unspecified() {
+                return Error::UnspecifiedAddress(*ip);
+            }
+            if let Some(pi) = self.pools.position_of(ip) {
+                let pool = self.pools.at(pi);
+                if pool.avoid_buggy_ips() && crate::family::is_buggy(ip) {
+                    return Error::AvoidedBuggyIp {
+                        ip: *ip,
+                        pool: pool.name().into(),
+                    };
+                }
+            }
+        }
+        Error::NotInAnyPool { ips: ips.to_vec() }
+    }
+
     fn check_admits(&self, pi: usize, svc: &Service) -> Result<(), Error> {
         let pool = self.pools.at(pi);
         if pool.admits(svc.key.namespace(), &svc.namespace_labels, &svc.labels) {
@@ -673,14 +695,14 @@ impl Allocator {
                 return Err(Error::RequestedFamilyMismatch { ips: requested });
             }
             let assignment = self.assign(svc, &requested)?;
-            if let Some(pool) = &svc.pool {
-                if assignment.pool != *pool {
-                    self.unassign(&svc.key);
-                    return Err(Error::RequestedIpsNotInPool {
-                        ips: requested,
-                        pool: pool.clone(),
-                    });
-                }
+            if let Some(pool) = &svc.pool
+                && assignment.pool != *pool
+            {
+                self.unassign(&svc.key);
+                return Err(Error::RequestedIpsNotInPool {
+                    ips: requested,
+                    pool: pool.clone(),
+                });
             }
             return Ok(assignment);
         }
@@ -759,21 +781,21 @@ impl Allocator {
             let free = occupied
                 .first_free(lo, hi)
                 .map(|i| space.address(family, i));
-            if let Some(sk) = sharing {
-                if let Some(group) = self.groups.get_mut(sk) {
-                    let found = find_shared(
-                        group,
-                        &self.ips,
-                        &self.allocations,
-                        svc,
-                        ports,
-                        sk,
-                        range,
-                        free,
-                    );
-                    if found.is_some() {
-                        return found;
-                    }
+            if let Some(sk) = sharing
+                && let Some(group) = self.groups.get_mut(sk)
+            {
+                let found = find_shared(
+                    group,
+                    &self.ips,
+                    &self.allocations,
+                    svc,
+                    ports,
+                    sk,
+                    range,
+                    free,
+                );
+                if found.is_some() {
+                    return found;
                 }
             }
             if free.is_some() {
@@ -845,12 +867,12 @@ impl Allocator {
                 let st = &mut self.states[alloc.pool()];
                 st.occupied[f.index()].remove(space.index(crate::family::to_bits(ip)));
                 st.assigned[f.index()] -= 1;
-                if let Some(sk) = u.sharing {
-                    if let Entry::Occupied(mut g) = self.groups.entry(sk) {
-                        g.get_mut().ips.remove(ip);
-                        if g.get().ips.is_empty() {
-                            g.remove();
-                        }
+                if let Some(sk) = u.sharing
+                    && let Entry::Occupied(mut g) = self.groups.entry(sk)
+                {
+                    g.get_mut().ips.remove(ip);
+                    if g.get().ips.is_empty() {
+                        g.remove();
                     }
                 }
             } else if let Some(sk) = &u.sharing {
@@ -905,14 +927,14 @@ fn sharing_ok(
         };
     }
     for other in others {
-        if let Some(a) = allocations.get(other) {
-            if let Some(p) = a.ports.iter().find(|p| ports.binary_search(p).is_ok()) {
-                return Err(Error::AddressInUse {
-                    ip: *ip,
-                    service: other.clone(),
-                    conflict: Conflict::Port(*p),
-                });
-            }
+        if let Some(a) = allocations.get(other)
+            && let Some(p) = a.ports.iter().find(|p| ports.binary_search(p).is_ok())
+        {
+            return Err(Error::AddressInUse {
+                ip: *ip,
+                service: other.clone(),
+                conflict: Conflict::Port(*p),
+            });
         }
     }
     Ok(())

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use crate::family::Family;
 use crate::pool::RangeProblem;
+use crate::selector::SelectorProblem;
 use crate::service::{Port, ServiceKey};
 
 /// Every way configuration or allocation can fail. Each variant carries what a controller needs
@@ -57,14 +58,15 @@ pub enum Error {
         namespace: String,
     },
     /// A label selector of `serviceAllocation` is invalid.
-    #[error("pool {pool:?}: invalid {field}: {problem}")]
+    #[error("pool {pool:?}: invalid serviceAllocation.{field}: {problem}")]
     InvalidSelector {
         /// The pool.
         pool: String,
-        /// `namespaceSelectors` or `serviceSelectors`.
-        field: &'static str,
+        /// Path of the offending field under `serviceAllocation`, for example
+        /// `serviceSelectors[0].matchExpressions[1].values[2]`.
+        field: String,
         /// What is wrong.
-        problem: String,
+        problem: SelectorProblem,
     },
 
     // ---- the service ----
@@ -86,6 +88,10 @@ pub enum Error {
     /// A requested address does not parse.
     #[error("invalid requested load-balancer IPs {0:?}")]
     InvalidRequestedIp(String),
+    /// `spec.loadBalancerIP` is not one address (a list belongs in the `loadBalancerIPs`
+    /// annotation).
+    #[error("spec.loadBalancerIP {0:?} is not a single IP address")]
+    InvalidSpecLoadBalancerIp(String),
     /// More than two addresses.
     #[error("more than two addresses ({0})")]
     TooManyAddresses(usize),
@@ -112,6 +118,19 @@ pub enum Error {
         /// The addresses.
         ips: Vec<IpAddr>,
     },
+    /// A requested address lies in a pool's range but ends in `.0` or `.255`, which the pool
+    /// skips because it sets `avoidBuggyIPs`.
+    #[error("{ip} ends in .0 or .255, which pool {pool:?} does not hand out (avoidBuggyIPs)")]
+    AvoidedBuggyIp {
+        /// The address.
+        ip: IpAddr,
+        /// The pool whose range holds it.
+        pool: String,
+    },
+    /// A requested address is the unspecified address (`0.0.0.0` or `::`), which no pool hands
+    /// out.
+    #[error("{0} is the unspecified address, which no pool hands out")]
+    UnspecifiedAddress(IpAddr),
     /// The pool's `serviceAllocation` does not admit the service.
     #[error("pool {pool:?} is not compatible with the service")]
     PoolNotCompatible {

@@ -64,7 +64,10 @@ pub use pool::{
     AddressRange, Pool, PoolSpec, Pools, RangeProblem, ServiceAllocation, ServiceAllocationSpec,
 };
 pub use records::Ips;
-pub use selector::{LabelSelector, LabelSelectorRequirement, Labels, Operator, labels_to_string};
+pub use selector::{
+    LabelSelector, LabelSelectorRequirement, Labels, Operator, SelectorError, SelectorProblem,
+    labels_to_string,
+};
 pub use service::{
     Annotations, FamilyRequest, Port, Protocol, Service, ServiceKey, SharingKey, annotations,
 };

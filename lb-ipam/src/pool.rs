@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::family::{Family, from_bits, is_buggy, to_bits};
-use crate::selector::{LabelSelector, Labels};
+use crate::selector::{LabelSelector, Labels, SelectorProblem};
 
 /// The `spec` of a `metallb.io/v1beta1` `IPAddressPool`, field for field, so manifests
 /// deserialize unchanged.
@@ -56,16 +56,48 @@ pub struct AddressRange {
 }
 
 impl AddressRange {
-    /// A range from `first` to `last` inclusive. Fails if the families differ or
-    /// `first > last`; the error names neither pool nor entry (see [`Pool::from_spec`]).
+    /// A range from `first` to `last` inclusive. IPv4-mapped IPv6 addresses
+    /// (`::ffff:192.0.2.1`) are taken as the IPv4 addresses they map, so a range or CIDR wholly
+    /// in `::ffff:0:0/96` is an IPv4 range. Fails if the families differ, if `first > last`, or
+    /// if an IPv6 range covers only part of the mapped space (its addresses would be IPv4 and
+    /// IPv6 at once); the error names neither pool nor entry (see [`Pool::from_spec`]).
     pub fn new(first: IpAddr, last: IpAddr) -> Result<Self, RangeProblem> {
+        let both_v6 = first.is_ipv6() && last.is_ipv6();
+        let (first, last) = (first.to_canonical(), last.to_canonical());
         if Family::of(&first) != Family::of(&last) {
-            return Err(RangeProblem::MixedFamilies);
+            return Err(if both_v6 {
+                RangeProblem::PartlyIpv4Mapped
+            } else {
+                RangeProblem::MixedFamilies
+            });
         }
-        if to_bits(&first) > to_bits(&last) {
+        let (lo, hi) = (to_bits(&first), to_bits(&last));
+        if lo > hi {
             return Err(RangeProblem::StartAfterEnd);
         }
+        if Family::of(&first) == Family::V6 && lo <= MAPPED_LAST && hi >= MAPPED_FIRST {
+            return Err(RangeProblem::PartlyIpv4Mapped);
+        }
         Ok(AddressRange { first, last })
+    }
+
+    /// The reserved space this range reaches into, if any: loopback (`127.0.0.0/8`, `::1`)
+    /// or multicast (`224.0.0.0/4`, `ff00::/8`). A pool may hold neither (see
+    /// [`Pool::from_spec`]).
+    pub fn reserved_overlap(&self) -> Option<RangeProblem> {
+        let (lo, hi) = self.bits();
+        let (loopback, multicast) = match self.family() {
+            Family::V4 => ((0x7f00_0000, 0x7fff_ffff), (0xe000_0000, 0xefff_ffff)),
+            Family::V6 => ((1, 1), (0xff00u128 << 112, u128::MAX)),
+        };
+        let meets = |(a, b): (u128, u128)| lo <= b && hi >= a;
+        if meets(loopback) {
+            Some(RangeProblem::Loopback)
+        } else if meets(multicast) {
+            Some(RangeProblem::Multicast)
+        } else {
+            None
+        }
     }
 
     /// The first address.
@@ -93,8 +125,9 @@ impl AddressRange {
         (to_bits(&self.first), to_bits(&self.last))
     }
 
-    /// Number of addresses, saturating at `u128::MAX` (only `::/0`, with 2^128 addresses,
-    /// saturates). With `avoid_buggy`, IPv4 addresses ending in `.0`/`.255` are not counted.
+    /// Number of addresses a pool hands out from the range: the unspecified address is not
+    /// counted (so even `::/0` fits in a `u128`), nor, with `avoid_buggy`, IPv4 addresses
+    /// ending in `.0`/`.255`.
     pub fn size(&self, avoid_buggy: bool) -> u128 {
         let space = IndexSpace::for_family(self.family(), avoid_buggy);
         match space.bounds(self) {
@@ -121,7 +154,17 @@ pub enum RangeProblem {
     MixedFamilies,
     /// The start of a range is after its end.
     StartAfterEnd,
+    /// An IPv6 range covers part, not all, of the IPv4-mapped space `::ffff:0:0/96`.
+    PartlyIpv4Mapped,
+    /// The range reaches into loopback space (`127.0.0.0/8` or `::1`).
+    Loopback,
+    /// The range reaches into multicast space (`224.0.0.0/4` or `ff00::/8`).
+    Multicast,
 }
+
+/// The IPv4-mapped IPv6 space, `::ffff:0:0/96`, as integers.
+const MAPPED_FIRST: u128 = 0xffff_u128 << 32;
+const MAPPED_LAST: u128 = MAPPED_FIRST | 0xffff_ffff;
 
 impl fmt::Display for RangeProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -130,6 +173,13 @@ impl fmt::Display for RangeProblem {
             RangeProblem::BareAddress => "an address without a mask; write it as a /32 or /128",
             RangeProblem::MixedFamilies => "the range mixes IPv4 and IPv6",
             RangeProblem::StartAfterEnd => "the start of the range is after its end",
+            RangeProblem::PartlyIpv4Mapped => {
+                "the IPv6 range covers part of the IPv4-mapped space ::ffff:0:0/96; write IPv4 addresses as IPv4"
+            }
+            RangeProblem::Loopback => "the range reaches into loopback space (127.0.0.0/8 or ::1)",
+            RangeProblem::Multicast => {
+                "the range reaches into multicast space (224.0.0.0/4 or ff00::/8)"
+            }
         })
     }
 }
@@ -159,9 +209,7 @@ impl FromStr for AddressRange {
 }
 
 fn parse_ip(s: &str) -> Result<IpAddr, RangeProblem> {
-    IpAddr::from_str(s)
-        .map(|ip| ip.to_canonical())
-        .map_err(|_| RangeProblem::Syntax)
+    IpAddr::from_str(s).map_err(|_| RangeProblem::Syntax)
 }
 
 /// How a pool numbers the addresses of one family for its occupancy set: either the address
@@ -203,7 +251,9 @@ impl IndexSpace {
     pub(crate) fn bounds(self, range: &AddressRange) -> Option<(u128, u128)> {
         let (lo, hi) = range.bits();
         match self {
-            IndexSpace::Plain => Some((lo, hi)),
+            // The unspecified address (0.0.0.0, ::) is never handed out; being the lowest of
+            // its family, it can only be the first address of a range.
+            IndexSpace::Plain => (hi >= 1).then_some((lo.max(1), hi)),
             IndexSpace::SkipBuggyV4 => {
                 let lo = match lo & 0xff {
                     0 => lo + 1,
@@ -275,7 +325,10 @@ pub struct Pool {
 
 impl Pool {
     /// Validates `spec` as the pool `name`. Every error names the pool, and the entry where
-    /// there is one.
+    /// there is one. An entry that reaches, wholly or partly, into loopback or multicast space
+    /// is rejected ([`RangeProblem::Loopback`], [`RangeProblem::Multicast`]): no address there
+    /// can serve a load balancer, so `::/0` or `0.0.0.0/0` is a mistake, not a pool. The
+    /// unspecified address (`0.0.0.0`, `::`) is accepted in a range but never handed out.
     pub fn from_spec(name: &str, spec: &PoolSpec) -> Result<Pool, Error> {
         if name.is_empty() {
             return Err(Error::UnnamedPool);
@@ -285,8 +338,12 @@ impl Pool {
         }
         let mut ranges = Vec::with_capacity(spec.addresses.len());
         for entry in &spec.addresses {
-            let range =
-                AddressRange::from_str(entry).map_err(|problem| Error::InvalidAddresses {
+            let range = AddressRange::from_str(entry)
+                .and_then(|r| match r.reserved_overlap() {
+                    Some(problem) => Err(problem),
+                    None => Ok(r),
+                })
+                .map_err(|problem| Error::InvalidAddresses {
                     pool: name.into(),
                     entry: entry.clone(),
                     problem,
@@ -331,10 +388,12 @@ impl Pool {
         self.service_allocation.as_ref()
     }
 
-    /// Whether `ip` is an address the pool hands out (inside a range, and not a skipped
-    /// `.0`/`.255` when `avoidBuggyIPs` is set).
+    /// Whether `ip` is an address the pool hands out (inside a range, not the unspecified
+    /// address, and not a skipped `.0`/`.255` when `avoidBuggyIPs` is set).
     pub fn contains(&self, ip: &IpAddr) -> bool {
-        (!self.avoid_buggy_ips || !is_buggy(ip)) && self.ranges.iter().any(|(_, r)| r.contains(ip))
+        !ip.is_unspecified()
+            && (!self.avoid_buggy_ips || !is_buggy(ip))
+            && self.ranges.iter().any(|(_, r)| r.contains(ip))
     }
 
     /// Whether the pool has at least one range of `family`.
@@ -392,16 +451,16 @@ fn service_allocation(pool: &str, sa: &ServiceAllocationSpec) -> Result<ServiceA
         ("serviceSelectors", &sa.service_selectors),
     ] {
         for (i, s) in selectors.iter().enumerate() {
-            s.validate().map_err(|p| Error::InvalidSelector {
+            s.validate().map_err(|e| Error::InvalidSelector {
                 pool: pool.into(),
-                field,
-                problem: p.0,
+                field: format!("{field}[{i}].{}", e.field),
+                problem: e.problem,
             })?;
-            if selectors[..i].contains(s) {
+            if let Some(index) = selectors[..i].iter().position(|earlier| earlier.same_as(s)) {
                 return Err(Error::InvalidSelector {
                     pool: pool.into(),
-                    field,
-                    problem: "duplicate selector".into(),
+                    field: format!("{field}[{i}]"),
+                    problem: SelectorProblem::DuplicateSelector { index },
                 });
             }
         }
@@ -554,8 +613,14 @@ mod tests {
         assert_eq!(r.size(false), 255);
         let r: AddressRange = "2001:db8::/64".parse().expect("v6 cidr");
         assert_eq!(r.size(false), 1u128 << 64);
-        let r: AddressRange = "::/0".parse().expect("all of v6");
-        assert_eq!(r.size(false), u128::MAX, "saturates");
+        let r: AddressRange = "8000::/1".parse().expect("half of v6");
+        assert_eq!(r.size(false), 1u128 << 127);
+        assert_eq!(
+            "::/0".parse::<AddressRange>(),
+            Err(RangeProblem::PartlyIpv4Mapped)
+        );
+        let r: AddressRange = "::/95".parse().expect("below the mapped space");
+        assert_eq!(r.size(false), (1u128 << 33) - 1, "without ::");
         let r: AddressRange = "192.0.2.5/32".parse().expect("single");
         assert_eq!(r.size(false), 1);
     }
@@ -599,7 +664,7 @@ mod tests {
         assert_eq!(r.size(true), 0);
         let r: AddressRange = "0.0.0.0/0".parse().expect("cidr");
         assert_eq!(r.size(true), (1u128 << 24) * 254);
-        assert_eq!(r.size(false), 1u128 << 32);
+        assert_eq!(r.size(false), (1u128 << 32) - 1, "without 0.0.0.0");
         let r: AddressRange = "2001:db8::/120".parse().expect("cidr");
         assert_eq!(r.size(true), 256, "no effect on IPv6");
     }
@@ -638,7 +703,7 @@ mod tests {
         let dup = Pools::new(vec![a.clone(), a]);
         assert_eq!(dup, Err(Error::DuplicatePool { pool: "a".into() }));
         // Adjacent is fine, and families never overlap each other.
-        let x = Pool::from_spec("x", &spec(&["192.0.2.0/25", "::/0"])).expect("x");
+        let x = Pool::from_spec("x", &spec(&["192.0.2.0/25", "2001:db8::/32"])).expect("x");
         let y = Pool::from_spec("y", &spec(&["192.0.2.128/25"])).expect("y");
         assert!(Pools::new(vec![x, y]).is_ok());
     }

@@ -159,16 +159,16 @@ fn service(b: &mut Bytes, pool_names: &[String]) -> Service {
         svc.namespace_labels.insert("team".into(), "t".into());
     }
     let r = b.u8();
-    if r % 5 == 0 {
+    if r.is_multiple_of(5) {
         let name = pool_names
             .get(usize::from(r / 5) % pool_names.len().max(1))
             .cloned()
             .unwrap_or_else(|| "missing".into());
         svc.pool = Some(name);
     }
-    if r % 7 == 0 {
+    if r.is_multiple_of(7) {
         svc.requested = vec![some_ip(b)];
-        if r % 2 == 0 {
+        if r.is_multiple_of(2) {
             svc.requested.push(some_ip(b));
         }
     }

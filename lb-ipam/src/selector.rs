@@ -2,7 +2,6 @@
 //! `serviceAllocation.namespaceSelectors` and `serviceAllocation.serviceSelectors`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,14 +46,62 @@ pub enum Operator {
     DoesNotExist,
 }
 
-/// Why a selector is not valid (the message of [`crate::Error::InvalidSelector`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SelectorProblem(pub String);
+/// What is wrong with a label selector (see [`LabelSelector::validate`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectorProblem {
+    /// A label key is not a Kubernetes qualified name: an optional DNS subdomain prefix of at
+    /// most 253 characters and a `/`, then a name of 1 to 63 characters, alphanumeric at both
+    /// ends with `-`, `_` and `.` inside.
+    #[error("invalid label key {key:?}: {reason}")]
+    InvalidKey {
+        /// The key as written.
+        key: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// A label value is longer than 63 characters or not alphanumeric at both ends with `-`,
+    /// `_` and `.` inside (an empty value is valid).
+    #[error("invalid label value {value:?}: {reason}")]
+    InvalidValue {
+        /// The value as written.
+        value: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// `In` or `NotIn` without values.
+    #[error("values must be given when the operator is {0:?}")]
+    ValuesRequired(Operator),
+    /// `Exists` or `DoesNotExist` with values.
+    #[error("values must not be given when the operator is {0:?}")]
+    ValuesForbidden(Operator),
+    /// A value appears twice in one expression (a MetalLB rule).
+    #[error("value {0:?} is listed twice")]
+    DuplicateValue(String),
+    /// The expression repeats `matchExpressions[index]` (a MetalLB rule; value order does not
+    /// count).
+    #[error("duplicate of matchExpressions[{index}]")]
+    DuplicateExpression {
+        /// The earlier expression.
+        index: usize,
+    },
+    /// The selector repeats the one at `index` in the same list (a MetalLB rule; value order
+    /// does not count).
+    #[error("duplicate of selector [{index}]")]
+    DuplicateSelector {
+        /// The earlier selector.
+        index: usize,
+    },
+}
 
-impl fmt::Display for SelectorProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// An invalid label selector: the field, as a path from the selector (`matchLabels["k"]`,
+/// `matchExpressions[0].values[1]`), and what is wrong there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct SelectorError {
+    /// Path of the offending field, relative to the selector.
+    pub field: String,
+    /// What is wrong with it.
+    pub problem: SelectorProblem,
 }
 
 impl LabelSelector {
@@ -69,35 +116,99 @@ impl LabelSelector {
         }
     }
 
-    /// Checks the rules `metav1.LabelSelectorAsSelector` enforces: `In`/`NotIn` need at least
-    /// one value, `Exists`/`DoesNotExist` take none, and keys are not empty.
-    pub fn validate(&self) -> Result<(), SelectorProblem> {
-        for key in self.match_labels.keys() {
-            if key.is_empty() {
-                return Err(SelectorProblem("matchLabels has an empty key".into()));
+    /// Checks the selector as the API server and MetalLB do, and reports the first problem
+    /// with the field it is in:
+    ///
+    /// - Kubernetes (apimachinery's `ValidateLabelSelector` and `labels.NewRequirement`): every
+    ///   key is a qualified name and every value a valid label value, in `matchLabels` and in
+    ///   `matchExpressions`; `In`/`NotIn` need at least one value and `Exists`/`DoesNotExist`
+    ///   take none.
+    /// - MetalLB's configuration parser: no value twice in one expression and no expression
+    ///   twice in one selector (values compared as sets). Kubernetes itself accepts both.
+    pub fn validate(&self) -> Result<(), SelectorError> {
+        let fail = |field: String, problem| Err(SelectorError { field, problem });
+        for (key, value) in &self.match_labels {
+            let field = || format!("matchLabels[{key:?}]");
+            if let Err(reason) = check_key(key) {
+                return fail(
+                    field(),
+                    SelectorProblem::InvalidKey {
+                        key: key.clone(),
+                        reason,
+                    },
+                );
+            }
+            if let Err(reason) = check_value(value) {
+                return fail(
+                    field(),
+                    SelectorProblem::InvalidValue {
+                        value: value.clone(),
+                        reason,
+                    },
+                );
             }
         }
-        for req in &self.match_expressions {
-            if req.key.is_empty() {
-                return Err(SelectorProblem("matchExpressions has an empty key".into()));
+        for (i, req) in self.match_expressions.iter().enumerate() {
+            let field = |rest: &str| format!("matchExpressions[{i}]{rest}");
+            if let Err(reason) = check_key(&req.key) {
+                return fail(
+                    field(".key"),
+                    SelectorProblem::InvalidKey {
+                        key: req.key.clone(),
+                        reason,
+                    },
+                );
             }
             match req.operator {
                 Operator::In | Operator::NotIn if req.values.is_empty() => {
-                    return Err(SelectorProblem(format!(
-                        "operator {:?} on key {:?} needs at least one value",
-                        req.operator, req.key
-                    )));
+                    return fail(
+                        field(".values"),
+                        SelectorProblem::ValuesRequired(req.operator),
+                    );
                 }
                 Operator::Exists | Operator::DoesNotExist if !req.values.is_empty() => {
-                    return Err(SelectorProblem(format!(
-                        "operator {:?} on key {:?} takes no values",
-                        req.operator, req.key
-                    )));
+                    return fail(
+                        field(".values"),
+                        SelectorProblem::ValuesForbidden(req.operator),
+                    );
                 }
                 _ => {}
             }
+            for (j, value) in req.values.iter().enumerate() {
+                let at = || field(&format!(".values[{j}]"));
+                if let Err(reason) = check_value(value) {
+                    return fail(
+                        at(),
+                        SelectorProblem::InvalidValue {
+                            value: value.clone(),
+                            reason,
+                        },
+                    );
+                }
+                if req.values[..j].contains(value) {
+                    return fail(at(), SelectorProblem::DuplicateValue(value.clone()));
+                }
+            }
+            if let Some(index) = self.match_expressions[..i]
+                .iter()
+                .position(|earlier| earlier.same_as(req))
+            {
+                return fail(field(""), SelectorProblem::DuplicateExpression { index });
+            }
         }
         Ok(())
+    }
+
+    /// Whether the two select alike as MetalLB compares selectors: the same `matchLabels` and
+    /// the same expressions in the same order, each expression's values taken as a set.
+    pub(crate) fn same_as(&self, other: &LabelSelector) -> bool {
+        self.match_labels == other.match_labels
+            && self.match_expressions.len() == other.match_expressions.len()
+            && self
+                .match_expressions
+                .iter()
+                .zip(&other.match_expressions)
+                .all(|(a, b)| a.same_as(b))
     }
 
     /// Whether `labels` satisfy the selector.
@@ -110,6 +221,19 @@ impl LabelSelector {
 }
 
 impl LabelSelectorRequirement {
+    /// Same key and operator, and the same set of values.
+    fn same_as(&self, other: &LabelSelectorRequirement) -> bool {
+        fn sorted(v: &[String]) -> Vec<&str> {
+            let mut v: Vec<&str> = v.iter().map(String::as_str).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+        self.key == other.key
+            && self.operator == other.operator
+            && sorted(&self.values) == sorted(&other.values)
+    }
+
     /// Whether `labels` satisfy this requirement.
     pub fn matches(&self, labels: &Labels) -> bool {
         let value = labels.get(&self.key);
@@ -119,6 +243,81 @@ impl LabelSelectorRequirement {
             Operator::Exists => value.is_some(),
             Operator::DoesNotExist => value.is_none(),
         }
+    }
+}
+
+/// Largest name part of a label key, and largest label value (`validation.LabelValueMaxLength`).
+const NAME_MAX: usize = 63;
+/// Largest prefix of a label key (`validation.DNS1123SubdomainMaxLength`).
+const PREFIX_MAX: usize = 253;
+
+/// `IsQualifiedName`: `[prefix/]name`, the prefix a DNS-1123 subdomain.
+fn check_key(key: &str) -> Result<(), &'static str> {
+    let (prefix, name) = match key.split_once('/') {
+        None => (None, key),
+        Some((_, name)) if name.contains('/') => {
+            return Err("a qualified name has at most one '/'");
+        }
+        Some((prefix, name)) => (Some(prefix), name),
+    };
+    if let Some(prefix) = prefix {
+        if prefix.is_empty() {
+            return Err("the prefix before '/' is empty");
+        }
+        if prefix.len() > PREFIX_MAX {
+            return Err("the prefix is longer than 253 characters");
+        }
+        if !prefix.split('.').all(is_dns_label) {
+            return Err(
+                "the prefix is not a DNS subdomain (lower-case alphanumerics, '-' and '.', alphanumeric at both ends of each label)",
+            );
+        }
+    }
+    if name.is_empty() {
+        return Err("the name is empty");
+    }
+    if name.len() > NAME_MAX {
+        return Err("the name is longer than 63 characters");
+    }
+    if !is_label_text(name) {
+        return Err("the name must be alphanumerics, '-', '_' and '.', alphanumeric at both ends");
+    }
+    Ok(())
+}
+
+/// `IsValidLabelValue`: empty, or at most 63 characters of `[-A-Za-z0-9_.]` that begin and
+/// end alphanumeric.
+fn check_value(value: &str) -> Result<(), &'static str> {
+    if value.len() > NAME_MAX {
+        return Err("longer than 63 characters");
+    }
+    if !value.is_empty() && !is_label_text(value) {
+        return Err("must be alphanumerics, '-', '_' and '.', alphanumeric at both ends");
+    }
+    Ok(())
+}
+
+/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`.
+fn is_label_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) => {
+            f.is_ascii_alphanumeric()
+                && l.is_ascii_alphanumeric()
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        }
+        _ => false,
+    }
+}
+
+/// One label of a DNS-1123 subdomain: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`.
+fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    let ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) => ok(f) && ok(l) && b.iter().all(|c| ok(c) || *c == b'-'),
+        _ => false,
     }
 }
 

@@ -314,8 +314,9 @@ pub struct Annotations {
 impl Annotations {
     /// Reads `annotations` and `spec.loadBalancerIP`. The `metallb.io/` form wins over the
     /// deprecated `metallb.universe.tf/` form. Fails if both `loadBalancerIPs` and
-    /// `spec.loadBalancerIP` are set, if an address does not parse, or if more than two
-    /// addresses or two of one family are given.
+    /// `spec.loadBalancerIP` are set, if an address does not parse, if more than two
+    /// addresses or two of one family are given, or if `spec.loadBalancerIP` is anything but
+    /// one address (upstream parses it with `net.ParseIP`, so a list is invalid there).
     pub fn parse(
         annotations: &BTreeMap<String, String>,
         spec_load_balancer_ip: Option<&str>,
@@ -335,7 +336,11 @@ impl Annotations {
         let requested = match (value(annotations::LOAD_BALANCER_IPS), spec_ip) {
             (Some(_), Some(_)) => return Err(Error::BothLoadBalancerIps),
             (Some(list), None) => parse_ip_list(list)?,
-            (None, Some(one)) => parse_ip_list(one)?,
+            (None, Some(one)) => vec![
+                IpAddr::from_str(one.trim())
+                    .map_err(|_| Error::InvalidSpecLoadBalancerIp(one.to_owned()))?
+                    .to_canonical(),
+            ],
             (None, None) => Vec::new(),
         };
         Ok(Annotations {

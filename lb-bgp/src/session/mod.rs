@@ -56,8 +56,8 @@ use rng::Rng;
 use crate::wire::capability::GracefulRestartFamily;
 use crate::wire::header::{HEADER_LEN, MessageType, frame};
 use crate::wire::{
-    Afi, AttributeValue, Capability, CeaseSubcode, Context, Message, MessageRef, MpNextHop,
-    Notification, Open, OpenMessage, RefreshSubtype, RouteRefresh, Safi, UpdateMessage,
+    Afi, AttributeValue, Capability, CeaseSubcode, Confederation, Context, Message, MessageRef,
+    MpNextHop, Notification, Open, OpenMessage, RefreshSubtype, RouteRefresh, Safi, UpdateMessage,
 };
 
 /// The hold timer while waiting for the peer's OPEN (RFC 4271 §8.2.2: "a large value", 4
@@ -430,11 +430,11 @@ impl Session {
             tracing::trace!(conn = id.0, event = ?Event::KeepaliveTimer_Expires, "sending KEEPALIVE");
             self.send_message(id, &ctx, &Message::Keepalive);
         }
-        if let Drain::Draining(d) = self.adv.drain() {
-            if d <= now {
-                self.adv.set_drain(Drain::Done);
-                self.out.push_back(Out::Action(Action::DrainComplete));
-            }
+        if let Drain::Draining(d) = self.adv.drain()
+            && d <= now
+        {
+            self.adv.set_drain(Drain::Done);
+            self.out.push_back(Out::Action(Action::DrainComplete));
         }
     }
 
@@ -610,11 +610,12 @@ impl Session {
     }
 
     fn push_send(&mut self, conn: ConnId, bytes: &[u8]) {
-        if let Some(Out::Send(c, v)) = self.out.back_mut() {
-            if *c == conn && v.len() < 1 << 16 {
-                v.extend_from_slice(bytes);
-                return;
-            }
+        if let Some(Out::Send(c, v)) = self.out.back_mut()
+            && *c == conn
+            && v.len() < 1 << 16
+        {
+            v.extend_from_slice(bytes);
+            return;
         }
         self.out.push_back(Out::Send(conn, bytes.to_vec()));
     }
@@ -622,10 +623,10 @@ impl Session {
     fn send_message(&mut self, conn: ConnId, ctx: &Context, m: &Message) {
         let mut buf = Vec::new();
         if m.encode(ctx, &mut buf).is_ok() {
-            if let Some(&t) = buf.get(18) {
-                if let Ok(kind) = MessageType::from_u8(t) {
-                    count(&mut self.sent, kind);
-                }
+            if let Some(&t) = buf.get(18)
+                && let Ok(kind) = MessageType::from_u8(t)
+            {
+                count(&mut self.sent, kind);
             }
             self.push_send(conn, &buf);
         }
@@ -738,11 +739,8 @@ impl Session {
                 if let Ok(k) = MessageType::from_u8(kind) {
                     count(&mut self.received, k);
                 }
-                let mut n = Notification::from_error(&e).unwrap_or_else(|| fsm_error(phase));
-                if kind == 2 {
-                    n.data
-                        .extend_from_slice(update_error_data(&e, &bytes[HEADER_LEN..]));
-                }
+                let n =
+                    Notification::from_message_error(&e, bytes).unwrap_or_else(|| fsm_error(phase));
                 self.drop_conn(
                     conn,
                     Some(n.clone()),
@@ -829,10 +827,10 @@ impl Session {
     }
 
     fn restart_hold(&mut self, conn: ConnId, now: Instant) {
-        if let Some(c) = self.conns.iter_mut().find(|c| c.id == conn) {
-            if !c.hold.is_zero() {
-                c.hold_deadline = Some(later(now, c.hold));
-            }
+        if let Some(c) = self.conns.iter_mut().find(|c| c.id == conn)
+            && !c.hold.is_zero()
+        {
+            c.hold_deadline = Some(later(now, c.hold));
         }
     }
 
@@ -950,8 +948,10 @@ impl Session {
         let Some(c) = self.conns.iter_mut().find(|c| c.id == conn) else {
             return false;
         };
-        c.ctx_rx = Context::for_receiving(&self.local_open, &open);
-        c.ctx_tx = Context::for_sending(&self.local_open, &open);
+        // This speaker joins no confederation (it never writes AS_CONFED segments), so a
+        // peer with another ASN is external.
+        c.ctx_rx = Context::for_receiving(&self.local_open, &open, Confederation::Outside);
+        c.ctx_tx = Context::for_sending(&self.local_open, &open, Confederation::Outside);
         c.peer_open = Some(open);
         c.phase = Phase::OpenConfirm;
         c.hold = Duration::from_secs(hold.into());
@@ -1001,11 +1001,11 @@ impl Session {
         };
         self.negotiated = Some(n.clone());
         // The Restart State bit belongs to the first session after our restart only.
-        if let Some(gr) = &mut self.config.graceful_restart {
-            if gr.restarting {
-                gr.restarting = false;
-                self.local_open = local_open(&self.config);
-            }
+        if let Some(gr) = &mut self.config.graceful_restart
+            && gr.restarting
+        {
+            gr.restarting = false;
+            self.local_open = local_open(&self.config);
         }
         self.established_since = Some(now);
         self.established_count += 1;
@@ -1030,11 +1030,11 @@ impl Session {
         for n in u.withdrawn_routes() {
             withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
         }
-        if let Some(m) = u.mp_unreach() {
-            if m.safi == Safi::UNICAST {
-                for n in m.withdrawn() {
-                    withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
-                }
+        if let Some(m) = u.mp_unreach()
+            && m.safi == Safi::UNICAST
+        {
+            for n in m.withdrawn() {
+                withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
             }
         }
         let mp = u.mp_reach().filter(|m| m.safi == Safi::UNICAST);
@@ -1122,21 +1122,6 @@ impl Session {
             self.out.push_back(Out::Send(id, buf));
         }
     }
-}
-
-/// The erroneous attribute, whole, that RFC 4271 §6.3 puts in the NOTIFICATION data of an
-/// attribute error (empty for the other UPDATE errors).
-fn update_error_data<'a>(e: &crate::wire::Error, body: &'a [u8]) -> &'a [u8] {
-    use crate::wire::Error as E;
-    let t = match e {
-        E::AttributeFlags { type_code, .. } | E::AttributeLength { type_code, .. } => *type_code,
-        E::OptionalAttribute(t) | E::UnrecognizedWellKnownAttribute(t) => *t,
-        E::MalformedAsPath(t) => *t,
-        E::InvalidOrigin(_) => 1,
-        E::InvalidNextHop => 3,
-        _ => return &[],
-    };
-    crate::wire::update::attribute_bytes(body, t).unwrap_or(&[])
 }
 
 /// The OPEN a configuration sends.

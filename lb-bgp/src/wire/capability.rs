@@ -120,7 +120,7 @@ impl Capability {
             70 if v.is_empty() => Capability::EnhancedRouteRefresh,
             2 | 6 | 70 => return Err(bad),
             5 => {
-                if v.len() % 6 != 0 {
+                if !v.len().is_multiple_of(6) {
                     return Err(bad);
                 }
                 Capability::ExtendedNextHop(
@@ -136,7 +136,7 @@ impl Capability {
             64 => {
                 let head = u16_at(v, 0).ok_or(bad)?;
                 let rest = &v[2..];
-                if rest.len() % 4 != 0 {
+                if !rest.len().is_multiple_of(4) {
                     return Err(bad);
                 }
                 Capability::GracefulRestart {
@@ -157,7 +157,7 @@ impl Capability {
                 Capability::FourOctetAs(u32::from_be_bytes(a))
             }
             69 => {
-                if v.len() % 4 != 0 {
+                if !v.len().is_multiple_of(4) {
                     return Err(bad);
                 }
                 Capability::AddPath(

@@ -6,6 +6,7 @@
 //! beside a usable message (see [`UpdateMessage::attribute_error`](super::UpdateMessage::attribute_error)).
 
 use super::attribute::AttributeType;
+use super::header::MessageType;
 
 /// What a BGP speaker does about a malformed message (RFC 7606 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,8 +161,9 @@ impl Error {
     /// The data field of the NOTIFICATION, where RFC 4271 §6 defines one from a fixed-size
     /// value: the erroneous length (Bad Message Length), type (Bad Message Type) or the largest
     /// supported version (Unsupported Version Number) or the missing type code (Missing
-    /// Well-known Attribute). Empty otherwise; for the attribute errors whose data is the
-    /// erroneous attribute, see [`attribute_bytes`](super::update::attribute_bytes).
+    /// Well-known Attribute). Empty otherwise; for the attribute errors, whose data is the
+    /// erroneous attribute, see [`Error::attribute_in`] and
+    /// [`Notification::from_message_error`](super::Notification::from_message_error).
     pub fn notification_data(&self) -> ([u8; 2], usize) {
         match self {
             Error::BadMessageLength(n) | Error::RouteRefreshLength(n) => (n.to_be_bytes(), 2),
@@ -170,6 +172,38 @@ impl Error {
             Error::MissingWellKnownAttribute(t) => ([*t, 0], 1),
             _ => ([0, 0], 0),
         }
+    }
+
+    /// The type code of the erroneous attribute, for the errors whose NOTIFICATION data RFC
+    /// 4271 §6.3 defines as that attribute (type, length and value): Unrecognized Well-known
+    /// Attribute, Attribute Flags Error, Attribute Length Error, Invalid ORIGIN Attribute,
+    /// Invalid NEXT_HOP Attribute, Optional Attribute Error and Malformed AS_PATH. `None` for
+    /// every other error.
+    pub fn erroneous_attribute(&self) -> Option<u8> {
+        use Error::*;
+        match self {
+            UnrecognizedWellKnownAttribute(t)
+            | AttributeFlags { type_code: t, .. }
+            | AttributeLength { type_code: t, .. }
+            | OptionalAttribute(t)
+            | MalformedAsPath(t) => Some(*t),
+            InvalidOrigin(_) => Some(AttributeType::Origin.into()),
+            InvalidNextHop => Some(AttributeType::NextHop.into()),
+            _ => None,
+        }
+    }
+
+    /// The erroneous attribute, whole (flags, type, length, value), in `message`: the UPDATE
+    /// this error was found in, header included. `None` for errors without one (see
+    /// [`Error::erroneous_attribute`]), or when `message` is not an UPDATE holding it.
+    pub fn attribute_in<'m>(&self, message: &'m [u8]) -> Option<&'m [u8]> {
+        let t = self.erroneous_attribute()?;
+        let kind = *message.get(super::header::HEADER_LEN - 1)?;
+        if MessageType::from_u8(kind) != Ok(MessageType::Update) {
+            return None;
+        }
+        let body = message.get(super::header::HEADER_LEN..)?;
+        super::update::attribute_bytes(body, t)
     }
 
     /// What the session does about this error (RFC 7606).

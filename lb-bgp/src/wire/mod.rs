@@ -9,8 +9,8 @@
 //! - **Owned** types ([`Message`], [`Open`], [`Update`], [`Notification`], [`RouteRefresh`])
 //!   build messages and `encode` them. Each has `From<&view>`.
 //!
-//! What the session negotiated (4-octet AS, ADD-PATH per family, Extended Message) is a
-//! [`Context`] passed to both directions.
+//! What the session negotiated (4-octet AS, ADD-PATH per family, Extended Message), and
+//! whether the peer is external, is a [`Context`] passed to both directions.
 //!
 //! The contract: no function in this module panics on any input, and no length field causes an
 //! allocation larger than the input it describes. Errors carry the NOTIFICATION to send and the
@@ -115,9 +115,52 @@ pub struct Context {
     /// The peer is an external neighbour (eBGP, and not a member of our confederation). Enables
     /// the RFC 7606 rules that depend on it: LOCAL_PREF from an external neighbour is discarded
     /// (§7.5), and an AS_PATH with confederation segments from one is malformed (RFC 5065 §5,
-    /// treat-as-withdraw). [`Context::for_receiving`] sets it when the two OPENs carry different
-    /// ASNs; a speaker with confederation peers clears it for them.
+    /// treat-as-withdraw). [`Context::for_receiving`] sets it from the two OPENs and the
+    /// [`Confederation`] the caller states: the OPENs alone cannot tell a confederation peer
+    /// (another member AS) from an external one.
     pub external: bool,
+}
+
+/// Whether the peer is a member of our BGP confederation (RFC 5065), which the OPENs cannot
+/// show: a confederation peer's OPEN carries its member AS, which differs from ours as an
+/// external peer's ASN does. An input of [`Context::for_receiving`] and
+/// [`Context::for_sending`], so every caller says which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Confederation {
+    /// We are in no confederation, or the peer is outside ours: a peer with another ASN is
+    /// external.
+    Outside,
+    /// The peer is in our confederation (another member AS, or ours): it is not external,
+    /// and its AS_PATH may carry AS_CONFED segments.
+    Member,
+}
+
+/// How a peer relates to this speaker, as [`Context::for_receiving`] decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerKind {
+    /// The same AS (iBGP).
+    Internal,
+    /// Another AS outside our confederation (eBGP).
+    External,
+    /// Another member AS of our confederation (RFC 5065: eBGP on the wire, internal for
+    /// LOCAL_PREF and AS_CONFED segments).
+    ConfederationExternal,
+}
+
+impl PeerKind {
+    /// The kind of a peer whose OPEN carries `remote_as`, seen from `local_as`.
+    pub fn of(local_as: u32, remote_as: u32, confederation: Confederation) -> PeerKind {
+        match (local_as == remote_as, confederation) {
+            (true, _) => PeerKind::Internal,
+            (false, Confederation::Outside) => PeerKind::External,
+            (false, Confederation::Member) => PeerKind::ConfederationExternal,
+        }
+    }
+
+    /// Whether RFC 7606's rules for external neighbours apply (only to [`PeerKind::External`]).
+    pub fn is_external(self) -> bool {
+        self == PeerKind::External
+    }
 }
 
 impl Context {

@@ -340,6 +340,18 @@ impl Notification {
         })
     }
 
+    /// The NOTIFICATION reporting an error found in `message` (the whole message, header
+    /// included): as [`Notification::from_error`], and for an attribute error the erroneous
+    /// attribute as its data (RFC 4271 §6.3, see [`Error::attribute_in`]). `None` for local
+    /// (encode) errors.
+    pub fn from_message_error(e: &Error, message: &[u8]) -> Option<Self> {
+        let mut n = Self::from_error(e)?;
+        if let Some(attribute) = e.attribute_in(message) {
+            n.data.extend_from_slice(attribute);
+        }
+        Some(n)
+    }
+
     /// The named code and subcode.
     pub fn error_code(&self) -> ErrorCode {
         ErrorCode::new(self.code, self.subcode)

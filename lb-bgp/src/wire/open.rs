@@ -22,7 +22,7 @@ use std::net::Ipv4Addr;
 
 use super::capability::Capability;
 use super::header::{MessageType, write_header};
-use super::{AddPathFamilies, Context, Error};
+use super::{AddPathFamilies, Confederation, Context, Error, PeerKind};
 
 /// Optional parameter type of Capabilities (RFC 5492).
 const CAPABILITIES: u8 = 2;
@@ -304,20 +304,28 @@ impl Open {
 }
 
 impl Context {
-    /// What this speaker must expect in messages from the peer, given both OPENs: 4-octet AS
-    /// and Extended Message when both sent the capability, Path Identifiers for families where
-    /// we asked to receive them and the peer offered to send them (RFC 7911 §5).
-    pub fn for_receiving(local: &Open, remote: &Open) -> Self {
-        Self::negotiate(local, remote, 1, 2)
+    /// What this speaker must expect in messages from the peer, given both OPENs and whether
+    /// the peer is in our confederation: 4-octet AS and Extended Message when both sent the
+    /// capability, Path Identifiers for families where we asked to receive them and the peer
+    /// offered to send them (RFC 7911 §5), and `external` when the peer's ASN differs from ours
+    /// and it is not a [`Confederation::Member`] (see [`PeerKind::of`]).
+    pub fn for_receiving(local: &Open, remote: &Open, confederation: Confederation) -> Self {
+        Self::negotiate(local, remote, 1, 2, confederation)
     }
 
     /// What this speaker must write in messages to the peer (the mirror of
     /// [`Context::for_receiving`]).
-    pub fn for_sending(local: &Open, remote: &Open) -> Self {
-        Self::negotiate(local, remote, 2, 1)
+    pub fn for_sending(local: &Open, remote: &Open, confederation: Confederation) -> Self {
+        Self::negotiate(local, remote, 2, 1, confederation)
     }
 
-    fn negotiate(local: &Open, remote: &Open, local_bit: u8, remote_bit: u8) -> Self {
+    fn negotiate(
+        local: &Open,
+        remote: &Open,
+        local_bit: u8,
+        remote_bit: u8,
+        confederation: Confederation,
+    ) -> Self {
         let mut add_path = AddPathFamilies::default();
         let families = |o: &Open, bit: u8| {
             o.capabilities()
@@ -339,7 +347,7 @@ impl Context {
             four_octet_as: local.has(65) && remote.has(65),
             extended_message: local.has(6) && remote.has(6),
             add_path,
-            external: local.asn() != remote.asn(),
+            external: PeerKind::of(local.asn(), remote.asn(), confederation).is_external(),
         }
     }
 }
