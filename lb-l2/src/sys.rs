@@ -164,7 +164,34 @@ impl PacketSocket {
     /// Joins fanout group `group` in `PACKET_FANOUT_CPU` mode: each frame goes to the member
     /// socket whose position equals the CPU that received it (modulo the member count).
     pub fn join_cpu_fanout(&self, group: u16) -> io::Result<()> {
-        let arg = (u32::from(group) | (libc::PACKET_FANOUT_CPU << 16)) as libc::c_int;
+        self.set_fanout(u32::from(group) | (libc::PACKET_FANOUT_CPU << 16))
+    }
+
+    /// Creates a new `PACKET_FANOUT_CPU` group with an id the kernel picks among those unused
+    /// in this network namespace (`PACKET_FANOUT_FLAG_UNIQUEID`, Linux 4.3), joins it and
+    /// returns the id, for the other members' [`Self::join_cpu_fanout`].
+    pub fn create_cpu_fanout(&self) -> io::Result<u16> {
+        const PACKET_FANOUT_FLAG_UNIQUEID: u32 = 0x2000;
+        self.set_fanout((libc::PACKET_FANOUT_CPU | PACKET_FANOUT_FLAG_UNIQUEID) << 16)?;
+        let mut val: libc::c_int = 0;
+        let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `val`/`len` describe a writable c_int of the size given, living across the
+        // call.
+        cvt(unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_FANOUT,
+                (&raw mut val).cast::<libc::c_void>(),
+                &raw mut len,
+            )
+        })?;
+        // The low 16 bits are the id; the type and flags are above.
+        Ok((val as u32 & 0xffff) as u16)
+    }
+
+    fn set_fanout(&self, arg: u32) -> io::Result<()> {
+        let arg = arg as libc::c_int;
         // SAFETY: `arg` is a c_int living across the call; the length passed is its size.
         cvt(unsafe {
             libc::setsockopt(
