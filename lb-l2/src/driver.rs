@@ -192,10 +192,10 @@ impl<R: Responder> Shared<R> {
 
     fn send(&self, ifindex: u32, frame: &[u8]) {
         let socket = lock(&self.ports).get(&ifindex).map(|p| p.socket.clone());
-        if let Some(s) = socket {
-            if let Err(e) = s.send(frame) {
-                tracing::warn!(ifindex, error = %e, "send failed");
-            }
+        if let Some(s) = socket
+            && let Err(e) = s.send(frame)
+        {
+            tracing::warn!(ifindex, error = %e, "send failed");
         }
     }
 }
@@ -289,16 +289,23 @@ fn reader_thread<R: Responder>(
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        let reply = {
+        let (reply, sooner) = {
             let mut core = lock(&shared.core);
+            let before = core.poll_timeout();
             let reply = core.handle_frame(Instant::now(), ifindex, &buf[..n]);
+            let after = core.poll_timeout();
             shared.drain_events(&mut core);
-            reply
+            (reply, after.is_some_and(|a| before.is_none_or(|b| a < b)))
         };
-        if let Some(t) = reply {
-            if let Err(e) = socket.send(R::frame(&t).1) {
-                tracing::warn!(ifindex, error = %e, "reply send failed");
-            }
+        if let Some(t) = reply
+            && let Err(e) = socket.send(R::frame(&t).1)
+        {
+            tracing::warn!(ifindex, error = %e, "reply send failed");
+        }
+        if sooner {
+            // The frame gave the core something to do earlier than the timer task waits for
+            // (a defence, the end of a conflict window): wake it.
+            shared.wake.notify_one();
         }
     }
 }
@@ -320,10 +327,10 @@ fn readers<R: Responder>(
 /// Joins or leaves a multicast group, logging failures (the frames may still arrive on links
 /// that do not filter multicast).
 fn join(socket: &PacketSocket, group: Option<MacAddress>, join: bool) {
-    if let Some(mac) = group {
-        if let Err(e) = socket.set_membership(mac.0, join) {
-            tracing::warn!(%mac, join, error = %e, "multicast membership change failed");
-        }
+    if let Some(mac) = group
+        && let Err(e) = socket.set_membership(mac.0, join)
+    {
+        tracing::warn!(%mac, join, error = %e, "multicast membership change failed");
     }
 }
 
@@ -448,15 +455,13 @@ fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
                 std::thread::Builder::new()
                     .name(format!("{}{}", R::THREAD_PREFIX, link.name))
                     .spawn(move || {
-                        if let Some(cpu) = cpu {
-                            if let Err(e) = sys::pin_current_thread(cpu) {
-                                tracing::debug!(cpu, error = %e, "reader left unpinned");
-                            }
+                        if let Some(cpu) = cpu
+                            && let Err(e) = sys::pin_current_thread(cpu)
+                        {
+                            tracing::debug!(cpu, error = %e, "reader left unpinned");
                         }
-                        if realtime {
-                            if let Err(e) = sys::realtime_current_thread() {
-                                tracing::debug!(error = %e, "reader left at normal priority");
-                            }
+                        if realtime && let Err(e) = sys::realtime_current_thread() {
+                            tracing::debug!(error = %e, "reader left at normal priority");
                         }
                         reader_thread(weak, index, member, flag)
                     })

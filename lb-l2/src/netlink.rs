@@ -300,12 +300,11 @@ pub(crate) fn parse_ipv6_addr(payload: &[u8]) -> Option<(u32, std::net::Ipv6Addr
 pub fn link_local_interfaces() -> Result<std::collections::BTreeSet<u32>> {
     let mut out = std::collections::BTreeSet::new();
     dump(RTM_GETADDR, AF_INET6, |ty, payload| {
-        if ty == RTM_NEWADDR {
-            if let Some((index, addr)) = parse_ipv6_addr(payload) {
-                if addr.segments()[0] & 0xffc0 == 0xfe80 {
-                    out.insert(index);
-                }
-            }
+        if ty == RTM_NEWADDR
+            && let Some((index, addr)) = parse_ipv6_addr(payload)
+            && addr.segments()[0] & 0xffc0 == 0xfe80
+        {
+            out.insert(index);
         }
     })?;
     Ok(out)
@@ -344,7 +343,7 @@ mod tests {
             let mut a = ((4 + v.len()) as u16).to_ne_bytes().to_vec();
             a.extend_from_slice(&ty.to_ne_bytes());
             a.extend_from_slice(v);
-            while a.len() % 4 != 0 {
+            while !a.len().is_multiple_of(4) {
                 a.push(0);
             }
             a
