@@ -155,6 +155,10 @@ pub struct Counters {
     pub probes_sent: u64,
     /// Frames we sent ourselves, seen again.
     pub own_frames: u64,
+    /// Frames tagged for a VLAN this interface does not terminate (an 802.1Q or 802.1ad tag
+    /// on the wire, as the driver reports it), ignored as the kernel ignores them: a VLAN is
+    /// served on its own (sub-)interface, whose frames arrive untagged.
+    pub other_vlan: u64,
     /// Frames that are not Ethernet/IPv4 ARP or are malformed.
     pub malformed: u64,
 }
@@ -733,10 +737,18 @@ impl ArpResponder {
     /// A foreign claim for an announced address is reported at most once per
     /// [`Config::conflict_window`] and address (later ones are counted), and is answered by one
     /// ARP announcement from `poll_transmit` unless the address was defended within
-    /// [`Config::defend_interval`]: `poll_timeout` may be earlier after this call.
+    /// [`Config::defend_interval`]: `poll_timeout` may be earlier after this call. A frame
+    /// tagged for a VLAN (the driver puts back a tag the stack took out of the data) is
+    /// ignored: replies go out untagged on `ifindex`, so a VLAN is served on its own
+    /// sub-interface, never on the parent.
     pub fn handle_frame(&mut self, now: Instant, ifindex: u32, bytes: &[u8]) -> Option<Transmit> {
         let state = self.interfaces.get_mut(&ifindex)?;
         let _span = tracing::trace_span!("arp", iface = %state.iface.name).entered();
+        if lb_l2::EthernetFrame::new_checked(bytes).is_ok_and(|f| f.is_vlan_tagged()) {
+            state.counters.other_vlan += 1;
+            tracing::trace!("tagged for another VLAN: ignored");
+            return None;
+        }
         let frame = match ArpFrame::parse(bytes) {
             Ok(f) => f,
             Err(e) => {
@@ -784,8 +796,7 @@ impl ArpResponder {
                 state.counters.replies_sent += 1;
                 tracing::debug!(ip = %tpa, to = %arp.source_hardware_addr, "reply");
                 let answer = ArpFrame {
-                    ethernet: EthernetRepr::new(mac, arp.source_hardware_addr, EtherType::Arp)
-                        .with_vlan(frame.ethernet.vlan),
+                    ethernet: EthernetRepr::new(mac, arp.source_hardware_addr, EtherType::Arp),
                     arp: ArpRepr::reply_to(&arp, mac),
                 };
                 reply = Some(Transmit::new(ifindex, &answer));
@@ -920,7 +931,7 @@ mod tests {
     }
 
     #[test]
-    fn tagged_request_gets_tagged_reply() {
+    fn tagged_requests_are_ignored() {
         let mut r = responder();
         let now = Instant::now();
         r.announce(now, IF, vip()).unwrap();
@@ -929,17 +940,29 @@ mod tests {
             dei: false,
             vid: 42,
         };
-        let req = bytes(ArpFrame {
+        let tagged = bytes(ArpFrame {
             ethernet: EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp)
                 .with_vlan(Some(tag)),
             arp: ArpRepr::request(client(), client_ip(), vip()),
         });
-        let reply = r.handle_frame(now, IF, &req).unwrap();
-        assert_eq!(reply.bytes().len(), 46);
-        assert_eq!(
-            ArpFrame::parse(reply.bytes()).unwrap().ethernet.vlan,
-            Some(tag)
-        );
+        // On the parent interface a tagged request is for a VLAN we do not serve here:
+        // answering it untagged would put the reply on the native LAN.
+        assert!(r.handle_frame(now, IF, &tagged).is_none());
+        // QinQ: an 802.1ad outer tag in front of the 802.1Q one.
+        let mut qinq = tagged[..12].to_vec();
+        qinq.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64]);
+        qinq.extend_from_slice(&tagged[12..]);
+        assert!(r.handle_frame(now, IF, &qinq).is_none());
+        // A claim on another VLAN is not a conflict here either.
+        let claim = bytes(ArpFrame {
+            ethernet: EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp)
+                .with_vlan(Some(tag)),
+            arp: ArpRepr::gratuitous_reply(client(), vip()),
+        });
+        assert!(r.handle_frame(now, IF, &claim).is_none());
+        assert_eq!(r.poll_event(), None);
+        let c = r.counters(IF).unwrap();
+        assert_eq!((c.other_vlan, c.replies_sent, c.conflicts_seen), (3, 0, 0));
     }
 
     #[test]

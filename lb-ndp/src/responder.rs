@@ -168,6 +168,10 @@ pub struct Counters {
     pub probes_sent: u64,
     /// Frames we sent ourselves, seen again.
     pub own_frames: u64,
+    /// Frames tagged for a VLAN this interface does not terminate (an 802.1Q or 802.1ad tag
+    /// on the wire, as the driver reports it), ignored as the kernel ignores them: a VLAN is
+    /// served on its own (sub-)interface, whose frames arrive untagged.
+    pub other_vlan: u64,
     /// Frames that are not valid NS/NA (RFC 4861 §7.1) or are malformed.
     pub malformed: u64,
 }
@@ -763,10 +767,18 @@ impl NdpResponder {
     /// A foreign claim for an announced address is reported at most once per
     /// [`Config::conflict_window`] and address (later ones are counted), and is answered by one
     /// unsolicited advertisement from `poll_transmit` unless the address was defended within
-    /// [`Config::defend_interval`]: `poll_timeout` may be earlier after this call.
+    /// [`Config::defend_interval`]: `poll_timeout` may be earlier after this call. A frame
+    /// tagged for a VLAN (the driver puts back a tag the stack took out of the data) is
+    /// ignored: replies go out untagged on `ifindex`, so a VLAN is served on its own
+    /// sub-interface, never on the parent.
     pub fn handle_frame(&mut self, now: Instant, ifindex: u32, bytes: &[u8]) -> Option<Transmit> {
         let state = self.interfaces.get_mut(&ifindex)?;
         let _span = tracing::trace_span!("ndp", iface = %state.iface.name).entered();
+        if lb_l2::EthernetFrame::new_checked(bytes).is_ok_and(|f| f.is_vlan_tagged()) {
+            state.counters.other_vlan += 1;
+            tracing::trace!("tagged for another VLAN: ignored");
+            return None;
+        }
         let frame = match NdpFrame::parse(bytes) {
             Ok(f) => f,
             Err(e) => {
@@ -842,8 +854,7 @@ impl NdpResponder {
                         )
                     };
                     let answer = NdpFrame {
-                        ethernet: EthernetRepr::new(mac, eth_dst, EtherType::Ipv6)
-                            .with_vlan(frame.ethernet.vlan),
+                        ethernet: EthernetRepr::new(mac, eth_dst, EtherType::Ipv6),
                         src_addr: target,
                         dst_addr: ip_dst,
                         message: NdiscRepr::NeighborAdvert {
@@ -982,6 +993,28 @@ mod tests {
         assert!(r.handle_frame(now, IF, &ns(other)).is_none());
         let c = r.counters(IF).unwrap();
         assert_eq!((c.requests_received, c.replies_sent), (3, 1));
+    }
+
+    #[test]
+    fn tagged_solicitations_are_ignored() {
+        let mut r = responder();
+        let now = Instant::now();
+        r.announce(now, IF, vip()).unwrap();
+        let plain = ns(vip());
+        let mut tagged = plain[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x64]);
+        tagged.extend_from_slice(&plain[12..]);
+        assert!(r.handle_frame(now, IF, &tagged).is_none());
+        let mut qinq = plain[..12].to_vec();
+        qinq.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8]);
+        qinq.extend_from_slice(&plain[12..]);
+        assert!(r.handle_frame(now, IF, &qinq).is_none());
+        assert!(
+            r.handle_frame(now, IF, &plain).is_some(),
+            "untagged is answered"
+        );
+        let c = r.counters(IF).unwrap();
+        assert_eq!((c.other_vlan, c.replies_sent), (2, 1));
     }
 
     #[test]
