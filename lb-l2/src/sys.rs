@@ -234,6 +234,15 @@ impl PacketSocket {
     /// the data on receive, if any (from PACKET_AUXDATA), and the kernel's timestamp if
     /// [`Self::enable_timestamps`] was called.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        self.recv_with(buf, 0)
+    }
+
+    /// Like [`Self::recv`], but returns `None` at once when no frame is queued.
+    pub fn recv_nonblocking(&self, buf: &mut [u8]) -> Option<Received> {
+        self.recv_with(buf, libc::MSG_DONTWAIT).ok()
+    }
+
+    fn recv_with(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<Received> {
         // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
         let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
         // Room for a tpacket_auxdata and a timespec control message, u64-aligned.
@@ -253,8 +262,9 @@ impl PacketSocket {
         // SAFETY: every pointer in `msg` (address, one iovec over `buf`, control buffer) is
         // valid for writes of the length given next to it for the whole call; the kernel
         // writes no more than those lengths.
-        let n =
-            cvt_size(unsafe { libc::recvmsg(self.fd.as_raw_fd(), &raw mut msg, libc::MSG_TRUNC) })?;
+        let n = cvt_size(unsafe {
+            libc::recvmsg(self.fd.as_raw_fd(), &raw mut msg, libc::MSG_TRUNC | flags)
+        })?;
         let mut out = Received {
             len: n.min(buf.len()),
             pkttype: addr.sll_pkttype,
