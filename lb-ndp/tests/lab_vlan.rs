@@ -259,3 +259,72 @@ fn tagged_requests_are_answered_only_on_their_vlan_with_their_tags() {
         assert_eq!(ask(&lab, req(&[200])), none, "{what} inner tag alone");
     }
 }
+
+/// `PacketSocket::recv` hands back the tag the stack took out of a frame (PACKET_AUXDATA): a
+/// frame the client sends tagged 100 reaches node1's `ETH_P_ALL` socket with its data untagged
+/// and `vlan == Some((0x8100, 100))`; a QinQ frame shows its outer tag there and the inner one
+/// still in the data.
+#[test]
+fn auxdata_reports_the_stripped_tag() {
+    let Some(lab) = Lab::up("v2", &[]) else {
+        return;
+    };
+    let accept = [BpfInsn {
+        code: 0x06,
+        jt: 0,
+        jf: 0,
+        k: 0xffff,
+    }];
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let reader = lb_lab::net::in_netns(lab.netns_path("node1"), move || {
+        let eth0 = lb_l2::netlink::links()
+            .expect("links")
+            .into_iter()
+            .find(|l| l.name == "eth0")
+            .expect("eth0");
+        let sock = PacketSocket::open(eth0.index, 0x0003, &accept).expect("socket");
+        ready_tx.send(()).expect("ready");
+        let mut seen = vec![];
+        let end = Instant::now() + Duration::from_secs(2);
+        let mut buf = [0u8; 2048];
+        while Instant::now() < end && seen.len() < 2 {
+            let Ok(got) = sock.recv(&mut buf) else {
+                continue;
+            };
+            // The client's ARP requests for the VIP only.
+            if buf[6..12] == lab_mac("client").0 && got.len >= 18 {
+                let inner = u16::from_be_bytes([buf[12], buf[13]]);
+                seen.push((got.vlan, inner));
+            }
+        }
+        seen
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("reader");
+    for tags in [&[100u16][..], &[100, 200]] {
+        let frame = arp_request(tags);
+        lb_lab::net::in_netns(lab.netns_path("client"), move || {
+            let eth0 = lb_l2::netlink::links()
+                .expect("links")
+                .into_iter()
+                .find(|l| l.name == "eth0")
+                .expect("eth0");
+            let drop_all = [BpfInsn {
+                code: 0x06,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            }];
+            let sock = PacketSocket::open(eth0.index, 0x0003, &drop_all).expect("socket");
+            sock.send(&frame).expect("send");
+        })
+        .join()
+        .expect("client");
+    }
+    let seen = reader.join().expect("reader");
+    assert_eq!(
+        seen,
+        vec![(Some((0x8100, 100)), 0x0806), (Some((0x8100, 100)), 0x8100),]
+    );
+}
