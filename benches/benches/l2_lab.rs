@@ -264,8 +264,8 @@ fn main() {
         "wire time at the client, request on the wire to reply on the wire; median of {SAMPLES} each"
     );
     println!(
-        "{:<5} {:<9} {:<8} {:>9} {:>10} {:>7} {:>10}",
-        "proto", "readers", "link", "ours us", "kernel us", "ratio", "flood pkts"
+        "{:<5} {:<9} {:<9} {:>9} {:>10} {:>7}",
+        "proto", "readers", "link", "ours us", "kernel us", "ratio"
     );
     for realtime in [true, false] {
         let Some(lab) = Lab::up(if realtime { "r" } else { "n" }) else {
@@ -335,12 +335,11 @@ fn main() {
                 let (o, k) = (median(ours), median(kernel));
                 let flooded = if loaded { "udp flood" } else { "idle" };
                 println!(
-                    "{:<5} {:<9} {:<8} {o:>9.1} {k:>10.1} {:>6.2}x {:>10}{}",
+                    "{:<5} {:<9} {:<9} {o:>9.1} {k:>10.1} {:>6.2}x{}",
                     if proto == Proto::Arp { "ARP" } else { "NDP" },
                     if realtime { "real-time" } else { "normal" },
                     flooded,
                     o / k,
-                    "",
                     if n_ours < SAMPLES / 2 || n_kernel < SAMPLES / 2 {
                         format!("  (only {n_ours}/{n_kernel} answers)")
                     } else {
