@@ -102,6 +102,9 @@ impl Default for ProbeConfig {
     }
 }
 
+/// RFC 5227 DEFEND_INTERVAL: at most one defending announcement per address this often.
+pub const DEFEND_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Responder settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -111,6 +114,16 @@ pub struct Config {
     pub probe: ProbeConfig,
     /// Events kept until polled; more are dropped and counted.
     pub max_events: usize,
+    /// Conflicts are reported per interface and address at most once per window: the first
+    /// claim at once ([`Event::Conflict`]), later ones in the window as one
+    /// [`Event::ConflictRepeated`] with their count when it ends. A storm of forged claims
+    /// costs a hash lookup per frame, one log line and one event per window and address.
+    pub conflict_window: Duration,
+    /// Defend an announced address against a foreign claim (RFC 5227 §2.4 (b)): on seeing one,
+    /// broadcast one ARP announcement, unless we already defended that address within this
+    /// interval. So a host that claims an address after our gratuitous schedule has ended sees
+    /// us too, and both sides report the conflict. `None`: never defend, only report.
+    pub defend_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -119,6 +132,8 @@ impl Default for Config {
             gratuitous: GratuitousSchedule::default(),
             probe: ProbeConfig::default(),
             max_events: 1024,
+            conflict_window: Duration::from_secs(10),
+            defend_interval: Some(DEFEND_INTERVAL),
         }
     }
 }
@@ -134,10 +149,16 @@ pub struct Counters {
     pub gratuitous_sent: u64,
     /// Foreign packets claiming an announced or probed address.
     pub conflicts_seen: u64,
+    /// ARP announcements sent to defend an announced address (RFC 5227 §2.4 (b)).
+    pub defences_sent: u64,
     /// RFC 5227 probes sent.
     pub probes_sent: u64,
     /// Frames we sent ourselves, seen again.
     pub own_frames: u64,
+    /// Frames tagged for a VLAN this interface does not terminate (an 802.1Q or 802.1ad tag
+    /// on the wire, as the driver reports it), ignored as the kernel ignores them: a VLAN is
+    /// served on its own (sub-)interface, whose frames arrive untagged.
+    pub other_vlan: u64,
     /// Frames that are not Ethernet/IPv4 ARP or are malformed.
     pub malformed: u64,
 }
@@ -167,6 +188,18 @@ pub enum Event {
         foreign_mac: MacAddress,
         /// The packet's kind.
         kind: ArpKind,
+    },
+    /// More foreign claims for an address already reported by an [`Event::Conflict`], counted
+    /// over one [`Config::conflict_window`] and reported when the window ends.
+    ConflictRepeated {
+        /// Interface they arrived on.
+        ifindex: u32,
+        /// The address.
+        ip: Ipv4Addr,
+        /// The foreign MAC of the last one.
+        foreign_mac: MacAddress,
+        /// How many arrived in the window after the last report.
+        count: u64,
     },
     /// A probe started with [`ArpResponder::probe`] finished.
     ProbeDone {
@@ -208,6 +241,8 @@ impl Transmit {
 enum TimerKind {
     Gratuitous,
     Probe,
+    Defend,
+    ConflictWindow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -224,6 +259,16 @@ struct Announcement {
     started: Instant,
     round: usize,
     generation: u64,
+    /// When we last defended it (RFC 5227 §2.4 (b)).
+    defended: Option<Instant>,
+}
+
+/// The conflicts counted for one address since its last report.
+#[derive(Debug)]
+struct ConflictWindow {
+    count: u64,
+    foreign_mac: MacAddress,
+    generation: u64,
 }
 
 #[derive(Debug)]
@@ -237,6 +282,9 @@ struct InterfaceState {
     iface: Interface,
     announced: FxHashMap<Ipv4Addr, Announcement>,
     probes: FxHashMap<Ipv4Addr, Probe>,
+    /// Addresses whose conflicts were reported within the current window; at most one entry
+    /// per address claimed in the last window.
+    conflicts: FxHashMap<Ipv4Addr, ConflictWindow>,
     counters: Counters,
 }
 
@@ -317,6 +365,7 @@ impl ArpResponder {
                     iface,
                     announced: FxHashMap::default(),
                     probes: FxHashMap::default(),
+                    conflicts: FxHashMap::default(),
                     counters: Counters::default(),
                 };
                 self.interfaces.insert(index, state);
@@ -352,7 +401,7 @@ impl ArpResponder {
         let live: usize = self
             .interfaces
             .values()
-            .map(|s| s.announced.len() + s.probes.len())
+            .map(|s| 2 * s.announced.len() + s.probes.len() + s.conflicts.len())
             .sum();
         if self.timers.len() > 2 * live + 64 {
             let interfaces = &self.interfaces;
@@ -374,6 +423,7 @@ impl ArpResponder {
                     started: now,
                     round: 0,
                     generation,
+                    defended: None,
                 },
             )
             .is_none();
@@ -479,6 +529,8 @@ impl ArpResponder {
             let sent = match timer.kind {
                 TimerKind::Gratuitous => self.gratuitous_round(timer),
                 TimerKind::Probe => self.probe_step(timer),
+                TimerKind::Defend => self.defend(timer),
+                TimerKind::ConflictWindow => self.conflict_window_end(timer),
             };
             if sent.is_some() {
                 return sent;
@@ -510,6 +562,122 @@ impl ArpResponder {
             self.push_timer(Timer { at, ..timer });
         }
         Some(Transmit::new(timer.ifindex, &request))
+    }
+
+    /// One ARP announcement for an address a foreign host claimed (RFC 5227 §2.4 (b)).
+    fn defend(&mut self, timer: Timer) -> Option<Transmit> {
+        let state = self.interfaces.get_mut(&timer.ifindex)?;
+        let mac = state.iface.mac;
+        state.counters.defences_sent += 1;
+        tracing::debug!(iface = %state.iface.name, ip = %timer.ip, "defend: ARP announcement");
+        let frame = ArpFrame {
+            ethernet: EthernetRepr::new(mac, MacAddress::BROADCAST, EtherType::Arp),
+            arp: ArpRepr::gratuitous_request(mac, timer.ip),
+        };
+        Some(Transmit::new(timer.ifindex, &frame))
+    }
+
+    /// The end of a conflict window: reports the claims counted in it, if any, and opens the
+    /// next window; else forgets the address (its next claim is reported at once).
+    fn conflict_window_end(&mut self, timer: Timer) -> Option<Transmit> {
+        let window = self.config.conflict_window;
+        let generation = self.generation();
+        let state = self.interfaces.get_mut(&timer.ifindex)?;
+        let entry = state.conflicts.get_mut(&timer.ip)?;
+        if entry.count == 0 {
+            state.conflicts.remove(&timer.ip);
+            return None;
+        }
+        let event = Event::ConflictRepeated {
+            ifindex: timer.ifindex,
+            ip: timer.ip,
+            foreign_mac: entry.foreign_mac,
+            count: entry.count,
+        };
+        tracing::warn!(iface = %state.iface.name, ip = %timer.ip, foreign = %entry.foreign_mac, count = entry.count, ?window, "conflict: foreign claims repeated");
+        entry.count = 0;
+        entry.generation = generation;
+        self.push_event(event);
+        self.push_timer(Timer {
+            at: timer.at + window,
+            generation,
+            kind: TimerKind::ConflictWindow,
+            ..timer
+        });
+        None
+    }
+
+    /// A foreign claim for `ip`, announced on `ifindex`: counts it, reports it (at once if it
+    /// is the first in its window, else at the window's end) and defends the address if it
+    /// was not defended within [`Config::defend_interval`].
+    fn announced_claimed(
+        &mut self,
+        now: Instant,
+        ifindex: u32,
+        ip: Ipv4Addr,
+        foreign_mac: MacAddress,
+        kind: ArpKind,
+    ) {
+        let (window, defend_interval) = (self.config.conflict_window, self.config.defend_interval);
+        let generation = self.generation();
+        let Some(state) = self.interfaces.get_mut(&ifindex) else {
+            return;
+        };
+        state.counters.conflicts_seen += 1;
+        let mut timers: [Option<Timer>; 2] = [None, None];
+        if let Some(ann) = state.announced.get_mut(&ip)
+            && let Some(every) = defend_interval
+            && ann
+                .defended
+                .is_none_or(|t| now.saturating_duration_since(t) >= every)
+        {
+            ann.defended = Some(now);
+            timers[0] = Some(Timer {
+                at: now,
+                generation: ann.generation,
+                ifindex,
+                ip,
+                kind: TimerKind::Defend,
+            });
+        }
+        let mut event = None;
+        match state.conflicts.get_mut(&ip) {
+            Some(entry) => {
+                entry.count += 1;
+                entry.foreign_mac = foreign_mac;
+                tracing::trace!(%ip, foreign = %foreign_mac, ?kind, "conflict (reported in this window)");
+            }
+            None => {
+                tracing::warn!(iface = %state.iface.name, %ip, foreign = %foreign_mac, ?kind, "conflict: foreign host claims announced address");
+                state.conflicts.insert(
+                    ip,
+                    ConflictWindow {
+                        count: 0,
+                        foreign_mac,
+                        generation,
+                    },
+                );
+                timers[1] = Some(Timer {
+                    at: now + window,
+                    generation,
+                    ifindex,
+                    ip,
+                    kind: TimerKind::ConflictWindow,
+                });
+                event = Some(Event::Conflict {
+                    ifindex,
+                    ip,
+                    foreign_mac,
+                    kind,
+                });
+            }
+        }
+        for t in timers.into_iter().flatten() {
+            self.push_timer(t);
+        }
+        if let Some(e) = event {
+            self.push_event(e);
+        }
     }
 
     fn probe_step(&mut self, timer: Timer) -> Option<Transmit> {
@@ -565,9 +733,22 @@ impl ArpResponder {
     /// broadcast address or to this interface, with this interface's MAC. Ignores frames from
     /// this interface's own MAC. Reports foreign packets that claim an announced or probed
     /// address as events.
-    pub fn handle_frame(&mut self, _now: Instant, ifindex: u32, bytes: &[u8]) -> Option<Transmit> {
+    ///
+    /// A foreign claim for an announced address is reported at most once per
+    /// [`Config::conflict_window`] and address (later ones are counted), and is answered by one
+    /// ARP announcement from `poll_transmit` unless the address was defended within
+    /// [`Config::defend_interval`]: `poll_timeout` may be earlier after this call. A frame
+    /// tagged for a VLAN (the driver puts back a tag the stack took out of the data) is
+    /// ignored: replies go out untagged on `ifindex`, so a VLAN is served on its own
+    /// sub-interface, never on the parent.
+    pub fn handle_frame(&mut self, now: Instant, ifindex: u32, bytes: &[u8]) -> Option<Transmit> {
         let state = self.interfaces.get_mut(&ifindex)?;
         let _span = tracing::trace_span!("arp", iface = %state.iface.name).entered();
+        if lb_l2::EthernetFrame::new_checked(bytes).is_ok_and(|f| f.is_vlan_tagged()) {
+            state.counters.other_vlan += 1;
+            tracing::trace!("tagged for another VLAN: ignored");
+            return None;
+        }
         let frame = match ArpFrame::parse(bytes) {
             Ok(f) => f,
             Err(e) => {
@@ -584,7 +765,7 @@ impl ArpResponder {
         }
         let kind = arp.kind();
         let foreign = arp.source_hardware_addr;
-        let mut events: [Option<Event>; 2] = [None, None];
+        let mut probe_done = None;
         // A foreign host claiming an address we probe: a conflict (RFC 5227 §2.1.1), including
         // another host's probe for the same address.
         let claimed = match kind {
@@ -596,7 +777,7 @@ impl ArpResponder {
             state.probes.remove(&ip);
             state.counters.conflicts_seen += 1;
             tracing::info!(%ip, %foreign, ?kind, "probe: address in use");
-            events[0] = Some(Event::ProbeDone {
+            probe_done = Some(Event::ProbeDone {
                 ifindex,
                 ip,
                 outcome: ProbeOutcome::InUse { mac: foreign },
@@ -604,16 +785,8 @@ impl ArpResponder {
         }
         // A foreign host claiming an address we announce (as sender of any ARP packet).
         let spa = arp.source_protocol_addr;
-        if kind != ArpKind::Probe && kind != ArpKind::Other && state.announced.contains_key(&spa) {
-            state.counters.conflicts_seen += 1;
-            tracing::warn!(ip = %spa, %foreign, ?kind, "conflict: foreign host claims announced address");
-            events[1] = Some(Event::Conflict {
-                ifindex,
-                ip: spa,
-                foreign_mac: foreign,
-                kind,
-            });
-        }
+        let conflict =
+            kind != ArpKind::Probe && kind != ArpKind::Other && state.announced.contains_key(&spa);
         let mut reply = None;
         if matches!(kind, ArpKind::Request | ArpKind::Probe) {
             state.counters.requests_received += 1;
@@ -623,8 +796,7 @@ impl ArpResponder {
                 state.counters.replies_sent += 1;
                 tracing::debug!(ip = %tpa, to = %arp.source_hardware_addr, "reply");
                 let answer = ArpFrame {
-                    ethernet: EthernetRepr::new(mac, arp.source_hardware_addr, EtherType::Arp)
-                        .with_vlan(frame.ethernet.vlan),
+                    ethernet: EthernetRepr::new(mac, arp.source_hardware_addr, EtherType::Arp),
                     arp: ArpRepr::reply_to(&arp, mac),
                 };
                 reply = Some(Transmit::new(ifindex, &answer));
@@ -632,8 +804,11 @@ impl ArpResponder {
                 tracing::trace!(ip = %tpa, "not ours");
             }
         }
-        for e in events.into_iter().flatten() {
+        if let Some(e) = probe_done {
             self.push_event(e);
+        }
+        if conflict {
+            self.announced_claimed(now, ifindex, spa, foreign, kind);
         }
         reply
     }
@@ -644,10 +819,14 @@ fn timer_is_live(interfaces: &FxHashMap<u32, InterfaceState>, t: &Timer) -> bool
         return false;
     };
     match t.kind {
-        TimerKind::Gratuitous => state
+        TimerKind::Gratuitous | TimerKind::Defend => state
             .announced
             .get(&t.ip)
             .is_some_and(|a| a.generation == t.generation),
+        TimerKind::ConflictWindow => state
+            .conflicts
+            .get(&t.ip)
+            .is_some_and(|c| c.generation == t.generation),
         TimerKind::Probe => state
             .probes
             .get(&t.ip)
@@ -752,7 +931,7 @@ mod tests {
     }
 
     #[test]
-    fn tagged_request_gets_tagged_reply() {
+    fn tagged_requests_are_ignored() {
         let mut r = responder();
         let now = Instant::now();
         r.announce(now, IF, vip()).unwrap();
@@ -761,17 +940,29 @@ mod tests {
             dei: false,
             vid: 42,
         };
-        let req = bytes(ArpFrame {
+        let tagged = bytes(ArpFrame {
             ethernet: EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp)
                 .with_vlan(Some(tag)),
             arp: ArpRepr::request(client(), client_ip(), vip()),
         });
-        let reply = r.handle_frame(now, IF, &req).unwrap();
-        assert_eq!(reply.bytes().len(), 46);
-        assert_eq!(
-            ArpFrame::parse(reply.bytes()).unwrap().ethernet.vlan,
-            Some(tag)
-        );
+        // On the parent interface a tagged request is for a VLAN we do not serve here:
+        // answering it untagged would put the reply on the native LAN.
+        assert!(r.handle_frame(now, IF, &tagged).is_none());
+        // QinQ: an 802.1ad outer tag in front of the 802.1Q one.
+        let mut qinq = tagged[..12].to_vec();
+        qinq.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64]);
+        qinq.extend_from_slice(&tagged[12..]);
+        assert!(r.handle_frame(now, IF, &qinq).is_none());
+        // A claim on another VLAN is not a conflict here either.
+        let claim = bytes(ArpFrame {
+            ethernet: EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp)
+                .with_vlan(Some(tag)),
+            arp: ArpRepr::gratuitous_reply(client(), vip()),
+        });
+        assert!(r.handle_frame(now, IF, &claim).is_none());
+        assert_eq!(r.poll_event(), None);
+        let c = r.counters(IF).unwrap();
+        assert_eq!((c.other_vlan, c.replies_sent, c.conflicts_seen), (3, 0, 0));
     }
 
     #[test]
@@ -848,17 +1039,221 @@ mod tests {
                 arp,
             });
             assert!(r.handle_frame(now, IF, &f).is_none());
-            assert_eq!(
-                r.poll_event(),
-                Some(Event::Conflict {
-                    ifindex: IF,
-                    ip: vip(),
-                    foreign_mac: other,
-                    kind: arp.kind()
-                })
-            );
         }
+        // The first claim at once, the second when its window ends.
+        assert_eq!(
+            r.poll_event(),
+            Some(Event::Conflict {
+                ifindex: IF,
+                ip: vip(),
+                foreign_mac: other,
+                kind: ArpKind::GratuitousRequest,
+            })
+        );
+        assert_eq!(r.poll_event(), None);
+        let end = now + Config::default().conflict_window;
+        drain(&mut r, end);
+        assert_eq!(
+            r.poll_event(),
+            Some(Event::ConflictRepeated {
+                ifindex: IF,
+                ip: vip(),
+                foreign_mac: other,
+                count: 1,
+            })
+        );
         assert_eq!(r.counters(IF).unwrap().conflicts_seen, 2);
+    }
+
+    fn claim(from: MacAddress, ip: Ipv4Addr) -> Vec<u8> {
+        bytes(ArpFrame {
+            ethernet: EthernetRepr::new(from, MacAddress::BROADCAST, EtherType::Arp),
+            arp: ArpRepr::gratuitous_reply(from, ip),
+        })
+    }
+
+    /// Runs a flood of `n` forged claims for the VIP, `gap` apart, through the driver's loop
+    /// in virtual time, then lets every window end. Returns the events and the frames sent
+    /// after the announcement's own schedule.
+    fn flood(n: u64, gap: Duration) -> (ArpResponder, Vec<Event>, Vec<ArpFrame>) {
+        let mut r = responder();
+        let t0 = Instant::now();
+        r.announce(t0, IF, vip()).unwrap();
+        let forged = claim(MacAddress([2, 0, 0, 0, 0, 0x66]), vip());
+        let (mut events, mut sent) = (vec![], vec![]);
+        let mut now = t0;
+        for i in 0..n {
+            now = t0 + gap * u32::try_from(i).unwrap();
+            sent.extend(drain(&mut r, now));
+            assert!(r.handle_frame(now, IF, &forged).is_none());
+            events.extend(std::iter::from_fn(|| r.poll_event()));
+        }
+        while let Some(at) = r.poll_timeout() {
+            assert!(at >= now && at < now + Duration::from_secs(3600), "{at:?}");
+            sent.extend(drain(&mut r, at));
+            events.extend(std::iter::from_fn(|| r.poll_event()));
+        }
+        sent.retain(|f| f.arp.kind() == ArpKind::GratuitousRequest);
+        (r, events, sent)
+    }
+
+    fn total_claims(events: &[Event]) -> u64 {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::Conflict { .. } => 1,
+                Event::ConflictRepeated { count, .. } => *count,
+                Event::ProbeDone { .. } => 0,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_conflict_storm_gives_one_report_per_window_with_every_claim_counted() {
+        // 100k forged claims in 2 s: one report at once, one summary when the window ends.
+        let (r, events, _) = flood(100_000, Duration::from_micros(20));
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(matches!(events[0], Event::Conflict { ip, .. } if ip == vip()));
+        assert!(
+            matches!(events[1], Event::ConflictRepeated { count: 99_999, foreign_mac, .. } if foreign_mac == MacAddress([2, 0, 0, 0, 0, 0x66]))
+        );
+        assert_eq!(total_claims(&events), 100_000);
+        let c = r.counters(IF).unwrap();
+        assert_eq!(c.conflicts_seen, 100_000);
+        // One defence per DEFEND_INTERVAL, however many claims.
+        assert_eq!(c.defences_sent, 1);
+        assert!(r.interfaces[&IF].conflicts.is_empty(), "windows forgotten");
+        assert!(r.timers.len() <= 64 + 4, "{}", r.timers.len());
+    }
+
+    #[test]
+    fn a_long_storm_gives_one_summary_per_window() {
+        // 100k claims over 35 s: windows end at 10, 20, 30 and 40 s.
+        let (r, events, defences) = flood(100_000, Duration::from_micros(350));
+        assert_eq!(events.len(), 5, "{events:?}");
+        assert_eq!(total_claims(&events), 100_000);
+        assert_eq!(r.counters(IF).unwrap().defences_sent, 4);
+        assert!(defences.len() >= 4, "{}", defences.len());
+    }
+
+    #[test]
+    fn conflicts_are_limited_per_address() {
+        let mut r = responder();
+        let now = Instant::now();
+        let other_vip = Ipv4Addr::new(192, 0, 2, 101);
+        r.announce(now, IF, vip()).unwrap();
+        r.announce(now, IF, other_vip).unwrap();
+        let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);
+        for ip in [vip(), other_vip, vip(), other_vip] {
+            r.handle_frame(now, IF, &claim(other, ip));
+        }
+        let reported: Vec<Ipv4Addr> = std::iter::from_fn(|| r.poll_event())
+            .map(|e| match e {
+                Event::Conflict { ip, .. } => ip,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(reported, vec![vip(), other_vip]);
+    }
+
+    /// Delivers every frame either node has due at `now` to the other (and the other's reply
+    /// back), until both are quiet.
+    fn exchange(nodes: &mut [ArpResponder; 2], now: Instant) {
+        loop {
+            let mut quiet = true;
+            for from in 0..2 {
+                let to = 1 - from;
+                while let Some(t) = nodes[from].poll_transmit(now) {
+                    quiet = false;
+                    if let Some(reply) = nodes[to].handle_frame(now, IF, t.bytes()) {
+                        nodes[from].handle_frame(now, IF, reply.bytes());
+                    }
+                }
+            }
+            if quiet {
+                return;
+            }
+        }
+    }
+
+    /// Runs two nodes on one link until `until`, firing their timers in order.
+    fn run_until(nodes: &mut [ArpResponder; 2], until: Instant) {
+        loop {
+            let next = nodes.iter_mut().filter_map(|n| n.poll_timeout()).min();
+            match next {
+                Some(at) if at <= until => exchange(nodes, at),
+                _ => return,
+            }
+        }
+    }
+
+    fn conflicts(r: &mut ArpResponder) -> Vec<MacAddress> {
+        std::iter::from_fn(|| r.poll_event())
+            .filter_map(|e| match e {
+                Event::Conflict { foreign_mac, .. } => Some(foreign_mac),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn split_brain(first: usize) {
+        let macs = [mac(), MacAddress([2, 0, 0, 0, 0, 0x0c])];
+        let mut nodes = macs.map(|mac| {
+            let mut r = ArpResponder::new(Config::default());
+            r.add_interface(Interface {
+                index: IF,
+                name: "eth0".into(),
+                mac,
+            });
+            r
+        });
+        let t0 = Instant::now();
+        nodes[first].announce(t0, IF, vip()).unwrap();
+        exchange(&mut nodes, t0);
+        run_until(&mut nodes, t0 + Duration::from_secs(60));
+        assert_eq!(nodes[first].poll_timeout(), None, "schedule over");
+        // Long after the first node's gratuitous schedule ended, the second claims the VIP.
+        let t1 = t0 + Duration::from_secs(60);
+        let second = 1 - first;
+        nodes[second].announce(t1, IF, vip()).unwrap();
+        exchange(&mut nodes, t1);
+        run_until(&mut nodes, t1 + Duration::from_secs(60));
+        assert_eq!(conflicts(&mut nodes[first]), vec![macs[second]]);
+        assert_eq!(
+            conflicts(&mut nodes[second]),
+            vec![macs[first]],
+            "the later claimant learns of the first (it defended)"
+        );
+        assert_eq!(nodes[first].counters(IF).unwrap().defences_sent, 1);
+    }
+
+    #[test]
+    fn split_brain_is_seen_from_both_sides_whichever_announced_first() {
+        split_brain(0);
+        split_brain(1);
+    }
+
+    #[test]
+    fn defence_can_be_turned_off() {
+        let mut r = ArpResponder::new(Config {
+            defend_interval: None,
+            ..Config::default()
+        });
+        r.add_interface(Interface {
+            index: IF,
+            name: "eth0".into(),
+            mac: mac(),
+        });
+        let t0 = Instant::now();
+        r.announce(t0, IF, vip()).unwrap();
+        let t1 = t0 + Duration::from_secs(60);
+        while r.poll_timeout().is_some_and(|at| at <= t1) {
+            let at = r.poll_timeout().unwrap();
+            drain(&mut r, at);
+        }
+        r.handle_frame(t1, IF, &claim(client(), vip()));
+        assert!(drain(&mut r, t1).is_empty());
+        assert!(matches!(r.poll_event(), Some(Event::Conflict { .. })));
     }
 
     #[test]
@@ -933,14 +1328,11 @@ mod tests {
             mac: mac(),
         });
         let now = Instant::now();
-        r.announce(now, IF, vip()).unwrap();
         let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);
-        let f = bytes(ArpFrame {
-            ethernet: EthernetRepr::new(other, MacAddress::BROADCAST, EtherType::Arp),
-            arp: ArpRepr::gratuitous_reply(other, vip()),
-        });
-        for _ in 0..5 {
-            r.handle_frame(now, IF, &f);
+        for i in 0..5 {
+            let ip = Ipv4Addr::new(192, 0, 2, 100 + i);
+            r.announce(now, IF, ip).unwrap();
+            r.handle_frame(now, IF, &claim(other, ip));
         }
         assert_eq!(r.events_dropped(), 3);
     }

@@ -15,16 +15,15 @@ pub fn frame(data: &[u8]) {
         assert_eq!(again, frame);
         let _ = frame.to_string();
     }
-    if let Ok(f) = EthernetFrame::new_checked(data) {
-        if let Ok(repr) = EthernetRepr::parse(&f) {
-            let mut buf = [0u8; 18];
-            repr.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]))
-                .expect("emit header");
-            let again =
-                EthernetRepr::parse(&EthernetFrame::new_unchecked(&buf[..repr.buffer_len()]))
-                    .expect("re-parse of emitted header");
-            assert_eq!(again, repr);
-        }
+    if let Ok(f) = EthernetFrame::new_checked(data)
+        && let Ok(repr) = EthernetRepr::parse(&f)
+    {
+        let mut buf = [0u8; 18];
+        repr.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]))
+            .expect("emit header");
+        let again = EthernetRepr::parse(&EthernetFrame::new_unchecked(&buf[..repr.buffer_len()]))
+            .expect("re-parse of emitted header");
+        assert_eq!(again, repr);
     }
 }
 

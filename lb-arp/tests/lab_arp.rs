@@ -178,6 +178,35 @@ fn split_brain_each_watcher_reports_the_other() {
     }
 }
 
+/// Split brain where the first node's gratuitous schedule ended long before the second node
+/// claims the address: the first sees the second's gratuitous ARP and defends once (RFC 5227
+/// §2.4), so the second learns of the first too.
+#[test]
+fn split_brain_after_the_schedule_ended_is_seen_from_both_sides() {
+    let Some(lab) = Lab::up("a7", TOOLS) else {
+        return;
+    };
+    let mut first = config();
+    first.responder.gratuitous =
+        lb_arp::GratuitousSchedule::new([Duration::ZERO]).expect("schedule");
+    let node1 = Speaker::start(lab.netns_path("node1"), first);
+    node1.handle.announce(vip()).expect("announce");
+    std::thread::sleep(Duration::from_millis(500)); // node1's only round is long gone
+    let node2 = Speaker::start(lab.netns_path("node2"), config());
+    node2.handle.announce(vip()).expect("announce");
+    for (me, other) in [(&node1, "node2"), (&node2, "node1")] {
+        let e = me.wait_event(Duration::from_secs(3), |e: &Event| {
+            matches!(e, Event::Conflict { .. })
+        });
+        assert!(
+            matches!(e, Some(Event::Conflict { ip, foreign_mac, .. }) if ip == vip() && foreign_mac == lab_mac(other)),
+            "{other} not reported: {e:?}"
+        );
+    }
+    let (_, counters) = node1.handle.interfaces().pop().expect("eth0");
+    assert_eq!(counters.defences_sent, 1, "{counters:?}");
+}
+
 /// `arping` keeps getting answers from us as it does from the node's kernel, request after
 /// request. The timing comparison itself is a benchmark: `cargo bench -p lb-benches --bench
 /// l2_lab`.

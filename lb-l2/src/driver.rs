@@ -38,6 +38,7 @@ use crate::error::Error;
 use crate::netlink::{InterfaceFilter, Link};
 use crate::sys::{self, BpfInsn, PacketSocket};
 
+const PACKET_OTHERHOST: u8 = 3;
 const PACKET_OUTGOING: u8 = 4;
 
 /// A protocol's sans-IO responder, as the driver drives it.
@@ -262,7 +263,8 @@ fn reader_thread<R: Responder>(
 ) {
     let mut buf = [0u8; 2048];
     while !stop.load(Ordering::Relaxed) {
-        let (n, pkttype) = match socket.recv(&mut buf) {
+        // Four bytes spare at the end, to put back a tag the stack took out of the data.
+        let got = match socket.recv(&mut buf[..2048 - 4]) {
             Ok(got) => got,
             Err(e)
                 if matches!(
@@ -283,24 +285,55 @@ fn reader_thread<R: Responder>(
                 return;
             }
         };
-        if pkttype == PACKET_OUTGOING {
+        // PACKET_OTHERHOST: not for this host. Among them every frame that carried a VLAN tag
+        // no sub-interface of this one terminates: a socket bound to one protocol (ETH_P_ARP,
+        // ETH_P_IPV6) gets those after the stack has dropped the tag and marked them so, which
+        // is also how the kernel's own ARP and NDP know to ignore them.
+        if got.pkttype == PACKET_OUTGOING || got.pkttype == PACKET_OTHERHOST {
             continue;
         }
+        // A frame that was tagged for a VLAN this interface does not terminate, as an
+        // `ETH_P_ALL` socket sees it (the tag in PACKET_AUXDATA): give it to the core with its
+        // tag, as it was on the wire, so that the core sees it is not for us.
+        let n = match got.vlan {
+            Some((tpid, tci)) => reinsert_vlan(&mut buf, got.len, tpid, tci),
+            None => got.len,
+        };
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        let reply = {
+        let (reply, sooner) = {
             let mut core = lock(&shared.core);
+            let before = core.poll_timeout();
             let reply = core.handle_frame(Instant::now(), ifindex, &buf[..n]);
+            let after = core.poll_timeout();
             shared.drain_events(&mut core);
-            reply
+            (reply, after.is_some_and(|a| before.is_none_or(|b| a < b)))
         };
         if let Some(t) = reply
             && let Err(e) = socket.send(R::frame(&t).1)
         {
             tracing::warn!(ifindex, error = %e, "reply send failed");
         }
+        if sooner {
+            // The frame gave the core something to do earlier than the timer task waits for
+            // (a defence, the end of a conflict window): wake it.
+            shared.wake.notify_one();
+        }
     }
+}
+
+/// Puts the 802.1Q tag (`tpid`, `tci`) back after the MAC addresses of the `len`-byte frame at
+/// the start of `buf`, as it was on the wire; returns the new length (`len` if `buf` has no
+/// room or the frame has no MAC header).
+fn reinsert_vlan(buf: &mut [u8], len: usize, tpid: u16, tci: u16) -> usize {
+    if len < 12 || buf.len() < len + 4 {
+        return len;
+    }
+    buf.copy_within(12..len, 16);
+    buf[12..14].copy_from_slice(&tpid.to_be_bytes());
+    buf[14..16].copy_from_slice(&tci.to_be_bytes());
+    len + 4
 }
 
 /// The sockets to read an interface from, each with the CPU its reader should run on: one per
@@ -548,5 +581,27 @@ impl<R: Responder> Handle<R> {
         }
         // Dropping the ports tells their reader threads to stop.
         lock(&self.shared.ports).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reinsert_vlan;
+
+    #[test]
+    fn a_stripped_tag_goes_back_where_it_was() {
+        let mut buf = [0u8; 24];
+        let frame = [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x08, 0x06, 0xaa, 0xbb];
+        buf[..16].copy_from_slice(&frame);
+        assert_eq!(reinsert_vlan(&mut buf, 16, 0x8100, 0x0064), 20);
+        assert_eq!(
+            &buf[..20],
+            &[
+                1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0x81, 0x00, 0x00, 0x64, 0x08, 0x06, 0xaa, 0xbb
+            ]
+        );
+        assert_eq!(reinsert_vlan(&mut buf, 20, 0x8100, 1), 24);
+        assert_eq!(reinsert_vlan(&mut buf, 24, 0x8100, 1), 24, "no room");
+        assert_eq!(reinsert_vlan(&mut buf, 8, 0x8100, 1), 8, "runt");
     }
 }

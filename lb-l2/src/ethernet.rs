@@ -165,6 +165,12 @@ mod field {
     pub const TAGGED_PAYLOAD: Rest = 18..;
 }
 
+/// Whether `ethertype` is a VLAN tag protocol identifier: 0x8100 (802.1Q), 0x88A8 (802.1ad)
+/// or 0x9100 (pre-standard QinQ).
+pub const fn is_vlan_tpid(ethertype: u16) -> bool {
+    matches!(ethertype, 0x8100 | 0x88a8 | 0x9100)
+}
+
 /// Length of an untagged Ethernet II header.
 pub const HEADER_LEN: usize = field::PAYLOAD.start;
 /// Length of a header with one 802.1Q tag.
@@ -221,6 +227,11 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     /// The outer EtherType (0x8100 for a tagged frame).
     pub fn ethertype(&self) -> EtherType {
         read_u16(self.buffer.as_ref(), field::ETHERTYPE).into()
+    }
+    /// Whether the outer EtherType is a VLAN tag protocol identifier (802.1Q 0x8100, 802.1ad
+    /// 0x88A8, or the older QinQ 0x9100): the frame belongs to a VLAN, not to the untagged LAN.
+    pub fn is_vlan_tagged(&self) -> bool {
+        is_vlan_tpid(read_u16(self.buffer.as_ref(), field::ETHERTYPE))
     }
     /// The 802.1Q tag, if the frame carries one.
     pub fn vlan_tag(&self) -> Option<VlanTag> {
@@ -404,6 +415,20 @@ mod tests {
         );
         assert_eq!(f.payload_ethertype(), EtherType::Arp);
         assert_eq!(f.payload(), &[0xcc]);
+        assert!(f.is_vlan_tagged());
+        assert!(
+            !EthernetFrame::new_checked(&UNTAGGED[..])
+                .unwrap()
+                .is_vlan_tagged()
+        );
+        let mut s_tag = TAGGED;
+        s_tag[12] = 0x88;
+        s_tag[13] = 0xa8;
+        assert!(
+            EthernetFrame::new_checked(&s_tag[..])
+                .unwrap()
+                .is_vlan_tagged()
+        );
         assert_eq!(
             f.to_string(),
             "EthernetII src=02:00:00:00:00:0a dst=ff:ff:ff:ff:ff:ff vlan=100 type=Arp"

@@ -35,10 +35,19 @@ pub fn cpu_readers(
     if members < 2 {
         return Ok(single());
     }
-    // One group per interface and process; groups are per network namespace.
-    let group = (std::process::id() as u16) ^ (ifindex as u16).rotate_left(8);
+    // Group ids are per network namespace, and a group's members must share the interface and
+    // the protocol: ARP and NDP sockets of one process on one interface need two groups. The
+    // kernel picks an unused id; where it cannot (before Linux 4.3), derive one from the
+    // process, the interface and the EtherType.
+    let group = match main.create_cpu_fanout() {
+        Ok(group) => group,
+        Err(_) => {
+            let group = derived_group(std::process::id(), ifindex, ethertype);
+            main.join_cpu_fanout(group)?;
+            group
+        }
+    };
     let mut out = vec![(main.clone(), None)];
-    main.join_cpu_fanout(group)?;
     for _ in 1..members {
         let extra = PacketSocket::open(ifindex, ethertype, filter)?;
         extra.join_cpu_fanout(group)?;
@@ -48,4 +57,30 @@ pub fn cpu_readers(
         *cpu = cpus.contains(&i).then_some(i);
     }
     Ok(out)
+}
+
+/// A fanout group id for the socket of process `pid` on `ifindex` for `ethertype`, used when
+/// the kernel cannot pick one: distinct for the ARP and NDP sockets of one process on one
+/// interface.
+fn derived_group(pid: u32, ifindex: u32, ethertype: u16) -> u16 {
+    (pid as u16) ^ (ifindex as u16).rotate_left(8) ^ ethertype.rotate_left(4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::derived_group;
+
+    #[test]
+    fn derived_groups_differ_by_protocol() {
+        for (pid, ifindex) in [(1, 1), (4242, 2), (65_535, 300)] {
+            assert_ne!(
+                derived_group(pid, ifindex, 0x0806),
+                derived_group(pid, ifindex, 0x86dd)
+            );
+            assert_ne!(
+                derived_group(pid, ifindex, 0x0003),
+                derived_group(pid, ifindex, 0x86dd)
+            );
+        }
+    }
 }

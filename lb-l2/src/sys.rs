@@ -69,6 +69,9 @@ impl PacketSocket {
         let sock = PacketSocket { fd, ifindex };
         sock.attach_filter(filter)?;
         sock.set_recv_timeout(RECV_TIMEOUT)?;
+        // The NIC (or the stack, on receive) moves a frame's outer 802.1Q tag out of the data;
+        // PACKET_AUXDATA hands it back with each frame.
+        sock.set_int(libc::SOL_PACKET, libc::PACKET_AUXDATA, 1)?;
         // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
         let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
         addr.sll_family = libc::AF_PACKET as u16;
@@ -84,6 +87,27 @@ impl PacketSocket {
             )
         })?;
         Ok(sock)
+    }
+
+    fn set_int(&self, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+        // SAFETY: `value` is a c_int living across the call; the length is its size.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                level,
+                name,
+                (&raw const value).cast::<libc::c_void>(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Asks the kernel to timestamp every received frame (SO_TIMESTAMPNS): the time it entered
+    /// the stack (a received frame) or was handed to the driver (an outgoing frame seen by a
+    /// packet tap), in [`Received::timestamp`]. For measurements.
+    pub fn enable_timestamps(&self) -> io::Result<()> {
+        self.set_int(libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
     }
 
     /// Makes `recv` give up (with `WouldBlock`/`TimedOut`) after `timeout`.
@@ -164,7 +188,34 @@ impl PacketSocket {
     /// Joins fanout group `group` in `PACKET_FANOUT_CPU` mode: each frame goes to the member
     /// socket whose position equals the CPU that received it (modulo the member count).
     pub fn join_cpu_fanout(&self, group: u16) -> io::Result<()> {
-        let arg = (u32::from(group) | (libc::PACKET_FANOUT_CPU << 16)) as libc::c_int;
+        self.set_fanout(u32::from(group) | (libc::PACKET_FANOUT_CPU << 16))
+    }
+
+    /// Creates a new `PACKET_FANOUT_CPU` group with an id the kernel picks among those unused
+    /// in this network namespace (`PACKET_FANOUT_FLAG_UNIQUEID`, Linux 4.3), joins it and
+    /// returns the id, for the other members' [`Self::join_cpu_fanout`].
+    pub fn create_cpu_fanout(&self) -> io::Result<u16> {
+        const PACKET_FANOUT_FLAG_UNIQUEID: u32 = 0x2000;
+        self.set_fanout((libc::PACKET_FANOUT_CPU | PACKET_FANOUT_FLAG_UNIQUEID) << 16)?;
+        let mut val: libc::c_int = 0;
+        let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `val`/`len` describe a writable c_int of the size given, living across the
+        // call.
+        cvt(unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_FANOUT,
+                (&raw mut val).cast::<libc::c_void>(),
+                &raw mut len,
+            )
+        })?;
+        // The low 16 bits are the id; the type and flags are above.
+        Ok((val as u32 & 0xffff) as u16)
+    }
+
+    fn set_fanout(&self, arg: u32) -> io::Result<()> {
+        let arg = arg as libc::c_int;
         // SAFETY: `arg` is a c_int living across the call; the length passed is its size.
         cvt(unsafe {
             libc::setsockopt(
@@ -178,25 +229,83 @@ impl PacketSocket {
         Ok(())
     }
 
-    /// Receives one frame; returns its length and the packet type (`PACKET_HOST`,
-    /// `PACKET_BROADCAST`, `PACKET_OUTGOING`, ...).
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, u8)> {
+    /// Receives one frame into `buf`: its length (at most `buf.len()`), the packet type
+    /// (`PACKET_HOST`, `PACKET_BROADCAST`, `PACKET_OUTGOING`, ...), the 802.1Q tag taken out of
+    /// the data on receive, if any (from PACKET_AUXDATA), and the kernel's timestamp if
+    /// [`Self::enable_timestamps`] was called.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        self.recv_with(buf, 0)
+    }
+
+    /// Like [`Self::recv`], but returns `None` at once when no frame is queued.
+    pub fn recv_nonblocking(&self, buf: &mut [u8]) -> Option<Received> {
+        self.recv_with(buf, libc::MSG_DONTWAIT).ok()
+    }
+
+    fn recv_with(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<Received> {
         // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
         let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
-        let mut len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes; `addr`/`len` describe a
-        // writable sockaddr_ll of the size given. The kernel writes no more than those sizes.
+        // Room for a tpacket_auxdata and a timespec control message, u64-aligned.
+        let mut control = [0u64; 16];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast::<libc::c_void>(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: msghdr is plain old data; all-zero is a valid value.
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        msg.msg_name = (&raw mut addr).cast::<libc::c_void>();
+        msg.msg_namelen = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        msg.msg_iov = &raw mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast::<libc::c_void>();
+        msg.msg_controllen = mem::size_of_val(&control) as _;
+        // SAFETY: every pointer in `msg` (address, one iovec over `buf`, control buffer) is
+        // valid for writes of the length given next to it for the whole call; the kernel
+        // writes no more than those lengths.
         let n = cvt_size(unsafe {
-            libc::recvfrom(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast::<libc::c_void>(),
-                buf.len(),
-                libc::MSG_TRUNC,
-                (&raw mut addr).cast::<libc::sockaddr>(),
-                &raw mut len,
-            )
+            libc::recvmsg(self.fd.as_raw_fd(), &raw mut msg, libc::MSG_TRUNC | flags)
         })?;
-        Ok((n.min(buf.len()), addr.sll_pkttype))
+        let mut out = Received {
+            len: n.min(buf.len()),
+            pkttype: addr.sll_pkttype,
+            vlan: None,
+            timestamp: None,
+        };
+        // SAFETY: `msg` was filled by recvmsg: CMSG_FIRSTHDR/CMSG_NXTHDR walk the control
+        // buffer within `msg_controllen`, which the kernel set to what it wrote (at most our
+        // buffer's size), and return null past the end.
+        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
+        while !cmsg.is_null() {
+            // SAFETY: `cmsg` is non-null and points at a header inside the control buffer.
+            let hdr = unsafe { &*cmsg };
+            // SAFETY: CMSG_DATA points inside the same message; the payload is read unaligned,
+            // only when the header's length says it holds the whole structure.
+            let data = unsafe { libc::CMSG_DATA(cmsg) };
+            let payload = hdr.cmsg_len as usize - (data as usize - cmsg as usize);
+            if hdr.cmsg_level == libc::SOL_PACKET
+                && hdr.cmsg_type == libc::PACKET_AUXDATA
+                && payload >= mem::size_of::<libc::tpacket_auxdata>()
+            {
+                // SAFETY: checked just above that the payload holds a tpacket_auxdata.
+                let aux: libc::tpacket_auxdata =
+                    unsafe { std::ptr::read_unaligned(data.cast::<libc::tpacket_auxdata>()) };
+                out.vlan = stripped_vlan(aux.tp_status, aux.tp_vlan_tci, aux.tp_vlan_tpid);
+            } else if hdr.cmsg_level == libc::SOL_SOCKET
+                && hdr.cmsg_type == libc::SCM_TIMESTAMPNS
+                && payload >= mem::size_of::<libc::timespec>()
+            {
+                // SAFETY: checked just above that the payload holds a timespec.
+                let ts: libc::timespec =
+                    unsafe { std::ptr::read_unaligned(data.cast::<libc::timespec>()) };
+                out.timestamp = Some(std::time::Duration::new(
+                    ts.tv_sec as u64,
+                    ts.tv_nsec as u32,
+                ));
+            }
+            // SAFETY: as for CMSG_FIRSTHDR above.
+            cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
+        }
+        Ok(out)
     }
 
     /// Sends one frame on the bound interface.
@@ -211,6 +320,40 @@ impl PacketSocket {
             )
         })
     }
+}
+
+/// One frame as [`PacketSocket::recv`] got it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// The bytes written to the buffer.
+    pub len: usize,
+    /// The packet type (`PACKET_HOST` = 0, `PACKET_BROADCAST` = 1, ..., `PACKET_OUTGOING` = 4).
+    pub pkttype: u8,
+    /// The outer VLAN tag removed from the data on receive, as (TPID, TCI): the frame carried
+    /// it on the wire, in front of what the buffer holds.
+    pub vlan: Option<(u16, u16)>,
+    /// When the kernel saw the frame (since the Unix epoch), with timestamps enabled.
+    pub timestamp: Option<std::time::Duration>,
+}
+
+/// `tp_status` bit: `tp_vlan_tci` is valid (a tag was removed, even one whose TCI is 0).
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+/// `tp_status` bit: `tp_vlan_tpid` is valid.
+const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+
+/// The tag PACKET_AUXDATA reports, as (TPID, TCI): present when the status says so or the TCI
+/// is non-zero (as libpcap reads it; older kernels set no status bit); TPID 0x8100 unless the
+/// kernel says otherwise.
+pub fn stripped_vlan(status: u32, tci: u16, tpid: u16) -> Option<(u16, u16)> {
+    if status & TP_STATUS_VLAN_VALID == 0 && tci == 0 {
+        return None;
+    }
+    let tpid = if status & TP_STATUS_VLAN_TPID_VALID != 0 && tpid != 0 {
+        tpid
+    } else {
+        0x8100
+    };
+    Some((tpid, tci))
 }
 
 /// The CPUs this thread may run on (sched_getaffinity), in ascending order.
@@ -329,4 +472,27 @@ pub fn async_fd<T: OwnsFd>(inner: T) -> io::Result<tokio::io::unix::AsyncFd<T>> 
     // SAFETY: `T: OwnsFd` owns an open descriptor that stays open and unchanged until `inner`
     // is dropped, which the AsyncFd does after deregistering it.
     Ok(unsafe { tokio::io::unix::AsyncFd::register(inner) }?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stripped_vlan;
+
+    #[test]
+    fn auxdata_vlan() {
+        assert_eq!(stripped_vlan(0, 0, 0), None);
+        assert_eq!(stripped_vlan(1, 0, 0), None, "TP_STATUS_USER only");
+        assert_eq!(
+            stripped_vlan(0x10, 0, 0),
+            Some((0x8100, 0)),
+            "VID 0, priority tag"
+        );
+        assert_eq!(stripped_vlan(0, 100, 0), Some((0x8100, 100)), "old kernels");
+        assert_eq!(stripped_vlan(0x50, 100, 0x88a8), Some((0x88a8, 100)));
+        assert_eq!(
+            stripped_vlan(0x10, 100, 0x88a8),
+            Some((0x8100, 100)),
+            "TPID not valid"
+        );
+    }
 }

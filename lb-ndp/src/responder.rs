@@ -113,6 +113,10 @@ impl Default for ProbeConfig {
     }
 }
 
+/// At most one defending advertisement per address this often (RFC 5227's DEFEND_INTERVAL,
+/// applied to NDP).
+pub const DEFEND_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Responder settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -122,6 +126,17 @@ pub struct Config {
     pub probe: ProbeConfig,
     /// Events kept until polled; more are dropped and counted.
     pub max_events: usize,
+    /// Conflicts are reported per interface and address at most once per window: the first
+    /// foreign claim at once ([`Event::Conflict`]), later ones in the window as one
+    /// [`Event::ConflictRepeated`] with their count when it ends. A storm of forged claims
+    /// costs a hash lookup per frame, one log line and one event per window and address.
+    pub conflict_window: Duration,
+    /// Defend an announced address against a foreign claim, as RFC 5227 §2.4 (b) does for
+    /// ARP: on seeing one, send one unsolicited advertisement (Override=1) to all-nodes, unless
+    /// we already defended that address within this interval. So a host that claims an
+    /// address after our advertisements have ended sees us too, and both sides report the
+    /// conflict. `None`: never defend, only report.
+    pub defend_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -130,6 +145,8 @@ impl Default for Config {
             adverts: AdvertSchedule::default(),
             probe: ProbeConfig::default(),
             max_events: 1024,
+            conflict_window: Duration::from_secs(10),
+            defend_interval: Some(DEFEND_INTERVAL),
         }
     }
 }
@@ -145,10 +162,16 @@ pub struct Counters {
     pub gratuitous_sent: u64,
     /// Foreign packets claiming an announced or probed address.
     pub conflicts_seen: u64,
+    /// Unsolicited advertisements sent to defend an announced address.
+    pub defences_sent: u64,
     /// DAD-style probes sent.
     pub probes_sent: u64,
     /// Frames we sent ourselves, seen again.
     pub own_frames: u64,
+    /// Frames tagged for a VLAN this interface does not terminate (an 802.1Q or 802.1ad tag
+    /// on the wire, as the driver reports it), ignored as the kernel ignores them: a VLAN is
+    /// served on its own (sub-)interface, whose frames arrive untagged.
+    pub other_vlan: u64,
     /// Frames that are not valid NS/NA (RFC 4861 §7.1) or are malformed.
     pub malformed: u64,
 }
@@ -176,6 +199,18 @@ pub enum Event {
         ip: Ipv6Addr,
         /// The foreign MAC (the link-layer option, else the Ethernet source).
         foreign_mac: MacAddress,
+    },
+    /// More foreign claims for an address already reported by an [`Event::Conflict`], counted
+    /// over one [`Config::conflict_window`] and reported when the window ends.
+    ConflictRepeated {
+        /// Interface they arrived on.
+        ifindex: u32,
+        /// The address.
+        ip: Ipv6Addr,
+        /// The foreign MAC of the last one.
+        foreign_mac: MacAddress,
+        /// How many arrived in the window after the last report.
+        count: u64,
     },
     /// A probe started with [`NdpResponder::probe`] finished.
     ProbeDone {
@@ -227,6 +262,8 @@ impl Transmit {
 enum TimerKind {
     Advert,
     Probe,
+    Defend,
+    ConflictWindow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -242,6 +279,16 @@ struct Timer {
 struct Announcement {
     started: Instant,
     round: usize,
+    generation: u64,
+    /// When we last defended it.
+    defended: Option<Instant>,
+}
+
+/// The conflicts counted for one address since its last report.
+#[derive(Debug)]
+struct ConflictWindow {
+    count: u64,
+    foreign_mac: MacAddress,
     generation: u64,
 }
 
@@ -260,6 +307,9 @@ struct InterfaceState {
     probes: HashMap<Ipv6Addr, Probe>,
     /// Solicited-node groups joined, with the number of announced addresses in each.
     groups: FxHashMap<MacAddress, u32>,
+    /// Addresses whose conflicts were reported within the current window; at most one entry
+    /// per address claimed in the last window.
+    conflicts: HashMap<Ipv6Addr, ConflictWindow>,
     counters: Counters,
 }
 
@@ -339,6 +389,7 @@ impl NdpResponder {
                     announced: HashMap::new(),
                     probes: HashMap::new(),
                     groups: FxHashMap::default(),
+                    conflicts: HashMap::new(),
                     counters: Counters::default(),
                 };
                 self.interfaces.insert(index, state);
@@ -367,7 +418,7 @@ impl NdpResponder {
         let live: usize = self
             .interfaces
             .values()
-            .map(|s| s.announced.len() + s.probes.len())
+            .map(|s| 2 * s.announced.len() + s.probes.len() + s.conflicts.len())
             .sum();
         if self.timers.len() > 2 * live + 64 {
             let interfaces = &self.interfaces;
@@ -392,6 +443,7 @@ impl NdpResponder {
                     started: now,
                     round: 0,
                     generation,
+                    defended: None,
                 },
             )
             .is_none();
@@ -518,6 +570,8 @@ impl NdpResponder {
             let sent = match timer.kind {
                 TimerKind::Advert => self.advert_round(timer),
                 TimerKind::Probe => self.probe_step(timer),
+                TimerKind::Defend => self.defend(timer),
+                TimerKind::ConflictWindow => self.conflict_window_end(timer),
             };
             if sent.is_some() {
                 return sent;
@@ -535,24 +589,119 @@ impl NdpResponder {
         let next = offsets.get(ann.round).map(|off| ann.started + *off);
         state.counters.gratuitous_sent += 1;
         tracing::trace!(iface = %state.iface.name, ip = %timer.ip, round, "unsolicited NA");
-        let frame = NdpFrame {
-            ethernet: EthernetRepr::new(mac, ALL_NODES_MAC, EtherType::Ipv6),
-            src_addr: timer.ip,
-            dst_addr: ALL_NODES,
-            message: NdiscRepr::NeighborAdvert {
-                flags: NeighborFlags {
-                    router: false,
-                    solicited: false,
-                    override_: true,
-                },
-                target_addr: timer.ip,
-                lladdr: Some(mac),
-            },
-        };
         if let Some(at) = next {
             self.push_timer(Timer { at, ..timer });
         }
-        Some(Transmit::new(timer.ifindex, &frame))
+        Some(unsolicited_na(timer.ifindex, mac, timer.ip))
+    }
+
+    /// One unsolicited advertisement for an address a foreign host claimed.
+    fn defend(&mut self, timer: Timer) -> Option<Transmit> {
+        let state = self.interfaces.get_mut(&timer.ifindex)?;
+        state.counters.defences_sent += 1;
+        tracing::debug!(iface = %state.iface.name, ip = %timer.ip, "defend: unsolicited NA");
+        Some(unsolicited_na(timer.ifindex, state.iface.mac, timer.ip))
+    }
+
+    /// The end of a conflict window: reports the claims counted in it, if any, and opens the
+    /// next window; else forgets the address (its next claim is reported at once).
+    fn conflict_window_end(&mut self, timer: Timer) -> Option<Transmit> {
+        let window = self.config.conflict_window;
+        let generation = self.generation();
+        let state = self.interfaces.get_mut(&timer.ifindex)?;
+        let entry = state.conflicts.get_mut(&timer.ip)?;
+        if entry.count == 0 {
+            state.conflicts.remove(&timer.ip);
+            return None;
+        }
+        let event = Event::ConflictRepeated {
+            ifindex: timer.ifindex,
+            ip: timer.ip,
+            foreign_mac: entry.foreign_mac,
+            count: entry.count,
+        };
+        tracing::warn!(iface = %state.iface.name, ip = %timer.ip, foreign = %entry.foreign_mac, count = entry.count, ?window, "conflict: foreign claims repeated");
+        entry.count = 0;
+        entry.generation = generation;
+        self.push_event(event);
+        self.push_timer(Timer {
+            at: timer.at + window,
+            generation,
+            kind: TimerKind::ConflictWindow,
+            ..timer
+        });
+        None
+    }
+
+    /// A foreign claim for `ip`, announced on `ifindex`: counts it, reports it (at once if it
+    /// is the first in its window, else at the window's end) and defends the address if it
+    /// was not defended within [`Config::defend_interval`].
+    fn announced_claimed(
+        &mut self,
+        now: Instant,
+        ifindex: u32,
+        ip: Ipv6Addr,
+        foreign_mac: MacAddress,
+    ) {
+        let (window, defend_interval) = (self.config.conflict_window, self.config.defend_interval);
+        let generation = self.generation();
+        let Some(state) = self.interfaces.get_mut(&ifindex) else {
+            return;
+        };
+        state.counters.conflicts_seen += 1;
+        let mut timers: [Option<Timer>; 2] = [None, None];
+        if let Some(ann) = state.announced.get_mut(&ip)
+            && let Some(every) = defend_interval
+            && ann
+                .defended
+                .is_none_or(|t| now.saturating_duration_since(t) >= every)
+        {
+            ann.defended = Some(now);
+            timers[0] = Some(Timer {
+                at: now,
+                generation: ann.generation,
+                ifindex,
+                ip,
+                kind: TimerKind::Defend,
+            });
+        }
+        let mut event = None;
+        match state.conflicts.get_mut(&ip) {
+            Some(entry) => {
+                entry.count += 1;
+                entry.foreign_mac = foreign_mac;
+                tracing::trace!(%ip, foreign = %foreign_mac, "conflict (reported in this window)");
+            }
+            None => {
+                tracing::warn!(iface = %state.iface.name, %ip, foreign = %foreign_mac, "conflict: foreign host claims announced address");
+                state.conflicts.insert(
+                    ip,
+                    ConflictWindow {
+                        count: 0,
+                        foreign_mac,
+                        generation,
+                    },
+                );
+                timers[1] = Some(Timer {
+                    at: now + window,
+                    generation,
+                    ifindex,
+                    ip,
+                    kind: TimerKind::ConflictWindow,
+                });
+                event = Some(Event::Conflict {
+                    ifindex,
+                    ip,
+                    foreign_mac,
+                });
+            }
+        }
+        for t in timers.into_iter().flatten() {
+            self.push_timer(t);
+        }
+        if let Some(e) = event {
+            self.push_event(e);
+        }
     }
 
     fn probe_step(&mut self, timer: Timer) -> Option<Transmit> {
@@ -614,9 +763,22 @@ impl NdpResponder {
     /// an announced address against another host's DAD with an NA to all-nodes. Ignores frames
     /// from this interface's own MAC and invalid ones (RFC 4861 §7.1). Reports foreign
     /// advertisements for announced or probed addresses as events.
-    pub fn handle_frame(&mut self, _now: Instant, ifindex: u32, bytes: &[u8]) -> Option<Transmit> {
+    ///
+    /// A foreign claim for an announced address is reported at most once per
+    /// [`Config::conflict_window`] and address (later ones are counted), and is answered by one
+    /// unsolicited advertisement from `poll_transmit` unless the address was defended within
+    /// [`Config::defend_interval`]: `poll_timeout` may be earlier after this call. A frame
+    /// tagged for a VLAN (the driver puts back a tag the stack took out of the data) is
+    /// ignored: replies go out untagged on `ifindex`, so a VLAN is served on its own
+    /// sub-interface, never on the parent.
+    pub fn handle_frame(&mut self, now: Instant, ifindex: u32, bytes: &[u8]) -> Option<Transmit> {
         let state = self.interfaces.get_mut(&ifindex)?;
         let _span = tracing::trace_span!("ndp", iface = %state.iface.name).entered();
+        if lb_l2::EthernetFrame::new_checked(bytes).is_ok_and(|f| f.is_vlan_tagged()) {
+            state.counters.other_vlan += 1;
+            tracing::trace!("tagged for another VLAN: ignored");
+            return None;
+        }
         let frame = match NdpFrame::parse(bytes) {
             Ok(f) => f,
             Err(e) => {
@@ -633,27 +795,22 @@ impl NdpResponder {
         }
         let foreign = lladdr.unwrap_or(frame.ethernet.src_addr);
         let target = frame.message.target_addr();
-        let mut events: [Option<Event>; 2] = [None, None];
+        let mut probe_done = None;
+        let mut claimed = None;
         let mut reply = None;
         match frame.message {
             NdiscRepr::NeighborAdvert { .. } => {
                 if state.probes.remove(&target).is_some() {
                     state.counters.conflicts_seen += 1;
                     tracing::info!(ip = %target, %foreign, "probe: address in use");
-                    events[0] = Some(Event::ProbeDone {
+                    probe_done = Some(Event::ProbeDone {
                         ifindex,
                         ip: target,
                         outcome: ProbeOutcome::InUse { mac: foreign },
                     });
                 }
                 if state.announced.contains_key(&target) {
-                    state.counters.conflicts_seen += 1;
-                    tracing::warn!(ip = %target, %foreign, "conflict: foreign advertisement");
-                    events[1] = Some(Event::Conflict {
-                        ifindex,
-                        ip: target,
-                        foreign_mac: foreign,
-                    });
+                    claimed = Some(target);
                 }
             }
             NdiscRepr::NeighborSolicit { .. } => {
@@ -662,20 +819,14 @@ impl NdpResponder {
                 if dad && state.probes.remove(&target).is_some() {
                     state.counters.conflicts_seen += 1;
                     tracing::info!(ip = %target, %foreign, "probe: another host runs DAD for it");
-                    events[0] = Some(Event::ProbeDone {
+                    probe_done = Some(Event::ProbeDone {
                         ifindex,
                         ip: target,
                         outcome: ProbeOutcome::InUse { mac: foreign },
                     });
                 }
                 if !dad && state.announced.contains_key(&frame.src_addr) {
-                    state.counters.conflicts_seen += 1;
-                    tracing::warn!(ip = %frame.src_addr, %foreign, "conflict: foreign host uses our address");
-                    events[1] = Some(Event::Conflict {
-                        ifindex,
-                        ip: frame.src_addr,
-                        foreign_mac: foreign,
-                    });
+                    claimed = Some(frame.src_addr);
                 }
                 let dst = frame.ethernet.dst_addr;
                 let to_us = dst == mac || dst == solicited_node_mac(target) || dst.is_broadcast();
@@ -703,8 +854,7 @@ impl NdpResponder {
                         )
                     };
                     let answer = NdpFrame {
-                        ethernet: EthernetRepr::new(mac, eth_dst, EtherType::Ipv6)
-                            .with_vlan(frame.ethernet.vlan),
+                        ethernet: EthernetRepr::new(mac, eth_dst, EtherType::Ipv6),
                         src_addr: target,
                         dst_addr: ip_dst,
                         message: NdiscRepr::NeighborAdvert {
@@ -719,11 +869,33 @@ impl NdpResponder {
                 }
             }
         }
-        for e in events.into_iter().flatten() {
+        if let Some(e) = probe_done {
             self.push_event(e);
+        }
+        if let Some(ip) = claimed {
+            self.announced_claimed(now, ifindex, ip, foreign);
         }
         reply
     }
+}
+
+/// An unsolicited advertisement of `ip` with `mac` (Override=1) to all-nodes.
+fn unsolicited_na(ifindex: u32, mac: MacAddress, ip: Ipv6Addr) -> Transmit {
+    let frame = NdpFrame {
+        ethernet: EthernetRepr::new(mac, ALL_NODES_MAC, EtherType::Ipv6),
+        src_addr: ip,
+        dst_addr: ALL_NODES,
+        message: NdiscRepr::NeighborAdvert {
+            flags: NeighborFlags {
+                router: false,
+                solicited: false,
+                override_: true,
+            },
+            target_addr: ip,
+            lladdr: Some(mac),
+        },
+    };
+    Transmit::new(ifindex, &frame)
 }
 
 fn timer_is_live(interfaces: &FxHashMap<u32, InterfaceState>, t: &Timer) -> bool {
@@ -731,10 +903,14 @@ fn timer_is_live(interfaces: &FxHashMap<u32, InterfaceState>, t: &Timer) -> bool
         return false;
     };
     match t.kind {
-        TimerKind::Advert => state
+        TimerKind::Advert | TimerKind::Defend => state
             .announced
             .get(&t.ip)
             .is_some_and(|a| a.generation == t.generation),
+        TimerKind::ConflictWindow => state
+            .conflicts
+            .get(&t.ip)
+            .is_some_and(|c| c.generation == t.generation),
         TimerKind::Probe => state
             .probes
             .get(&t.ip)
@@ -817,6 +993,28 @@ mod tests {
         assert!(r.handle_frame(now, IF, &ns(other)).is_none());
         let c = r.counters(IF).unwrap();
         assert_eq!((c.requests_received, c.replies_sent), (3, 1));
+    }
+
+    #[test]
+    fn tagged_solicitations_are_ignored() {
+        let mut r = responder();
+        let now = Instant::now();
+        r.announce(now, IF, vip()).unwrap();
+        let plain = ns(vip());
+        let mut tagged = plain[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x64]);
+        tagged.extend_from_slice(&plain[12..]);
+        assert!(r.handle_frame(now, IF, &tagged).is_none());
+        let mut qinq = plain[..12].to_vec();
+        qinq.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8]);
+        qinq.extend_from_slice(&plain[12..]);
+        assert!(r.handle_frame(now, IF, &qinq).is_none());
+        assert!(
+            r.handle_frame(now, IF, &plain).is_some(),
+            "untagged is answered"
+        );
+        let c = r.counters(IF).unwrap();
+        assert_eq!((c.other_vlan, c.replies_sent), (2, 1));
     }
 
     #[test]
@@ -952,6 +1150,142 @@ mod tests {
                 foreign_mac: other
             })
         );
+    }
+
+    fn claim(from: MacAddress, ip: Ipv6Addr) -> Vec<u8> {
+        bytes(NdpFrame {
+            ethernet: EthernetRepr::new(from, ALL_NODES_MAC, EtherType::Ipv6),
+            src_addr: ip,
+            dst_addr: ALL_NODES,
+            message: NdiscRepr::NeighborAdvert {
+                flags: NeighborFlags {
+                    override_: true,
+                    ..NeighborFlags::default()
+                },
+                target_addr: ip,
+                lladdr: Some(from),
+            },
+        })
+    }
+
+    fn total_claims(events: &[Event]) -> u64 {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::Conflict { .. } => 1,
+                Event::ConflictRepeated { count, .. } => *count,
+                Event::ProbeDone { .. } => 0,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_conflict_storm_gives_one_report_per_window_with_every_claim_counted() {
+        let mut r = responder();
+        let t0 = Instant::now();
+        r.announce(t0, IF, vip()).unwrap();
+        let forged = claim(MacAddress([2, 0, 0, 0, 0, 0x66]), vip());
+        let (mut events, mut defences) = (vec![], 0);
+        let mut now = t0;
+        // 100k forged advertisements in 2 s, through the driver's loop in virtual time.
+        for i in 0..100_000u32 {
+            now = t0 + Duration::from_micros(20) * i;
+            let _ = drain(&mut r, now);
+            assert!(r.handle_frame(now, IF, &forged).is_none());
+            events.extend(std::iter::from_fn(|| r.poll_event()));
+        }
+        while let Some(at) = r.poll_timeout() {
+            assert!(at >= now && at < now + Duration::from_secs(3600));
+            defences += drain(&mut r, at).len();
+            events.extend(std::iter::from_fn(|| r.poll_event()));
+        }
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(matches!(events[0], Event::Conflict { ip, .. } if ip == vip()));
+        assert!(matches!(
+            events[1],
+            Event::ConflictRepeated { count: 99_999, .. }
+        ));
+        assert_eq!(total_claims(&events), 100_000);
+        let c = r.counters(IF).unwrap();
+        assert_eq!((c.conflicts_seen, c.defences_sent), (100_000, 1));
+        assert!(r.interfaces[&IF].conflicts.is_empty(), "windows forgotten");
+        assert!(r.timers.len() <= 64 + 4, "{}", r.timers.len());
+        let _ = defences;
+    }
+
+    /// Delivers every frame either node has due at `now` to the other (and the other's reply
+    /// back), until both are quiet.
+    fn exchange(nodes: &mut [NdpResponder; 2], now: Instant) {
+        loop {
+            let mut quiet = true;
+            for from in 0..2 {
+                let to = 1 - from;
+                while let Some(t) = nodes[from].poll_transmit(now) {
+                    quiet = false;
+                    if let Some(reply) = nodes[to].handle_frame(now, IF, t.bytes()) {
+                        nodes[from].handle_frame(now, IF, reply.bytes());
+                    }
+                }
+            }
+            if quiet {
+                return;
+            }
+        }
+    }
+
+    fn run_until(nodes: &mut [NdpResponder; 2], until: Instant) {
+        loop {
+            let next = nodes.iter_mut().filter_map(|n| n.poll_timeout()).min();
+            match next {
+                Some(at) if at <= until => exchange(nodes, at),
+                _ => return,
+            }
+        }
+    }
+
+    fn conflicts(r: &mut NdpResponder) -> Vec<MacAddress> {
+        std::iter::from_fn(|| r.poll_event())
+            .filter_map(|e| match e {
+                Event::Conflict { foreign_mac, .. } => Some(foreign_mac),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn split_brain(first: usize) {
+        let macs = [mac(), MacAddress([2, 0, 0, 0, 0, 0x0c])];
+        let mut nodes = macs.map(|mac| {
+            let mut r = NdpResponder::new(Config::default());
+            r.add_interface(Interface {
+                index: IF,
+                name: "eth0".into(),
+                mac,
+            });
+            r
+        });
+        let t0 = Instant::now();
+        nodes[first].announce(t0, IF, vip()).unwrap();
+        exchange(&mut nodes, t0);
+        run_until(&mut nodes, t0 + Duration::from_secs(60));
+        assert_eq!(nodes[first].poll_timeout(), None, "advertisements over");
+        let t1 = t0 + Duration::from_secs(60);
+        let second = 1 - first;
+        nodes[second].announce(t1, IF, vip()).unwrap();
+        exchange(&mut nodes, t1);
+        run_until(&mut nodes, t1 + Duration::from_secs(60));
+        assert_eq!(conflicts(&mut nodes[first]), vec![macs[second]]);
+        assert_eq!(
+            conflicts(&mut nodes[second]),
+            vec![macs[first]],
+            "the later claimant learns of the first (it defended)"
+        );
+        assert_eq!(nodes[first].counters(IF).unwrap().defences_sent, 1);
+    }
+
+    #[test]
+    fn split_brain_is_seen_from_both_sides_whichever_announced_first() {
+        split_brain(0);
+        split_brain(1);
     }
 
     #[test]

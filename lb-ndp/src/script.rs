@@ -30,7 +30,7 @@ fn mac_of(ifindex: u32) -> MacAddress {
 /// group refcount.
 fn ip(b: u8) -> Ipv6Addr {
     let low = u128::from(b % 8);
-    let high = if b % 2 == 0 { 0 } else { 1u128 << 64 };
+    let high = if b.is_multiple_of(2) { 0 } else { 1u128 << 64 };
     Ipv6Addr::from(
         0x2001_0db8_0001_0000_0000_0000_0000_0100u128 + high + (low >> 1) * 0x1_0000_0000,
     )

@@ -15,8 +15,8 @@
 //! `PACKET_FANOUT_CPU` group, so a request is handled on the CPU that received it without
 //! waiting for a wake-up elsewhere. Timers, link changes and events run on the tokio runtime.
 //!
-//! What is ARP's here: the sockets' BPF program (ARP frames, untagged or behind one 802.1Q
-//! tag), the interfaces MetalLB would use for ARP, and the calls into [`ArpResponder`].
+//! What is ARP's here: the sockets' EtherType and BPF program (ARP frames only; a frame tagged
+//! for a VLAN is served on that VLAN's sub-interface, not here), the interfaces MetalLB would use for ARP, and the calls into [`ArpResponder`].
 //! [`Handle::announce`] sends the first gratuitous ARP at once; [`Handle::probe`] starts an
 //! RFC 5227 probe whose outcome arrives as [`Event::ProbeDone`] per interface.
 
@@ -34,14 +34,13 @@ use crate::error::{Error, Result};
 use crate::responder::{ArpResponder, Config, Counters, Event, Interface, Transmit};
 use crate::wire::MacAddress;
 
-/// Classic BPF: accept ARP, untagged or behind one 802.1Q tag; drop everything else in the
-/// kernel.
-const ARP_FILTER: [BpfInsn; 7] = [
+/// Classic BPF: accept ARP; drop everything else in the kernel. The socket is bound to
+/// `ETH_P_ARP`, so the kernel hands it only frames whose protocol, after the stack took out an
+/// outer VLAN tag, is ARP; the program checks the header anyway. A frame that was tagged
+/// carries its tag in PACKET_AUXDATA and the core ignores it.
+const ARP_FILTER: [BpfInsn; 4] = [
     insn(0x28, 0, 0, 12),     // ldh [12]              EtherType
-    insn(0x15, 3, 0, 0x0806), // jeq ARP -> accept
-    insn(0x15, 0, 3, 0x8100), // jeq 802.1Q, else drop
-    insn(0x28, 0, 0, 16),     // ldh [16]              inner EtherType
-    insn(0x15, 0, 1, 0x0806), // jeq ARP -> accept, else drop
+    insn(0x15, 0, 1, 0x0806), // jeq ARP, else drop
     insn(0x06, 0, 0, 0xffff), // accept
     insn(0x06, 0, 0, 0),      // drop
 ];
@@ -61,8 +60,9 @@ impl l2::Responder for ArpResponder {
 
     const PROTOCOL: &'static str = "ARP";
     const THREAD_PREFIX: &'static str = "arp-rx-";
-    /// `ETH_P_ALL`: ARP behind an 802.1Q tag does not match `ETH_P_ARP`; the filter selects.
-    const ETHERTYPE: u16 = 0x0003;
+    /// `ETH_P_ARP`: only ARP frames reach the sockets' filter, and the interface gets no
+    /// `ETH_P_ALL` tap (which would see, and clone, every frame sent).
+    const ETHERTYPE: u16 = 0x0806;
     const FILTER: &'static [BpfInsn] = &ARP_FILTER;
     const NETLINK_GROUPS: u32 = lb_l2::netlink::RTMGRP_LINK;
 
