@@ -263,8 +263,12 @@ fn hold_scenario(kind: Kind) {
     );
     assert!(stats.messages_sent.notification >= 1, "{stats:?}");
     assert_ne!(stats.state, State::Established);
-    // Let the NOTIFICATION and our FIN cross the LAN before the capture stops.
-    std::thread::sleep(Duration::from_millis(300));
+    // Let the NOTIFICATION cross the LAN before the capture stops: the stats change when the
+    // session decides, the driver writes a moment later, which on a loaded machine can be
+    // longer than a fixed pause.
+    lab::wait_for(Duration::from_secs(10), || {
+        lab::pcap_has_notification(&capture.so_far(), 4, 0)
+    });
     let pcap = capture.stop();
     assert!(
         lab::pcap_has_notification(&pcap, 4, 0),

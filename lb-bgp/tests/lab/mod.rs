@@ -1392,6 +1392,12 @@ impl Capture {
         }
     }
 
+    /// The octets written so far (tcpdump runs with `-U`, so each packet is written as it is
+    /// captured).
+    pub fn so_far(&self) -> Vec<u8> {
+        std::fs::read(&self.file).unwrap_or_default()
+    }
+
     /// Stops the capture and returns the pcap file's octets.
     pub fn stop(&mut self) -> Vec<u8> {
         if let Some(mut c) = self.child.take() {
