@@ -106,7 +106,7 @@ fn measure(cidr: &str, family: Family, n: usize) -> (f64, f64) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        if x % 10 == 0 {
+        if x.is_multiple_of(10) {
             a.release(&svc(i, family).key);
         }
     }

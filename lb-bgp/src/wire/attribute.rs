@@ -779,7 +779,7 @@ impl<'a> PathAttribute<'a> {
         };
         let len_is = |n: usize| if v.len() == n { Ok(()) } else { Err(len_err) };
         let multiple_of = |n: usize| {
-            if !v.is_empty() && v.len() % n == 0 {
+            if !v.is_empty() && v.len().is_multiple_of(n) {
                 Ok(())
             } else {
                 Err(len_err)

@@ -133,7 +133,7 @@ fn uniform_shape(data: &[u8], max_bits: u8, add_path: bool) -> Option<Shape> {
         return None;
     }
     let stride = id_len + 1 + usize::from(bits).div_ceil(8);
-    if data.len() % stride != 0 {
+    if !data.len().is_multiple_of(stride) {
         return None;
     }
     // Host routes get a loop with a constant stride and no early exit, which the compiler

@@ -374,10 +374,10 @@ impl Update {
         if ctx.four_octet_as {
             return Some(path.clone());
         }
-        if let Some(AttributeData::Aggregator(g)) = find(7) {
-            if g.asn != AS_TRANS {
-                return Some(path.clone());
-            }
+        if let Some(AttributeData::Aggregator(g)) = find(7)
+            && g.asn != AS_TRANS
+        {
+            return Some(path.clone());
         }
         match find(17) {
             Some(AttributeData::As4Path(as4)) => Some(path.merge_as4(as4)),
