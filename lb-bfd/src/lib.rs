@@ -1,0 +1,14 @@
+//! BFD, Bidirectional Forwarding Detection (RFC 5880), for single-hop (RFC 5881) and multihop
+//! (RFC 5883) sessions over IPv4 and IPv6, in the workspace's layers:
+//!
+//! - [`wire`]: the Control packet codec with its authentication sections;
+//! - [`session`]: the sans-IO session core (RFC 5880 §6.8), time passed in by the caller;
+//! - `driver` (Linux): a tokio driver with the UDP sockets and timers;
+//! - [`profile`]: MetalLB `BFDProfile` fields mapped to a session configuration.
+
+mod error;
+pub mod fuzzing;
+pub mod session;
+pub mod wire;
+
+pub use error::Error;
