@@ -6,8 +6,11 @@
 //! - `driver` (Linux): a tokio driver with the UDP sockets and timers;
 //! - [`profile`]: MetalLB `BFDProfile` fields mapped to a session configuration.
 
+#[cfg(target_os = "linux")]
+pub mod driver;
 mod error;
 pub mod fuzzing;
+pub mod profile;
 pub mod session;
 pub mod wire;
 
