@@ -361,6 +361,20 @@ impl Daemon {
         self.dir.join(name).to_str().unwrap().to_string()
     }
 
+    /// BIRD with a config of the caller's.
+    pub fn start_bird(lab: &Lab, name: &str, config: &str) -> Daemon {
+        let dir = lab.dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("bird.conf"), config).unwrap();
+        let mut d = Daemon {
+            kind: Kind::Bird,
+            dir,
+            children: Vec::new(),
+        };
+        d.spawn(lab);
+        d
+    }
+
     fn write_config(&self, neighbors: &[Neighbor]) {
         let mut s = String::new();
         match self.kind {
