@@ -15,3 +15,8 @@ pub mod session;
 pub mod wire;
 
 pub use error::Error;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -107,3 +107,65 @@ async fn loopback_v4_multihop() {
 async fn loopback_v6_multihop() {
     pair("::1".parse().unwrap(), 41300, true).await;
 }
+
+/// A Down packet from `from` with TTL `ttl` to `port`.
+fn send_down(from: &str, ttl: u32, port: u16) {
+    use lb_bfd::wire::{Diagnostic, Repr};
+    let s = std::net::UdpSocket::bind((from, 0)).unwrap();
+    s.set_ttl(ttl).unwrap();
+    let r = Repr {
+        diagnostic: Diagnostic::None,
+        state: State::Down,
+        poll: false,
+        final_: false,
+        control_plane_independent: false,
+        demand: false,
+        detect_mult: 3,
+        my_discriminator: 5,
+        your_discriminator: 0,
+        desired_min_tx: 1_000_000,
+        required_min_rx: 1_000_000,
+        required_min_echo_rx: 0,
+        auth: None,
+    };
+    let (b, n) = r.to_bytes();
+    s.send_to(&b[..n], ("127.0.0.1", port)).unwrap();
+}
+
+/// RFC 5881 §5: a single-hop packet must arrive with TTL 255; RFC 5883: a multihop packet
+/// with at least the minimum TTL; and each kind only on its own port.
+#[tokio::test(flavor = "current_thread")]
+async fn ttl_and_port_are_checked() {
+    let d = Bfd::new(config(41400)).await.unwrap();
+    let mut passive = session(100, 100, 3);
+    passive.passive = true;
+    let mut single = PeerSettings::single_hop("127.0.0.2".parse().unwrap(), passive.clone());
+    single.remote_port = Some(41499);
+    d.add_peer(single).await.unwrap();
+    let mut multi = PeerSettings::multi_hop("127.0.0.3".parse().unwrap(), 250, passive);
+    multi.remote_port = Some(41499);
+    d.add_peer(multi).await.unwrap();
+    let heard = |peer: &str| d.status(peer.parse().unwrap()).unwrap().stats.packets_in;
+    let settle = || tokio::time::sleep(Duration::from_millis(200));
+
+    send_down("127.0.0.2", 254, 41400);
+    send_down("127.0.0.2", 255, 41401); // the multihop port
+    settle().await;
+    assert_eq!(heard("127.0.0.2"), 0);
+    send_down("127.0.0.2", 255, 41400);
+    settle().await;
+    assert_eq!(heard("127.0.0.2"), 1);
+    assert_eq!(
+        d.status("127.0.0.2".parse().unwrap()).unwrap().state,
+        State::Init
+    );
+
+    send_down("127.0.0.3", 249, 41401);
+    send_down("127.0.0.3", 255, 41400); // the single-hop port
+    settle().await;
+    assert_eq!(heard("127.0.0.3"), 0);
+    send_down("127.0.0.3", 250, 41401);
+    settle().await;
+    assert_eq!(heard("127.0.0.3"), 1);
+    d.shutdown().await;
+}

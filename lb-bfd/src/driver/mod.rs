@@ -102,7 +102,7 @@ pub enum Hop {
     },
 }
 
-/// One peer.
+/// One peer. A driver holds one session per peer address (as MetalLB runs one per BGP peer).
 #[derive(Debug, Clone)]
 pub struct PeerSettings {
     /// The peer's address; its packets must come from it.

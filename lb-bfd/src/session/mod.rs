@@ -655,11 +655,11 @@ impl Session {
             // The peer changed its Required Min RX Interval: the next packet keeps to it.
             self.next_tx = last + self.jittered_interval();
         }
-        if r.poll {
-            self.final_pending = true;
-        }
         if self.state == State::AdminDown {
             return;
+        }
+        if r.poll {
+            self.final_pending = true;
         }
         if r.state == State::AdminDown {
             if self.state != State::Down {

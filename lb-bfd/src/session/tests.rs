@@ -498,8 +498,11 @@ fn admin_down_tells_the_peer_then_goes_silent_and_comes_back() {
         }
     }
     assert_eq!(n, 3);
-    // Packets are ignored in AdminDown, timers do not bring it Down.
-    s.handle_packet(now, &from(State::Init).bytes()).unwrap();
+    // Packets are ignored in AdminDown (a Poll is not answered), timers do not bring it Down.
+    let mut poll = from(State::Init);
+    poll.poll = true;
+    s.handle_packet(now, &poll.bytes()).unwrap();
+    assert!(sent(&mut s, now).is_empty());
     s.handle_timeout(now + MS * 10_000);
     assert_eq!(s.state(), State::AdminDown);
     s.admin_up(now);
