@@ -472,44 +472,61 @@ impl Repr {
     /// Parses a checked packet, applying the packet-level discard rules of RFC 5880 §6.8.6.
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&T>) -> Result<Repr, Error> {
         packet.check_len()?;
-        if packet.version() != VERSION {
-            return Err(Error::BadVersion(packet.version()));
+        let buf = packet.buffer.as_ref();
+        // After check_len the mandatory section is there: read it from a fixed-size array.
+        let h: &[u8; HEADER_LEN] = buf
+            .get(..HEADER_LEN)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(Error::Truncated)?;
+        let u32_at = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let version = h[field::VERS_DIAG] >> 5;
+        if version != VERSION {
+            return Err(Error::BadVersion(version));
         }
-        if packet.detect_mult() == 0 {
+        let flags = h[field::STA_FLAGS];
+        let detect_mult = h[field::DETECT_MULT];
+        if detect_mult == 0 {
             return Err(Error::ZeroDetectMult);
         }
-        if packet.multipoint() {
+        if flags & field::FLAG_M != 0 {
             return Err(Error::Multipoint);
         }
-        if packet.my_discriminator() == 0 {
+        let my_discriminator = u32_at(4);
+        if my_discriminator == 0 {
             return Err(Error::ZeroMyDiscriminator);
         }
-        let state = packet.state();
-        if packet.your_discriminator() == 0 && !matches!(state, State::Down | State::AdminDown) {
+        let your_discriminator = u32_at(8);
+        let state = State::from(flags >> 6);
+        if your_discriminator == 0 && !matches!(state, State::Down | State::AdminDown) {
             return Err(Error::ZeroYourDiscriminator(state));
         }
-        let auth = match (packet.auth_type(), packet.auth_len()) {
-            (Some(t), Some(len)) => {
-                if usize::from(packet.length()) != HEADER_LEN + usize::from(len) {
-                    return Err(Error::BadLength(packet.length()));
-                }
-                Some(Auth::parse(t, len, packet.auth_data())?)
+        let auth = if flags & field::FLAG_A != 0 {
+            let len = h[field::LENGTH];
+            let auth_len = buf[field::AUTH_LEN];
+            if usize::from(len) != HEADER_LEN + usize::from(auth_len) {
+                return Err(Error::BadLength(len));
             }
-            _ => None,
+            Some(Auth::parse(
+                AuthType::from(buf[field::AUTH_TYPE]),
+                auth_len,
+                packet.auth_data(),
+            )?)
+        } else {
+            None
         };
         Ok(Repr {
-            diagnostic: packet.diagnostic(),
+            diagnostic: Diagnostic::from(h[field::VERS_DIAG] & 0x1f),
             state,
-            poll: packet.poll(),
-            final_: packet.final_(),
-            control_plane_independent: packet.control_plane_independent(),
-            demand: packet.demand(),
-            detect_mult: packet.detect_mult(),
-            my_discriminator: packet.my_discriminator(),
-            your_discriminator: packet.your_discriminator(),
-            desired_min_tx: packet.desired_min_tx(),
-            required_min_rx: packet.required_min_rx(),
-            required_min_echo_rx: packet.required_min_echo_rx(),
+            poll: flags & field::FLAG_P != 0,
+            final_: flags & field::FLAG_F != 0,
+            control_plane_independent: flags & field::FLAG_C != 0,
+            demand: flags & field::FLAG_D != 0,
+            detect_mult,
+            my_discriminator,
+            your_discriminator,
+            desired_min_tx: u32_at(12),
+            required_min_rx: u32_at(16),
+            required_min_echo_rx: u32_at(20),
             auth,
         })
     }
@@ -528,26 +545,35 @@ impl Repr {
     /// (which must be at least that long; the caller sizes it). A Keyed MD5 or SHA1 section is
     /// written as it is in the `Repr`; [`auth::sign`] fills in the digest.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
-        packet.buffer.as_mut()[..HEADER_LEN].fill(0);
-        packet.set_version(VERSION);
-        packet.set_diagnostic(self.diagnostic);
-        packet.set_state(self.state);
-        packet.set_poll(self.poll);
-        packet.set_final(self.final_);
-        packet.set_control_plane_independent(self.control_plane_independent);
-        packet.set_auth_present(self.auth.is_some());
-        packet.set_demand(self.demand);
-        packet.set_multipoint(false);
-        packet.set_detect_mult(self.detect_mult);
+        let len = self.buffer_len();
+        let buf = packet.buffer.as_mut();
+        let mut h = [0u8; HEADER_LEN];
+        h[field::VERS_DIAG] = (VERSION << 5) | u8::from(self.diagnostic);
+        h[field::STA_FLAGS] = (u8::from(self.state) << 6)
+            | if self.poll { field::FLAG_P } else { 0 }
+            | if self.final_ { field::FLAG_F } else { 0 }
+            | if self.control_plane_independent {
+                field::FLAG_C
+            } else {
+                0
+            }
+            | if self.auth.is_some() {
+                field::FLAG_A
+            } else {
+                0
+            }
+            | if self.demand { field::FLAG_D } else { 0 };
+        h[field::DETECT_MULT] = self.detect_mult;
         // buffer_len is at most MAX_LEN (52), so it fits.
-        packet.set_length(self.buffer_len() as u8);
-        packet.set_my_discriminator(self.my_discriminator);
-        packet.set_your_discriminator(self.your_discriminator);
-        packet.set_desired_min_tx(self.desired_min_tx);
-        packet.set_required_min_rx(self.required_min_rx);
-        packet.set_required_min_echo_rx(self.required_min_echo_rx);
+        h[field::LENGTH] = len as u8;
+        h[4..8].copy_from_slice(&self.my_discriminator.to_be_bytes());
+        h[8..12].copy_from_slice(&self.your_discriminator.to_be_bytes());
+        h[12..16].copy_from_slice(&self.desired_min_tx.to_be_bytes());
+        h[16..20].copy_from_slice(&self.required_min_rx.to_be_bytes());
+        h[20..24].copy_from_slice(&self.required_min_echo_rx.to_be_bytes());
+        buf[..HEADER_LEN].copy_from_slice(&h);
         if let Some(a) = &self.auth {
-            a.emit(&mut packet.buffer.as_mut()[HEADER_LEN..self.buffer_len()]);
+            a.emit(&mut buf[HEADER_LEN..len]);
         }
     }
 
