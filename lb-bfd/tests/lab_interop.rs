@@ -1,6 +1,6 @@
 //! Interop with BIRD 2 (`protocol bfd`) and FRR (`bfdd`) in network namespaces: IPv4 and
 //! IPv6, single hop and multihop (routed, TTL 254 on arrival), all four sessions at once per
-//! daemon. Sessions come Up; the intervals each side uses are the ones both sides' numbers
+//! daemon, the IPv6 multihop one passive on our side. Sessions come Up; the intervals each side uses are the ones both sides' numbers
 //! give; SIGSTOP on the daemon brings ours Down with diagnostic 1 within the detection time
 //! (asserted with a generous margin, printed as measured); after SIGCONT they come back.
 //! BIRD also checks authentication: every type comes Up with the right key and never with a
@@ -85,11 +85,12 @@ fn interop(kind: Kind) {
     let ours = Ours::start(&lab);
     let peers: Vec<IpAddr> = COMBOS.iter().map(|&(v6, m)| addr("peer", v6, m)).collect();
     for &(v6, m) in &COMBOS {
-        ours.block_on(
-            ours.bfd
-                .add_peer(settings(kind, v6, m, ours_config(100, 300, 3))),
-        )
-        .unwrap();
+        // The IPv6 multihop session is passive on our side: it waits for the daemon's first
+        // packet (MetalLB's passiveMode).
+        let mut c = ours_config(100, 300, 3);
+        c.passive = v6 && m;
+        ours.block_on(ours.bfd.add_peer(settings(kind, v6, m, c)))
+            .unwrap();
     }
     let up = wait_for(Duration::from_secs(20), || {
         states(&ours, &peers).iter().all(|s| *s == State::Up)
