@@ -547,6 +547,8 @@ impl Engine {
                 Some(d) = packets.recv() => self.packet(d),
                 () = sleep => {
                     let now = Instant::now();
+                    // The peers due now, each flushed once (whatever it schedules next).
+                    let mut due = Vec::new();
                     while let Some(&(t, p)) = self.timers.first() {
                         if t > now {
                             break;
@@ -555,6 +557,9 @@ impl Engine {
                         if let Some(peer) = self.peers.get_mut(&p) {
                             peer.scheduled = None;
                         }
+                        due.push(p);
+                    }
+                    for p in due {
                         self.flush(p, now);
                     }
                 }

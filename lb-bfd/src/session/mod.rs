@@ -406,8 +406,9 @@ impl Session {
     /// periodic packet or the end of the detection time. `None` when there is nothing to wait
     /// for (a passive session that has heard nothing, an AdminDown session gone silent).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = (self.send_now || self.final_pending || self.periodic_allowed())
-            .then_some(self.next_tx);
+        let tx = (self.final_pending
+            || (self.sending_allowed() && (self.send_now || self.periodic_allowed())))
+        .then_some(self.next_tx);
         match (tx, self.detect_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -506,8 +507,13 @@ impl Session {
             self.final_pending = false;
             return Some(self.build(true));
         }
+        if !self.sending_allowed() {
+            // Passive and not heard yet, or AdminDown and silent: nothing owed either.
+            self.send_now = false;
+            return None;
+        }
         let due = self.send_now || now >= self.next_tx;
-        if !due || !self.sending_allowed() {
+        if !due {
             return None;
         }
         if !self.periodic_allowed() && !self.send_now {
@@ -550,7 +556,8 @@ impl Session {
         } else {
             interval
         };
-        Duration::from_micros(low + self.rng.below(high - low + 1))
+        // At least 1 µs, so that a tiny interval never schedules a packet for `now` again.
+        Duration::from_micros((low + self.rng.below(high - low + 1)).max(1))
     }
 
     fn build(&mut self, is_final: bool) -> Transmit {

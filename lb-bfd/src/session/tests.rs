@@ -732,3 +732,53 @@ fn configuration_is_checked() {
     big.desired_min_tx = Duration::from_secs(5000);
     assert!(Session::new(big, 1, 0, t0).is_err());
 }
+
+/// After everything due at `now` is handled and sent, the next deadline is later than `now`:
+/// a driver never spins. Covers a passive session that forgot its peer with a state change
+/// pending, a silent AdminDown session, and a 1 µs interval.
+#[test]
+fn nothing_is_ever_due_twice() {
+    let t0 = Instant::now();
+    let settle = |s: &mut Session, now: Instant| {
+        s.handle_timeout(now);
+        while s.poll_transmit(now).is_some() {}
+        if let Some(d) = s.poll_timeout() {
+            assert!(d > now, "{d:?} not after {now:?}");
+        }
+    };
+    let mut c = config(100, 100, 3);
+    c.passive = true;
+    let mut s = new(c, t0);
+    s.handle_packet(t0, &from(State::Init).bytes()).unwrap();
+    assert_eq!(s.state(), State::Up);
+    settle(&mut s, t0);
+    // Silence: Down, the peer forgotten, a state change to announce but nobody to tell.
+    let later = t0 + MS * 300;
+    settle(&mut s, later);
+    assert_eq!(s.state(), State::Down);
+    assert_eq!(s.poll_timeout(), None);
+
+    let mut s = in_state(State::Up, t0);
+    s.admin_down(t0);
+    let mut now = t0;
+    for _ in 0..50 {
+        settle(&mut s, now);
+        match s.poll_timeout() {
+            Some(t) => now = t,
+            None => break,
+        }
+    }
+    assert_eq!(s.poll_timeout(), None);
+
+    let mut tiny = new(config(100, 100, 3), t0);
+    tiny.set_intervals(t0, Duration::from_micros(1), Duration::from_micros(1))
+        .unwrap();
+    let mut p = from(State::Init);
+    p.rx = 1;
+    tiny.handle_packet(t0, &p.bytes()).unwrap();
+    let mut now = t0;
+    for _ in 0..100 {
+        settle(&mut tiny, now);
+        now = tiny.poll_timeout().unwrap();
+    }
+}
