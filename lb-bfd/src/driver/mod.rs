@@ -55,6 +55,9 @@ use crate::wire::{Diagnostic, MAX_LEN, Packet, State};
 pub const SINGLE_HOP_PORT: u16 = 3784;
 /// UDP destination port of multihop Control packets (RFC 5883 §5).
 pub const MULTI_HOP_PORT: u16 = 4784;
+/// Receive buffer asked for on each listening socket (4 MiB).
+const RECV_BUFFER: usize = 4 << 20;
+
 /// The source port range (RFC 5881 §4).
 pub const SOURCE_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 
@@ -276,6 +279,11 @@ fn listener(addr: SocketAddr) -> Result<UdpSocket, Error> {
             .map_err(nix_err("IPV6_RECVHOPLIMIT"))?;
     } else {
         setsockopt(&socket, sockopt::Ipv4RecvTtl, &true).map_err(nix_err("IP_RECVTTL"))?;
+    }
+    // Every session's packets arrive on this one socket: a large receive buffer rides out a
+    // scheduling delay of the driver's thread (the kernel caps it at net.core.rmem_max).
+    if let Err(e) = socket.set_recv_buffer_size(RECV_BUFFER) {
+        tracing::debug!(error = %e, "bfd listener keeps the default receive buffer");
     }
     socket.set_nonblocking(true).map_err(io_err("O_NONBLOCK"))?;
     socket.bind(&addr.into()).map_err(io_err("bind BFD port"))?;
