@@ -154,3 +154,51 @@ async fn dropping_the_speaker_closes_the_listener_and_notifies_peers() {
     assert!(again.is_ok(), "{:?}", again.err());
     b.shutdown("").await;
 }
+
+/// The BFD coupling through the driver: held down, B ends the session with Cease / BFD Down
+/// and A loses B's routes; B stays away (A is passive, B would reconnect within 400 ms
+/// otherwise); released, it comes back with its routes.
+#[tokio::test]
+async fn hold_down_and_release() {
+    let (a, b, a_ip, b_ip) = pair((None, None)).await;
+    wait_state(&a, b_ip, State::Established).await;
+    b.set_routes(a_ip, [Route::new("198.51.100.7/32".parse().unwrap())])
+        .unwrap();
+    let mut w = a.watch_stats(b_ip).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        w.wait_for(|s| s.prefixes_received == 1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    b.hold_down(a_ip, true).unwrap();
+    let s = tokio::time::timeout(
+        Duration::from_secs(10),
+        w.wait_for(|s| s.state != State::Established),
+    )
+    .await
+    .expect("A saw the session end")
+    .unwrap()
+    .clone();
+    match &s.last_error {
+        Some(DownReason::NotificationReceived(n)) => assert_eq!((n.code, n.subcode), (6, 10)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.prefixes_received, 0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(b.stats(a_ip).unwrap().state, State::Idle);
+    assert_ne!(a.stats(b_ip).unwrap().state, State::Established);
+    b.hold_down(a_ip, false).unwrap();
+    wait_state(&a, b_ip, State::Established).await;
+    let mut w = a.watch_stats(b_ip).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        w.wait_for(|s| s.prefixes_received == 1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    a.shutdown("").await;
+    b.shutdown("").await;
+}

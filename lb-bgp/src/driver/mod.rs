@@ -214,6 +214,7 @@ enum Cmd {
     CancelDrain,
     Start,
     Stop(String),
+    HoldDown(bool),
     Shutdown {
         message: String,
         done: oneshot::Sender<()>,
@@ -426,6 +427,15 @@ impl Speaker {
     /// ManualStart of `peer` after [`Speaker::stop`].
     pub fn start(&self, peer: IpAddr) -> Result<(), Error> {
         self.send(peer, Cmd::Start)
+    }
+
+    /// Holds `peer`'s session down (`true`) or releases it (`false`): the coupling to BFD.
+    /// Held down, an Established session ends with NOTIFICATION Cease / BFD Down (RFC 9384)
+    /// and its routes with it; it stays Idle, neither connecting nor accepting, until
+    /// released, when it reconnects. A ManualStop ([`Speaker::stop`]) is independent of it.
+    /// Call with `true` when the peer's BFD session leaves Up and `false` when it is Up again.
+    pub fn hold_down(&self, peer: IpAddr, held: bool) -> Result<(), Error> {
+        self.send(peer, Cmd::HoldDown(held))
     }
 
     /// A snapshot of `peer`'s counters and state.
@@ -684,6 +694,8 @@ impl PeerTask {
             Cmd::Drain(delay) => self.session.drain(delay, now),
             Cmd::CancelDrain => self.session.cancel_drain(now),
             Cmd::Start => self.session.start(now),
+            Cmd::HoldDown(true) => self.session.hold_down(now),
+            Cmd::HoldDown(false) => self.session.release(now),
             Cmd::Stop(message) => self.session.stop(now, &message),
             Cmd::Shutdown { message, done } => {
                 self.session.stop(now, &message);

@@ -125,6 +125,9 @@ pub struct Session {
     local_open: Open,
     /// ManualStart given and no ManualStop since.
     running: bool,
+    /// Held down from outside ([`Session::hold_down`], BFD Down): Idle, no connections, until
+    /// [`Session::release`].
+    held: bool,
     /// An outbound connection attempt is under way.
     connecting: bool,
     connect_retry_deadline: Option<Instant>,
@@ -186,6 +189,7 @@ impl Session {
             state: State::Idle,
             local_open,
             running: false,
+            held: false,
             connecting: false,
             connect_retry_deadline: None,
             idle_hold_deadline: None,
@@ -230,7 +234,9 @@ impl Session {
         let event = if self.config.passive {
             Event::ManualStart_with_PassiveTcpEstablishment
         } else {
-            self.begin_connect(now);
+            if !self.held {
+                self.begin_connect(now);
+            }
             Event::ManualStart
         };
         self.update_state(event);
@@ -264,6 +270,58 @@ impl Session {
         self.update_state(Event::ManualStop);
     }
 
+    /// AutomaticStop (RFC 4271 Event 8) on behalf of a liveness check outside BGP, such as a
+    /// BFD session that went Down: NOTIFICATION Cease / BFD Down (RFC 9384) on every
+    /// connection, close them (the routes advertised go with the session), and stay Idle,
+    /// making no connection and refusing the peer's, until [`Session::release`]. Unlike
+    /// [`Session::stop`] it does not undo a ManualStart: release reconnects. Does nothing when
+    /// already held down.
+    pub fn hold_down(&mut self, now: Instant) {
+        let _ = now;
+        if self.held {
+            return;
+        }
+        self.held = true;
+        let notification = cease(CeaseSubcode::BfdDown);
+        let was_established = self.conns.iter().any(|c| c.phase == Phase::Established);
+        for c in std::mem::take(&mut self.conns) {
+            self.send_message(
+                c.id,
+                &c.ctx_tx,
+                &Message::Notification(notification.clone()),
+            );
+            self.out
+                .push_back(Out::Action(Action::Close { conn: c.id }));
+        }
+        if was_established {
+            self.went_down(DownReason::NotificationSent(notification.clone()));
+        }
+        if self.running || was_established {
+            self.last_error = Some(DownReason::NotificationSent(notification));
+        }
+        self.connecting = false;
+        self.connect_retry_deadline = None;
+        self.idle_hold_deadline = None;
+        self.update_state(Event::AutomaticStop);
+    }
+
+    /// Ends a [`Session::hold_down`]: a started, active session connects at once
+    /// (AutomaticStart); a passive one accepts the peer's connection again.
+    pub fn release(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.held) {
+            return;
+        }
+        if self.running && !self.config.passive {
+            self.begin_connect(now);
+        }
+        self.update_state(Event::AutomaticStart);
+    }
+
+    /// Whether the session is held down ([`Session::hold_down`]).
+    pub fn is_held_down(&self) -> bool {
+        self.held
+    }
+
     /// A TCP connection is up: ours after [`Action::Connect`], or one the peer opened to our
     /// listener. `local` is our address on it (the default next hop). A connection the session
     /// does not want is answered with [`Action::Close`].
@@ -279,6 +337,7 @@ impl Session {
             return;
         }
         let refuse = !self.running
+            || self.held
             || (direction == Direction::Outbound && !self.connecting)
             || self
                 .conns
@@ -384,14 +443,14 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.idle_hold_deadline.is_some_and(|d| d <= now) {
             self.idle_hold_deadline = None;
-            if self.running && self.conns.is_empty() && !self.config.passive {
+            if self.running && !self.held && self.conns.is_empty() && !self.config.passive {
                 self.begin_connect(now);
             }
             self.update_state(Event::AutomaticStart);
         }
         if self.connect_retry_deadline.is_some_and(|d| d <= now) {
             self.connect_retry_deadline = None;
-            if self.running && self.conns.is_empty() && !self.config.passive {
+            if self.running && !self.held && self.conns.is_empty() && !self.config.passive {
                 self.begin_connect(now);
                 self.update_state(Event::ConnectRetryTimer_Expires);
             }
@@ -583,7 +642,7 @@ impl Session {
             Some(Phase::Established) => State::Established,
             Some(Phase::OpenConfirm) => State::OpenConfirm,
             Some(Phase::OpenSent) => State::OpenSent,
-            None if !self.running || self.idle_hold_deadline.is_some() => State::Idle,
+            None if !self.running || self.held || self.idle_hold_deadline.is_some() => State::Idle,
             None if self.connecting => State::Connect,
             None => State::Active,
         }

@@ -64,6 +64,9 @@ pub enum Event {
     AutomaticStart,
     /// Event 4.
     ManualStart_with_PassiveTcpEstablishment,
+    /// Event 8: a stop from outside BGP, [`Session::hold_down`](super::Session::hold_down)
+    /// (BFD says the peer is unreachable).
+    AutomaticStop,
     /// Event 9.
     ConnectRetryTimer_Expires,
     /// Event 10.

@@ -625,3 +625,84 @@ fn a_late_outbound_connection_after_establishment_is_closed() {
     assert_eq!(s.drain(), vec![Action::Close { conn: ConnId(2) }]);
     assert_eq!(s.s.state(), State::Established);
 }
+
+/// BFD coupling: `hold_down` ends an Established session with Cease / BFD Down (RFC 9384),
+/// the peer loses our routes, nothing reconnects (not us, and the peer's own attempts are
+/// refused) however long it lasts, and `release` brings it back.
+#[test]
+fn hold_down_ends_the_session_until_release() {
+    let a = PeerConfig::new(65001, 65002, A_ID);
+    let b = PeerConfig::new(65002, 65001, B_ID);
+    let mut p = Pair::new(a, b);
+    p.start();
+    assert!(p.established());
+    p.a.announce(
+        lb_bgp::Route::new("198.51.100.7/32".parse().unwrap()),
+        p.now,
+    );
+    p.pump();
+    assert_eq!(p.b.received_routes().count(), 1);
+    p.clear_log();
+    p.a.hold_down(p.now);
+    assert!(p.a.is_held_down());
+    p.pump();
+    let n = p
+        .sent(Side::A)
+        .into_iter()
+        .find_map(|m| match m {
+            Message::Notification(n) => Some(n),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((n.code, n.subcode), (6, 10));
+    assert!(p.actions(Side::A).contains(&Action::Down {
+        reason: DownReason::NotificationSent(n.clone())
+    }));
+    assert!(p.transitions(Side::A).contains(&(
+        State::Established,
+        State::Idle,
+        Event::AutomaticStop
+    )));
+    assert_eq!(p.b.received_routes().count(), 0);
+    // B is active and keeps trying; A refuses every connection and never connects itself.
+    p.run_for(S(600));
+    assert_eq!(p.a.state(), State::Idle);
+    assert!(!p.established());
+    assert!(
+        !p.actions(Side::A)
+            .iter()
+            .any(|a| matches!(a, Action::Connect))
+    );
+    // A second hold_down changes nothing; release reconnects and the route comes back.
+    p.a.hold_down(p.now);
+    p.a.release(p.now);
+    assert!(!p.a.is_held_down());
+    p.pump();
+    p.run_for(S(5));
+    assert!(p.established());
+    assert_eq!(p.b.received_routes().count(), 1);
+}
+
+/// Held down and ManualStop are independent: a stopped session is not started by release,
+/// and a start while held down waits for the release.
+#[test]
+fn hold_down_and_manual_stop_are_independent() {
+    let mut p = Pair::ebgp();
+    p.start();
+    p.a.hold_down(p.now);
+    p.a.stop(p.now, "");
+    p.a.release(p.now);
+    p.pump();
+    p.run_for(S(120));
+    assert_eq!(p.a.state(), State::Idle);
+    p.a.hold_down(p.now);
+    p.a.start(p.now);
+    p.pump();
+    p.run_for(S(120));
+    assert_eq!(p.a.state(), State::Idle);
+    assert!(!p.established());
+    p.a.release(p.now);
+    p.pump();
+    p.run_for(S(5));
+    assert!(p.established());
+}
