@@ -99,24 +99,21 @@ pub(crate) enum Shape {
 
 /// Checks the syntax of a prefix field (RFC 4271 §6.3: Invalid Network Field) and returns how
 /// it is laid out. `max_bits` is 32 or 128.
-pub(crate) fn check_prefixes(
-    mut data: &[u8],
-    max_bits: u8,
-    add_path: bool,
-) -> Result<Shape, Error> {
+pub(crate) fn check_prefixes(data: &[u8], max_bits: u8, add_path: bool) -> Result<Shape, Error> {
     if let Some(shape) = uniform_shape(data, max_bits, add_path) {
         return Ok(shape);
     }
+    // One pass with the offset as the only state carried from one prefix to the next (the
+    // length check is folded into a flag, not a branch), so the walk costs one load and two
+    // additions per prefix.
     let id_len = if add_path { 4 } else { 0 };
-    while !data.is_empty() {
-        let Some(&bits) = data.get(id_len) else {
-            return Err(Error::InvalidNetworkField);
-        };
-        if bits > max_bits {
-            return Err(Error::InvalidNetworkField);
-        }
-        let end = id_len + 1 + usize::from(bits).div_ceil(8);
-        data = data.get(end..).ok_or(Error::InvalidNetworkField)?;
+    let (mut at, mut bad) = (0usize, false);
+    while let Some(&bits) = data.get(at + id_len) {
+        bad |= bits > max_bits;
+        at += id_len + 1 + (usize::from(bits) + 7) / 8;
+    }
+    if bad || at != data.len() {
+        return Err(Error::InvalidNetworkField);
     }
     Ok(Shape::Mixed)
 }
@@ -285,13 +282,30 @@ impl Iterator for Prefixes<'_> {
             None
         };
         let (&bits, rest) = d.split_first()?;
-        let n = usize::from(bits).div_ceil(8);
-        let Some((addr, rest)) = rest.split_at_checked(n) else {
-            self.data = &[];
-            return None;
+        let n = (usize::from(bits) + 7) / 8;
+        let prefix = if self.v6 {
+            // A whole address's worth of octets is there (all but the last prefixes of a
+            // field): one 16-octet load, the octets past the prefix masked off; no branch on
+            // the length and no length-dependent copy.
+            if let Some(o) = rest.first_chunk::<16>() {
+                let mask = u128::MAX
+                    .checked_shl(128u32.wrapping_sub(8 * n as u32))
+                    .unwrap_or(0);
+                let a = Ipv6Addr::from_bits(u128::from_be_bytes(*o) & mask);
+                IpNet::V6(Ipv6Net::new(a, bits).ok()?)
+            } else {
+                to_prefix(true, bits, rest.get(..n)?)?
+            }
+        } else if let Some(o) = rest.first_chunk::<4>() {
+            let mask = u32::MAX
+                .checked_shl(32u32.wrapping_sub(8 * n as u32))
+                .unwrap_or(0);
+            let a = Ipv4Addr::from_bits(u32::from_be_bytes(*o) & mask);
+            IpNet::V4(Ipv4Net::new(a, bits).ok()?)
+        } else {
+            to_prefix(false, bits, rest.get(..n)?)?
         };
-        self.data = rest;
-        let prefix = to_prefix(self.v6, bits, addr)?;
+        self.data = rest.get(n..)?;
         Some(Nlri { path_id, prefix })
     }
 }
@@ -400,6 +414,50 @@ mod tests {
         assert_eq!(uniform_shape(&mixed, 32, false), None);
         assert_eq!(check_prefixes(&mixed, 32, false), Ok(Shape::Mixed));
         assert_eq!(Prefixes::new(&mixed, false, false).count(), 2);
+    }
+
+    /// The general walk loads a whole address and masks it when the field has room, and copies
+    /// the octets when it does not (the last prefixes): both give the prefix the octets say,
+    /// for every length, with bits past the length kept within the last octet.
+    #[test]
+    fn masked_loads_agree_with_octet_copies() {
+        for v6 in [false, true] {
+            let max: u8 = if v6 { 128 } else { 32 };
+            let mut field = Vec::new();
+            let mut want = Vec::new();
+            for bits in 0..=max {
+                let n = usize::from(bits).div_ceil(8);
+                // Octets 0xa5, 0x5a, ... so that a wrong mask shows; the last octet keeps its
+                // low bits past the prefix length.
+                let octets: Vec<u8> = (0..n)
+                    .map(|i| if i % 2 == 0 { 0xa5 } else { 0x5a })
+                    .collect();
+                field.push(bits);
+                field.extend_from_slice(&octets);
+                want.push(to_prefix(v6, bits, &octets).unwrap());
+            }
+            assert_eq!(check_prefixes(&field, max, false), Ok(Shape::Mixed));
+            let got: Vec<_> = Prefixes::new(&field, v6, false).map(|n| n.prefix).collect();
+            assert_eq!(got, want);
+            // The same field read backwards: the long prefixes come last, near the end.
+            let mut back = Vec::new();
+            let mut want_back = Vec::new();
+            for bits in (0..=max).rev() {
+                let n = usize::from(bits).div_ceil(8);
+                back.push(bits);
+                back.extend(std::iter::repeat_n(0xff, n));
+                want_back.push(to_prefix(v6, bits, &vec![0xff; n]).unwrap());
+            }
+            let got: Vec<_> = Prefixes::new(&back, v6, false).map(|n| n.prefix).collect();
+            assert_eq!(got, want_back);
+        }
+        // An unchecked field with a length past the family's stops, without panicking.
+        let bad = [33, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(Prefixes::new(&bad, false, false).count(), 0);
+        let bad = [
+            200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+        ];
+        assert_eq!(Prefixes::new(&bad, true, false).count(), 0);
     }
 
     #[test]
