@@ -152,12 +152,12 @@ fn fixed_update(v6: bool, prefixes: Vec<Nlri>) -> Update {
 
 fn finish(mut attributes: Vec<Attribute>, v6: bool, prefixes: Vec<Nlri>) -> Update {
     if v6 {
-        attributes.push(Attribute::new(AttributeData::MpReach(MpReach {
+        attributes.push(Attribute::new(AttributeData::MpReach(Box::new(MpReach {
             afi: Afi::IPV6,
             safi: Safi::UNICAST,
             next_hop: v6_next_hop(),
             nlri: prefixes.into(),
-        })));
+        }))));
         Update {
             attributes,
             ..Update::default()
@@ -685,6 +685,7 @@ fn rustbgpd_encode(parsed: &[rustbgpd_wire::ParsedUpdate], out: &mut Vec<u8>) ->
 // ---------------------------------------------------------------- running and reporting
 
 type Run = Box<dyn Fn() -> usize>;
+type Encoder = (&'static str, Box<dyn FnMut() -> usize>);
 
 fn decoders(buf: &'static [u8], bytes: &'static Bytes) -> Vec<(&'static str, Run)> {
     vec![
@@ -699,11 +700,7 @@ fn decoders(buf: &'static [u8], bytes: &'static Bytes) -> Vec<(&'static str, Run
 }
 
 /// Encoders, each with the output it must reproduce checked once here.
-fn encoders(
-    updates: &'static [Update],
-    buf: &'static [u8],
-    bytes: &'static Bytes,
-) -> Vec<(&'static str, Box<dyn FnMut() -> usize>)> {
+fn encoders(updates: &'static [Update], buf: &'static [u8], bytes: &'static Bytes) -> Vec<Encoder> {
     let ctx = Context::four_octet();
     let decoded: &'static [Update] = Box::leak(
         split(buf)
@@ -732,7 +729,7 @@ fn encoders(
     same(&out, buf, "zettabgp", true);
     rustbgpd_encode(&rbgpd, &mut out);
     same(&out, buf, "rustbgpd-wire", false);
-    let v: Vec<(&'static str, Box<dyn FnMut() -> usize>)> = vec![
+    let v: Vec<Encoder> = vec![
         (
             "lb-bgp (built)",
             Box::new(move || lb_bgp_encode(updates, &mut out)),

@@ -81,6 +81,206 @@ impl Nlri {
     }
 }
 
+/// Prefixes, owned, kept in their wire encoding (Path Identifier when present, length octet,
+/// ceil(length/8) address octets, one after another), so that an owned UPDATE takes about the
+/// room of its message and is encoded and decoded by copying octets.
+///
+/// Address octets past the prefix length are not on the wire and so are not kept: `10.0.1.1/24`
+/// is pushed as `10.0.1.0/24` (bits past the length within its last octet are kept).
+///
+/// A list holds one address family and either every prefix with a Path Identifier or none,
+/// as a field of an UPDATE does: the first prefix pushed decides both. A prefix without
+/// Path Identifier pushed onto a list that has them gets Path Identifier 0; one with a Path
+/// Identifier turns a list without them into one with them (the earlier prefixes get 0); a
+/// prefix of the other family is not added (`push` returns `false`).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct PrefixList {
+    /// The records, in wire encoding.
+    bytes: Vec<u8>,
+    /// IPv6 prefixes (false for an empty list).
+    v6: bool,
+    /// Each record starts with a Path Identifier (false for an empty list).
+    add_path: bool,
+}
+
+impl PrefixList {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of a field that was checked, or of another list's records.
+    pub(crate) fn from_wire(bytes: &[u8], v6: bool, add_path: bool) -> Self {
+        if bytes.is_empty() {
+            return Self::default();
+        }
+        PrefixList {
+            bytes: bytes.to_vec(),
+            v6,
+            add_path,
+        }
+    }
+
+    /// A copy of the prefixes a borrowed field holds.
+    pub fn from_prefixes(p: &Prefixes<'_>) -> Self {
+        Self::from_wire(p.as_bytes(), p.is_ipv6(), p.add_path)
+    }
+
+    /// Appends a prefix; `false` (and nothing added) if its family is not the list's.
+    pub fn push(&mut self, n: Nlri) -> bool {
+        let v6 = n.prefix.addr().is_ipv6();
+        if self.bytes.is_empty() {
+            self.v6 = v6;
+            self.add_path = n.path_id.is_some();
+        } else if v6 != self.v6 {
+            return false;
+        } else if n.path_id.is_some() && !self.add_path {
+            let old = std::mem::take(self);
+            self.v6 = old.v6;
+            self.add_path = true;
+            self.bytes.reserve(old.bytes.len() * 2);
+            for p in old.iter() {
+                self.write(Nlri {
+                    path_id: Some(0),
+                    ..p
+                });
+            }
+        }
+        self.write(n);
+        true
+    }
+
+    fn write(&mut self, n: Nlri) {
+        let n = Nlri {
+            path_id: self.add_path.then_some(n.path_id.unwrap_or(0)),
+            ..n
+        };
+        // Exactly the octets of the record (`write` overshoots and cuts back, which would
+        // outgrow an exact reservation).
+        n.encode(&mut self.bytes);
+    }
+
+    /// The prefixes, in order.
+    pub fn iter(&self) -> Prefixes<'_> {
+        Prefixes::new(&self.bytes, self.v6, self.add_path)
+    }
+
+    /// How many prefixes the list holds (counted).
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The wire encoding of the prefixes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Octets of the wire encoding.
+    pub fn encoded_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the prefixes are IPv6.
+    pub fn is_ipv6(&self) -> bool {
+        self.v6
+    }
+
+    /// Whether the prefixes carry Path Identifiers.
+    pub fn has_path_ids(&self) -> bool {
+        self.add_path
+    }
+
+    /// Octets the list holds on the heap.
+    pub fn heap_size(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// The prefixes as a `Vec`.
+    pub fn to_vec(&self) -> Vec<Nlri> {
+        self.iter().collect()
+    }
+
+    /// The records from octet `start` on: how many octets of them, whole prefixes, fit in
+    /// `room` octets; at least one prefix when any is left.
+    pub(crate) fn fit(&self, start: usize, room: usize) -> usize {
+        let rest = self.bytes.get(start..).unwrap_or_default();
+        let mut p = Prefixes::new(rest, self.v6, self.add_path);
+        let mut used = 0;
+        while p.next().is_some() {
+            let next = rest.len() - p.as_bytes().len();
+            if next > room && used > 0 {
+                break;
+            }
+            used = next;
+        }
+        used
+    }
+
+    /// A list of the records in `range` (octet offsets that [`PrefixList::fit`] returned).
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        Self::from_wire(
+            self.bytes.get(range).unwrap_or_default(),
+            self.v6,
+            self.add_path,
+        )
+    }
+}
+
+impl std::fmt::Debug for PrefixList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<Nlri> for PrefixList {
+    /// Collects the prefixes; the list's allocation is then cut to its length.
+    fn from_iter<I: IntoIterator<Item = Nlri>>(iter: I) -> Self {
+        let mut l = PrefixList::new();
+        l.extend(iter);
+        l.bytes.shrink_to_fit();
+        l
+    }
+}
+
+impl Extend<Nlri> for PrefixList {
+    fn extend<I: IntoIterator<Item = Nlri>>(&mut self, iter: I) {
+        for n in iter {
+            self.push(n);
+        }
+    }
+}
+
+impl From<Vec<Nlri>> for PrefixList {
+    fn from(v: Vec<Nlri>) -> Self {
+        Self::from(&v[..])
+    }
+}
+
+impl From<&[Nlri]> for PrefixList {
+    /// Allocates once, the octets the prefixes take (when they all share the first one's
+    /// Path Identifier mode, as a field's do).
+    fn from(v: &[Nlri]) -> Self {
+        let mut l = PrefixList::new();
+        l.bytes
+            .reserve_exact(v.iter().map(Nlri::encoded_len).sum::<usize>());
+        l.extend(v.iter().copied());
+        l
+    }
+}
+
+impl<'a> IntoIterator for &'a PrefixList {
+    type Item = Nlri;
+    type IntoIter = Prefixes<'a>;
+    fn into_iter(self) -> Prefixes<'a> {
+        self.iter()
+    }
+}
+
 /// How a checked prefix field is laid out, found by [`check_prefixes`] and used by
 /// [`Prefixes`] to walk it without looking at it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,7 +310,7 @@ pub(crate) fn check_prefixes(data: &[u8], max_bits: u8, add_path: bool) -> Resul
     let (mut at, mut bad) = (0usize, false);
     while let Some(&bits) = data.get(at + id_len) {
         bad |= bits > max_bits;
-        at += id_len + 1 + (usize::from(bits) + 7) / 8;
+        at += id_len + 1 + usize::from(bits).div_ceil(8);
     }
     if bad || at != data.len() {
         return Err(Error::InvalidNetworkField);
@@ -282,7 +482,7 @@ impl Iterator for Prefixes<'_> {
             None
         };
         let (&bits, rest) = d.split_first()?;
-        let n = (usize::from(bits) + 7) / 8;
+        let n = usize::from(bits).div_ceil(8);
         let prefix = if self.v6 {
             // A whole address's worth of octets is there (all but the last prefixes of a
             // field): one 16-octet load, the octets past the prefix masked off; no branch on
