@@ -923,7 +923,7 @@ fn print_table(rows: &Rows) {
             .map(|g| g.3)
             .fold(f64::INFINITY, f64::min);
         let line = |goal: &str, ours: Option<f64>, other: f64, want: f64| {
-            if let Some(o) = ours {
+            if let (Some(o), true) = (ours, other.is_finite()) {
                 let r = other / o;
                 let met = if r >= want { "yes" } else { "no" };
                 println!("| {work} | {goal} (want ≥ {want}x) | {r:.2}x | {met} |");
