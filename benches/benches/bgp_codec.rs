@@ -1,32 +1,131 @@
-//! lb-bgp's UPDATE codec against the crates.io BGP codecs, on the same bytes (issue 4).
+//! lb-bgp's UPDATE codec against a plain walker and the crates.io BGP codecs, on the same bytes
+//! (issues 4 and 13).
 //!
 //! Workloads, each 10,000 UPDATEs of 100 prefixes back to back in one buffer:
-//! (a) IPv4 /32 in NLRI with ORIGIN, AS_PATH of three 4-octet ASNs (one above 65535), NEXT_HOP,
-//!     MED, LOCAL_PREF and two COMMUNITIES; (b) the same as IPv6 /128 in MP_REACH_NLRI;
-//! (c) 100 IPv4 /32 withdrawals per message.
+//! - `a-ipv4`: IPv4 /32 in NLRI with ORIGIN, AS_PATH of three 4-octet ASNs (one above 65535),
+//!   NEXT_HOP, MED, LOCAL_PREF and two COMMUNITIES;
+//! - `b-ipv6`: the same as IPv6 /128 in MP_REACH_NLRI;
+//! - `c-withdraw`: 100 IPv4 /32 withdrawals per message;
+//! - `d-mixed`: the attributes of `a-ipv4`, prefix lengths uniform over /8–/32;
+//! - `e-table-v4` and `f-table-v6`: prefix lengths distributed as in the global tables, with
+//!   varied AS paths and communities (see [`V4_TABLE`], [`V6_TABLE`] and [`table_update`]).
 //!
-//! Every decoder must report all 1,000,000 prefixes of a workload (checked before timing), so a
-//! lazy decoder cannot skip work; decoders that parse attributes lazily are made to read the
-//! ones the workload carries. A summary table with messages per second and the ratio to the
-//! best peer is printed first; criterion then measures the same functions.
+//! Decoders: `plain walker` (the floor: a safe, bounds-checked walk written the obvious way,
+//! doing the same output work as the lb-bgp row), lb-bgp, and the crates.io codecs. Every
+//! decoder must report all 1,000,000 prefixes of a workload (checked before timing), so a lazy
+//! decoder cannot skip work; decoders that parse attributes lazily are made to read the ones
+//! the workload carries.
+//!
+//! Encoders: lb-bgp from freshly built [`Update`]s and from the [`Update`]s its own decoder
+//! produced, zettabgp and rustbgpd-wire from their own decoded forms; each must write back the
+//! workload's bytes exactly (checked before timing). holo-bgp is not on crates.io, so it is not
+//! here.
+//!
+//! Criterion measures every row; at the end a table gives each median with its 95% interval
+//! and the ratios, all computed from the medians of this run.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use lb_bgp::wire::{
-    Afi, AsPath, Attribute, AttributeData, AttributeValue, Community, Context, MessageRef,
-    MpNextHop, MpReach, Nlri, Origin, Safi, Update, frame,
+    Afi, AsPath, Attribute, AttributeData, AttributeValue, Community, Context, LargeCommunity,
+    MessageRef, MpNextHop, MpReach, Nlri, Origin, Safi, SegmentType, Update, frame,
 };
 
 const MESSAGES: u32 = 10_000;
-const PREFIXES: usize = 100 * MESSAGES as usize;
+const PER_MESSAGE: u32 = 100;
+const PREFIXES: usize = (PER_MESSAGE * MESSAGES) as usize;
 
-fn workload_update(i: u32, v6: bool) -> Update {
+// ---------------------------------------------------------------- workloads
+
+/// splitmix64: a seeded generator, so every run builds the same workloads.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: u32, hi: u32) -> u32 {
+        lo + (self.next() % u64::from(hi - lo + 1)) as u32
+    }
+    /// True with probability `pct`%.
+    fn pct(&mut self, pct: u32) -> bool {
+        self.range(0, 99) < pct
+    }
+}
+
+/// Prefix lengths of the IPv4 workload: (percent, shortest, longest), each band uniform.
+/// The global IPv4 table (about 1M routes in 2025, per the CIDR report and RIPE RIS
+/// snapshots) is about 60% /24, 10% each /23 and /22, 12% /16–/21 and well under 1% shorter;
+/// longer than /24 is filtered there but common on internal feeds (this project announces
+/// /32 service addresses), so 5% /25–/32 and 3% /8–/15 to exercise the short and long ends.
+const V4_TABLE: [(u32, u8, u8); 6] = [
+    (60, 24, 24),
+    (10, 23, 23),
+    (10, 22, 22),
+    (12, 16, 21),
+    (3, 8, 15),
+    (5, 25, 32),
+];
+
+/// Prefix lengths of the IPv6 workload, as [`V4_TABLE`]. The global IPv6 table (about 230k
+/// routes in 2025) is about half /48, then /32 (about 12%), /44, /40 and /36 and the other
+/// lengths between /33 and /47, a few percent shorter than /32 and very few longer than /48.
+const V6_TABLE: [(u32, u8, u8); 5] = [
+    (55, 48, 48),
+    (12, 32, 32),
+    (18, 33, 47),
+    (5, 16, 31),
+    (10, 49, 64),
+];
+
+fn pick_len(rng: &mut Rng, table: &[(u32, u8, u8)]) -> u8 {
+    let mut r = rng.range(0, 99);
+    for &(pct, lo, hi) in table {
+        if r < pct {
+            return rng.range(u32::from(lo), u32::from(hi)) as u8;
+        }
+        r -= pct;
+    }
+    unreachable!("the bands add up to 100%")
+}
+
+/// A random unicast prefix (first octet 1 to 223 but 127: netgauze rejects the others).
+fn rand_v4(rng: &mut Rng, len: u8) -> Nlri {
+    let first = match rng.range(1, 222) {
+        127 => 223,
+        o => o,
+    };
+    let a = std::net::Ipv4Addr::from(first << 24 | (rng.next() as u32 & 0x00ff_ffff));
+    Nlri::new(IpNet::V4(Ipv4Net::new(a, len).unwrap().trunc()))
+}
+
+fn rand_v6(rng: &mut Rng, len: u8) -> Nlri {
+    let a = (0x2000u128 << 112) | (u128::from(rng.next()) << 64 >> 4) | u128::from(rng.next());
+    let a = std::net::Ipv6Addr::from(a);
+    Nlri::new(IpNet::V6(Ipv6Net::new(a, len).unwrap().trunc()))
+}
+
+fn v6_next_hop() -> MpNextHop {
+    MpNextHop::Ipv6 {
+        global: "2001:db8::1".parse().unwrap(),
+        link_local: None,
+    }
+}
+
+/// An UPDATE with the fixed attributes of workloads a, b and d.
+fn fixed_update(v6: bool, prefixes: Vec<Nlri>) -> Update {
     let mut attributes = vec![
         Attribute::new(AttributeData::Origin(Origin::Igp)),
         Attribute::new(AttributeData::AsPath(AsPath::sequence([
@@ -48,27 +147,17 @@ fn workload_update(i: u32, v6: bool) -> Update {
             Community::NO_EXPORT,
         ])),
     ]);
-    let prefixes = (0..100u32).map(|k| {
-        let n = i * 100 + k;
-        if v6 {
-            let a = std::net::Ipv6Addr::from((0x2001_0db8u128 << 96) | u128::from(n));
-            Nlri::new(IpNet::V6(Ipv6Net::new(a, 128).unwrap()))
-        } else {
-            let a = std::net::Ipv4Addr::from(0x0a00_0000 | n);
-            Nlri::new(IpNet::V4(Ipv4Net::new(a, 32).unwrap()))
-        }
-    });
+    finish(attributes, v6, prefixes)
+}
+
+fn finish(mut attributes: Vec<Attribute>, v6: bool, prefixes: Vec<Nlri>) -> Update {
     if v6 {
-        let next_hop = MpNextHop::Ipv6 {
-            global: "2001:db8::1".parse().unwrap(),
-            link_local: None,
-        };
-        attributes.push(Attribute::new(AttributeData::MpReach(MpReach {
+        attributes.push(Attribute::new(AttributeData::MpReach(Box::new(MpReach {
             afi: Afi::IPV6,
             safi: Safi::UNICAST,
-            next_hop,
-            nlri: prefixes.collect(),
-        })));
+            next_hop: v6_next_hop(),
+            nlri: prefixes.into(),
+        }))));
         Update {
             attributes,
             ..Update::default()
@@ -76,23 +165,122 @@ fn workload_update(i: u32, v6: bool) -> Update {
     } else {
         Update {
             attributes,
-            nlri: prefixes.collect(),
+            nlri: prefixes.into(),
             ..Update::default()
         }
     }
 }
 
+/// An UPDATE as a full-table feed carries: ORIGIN, an AS_PATH of 1 to 10 ASNs (one in five
+/// above 65535), NEXT_HOP for IPv4, MED on half, 0 to 10 COMMUNITIES, LARGE_COMMUNITY (1 to 3)
+/// on a quarter, then 100 prefixes with lengths from the table.
+fn table_update(rng: &mut Rng, v6: bool) -> Update {
+    let origin = [Origin::Igp, Origin::Egp, Origin::Incomplete][rng.range(0, 2) as usize];
+    let hops = rng.range(1, 10);
+    let path = AsPath::sequence((0..hops).map(|_| {
+        if rng.pct(20) {
+            rng.range(131_072, 4_199_999_999)
+        } else {
+            rng.range(1, 64_495)
+        }
+    }));
+    let mut attributes = vec![
+        Attribute::new(AttributeData::Origin(origin)),
+        Attribute::new(AttributeData::AsPath(path)),
+    ];
+    if !v6 {
+        let nh = std::net::Ipv4Addr::new(192, 0, 2, rng.range(1, 254) as u8);
+        attributes.push(Attribute::new(AttributeData::NextHop(nh)));
+    }
+    if rng.pct(50) {
+        attributes.push(Attribute::new(AttributeData::MultiExitDisc(
+            rng.range(0, 1000),
+        )));
+    }
+    let n = rng.range(0, 10);
+    if n > 0 {
+        let c = (0..n)
+            .map(|_| Community::new(rng.range(1, 65_534) as u16, rng.range(0, 65_535) as u16))
+            .collect();
+        attributes.push(Attribute::new(AttributeData::Communities(c)));
+    }
+    if rng.pct(25) {
+        let c = (0..rng.range(1, 3))
+            .map(|_| LargeCommunity {
+                global_admin: rng.range(131_072, 4_199_999_999),
+                local1: rng.range(0, 1000),
+                local2: rng.range(0, 1000),
+            })
+            .collect();
+        attributes.push(Attribute::new(AttributeData::LargeCommunities(c)));
+    }
+    let table: &[(u32, u8, u8)] = if v6 { &V6_TABLE } else { &V4_TABLE };
+    let prefixes = (0..PER_MESSAGE)
+        .map(|_| {
+            let len = pick_len(rng, table);
+            if v6 {
+                rand_v6(rng, len)
+            } else {
+                rand_v4(rng, len)
+            }
+        })
+        .collect();
+    finish(attributes, v6, prefixes)
+}
+
+const WORKLOADS: [&str; 6] = [
+    "a-ipv4",
+    "b-ipv6",
+    "c-withdraw",
+    "d-mixed",
+    "e-table-v4",
+    "f-table-v6",
+];
+
 fn workload(name: &str) -> Vec<Update> {
+    let mut rng = Rng(0x5EED_0000 + name.len() as u64 + u64::from(name.as_bytes()[0]));
     (0..MESSAGES)
-        .map(|i| match name {
-            "a-ipv4" => workload_update(i, false),
-            "b-ipv6" => workload_update(i, true),
-            _ => {
-                let u = workload_update(i, false);
-                Update {
-                    withdrawn: u.nlri,
-                    ..Update::default()
+        .map(|i| {
+            let host = |k: u32| i * PER_MESSAGE + k;
+            match name {
+                "a-ipv4" | "c-withdraw" => {
+                    let p = (0..PER_MESSAGE)
+                        .map(|k| {
+                            let a = std::net::Ipv4Addr::from(0x0a00_0000 | host(k));
+                            Nlri::new(IpNet::V4(Ipv4Net::new(a, 32).unwrap()))
+                        })
+                        .collect::<Vec<_>>();
+                    if name == "a-ipv4" {
+                        fixed_update(false, p)
+                    } else {
+                        Update {
+                            withdrawn: p.into(),
+                            ..Update::default()
+                        }
+                    }
                 }
+                "b-ipv6" => {
+                    let p = (0..PER_MESSAGE)
+                        .map(|k| {
+                            let a = (0x2001_0db8u128 << 96) | u128::from(host(k));
+                            let a = std::net::Ipv6Addr::from(a);
+                            Nlri::new(IpNet::V6(Ipv6Net::new(a, 128).unwrap()))
+                        })
+                        .collect();
+                    fixed_update(true, p)
+                }
+                "d-mixed" => {
+                    let p = (0..PER_MESSAGE)
+                        .map(|_| {
+                            let len = rng.range(8, 32) as u8;
+                            rand_v4(&mut rng, len)
+                        })
+                        .collect();
+                    fixed_update(false, p)
+                }
+                "e-table-v4" => table_update(&mut rng, false),
+                "f-table-v6" => table_update(&mut rng, true),
+                _ => unreachable!("unknown workload {name}"),
             }
         })
         .collect()
@@ -124,25 +312,148 @@ trait Touch: Iterator + Sized {
 
 impl<I: Iterator> Touch for I {}
 
+/// Folds one prefix into a checksum (the output work of the lb-bgp and walker rows).
+#[inline]
+fn fold(acc: u64, p: &Nlri) -> u64 {
+    let addr = match p.prefix {
+        IpNet::V4(v) => u64::from(u32::from(v.addr())),
+        IpNet::V6(v) => u128::from(v.addr()) as u64 ^ (u128::from(v.addr()) >> 64) as u64,
+    };
+    acc.wrapping_add(addr ^ u64::from(p.prefix.prefix_len()) ^ u64::from(p.path_id.unwrap_or(0)))
+}
+
 /// Counts lb-bgp's prefixes, folding every address and length into a checksum that goes to
 /// `black_box`, so each prefix is decoded without forcing the struct through memory.
 fn consume(it: impl Iterator<Item = Nlri>) -> usize {
     let (mut n, mut acc) = (0, 0u64);
     for p in it {
-        let addr = match p.prefix {
-            IpNet::V4(v) => u64::from(u32::from(v.addr())),
-            IpNet::V6(v) => u128::from(v.addr()) as u64 ^ (u128::from(v.addr()) >> 64) as u64,
-        };
-        acc = acc.wrapping_add(
-            addr ^ u64::from(p.prefix.prefix_len()) ^ u64::from(p.path_id.unwrap_or(0)),
-        );
+        acc = fold(acc, &p);
         n += 1;
     }
     black_box(acc);
     n
 }
 
+// ---------------------------------------------------------------- the plain walker
+
+/// The floor: UPDATEs walked the obvious way, every read bounds-checked (`get`), no unsafe,
+/// no allocation; the same output work as [`lb_bgp`] (each prefix built as an [`Nlri`] and
+/// folded, AS numbers and communities summed, other attribute values handed to `black_box`).
+/// Returns `None` on malformed input.
+mod walker {
+    use super::{Nlri, black_box, fold};
+    use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn be16(d: &[u8], at: usize) -> Option<usize> {
+        Some(usize::from(u16::from_be_bytes(
+            *d.get(at..)?.first_chunk()?,
+        )))
+    }
+
+    fn be32(d: &[u8], at: usize) -> Option<u32> {
+        Some(u32::from_be_bytes(*d.get(at..)?.first_chunk()?))
+    }
+
+    /// Walks a prefix field, returning how many prefixes it holds.
+    fn prefixes(mut d: &[u8], v6: bool) -> Option<usize> {
+        let (mut n, mut acc) = (0, 0u64);
+        while let Some((&bits, rest)) = d.split_first() {
+            let len = usize::from(bits).div_ceil(8);
+            let addr = rest.get(..len)?;
+            let prefix = if v6 {
+                let mut o = [0u8; 16];
+                o.get_mut(..len)?.copy_from_slice(addr);
+                IpNet::V6(Ipv6Net::new(Ipv6Addr::from(o), bits).ok()?)
+            } else {
+                let mut o = [0u8; 4];
+                o.get_mut(..len)?.copy_from_slice(addr);
+                IpNet::V4(Ipv4Net::new(Ipv4Addr::from(o), bits).ok()?)
+            };
+            acc = fold(acc, &Nlri::new(prefix));
+            n += 1;
+            d = rest.get(len..)?;
+        }
+        black_box(acc);
+        Some(n)
+    }
+
+    /// One UPDATE (header included); the number of prefixes in it.
+    pub fn update(m: &[u8]) -> Option<usize> {
+        if m.get(..16)? != [0xff; 16] || *m.get(18)? != 2 || be16(m, 16)? != m.len() {
+            return None;
+        }
+        let body = m.get(19..)?;
+        let w_len = be16(body, 0)?;
+        let withdrawn = body.get(2..2 + w_len)?;
+        let a_at = 2 + w_len;
+        let a_len = be16(body, a_at)?;
+        let mut attrs = body.get(a_at + 2..a_at + 2 + a_len)?;
+        let nlri = body.get(a_at + 2 + a_len..)?;
+        let mut n = prefixes(withdrawn, false)? + prefixes(nlri, false)?;
+        while let Some(&[flags, t]) = attrs.first_chunk::<2>() {
+            let (len, hdr) = if flags & 0x10 != 0 {
+                (be16(attrs, 2)?, 4)
+            } else {
+                (usize::from(*attrs.get(2)?), 3)
+            };
+            let v = attrs.get(hdr..hdr + len)?;
+            attrs = attrs.get(hdr + len..)?;
+            match t {
+                2 => {
+                    let (mut sum, mut s) = (0u32, v);
+                    while let Some(&[_, count]) = s.first_chunk::<2>() {
+                        let asns = s.get(2..2 + 4 * usize::from(count))?;
+                        for a in asns.chunks_exact(4) {
+                            sum = sum.wrapping_add(be32(a, 0)?);
+                        }
+                        s = s.get(2 + asns.len()..)?;
+                    }
+                    black_box(sum);
+                }
+                8 => {
+                    let c = v.chunks_exact(4);
+                    if !c.remainder().is_empty() {
+                        return None;
+                    }
+                    black_box(c.map(|c| be32(c, 0).unwrap_or(0)).sum::<u32>());
+                }
+                32 => {
+                    let c = v.chunks_exact(12);
+                    if !c.remainder().is_empty() {
+                        return None;
+                    }
+                    black_box(c.map(|c| be32(c, 0).unwrap_or(0)).sum::<u32>());
+                }
+                14 => {
+                    let afi = be16(v, 0)?;
+                    let nh_len = usize::from(*v.get(3)?);
+                    black_box(v.get(4..4 + nh_len)?);
+                    n += prefixes(v.get(5 + nh_len..)?, afi == 2)?;
+                }
+                15 => n += prefixes(v.get(3..)?, be16(v, 0)? == 2)?,
+                _ => {
+                    black_box(v);
+                }
+            }
+        }
+        Some(n)
+    }
+}
+
 // ---------------------------------------------------------------- decoders: buffer -> prefixes
+
+fn plain_walker(buf: &[u8]) -> usize {
+    let mut n = 0;
+    let mut rest = buf;
+    while let Some(len) = rest.get(16..18) {
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let (m, r) = rest.split_at(len);
+        rest = r;
+        n += walker::update(m).expect("plain walker");
+    }
+    n
+}
 
 fn lb_bgp(buf: &[u8]) -> usize {
     let ctx = Context::four_octet();
@@ -159,15 +470,23 @@ fn lb_bgp(buf: &[u8]) -> usize {
         for a in u.attributes() {
             match a.value() {
                 AttributeValue::AsPath(p) => {
-                    black_box(p.segments().flat_map(|s| s.asns()).sum::<u32>());
+                    black_box(
+                        p.segments()
+                            .flat_map(|s| s.asns())
+                            .fold(0u32, u32::wrapping_add),
+                    );
                 }
                 AttributeValue::Communities(c) => {
                     black_box(c.map(|c| c.0).sum::<u32>());
+                }
+                AttributeValue::LargeCommunities(c) => {
+                    black_box(c.map(|c| c.global_admin).sum::<u32>());
                 }
                 AttributeValue::MpReach(r) => {
                     black_box(r.next_hop());
                     n += consume(r.nlri());
                 }
+                AttributeValue::MpUnreach(r) => n += consume(r.withdrawn()),
                 v => {
                     black_box(v);
                 }
@@ -177,7 +496,7 @@ fn lb_bgp(buf: &[u8]) -> usize {
     n
 }
 
-fn zettabgp(buf: &[u8]) -> usize {
+fn zettabgp_params() -> zettabgp::prelude::BgpSessionParams {
     use zettabgp::prelude::*;
     let mut params = BgpSessionParams::new(
         64500,
@@ -192,17 +511,35 @@ fn zettabgp(buf: &[u8]) -> usize {
     );
     params.fuzzy_pathid = false;
     params.has_as32bit = true;
+    params
+}
+
+fn zettabgp_decode(
+    params: &zettabgp::prelude::BgpSessionParams,
+    m: &[u8],
+) -> zettabgp::prelude::BgpUpdateMessage {
+    use zettabgp::prelude::*;
+    let (_, body) = params.decode_message_head(m).unwrap();
+    let mut u = BgpUpdateMessage::new();
+    u.decode_from(params, &m[19..19 + body]).unwrap();
+    u
+}
+
+fn zettabgp(buf: &[u8]) -> usize {
+    use zettabgp::prelude::*;
+    let params = zettabgp_params();
     let mut n = 0;
     let mut rest = buf;
     while !rest.is_empty() {
-        let (_, body) = params.decode_message_head(rest).unwrap();
-        let mut u = BgpUpdateMessage::new();
-        u.decode_from(&params, &rest[19..19 + body]).unwrap();
-        rest = &rest[19 + body..];
+        let (m, r) = rest.split_at(msg_len(rest));
+        rest = r;
+        let u = zettabgp_decode(&params, m);
         n += u.updates.len() + u.withdraws.len();
         for a in &u.attrs {
-            if let BgpAttrItem::MPUpdates(m) = a {
-                n += m.addrs.len();
+            match a {
+                BgpAttrItem::MPUpdates(m) => n += m.addrs.len(),
+                BgpAttrItem::MPWithdraws(m) => n += m.addrs.len(),
+                _ => {}
             }
         }
         black_box(&u);
@@ -210,20 +547,25 @@ fn zettabgp(buf: &[u8]) -> usize {
     n
 }
 
+fn rustbgpd_parse(buf: &mut Bytes) -> rustbgpd_wire::ParsedUpdate {
+    let rustbgpd_wire::Message::Update(u) = rustbgpd_wire::decode_message(buf, 4096).unwrap()
+    else {
+        panic!("rustbgpd")
+    };
+    u.parse(true, false, &[]).unwrap()
+}
+
 fn rustbgpd(bytes: &Bytes) -> usize {
     let mut buf = bytes.clone();
     let mut n = 0;
     while !buf.is_empty() {
-        let rustbgpd_wire::Message::Update(u) =
-            rustbgpd_wire::decode_message(&mut buf, 4096).unwrap()
-        else {
-            panic!("rustbgpd")
-        };
-        let p = u.parse(true, false, &[]).unwrap();
+        let p = rustbgpd_parse(&mut buf);
         n += p.withdrawn.len() + p.announced.len();
         for a in &p.attributes {
-            if let rustbgpd_wire::PathAttribute::MpReachNlri(m) = a {
-                n += m.announced.len();
+            match a {
+                rustbgpd_wire::PathAttribute::MpReachNlri(m) => n += m.announced.len(),
+                rustbgpd_wire::PathAttribute::MpUnreachNlri(m) => n += m.withdrawn.len(),
+                _ => {}
             }
         }
         black_box(&p);
@@ -245,6 +587,7 @@ fn routecore(buf: &[u8]) -> usize {
         black_box(u.multi_exit_disc().unwrap());
         black_box(u.local_pref().unwrap());
         black_box(u.communities().unwrap().map(|c| c.count()));
+        black_box(u.large_communities().unwrap().map(|c| c.count()));
         n += u.announcements().unwrap().map(Result::unwrap).touch();
         n += u.withdrawals().unwrap().map(Result::unwrap).touch();
     }
@@ -303,29 +646,50 @@ fn lb_bgp_encode(updates: &[Update], out: &mut Vec<u8>) -> usize {
     out.len()
 }
 
-fn rustbgpd_encode(parsed: &[rustbgpd_wire::ParsedUpdate]) -> usize {
-    parsed
-        .iter()
-        .map(|p| {
-            let u = rustbgpd_wire::UpdateMessage::build(
-                &p.announced,
-                &p.withdrawn,
-                &p.attributes,
-                true,
-                false,
-                rustbgpd_wire::Ipv4UnicastMode::Body,
-            );
-            rustbgpd_wire::encode_message(&rustbgpd_wire::Message::Update(u))
-                .unwrap()
-                .len()
-        })
-        .sum()
+fn zettabgp_encode(
+    params: &zettabgp::prelude::BgpSessionParams,
+    msgs: &[zettabgp::prelude::BgpUpdateMessage],
+    out: &mut Vec<u8>,
+) -> usize {
+    use zettabgp::prelude::*;
+    out.clear();
+    let mut buf = [0u8; 4096];
+    for m in msgs {
+        let len = m.encode_to(params, &mut buf[19..]).unwrap();
+        let total = params
+            .prepare_message_buf(&mut buf, BgpMessageType::Update, len)
+            .unwrap();
+        out.extend_from_slice(&buf[..total]);
+    }
+    out.len()
 }
 
-type Decoder = (&'static str, Box<dyn Fn() -> usize>);
+fn rustbgpd_encode(parsed: &[rustbgpd_wire::ParsedUpdate], out: &mut Vec<u8>) -> usize {
+    out.clear();
+    for p in parsed {
+        let u = rustbgpd_wire::UpdateMessage::build(
+            &p.announced,
+            &p.withdrawn,
+            &p.attributes,
+            true,
+            false,
+            rustbgpd_wire::Ipv4UnicastMode::Body,
+        );
+        out.extend_from_slice(
+            &rustbgpd_wire::encode_message(&rustbgpd_wire::Message::Update(u)).unwrap(),
+        );
+    }
+    out.len()
+}
 
-fn decoders(buf: &'static [u8], bytes: &'static Bytes) -> Vec<Decoder> {
+// ---------------------------------------------------------------- running and reporting
+
+type Run = Box<dyn Fn() -> usize>;
+type Encoder = (&'static str, Box<dyn FnMut() -> usize>);
+
+fn decoders(buf: &'static [u8], bytes: &'static Bytes) -> Vec<(&'static str, Run)> {
     vec![
+        ("plain walker", Box::new(move || plain_walker(buf))),
         ("lb-bgp", Box::new(move || lb_bgp(buf))),
         ("zettabgp 0.6", Box::new(move || zettabgp(buf))),
         ("rustbgpd-wire 0.27", Box::new(move || rustbgpd(bytes))),
@@ -335,94 +699,292 @@ fn decoders(buf: &'static [u8], bytes: &'static Bytes) -> Vec<Decoder> {
     ]
 }
 
-fn best_of(f: &dyn Fn() -> usize, runs: usize) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(f());
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
+/// Encoders, each with the output it must reproduce checked once here.
+fn encoders(updates: &'static [Update], buf: &'static [u8], bytes: &'static Bytes) -> Vec<Encoder> {
+    let ctx = Context::four_octet();
+    let decoded: &'static [Update] = Box::leak(
+        split(buf)
+            .map(|m| {
+                let Ok(MessageRef::Update(u)) = MessageRef::parse(m, &ctx) else {
+                    panic!("lb-bgp")
+                };
+                Update::from(&u)
+            })
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    let params: &'static _ = Box::leak(Box::new(zettabgp_params()));
+    let zetta: Vec<_> = split(buf).map(|m| zettabgp_decode(params, m)).collect();
+    let mut rb = bytes.clone();
+    let mut rbgpd = Vec::new();
+    while !rb.is_empty() {
+        rbgpd.push(rustbgpd_parse(&mut rb));
+    }
+    let mut out = Vec::new();
+    lb_bgp_encode(updates, &mut out);
+    assert!(out == buf, "lb-bgp (built) writes the workload's bytes");
+    lb_bgp_encode(decoded, &mut out);
+    assert!(out == buf, "lb-bgp (decoded) writes the workload's bytes");
+    zettabgp_encode(params, &zetta, &mut out);
+    same(&out, buf, "zettabgp", true);
+    rustbgpd_encode(&rbgpd, &mut out);
+    same(&out, buf, "rustbgpd-wire", false);
+    let v: Vec<Encoder> = vec![
+        (
+            "lb-bgp (built)",
+            Box::new(move || lb_bgp_encode(updates, &mut out)),
+        ),
+        ("lb-bgp (decoded)", {
+            let mut out = Vec::with_capacity(buf.len());
+            Box::new(move || lb_bgp_encode(decoded, &mut out))
+        }),
+        ("zettabgp 0.6", {
+            let mut out = Vec::with_capacity(buf.len());
+            Box::new(move || zettabgp_encode(params, &zetta, &mut out))
+        }),
+        ("rustbgpd-wire 0.27", {
+            let mut out = Vec::with_capacity(buf.len());
+            Box::new(move || rustbgpd_encode(&rbgpd, &mut out))
+        }),
+    ];
+    v
 }
 
-fn print_row(work: &str, name: &str, d: Duration, best_peer: Option<Duration>) {
-    let rate = f64::from(MESSAGES) / d.as_secs_f64();
-    let ratio = best_peer.map_or(String::from("-"), |b| {
-        format!("{:.2}x", b.as_secs_f64() / d.as_secs_f64())
-    });
+/// Checks that an encoder wrote the workload's messages: the same octets, or messages that
+/// lb-bgp decodes to the same UPDATEs once the Extended Length flag and the order of
+/// communities are ignored (zettabgp sets the flag on every variable-length attribute, which
+/// RFC 4271 §4.3 allows, and reorders communities, which are a set). With `set_is_seq`,
+/// AS_SET segments count as AS_SEQUENCE: zettabgp 0.6 writes each segment with the other
+/// type's code (its `BgpASitem::encode_to`), a bug it is timed with all the same.
+fn same(out: &[u8], buf: &[u8], name: &str, set_is_seq: bool) {
+    if out == buf {
+        return;
+    }
+    let ctx = Context::four_octet();
+    let owned = |m: &[u8]| {
+        let Ok(MessageRef::Update(u)) = MessageRef::parse(m, &ctx) else {
+            panic!("{name}: lb-bgp cannot decode {m:?}")
+        };
+        let mut u = Update::from(&u);
+        for a in &mut u.attributes {
+            // zettabgp also sets Partial on LARGE_COMMUNITY.
+            a.flags.0 &= if set_is_seq { 0xc0 } else { !0x10 };
+            match &mut a.data {
+                AttributeData::AsPath(p) => {
+                    for s in &mut p.segments {
+                        if set_is_seq && s.kind == SegmentType::Set {
+                            s.kind = SegmentType::Sequence;
+                        }
+                    }
+                }
+                // A set (RFC 1997, RFC 8092): zettabgp keeps it in an order of its own.
+                AttributeData::Communities(c) => c.sort_by_key(|c| c.0),
+                AttributeData::LargeCommunities(c) => {
+                    c.sort_by_key(|c| (c.global_admin, c.local1, c.local2))
+                }
+                _ => {}
+            }
+        }
+        u
+    };
+    let mut n = 0;
+    for (i, (a, b)) in split(out).zip(split(buf)).enumerate() {
+        assert!(
+            owned(a) == owned(b),
+            "{name}: message {i} differs:\n{a:?}\n{b:?}"
+        );
+        n += 1;
+    }
+    assert_eq!(n, MESSAGES as usize, "{name}: message count");
     println!(
-        "| {work:<12} | {name:<22} | {:>9.0}k msgs/s | {ratio:>8} |",
-        rate / 1000.0
+        "{name}: same UPDATEs as the workload, with flags of its own (set_is_seq: {set_is_seq})"
     );
 }
 
-fn bench(c: &mut Criterion) {
-    println!("| workload     | codec                  |     throughput    | lb-bgp vs best peer |");
+fn split(mut buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        if buf.is_empty() {
+            return None;
+        }
+        let (m, r) = buf.split_at(msg_len(buf));
+        buf = r;
+        Some(m)
+    })
+}
+
+/// A criterion median and its 95% interval, in seconds per iteration (one pass over the
+/// 10,000 messages), read from the estimates criterion wrote for this run.
+#[derive(Clone, Copy)]
+struct Median {
+    point: f64,
+    lo: f64,
+    hi: f64,
+}
+
+fn criterion_dir() -> PathBuf {
+    // Where criterion writes (its own order): $CRITERION_HOME, $CARGO_TARGET_DIR/criterion,
+    // else the target directory this bench binary was built in.
+    if let Some(h) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(h);
+    }
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(t).join("criterion");
+    }
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().join("criterion")
+}
+
+/// When this process started: estimates older than that are from another run.
+static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
+fn median(group: &str, function: &str) -> Option<Median> {
+    let safe = |s: &str| s.replace(['?', '"', '/', '\\', '*', '<', '>', ':', '|', '^'], "_");
+    let path = criterion_dir()
+        .join(safe(group))
+        .join(safe(function))
+        .join("new/estimates.json");
+    if std::fs::metadata(&path).ok()?.modified().ok()? < *STARTED.get()? {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let m = &v["median"];
+    let ns = |x: &serde_json::Value| x.as_f64().map(|x| x * 1e-9);
+    Some(Median {
+        point: ns(&m["point_estimate"])?,
+        lo: ns(&m["confidence_interval"]["lower_bound"])?,
+        hi: ns(&m["confidence_interval"]["upper_bound"])?,
+    })
+}
+
+fn configure(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    g.throughput(Throughput::Elements(u64::from(MESSAGES)));
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+}
+
+/// Rows of the closing table: (group, workload, function).
+type Rows = Vec<(String, &'static str, &'static str)>;
+
+fn print_table(rows: &Rows) {
+    println!();
+    println!("## Criterion medians of this run (one iteration = 10,000 UPDATEs of 100 prefixes)");
+    println!();
+    println!(
+        "| group | workload | codec | median [95% interval] | msgs/s (median) | lb-bgp ÷ this |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let mut goals = Vec::new();
+    for (group, work, name) in rows {
+        let Some(m) = median(group, name) else {
+            continue;
+        };
+        let ours = if group.starts_with("bgp_decode") {
+            "lb-bgp"
+        } else {
+            "lb-bgp (built)"
+        };
+        let ratio = |ours: &str| median(group, ours).map(|o| m.point / o.point);
+        let r = if name.starts_with("lb-bgp") {
+            String::from("-")
+        } else {
+            ratio(ours).map_or(String::from("?"), |r| format!("{r:.2}x"))
+        };
+        println!(
+            "| {} | {work} | {name} | {:.3} ms [{:.3} {:.3}] | {:.2} M | {r} |",
+            group.split('/').next().unwrap_or(""),
+            m.point * 1e3,
+            m.lo * 1e3,
+            m.hi * 1e3,
+            f64::from(MESSAGES) / m.point / 1e6,
+        );
+        goals.push((group.clone(), *work, *name, m.point));
+    }
+    println!();
+    println!("## Goals (ratios of the medians above)");
+    println!();
+    println!("| workload | goal | ratio | met |");
     println!("|---|---|---|---|");
-    for work in ["a-ipv4", "b-ipv6", "c-withdraw"] {
-        let updates = workload(work);
-        let mut buf = Vec::new();
-        encode_all(&updates, &mut buf);
-        let buf: &'static [u8] = Box::leak(buf.into_boxed_slice());
-        let bytes: &'static Bytes = Box::leak(Box::new(Bytes::from_static(buf)));
-        let decs = decoders(buf, bytes);
-        let mut times = Vec::new();
-        for (name, f) in &decs {
-            assert_eq!(f(), PREFIXES, "{name} must see every prefix of {work}");
-            times.push((*name, best_of(f.as_ref(), 7)));
-        }
-        let best_peer = times[1..].iter().map(|t| t.1).min();
-        for (i, (name, d)) in times.iter().enumerate() {
-            print_row(work, name, *d, if i == 0 { best_peer } else { None });
-        }
-        // Encode from the owned/structured form: lb-bgp's `Update`, rustbgpd-wire's
-        // `ParsedUpdate` through `UpdateMessage::build` (its decoded `UpdateMessage` holds raw
-        // sections, so encoding that would only copy bytes).
-        if work == "a-ipv4" {
-            let mut out = Vec::with_capacity(buf.len());
-            let mut rb = bytes.clone();
-            let mut msgs = Vec::new();
-            while !rb.is_empty() {
-                let rustbgpd_wire::Message::Update(u) =
-                    rustbgpd_wire::decode_message(&mut rb, 4096).unwrap()
-                else {
-                    panic!("rustbgpd")
-                };
-                msgs.push(u.parse(true, false, &[]).unwrap());
+    let mut workloads: Vec<(&str, &str)> = goals
+        .iter()
+        .map(|g| (g.0.as_str(), g.1))
+        .collect::<Vec<_>>();
+    workloads.dedup();
+    for (group, work) in workloads {
+        let of = |name: &str| {
+            goals
+                .iter()
+                .find(|g| g.0 == group && g.2 == name)
+                .map(|g| g.3)
+        };
+        let peers = goals
+            .iter()
+            .filter(|g| g.0 == group && !g.2.starts_with("lb-bgp") && g.2 != "plain walker")
+            .map(|g| g.3)
+            .fold(f64::INFINITY, f64::min);
+        let line = |goal: &str, ours: Option<f64>, other: f64, want: f64| {
+            if let (Some(o), true) = (ours, other.is_finite()) {
+                let r = other / o;
+                let met = if r >= want { "yes" } else { "no" };
+                println!("| {work} | {goal} (want ≥ {want}x) | {r:.2}x | {met} |");
             }
-            assert_eq!(
-                rustbgpd_encode(&msgs),
-                buf.len(),
-                "rustbgpd-wire re-encodes the same bytes"
+        };
+        if group.starts_with("bgp_decode") {
+            line("decode vs best crates.io", of("lb-bgp"), peers, 3.0);
+            if let Some(w) = of("plain walker") {
+                line("decode vs plain walker", of("lb-bgp"), w, 1.0);
+            }
+        } else {
+            line(
+                "encode built vs best crates.io",
+                of("lb-bgp (built)"),
+                peers,
+                2.0,
             );
-            let ours = best_of(
-                &|| lb_bgp_encode(&updates, &mut Vec::with_capacity(buf.len())),
-                7,
+            line(
+                "encode decoded vs best crates.io",
+                of("lb-bgp (decoded)"),
+                peers,
+                2.0,
             );
-            let theirs = best_of(&|| rustbgpd_encode(&msgs), 7);
-            print_row("a-encode", "lb-bgp", ours, Some(theirs));
-            print_row("a-encode", "rustbgpd-wire 0.27", theirs, None);
-            let mut g = c.benchmark_group("bgp_encode/a-ipv4");
-            g.throughput(Throughput::Elements(u64::from(MESSAGES)));
-            g.sample_size(10)
-                .warm_up_time(Duration::from_millis(500))
-                .measurement_time(Duration::from_secs(2));
-            g.bench_function("lb-bgp", |b| b.iter(|| lb_bgp_encode(&updates, &mut out)));
-            g.bench_function("rustbgpd-wire 0.27", |b| b.iter(|| rustbgpd_encode(&msgs)));
-            g.finish();
         }
-        let mut g = c.benchmark_group(format!("bgp_decode/{work}"));
-        g.throughput(Throughput::Elements(u64::from(MESSAGES)));
-        g.sample_size(10)
-            .warm_up_time(Duration::from_millis(500))
-            .measurement_time(Duration::from_secs(2));
-        for (name, f) in &decs {
-            g.bench_function(*name, |b| b.iter(f));
-        }
-        g.finish();
     }
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn main() {
+    STARTED.get_or_init(std::time::SystemTime::now);
+    let mut c = Criterion::default().configure_from_args();
+    let mut rows: Rows = Vec::new();
+    for work in WORKLOADS {
+        let updates: &'static [Update] = Box::leak(workload(work).into_boxed_slice());
+        let mut buf = Vec::new();
+        encode_all(updates, &mut buf);
+        let buf: &'static [u8] = Box::leak(buf.into_boxed_slice());
+        let bytes: &'static Bytes = Box::leak(Box::new(Bytes::from_static(buf)));
+
+        let decs = decoders(buf, bytes);
+        for (name, f) in &decs {
+            assert_eq!(f(), PREFIXES, "{name} must see every prefix of {work}");
+        }
+        let group = format!("bgp_decode/{work}");
+        let mut g = c.benchmark_group(&group);
+        configure(&mut g);
+        for (name, f) in &decs {
+            g.bench_function(*name, |b| b.iter(f));
+            rows.push((group.clone(), work, name));
+        }
+        g.finish();
+
+        let mut encs = encoders(updates, buf, bytes);
+        let group = format!("bgp_encode/{work}");
+        let mut g = c.benchmark_group(&group);
+        configure(&mut g);
+        for (name, f) in &mut encs {
+            g.bench_function(*name, |b| b.iter(&mut *f));
+            rows.push((group.clone(), work, name));
+        }
+        g.finish();
+    }
+    c.final_summary();
+    print_table(&rows);
+}

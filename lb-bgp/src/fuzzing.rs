@@ -250,7 +250,7 @@ fn script_open(peer_as: u32, b: u8, hold: u8) -> Vec<u8> {
 fn script_update(n: u8, v6: bool, withdraw: bool, seed: u32) -> Vec<u8> {
     use crate::wire::{AsPath, Attribute, AttributeData, MpReach, MpUnreach, Nlri, Origin, Update};
     use ipnet::IpNet;
-    let prefixes: Vec<Nlri> = (0..u32::from(n))
+    let prefixes: crate::wire::PrefixList = (0..u32::from(n))
         .map(|i| {
             let x = seed.wrapping_add(i);
             let p = if v6 {
@@ -285,7 +285,7 @@ fn script_update(n: u8, v6: bool, withdraw: bool, seed: u32) -> Vec<u8> {
             ]))));
         if v6 {
             u.attributes
-                .push(Attribute::new(AttributeData::MpReach(MpReach {
+                .push(Attribute::new(AttributeData::MpReach(Box::new(MpReach {
                     afi: Afi::IPV6,
                     safi: Safi::UNICAST,
                     next_hop: crate::wire::MpNextHop::Ipv6 {
@@ -293,7 +293,7 @@ fn script_update(n: u8, v6: bool, withdraw: bool, seed: u32) -> Vec<u8> {
                         link_local: None,
                     },
                     nlri: prefixes,
-                })));
+                }))));
         } else {
             u.attributes.push(Attribute::new(AttributeData::NextHop(
                 std::net::Ipv4Addr::new(192, 0, 2, 2),

@@ -14,7 +14,8 @@ use lb_bgp::wire::capability::{AddPathFamily, ExtendedNextHopFamily, GracefulRes
 use lb_bgp::wire::{
     Afi, AsPath, AsSegment, Attribute, AttributeData, Capability, Community, Context,
     ExtendedCommunity, LargeCommunity, Message, MessageRef, MpNextHop, MpReach, MpUnreach, Nlri,
-    Notification, Open, Origin, RefreshSubtype, RouteRefresh, Safi, SegmentType, Update,
+    Notification, Open, Origin, PrefixList, RefreshSubtype, RouteRefresh, Safi, SegmentType,
+    Update,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -118,18 +119,18 @@ fn update() -> impl Strategy<Value = Update> {
                 global: g.into(),
                 link_local: ll.map(Ipv6Addr::from),
             };
-            AttributeData::MpReach(MpReach {
+            AttributeData::MpReach(Box::new(MpReach {
                 afi: Afi::IPV6,
                 safi: Safi::UNICAST,
                 next_hop,
-                nlri,
-            })
+                nlri: nlri.into(),
+            }))
         }));
         push(unreach.map(|withdrawn| {
             AttributeData::MpUnreach(MpUnreach {
                 afi: Afi::IPV6,
                 safi: Safi::UNICAST,
-                withdrawn,
+                withdrawn: withdrawn.into(),
             })
         }));
         push(ext.map(AttributeData::ExtendedCommunities));
@@ -144,9 +145,9 @@ fn update() -> impl Strategy<Value = Update> {
             a
         }));
         Update {
-            withdrawn,
+            withdrawn: withdrawn.into(),
             attributes: attrs,
-            nlri,
+            nlri: nlri.into(),
         }
     })
 }
@@ -276,13 +277,15 @@ proptest! {
         ctx.add_path.insert(Afi::IPV4, Safi::UNICAST);
         ctx.add_path.insert(Afi::IPV6, Safi::UNICAST);
         let mut k = 0;
-        let mut tag = |p: &mut Nlri| { p.path_id = Some(ids[k % ids.len()]); k += 1; };
-        u.withdrawn.iter_mut().for_each(&mut tag);
-        u.nlri.iter_mut().for_each(&mut tag);
+        let mut tag = |l: &PrefixList| -> PrefixList {
+            l.iter().map(|p| { let id = ids[k % ids.len()]; k += 1; Nlri { path_id: Some(id), ..p } }).collect()
+        };
+        u.withdrawn = tag(&u.withdrawn);
+        u.nlri = tag(&u.nlri);
         for a in &mut u.attributes {
             match &mut a.data {
-                AttributeData::MpReach(m) => m.nlri.iter_mut().for_each(&mut tag),
-                AttributeData::MpUnreach(m) => m.withdrawn.iter_mut().for_each(&mut tag),
+                AttributeData::MpReach(m) => m.nlri = tag(&m.nlri),
+                AttributeData::MpUnreach(m) => m.withdrawn = tag(&m.withdrawn),
                 _ => {}
             }
         }

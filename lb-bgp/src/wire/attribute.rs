@@ -17,7 +17,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::nlri::{Nlri, Prefixes, Shape, check_prefixes};
+use super::nlri::{PrefixList, Prefixes, Shape, check_prefixes};
 use super::{Afi, Context, Error, Safi};
 
 /// The attribute flags octet.
@@ -936,15 +936,14 @@ impl AsPath {
     }
 
     fn from_ref(r: &AsPathRef<'_>) -> Self {
-        AsPath {
-            segments: r
-                .segments()
-                .map(|s| AsSegment {
-                    kind: s.kind,
-                    asns: s.asns().collect(),
-                })
-                .collect(),
-        }
+        // Counted first, so that each vector is allocated once at its size.
+        let mut segments = Vec::with_capacity(r.segments().count());
+        segments.extend(r.segments().map(|s| {
+            let mut asns = Vec::with_capacity(s.asns().count());
+            asns.extend(s.asns());
+            AsSegment { kind: s.kind, asns }
+        }));
+        AsPath { segments }
     }
 
     fn encoded_len(&self, w: usize) -> usize {
@@ -1031,7 +1030,7 @@ pub struct MpReach {
     /// The next hop.
     pub next_hop: MpNextHop,
     /// The announced prefixes.
-    pub nlri: Vec<Nlri>,
+    pub nlri: PrefixList,
 }
 
 /// MP_UNREACH_NLRI for IPv4/IPv6 unicast or multicast, owned.
@@ -1042,7 +1041,7 @@ pub struct MpUnreach {
     /// SAFI.
     pub safi: Safi,
     /// The withdrawn prefixes.
-    pub withdrawn: Vec<Nlri>,
+    pub withdrawn: PrefixList,
 }
 
 /// The value of an owned [`Attribute`].
@@ -1059,7 +1058,8 @@ pub enum AttributeData {
     Communities(Vec<Community>),
     OriginatorId(Ipv4Addr),
     ClusterList(Vec<Ipv4Addr>),
-    MpReach(MpReach),
+    /// Boxed: the largest value by far, kept out of line so that every attribute is small.
+    MpReach(Box<MpReach>),
     MpUnreach(MpUnreach),
     ExtendedCommunities(Vec<ExtendedCommunity>),
     As4Path(AsPath),
@@ -1133,12 +1133,12 @@ impl Attribute {
             AttributeValue::LargeCommunities(l) => AttributeData::LargeCommunities(l.collect()),
             AttributeValue::MpReach(m) => match m.next_hop() {
                 Some(next_hop) if prefix_family(m.afi, m.safi).is_some() => {
-                    AttributeData::MpReach(MpReach {
+                    AttributeData::MpReach(Box::new(MpReach {
                         afi: m.afi,
                         safi: m.safi,
                         next_hop,
-                        nlri: m.nlri().collect(),
-                    })
+                        nlri: PrefixList::from_prefixes(&m.nlri()),
+                    }))
                 }
                 _ => raw(),
             },
@@ -1146,7 +1146,7 @@ impl Attribute {
                 AttributeData::MpUnreach(MpUnreach {
                     afi: m.afi,
                     safi: m.safi,
-                    withdrawn: m.withdrawn().collect(),
+                    withdrawn: PrefixList::from_prefixes(&m.withdrawn()),
                 })
             }
             AttributeValue::MpUnreach(_) | AttributeValue::Unknown(_) => raw(),
@@ -1175,12 +1175,8 @@ impl Attribute {
             AttributeData::ClusterList(l) => list_len(l),
             AttributeData::ExtendedCommunities(l) => list_len(l),
             AttributeData::LargeCommunities(l) => list_len(l),
-            AttributeData::MpReach(m) => {
-                5 + m.next_hop.encoded_len() + m.nlri.iter().map(Nlri::encoded_len).sum::<usize>()
-            }
-            AttributeData::MpUnreach(m) => {
-                3 + m.withdrawn.iter().map(Nlri::encoded_len).sum::<usize>()
-            }
+            AttributeData::MpReach(m) => 5 + m.next_hop.encoded_len() + m.nlri.encoded_len(),
+            AttributeData::MpUnreach(m) => 3 + m.withdrawn.encoded_len(),
             AttributeData::Raw { data, .. } => data.len(),
         }
     }
@@ -1242,12 +1238,12 @@ impl Attribute {
                 dst.push(m.next_hop.encoded_len() as u8);
                 m.next_hop.write(dst);
                 dst.push(0);
-                m.nlri.iter().for_each(|p| p.write(dst));
+                dst.extend_from_slice(m.nlri.as_bytes());
             }
             AttributeData::MpUnreach(m) => {
                 dst.extend_from_slice(&m.afi.0.to_be_bytes());
                 dst.push(m.safi.0);
-                m.withdrawn.iter().for_each(|p| p.write(dst));
+                dst.extend_from_slice(m.withdrawn.as_bytes());
             }
             AttributeData::Raw { data, .. } => dst.extend_from_slice(data),
         }
@@ -1256,6 +1252,33 @@ impl Attribute {
 }
 
 impl AttributeData {
+    /// Octets the value holds on the heap (the capacity of its vectors).
+    pub fn heap_size(&self) -> usize {
+        fn cap<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        match self {
+            AttributeData::AsPath(p) | AttributeData::As4Path(p) => {
+                cap(&p.segments) + p.segments.iter().map(|s| cap(&s.asns)).sum::<usize>()
+            }
+            AttributeData::Communities(l) => cap(l),
+            AttributeData::ClusterList(l) => cap(l),
+            AttributeData::ExtendedCommunities(l) => cap(l),
+            AttributeData::LargeCommunities(l) => cap(l),
+            AttributeData::MpReach(m) => std::mem::size_of::<MpReach>() + m.nlri.heap_size(),
+            AttributeData::MpUnreach(m) => m.withdrawn.heap_size(),
+            AttributeData::Raw { data, .. } => cap(data),
+            AttributeData::Origin(_)
+            | AttributeData::NextHop(_)
+            | AttributeData::MultiExitDisc(_)
+            | AttributeData::LocalPref(_)
+            | AttributeData::AtomicAggregate
+            | AttributeData::Aggregator(_)
+            | AttributeData::OriginatorId(_)
+            | AttributeData::As4Aggregator(_) => 0,
+        }
+    }
+
     /// The attribute type.
     pub fn kind(&self) -> AttributeType {
         AttributeType::from(self.type_code())

@@ -45,7 +45,7 @@ pub use attribute::{
 pub use capability::Capability;
 pub use error::{Action, Error};
 pub use header::{MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MessageType, frame};
-pub use nlri::{Nlri, Prefixes};
+pub use nlri::{Nlri, PrefixList, Prefixes};
 pub use notification::{CeaseSubcode, ErrorCode, Notification, NotificationMessage};
 pub use open::{Open, OpenMessage};
 pub use route_refresh::{RefreshSubtype, RouteRefresh, RouteRefreshMessage};

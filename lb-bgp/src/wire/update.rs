@@ -19,7 +19,7 @@ use super::attribute::{
     MpUnreachRef, PathAttribute, split_attribute,
 };
 use super::header::{HEADER_LEN, MessageType, write_header};
-use super::nlri::{Nlri, Prefixes, Shape, check_prefixes};
+use super::nlri::{PrefixList, Prefixes, Shape, check_prefixes};
 use super::{Action, Afi, Context, Error, Safi};
 
 /// A set of attribute type codes, without allocation.
@@ -308,37 +308,24 @@ pub fn attribute_bytes(body: &[u8], type_code: u8) -> Option<&[u8]> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Update {
     /// IPv4 unicast Withdrawn Routes.
-    pub withdrawn: Vec<Nlri>,
+    pub withdrawn: PrefixList,
     /// Path attributes, in wire order.
     pub attributes: Vec<Attribute>,
     /// IPv4 unicast NLRI.
-    pub nlri: Vec<Nlri>,
+    pub nlri: PrefixList,
 }
 
 impl From<&UpdateMessage<'_>> for Update {
     fn from(m: &UpdateMessage<'_>) -> Self {
+        // Counted first, so that the vector is allocated once and no larger than needed.
+        let mut attributes = Vec::with_capacity(m.attributes().count());
+        attributes.extend(m.attributes().map(|a| Attribute::from_ref(&a)));
         Update {
-            withdrawn: m.withdrawn_routes().collect(),
-            attributes: m.attributes().map(|a| Attribute::from_ref(&a)).collect(),
-            nlri: m.nlri().collect(),
+            withdrawn: PrefixList::from_prefixes(&m.withdrawn_routes()),
+            attributes,
+            nlri: PrefixList::from_prefixes(&m.nlri()),
         }
     }
-}
-
-fn prefixes_len(p: &[Nlri]) -> usize {
-    p.iter().map(Nlri::encoded_len).sum()
-}
-
-/// Longest run from the start of `p` whose encoding fits in `room` octets.
-fn fit(p: &[Nlri], room: usize) -> usize {
-    let mut used = 0;
-    for (i, n) in p.iter().enumerate() {
-        used += n.encoded_len();
-        if used > room {
-            return i;
-        }
-    }
-    p.len()
 }
 
 impl Update {
@@ -351,7 +338,7 @@ impl Update {
             attributes: vec![Attribute::new(AttributeData::MpUnreach(MpUnreach {
                 afi,
                 safi,
-                withdrawn: vec![],
+                withdrawn: PrefixList::new(),
             }))],
             ..Update::default()
         }
@@ -389,13 +376,26 @@ impl Update {
     pub fn encoded_len(&self, ctx: &Context) -> usize {
         HEADER_LEN
             + 4
-            + prefixes_len(&self.withdrawn)
+            + self.withdrawn.encoded_len()
             + self
                 .attributes
                 .iter()
                 .map(|a| a.encoded_len(ctx))
                 .sum::<usize>()
-            + prefixes_len(&self.nlri)
+            + self.nlri.encoded_len()
+    }
+
+    /// Octets the message holds on the heap (the capacity of its vectors, attribute values
+    /// included): with `size_of::<Update>()`, what an owned UPDATE costs.
+    pub fn heap_size(&self) -> usize {
+        self.withdrawn.heap_size()
+            + self.nlri.heap_size()
+            + self.attributes.capacity() * std::mem::size_of::<Attribute>()
+            + self
+                .attributes
+                .iter()
+                .map(|a| a.data.heap_size())
+                .sum::<usize>()
     }
 
     /// Appends the message as one UPDATE; [`Error::TooLarge`] if it exceeds the negotiated
@@ -404,9 +404,9 @@ impl Update {
         write_update(
             dst,
             ctx,
-            &self.withdrawn,
+            self.withdrawn.as_bytes(),
             self.attributes.iter(),
-            &self.nlri,
+            self.nlri.as_bytes(),
         )
     }
 
@@ -425,11 +425,16 @@ impl Update {
         // Room for prefixes: the header, the two length fields, and for MP attributes their
         // header (flags, type, 2-octet length) plus fixed part.
         let room = max - HEADER_LEN - 4;
-        let mut w = &self.withdrawn[..];
-        while !w.is_empty() {
-            let n = fit(w, room).max(1);
-            write_update(dst, ctx, &w[..n], std::iter::empty(), &[])?;
-            w = &w[n..];
+        let mut at = 0;
+        while at < self.withdrawn.encoded_len() {
+            let n = self.withdrawn.fit(at, room);
+            let w = self
+                .withdrawn
+                .as_bytes()
+                .get(at..at + n)
+                .unwrap_or_default();
+            write_update(dst, ctx, w, std::iter::empty(), &[])?;
+            at += n;
             count += 1;
         }
         let mut reach_attrs = Vec::new();
@@ -437,13 +442,13 @@ impl Update {
         for a in &self.attributes {
             match &a.data {
                 AttributeData::MpUnreach(m) => {
-                    let mut w = &m.withdrawn[..];
+                    let mut at = 0;
                     loop {
-                        let n = fit(w, room - 7).max(usize::from(!w.is_empty()));
+                        let n = m.withdrawn.fit(at, room - 7);
                         let chunk = MpUnreach {
                             afi: m.afi,
                             safi: m.safi,
-                            withdrawn: w[..n].to_vec(),
+                            withdrawn: m.withdrawn.slice(at..at + n),
                         };
                         let attr = Attribute {
                             flags: a.flags,
@@ -451,8 +456,8 @@ impl Update {
                         };
                         write_update(dst, ctx, &[], std::iter::once(&attr), &[])?;
                         count += 1;
-                        w = &w[n..];
-                        if w.is_empty() {
+                        at += n;
+                        if at >= m.withdrawn.encoded_len() {
                             break;
                         }
                     }
@@ -467,28 +472,28 @@ impl Update {
                 afi: m.afi,
                 safi: m.safi,
                 next_hop: m.next_hop,
-                nlri: vec![],
+                nlri: PrefixList::new(),
             };
             let overhead = fixed
                 + Attribute {
                     flags,
-                    data: AttributeData::MpReach(empty),
+                    data: AttributeData::MpReach(Box::new(empty)),
                 }
                 .value_len(ctx)
                 + 4;
             let room = room.checked_sub(overhead).ok_or(Error::TooLarge)?;
-            let mut p = &m.nlri[..];
-            while !p.is_empty() {
-                let n = fit(p, room).max(1);
+            let mut at = 0;
+            while at < m.nlri.encoded_len() {
+                let n = m.nlri.fit(at, room);
                 let chunk = MpReach {
                     afi: m.afi,
                     safi: m.safi,
                     next_hop: m.next_hop,
-                    nlri: p[..n].to_vec(),
+                    nlri: m.nlri.slice(at..at + n),
                 };
                 let attr = Attribute {
                     flags,
-                    data: AttributeData::MpReach(chunk),
+                    data: AttributeData::MpReach(Box::new(chunk)),
                 };
                 write_update(
                     dst,
@@ -498,16 +503,18 @@ impl Update {
                     &[],
                 )?;
                 count += 1;
-                p = &p[n..];
+                at += n;
             }
         }
         let room = room.checked_sub(fixed).ok_or(Error::TooLarge)?;
-        let mut p = &self.nlri[..];
-        while !p.is_empty() || (count == 0 && !reach_attrs.is_empty()) {
-            let n = fit(p, room).max(usize::from(!p.is_empty()));
-            write_update(dst, ctx, &[], reach_attrs.iter().copied(), &p[..n])?;
+        let mut at = 0;
+        let nlri = &self.nlri;
+        while at < nlri.encoded_len() || (count == 0 && !reach_attrs.is_empty()) {
+            let n = nlri.fit(at, room);
+            let p = nlri.as_bytes().get(at..at + n).unwrap_or_default();
+            write_update(dst, ctx, &[], reach_attrs.iter().copied(), p)?;
             count += 1;
-            p = &p[n..];
+            at += n;
         }
         Ok(count)
     }
@@ -516,15 +523,15 @@ impl Update {
 fn write_update<'b>(
     dst: &mut Vec<u8>,
     ctx: &Context,
-    withdrawn: &[Nlri],
+    withdrawn: &[u8],
     attributes: impl Iterator<Item = &'b Attribute>,
-    nlri: &[Nlri],
+    nlri: &[u8],
 ) -> Result<(), Error> {
     let start = dst.len();
     write_header(dst, MessageType::Update, 0);
     let w_at = dst.len();
     dst.extend_from_slice(&[0, 0]);
-    withdrawn.iter().for_each(|p| p.write(dst));
+    dst.extend_from_slice(withdrawn);
     let w_len = dst.len() - w_at - 2;
     let a_at = dst.len();
     dst.extend_from_slice(&[0, 0]);
@@ -532,7 +539,7 @@ fn write_update<'b>(
         a.encode(ctx, dst)?;
     }
     let a_len = dst.len() - a_at - 2;
-    nlri.iter().for_each(|p| p.write(dst));
+    dst.extend_from_slice(nlri);
     let total = dst.len() - start;
     if total > ctx.max_message_len() {
         dst.truncate(start);
@@ -548,6 +555,7 @@ fn write_update<'b>(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::wire::Nlri;
     use crate::wire::attribute::Aggregator;
 
     /// The layouts the check records (host routes, uniform lengths, mixed) walk exactly the
@@ -587,27 +595,27 @@ mod tests {
             }
             for (v4, v6) in v4_fields.iter().zip(&v6_fields) {
                 let u = Update {
-                    withdrawn: nets(v4, add_path),
+                    withdrawn: nets(v4, add_path).into(),
                     attributes: vec![
                         Attribute::new(AttributeData::Origin(Origin::Igp)),
                         Attribute::new(AttributeData::AsPath(AsPath::sequence([64500]))),
                         Attribute::new(AttributeData::NextHop("192.0.2.1".parse().unwrap())),
-                        Attribute::new(AttributeData::MpReach(MpReach {
+                        Attribute::new(AttributeData::MpReach(Box::new(MpReach {
                             afi: Afi::IPV6,
                             safi: Safi::UNICAST,
                             next_hop: MpNextHop::Ipv6 {
                                 global: "2001:db8::1".parse().unwrap(),
                                 link_local: None,
                             },
-                            nlri: nets(v6, add_path),
-                        })),
+                            nlri: nets(v6, add_path).into(),
+                        }))),
                         Attribute::new(AttributeData::MpUnreach(MpUnreach {
                             afi: Afi::IPV4,
                             safi: Safi::UNICAST,
-                            withdrawn: nets(v4, add_path),
+                            withdrawn: nets(v4, add_path).into(),
                         })),
                     ],
-                    nlri: nets(v4, add_path),
+                    nlri: nets(v4, add_path).into(),
                 };
                 let mut bytes = Vec::new();
                 u.encode(&ctx, &mut bytes).unwrap();

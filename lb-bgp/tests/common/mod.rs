@@ -87,12 +87,12 @@ pub fn workload_update(i: u32, v6: bool) -> Update {
             link_local: None,
         };
         let nlri = prefixes.collect();
-        attributes.push(Attribute::new(AttributeData::MpReach(MpReach {
+        attributes.push(Attribute::new(AttributeData::MpReach(Box::new(MpReach {
             afi: lb_bgp::wire::Afi::IPV6,
             safi: lb_bgp::wire::Safi::UNICAST,
             next_hop,
             nlri,
-        })));
+        }))));
         Update {
             attributes,
             ..Update::default()
