@@ -444,7 +444,10 @@ fn shared_ip_with_service_selectors_is_not_announced() {
 
 // ---- properties ----
 
-fn arb_cluster() -> impl Strategy<Value = (Vec<String>, Vec<(u8, bool, bool)>, Vec<(u8, bool)>)> {
+/// Node names; per node (rack, excluded, network unavailable); per service (octet, dual stack).
+type Cluster = (Vec<String>, Vec<(u8, bool, bool)>, Vec<(u8, bool)>);
+
+fn arb_cluster() -> impl Strategy<Value = Cluster> {
     (
         prop::collection::btree_set("[a-z]{1,6}(-[0-9]{1,2})?", 1..8),
         // per node: (rack, excluded, network unavailable)
