@@ -5,7 +5,7 @@
 //! writes to `lb-k8s/config/crd/`; a test fails when the committed files are stale.
 //!
 //! Two adjustments keep upstream manifests applying unchanged: `spec` is optional with a
-//! default of `{}` (an `L2Advertisement` with no `spec` at all is the most common manifest in
+//! default of `{}` where none of its fields is required (an `L2Advertisement` with no `spec` at all is the most common manifest in
 //! MetalLB's documentation), and `BGPPeer` carries both versions with `v1beta2` stored. The
 //! conversion strategy is left at `None`, as in upstream's base CRDs; the controller patches in
 //! its conversion webhook ([`peer::convert_v1beta1`], [`peer::convert_v1beta2`]).
@@ -68,20 +68,26 @@ pub fn definitions() -> Vec<CustomResourceDefinition> {
     all
 }
 
-/// `spec` may be absent (upstream's `json:"spec,omitempty"`); the apiserver fills in `{}`.
+/// `spec` may be absent (upstream's `json:"spec,omitempty"`) when none of its fields is
+/// required; the apiserver then stores `{}`. A `BGPPeer` needs `myASN` and keeps `spec`
+/// required (upstream stores a spec-less peer and rejects it at parse time).
 fn optional_spec(root: &mut JSONSchemaProps) {
+    let Some(spec) = root.properties.as_mut().and_then(|p| p.get_mut("spec")) else {
+        return;
+    };
+    if spec.required.as_ref().is_some_and(|r| !r.is_empty()) {
+        return;
+    }
+    spec.default = Some(
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
+            serde_json::json!({}),
+        ),
+    );
     if let Some(required) = root.required.as_mut() {
         required.retain(|r| r != "spec");
         if required.is_empty() {
             root.required = None;
         }
-    }
-    if let Some(spec) = root.properties.as_mut().and_then(|p| p.get_mut("spec")) {
-        spec.default = Some(
-            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
-                serde_json::json!({}),
-            ),
-        );
     }
 }
 
