@@ -394,6 +394,16 @@ fn node_selectors_interfaces_and_preferences() {
         lb_k8s::plan::Interfaces::Only(["eth0".to_string()].into())
     );
     assert_eq!(p.l2_statuses[0].items, ["eth0"]);
+    let obj = p.l2_statuses[0].to_l2_status("metallb-system");
+    assert_eq!(obj.metadata.generate_name.as_deref(), Some("l2-"));
+    let labels = obj.metadata.labels.unwrap();
+    assert_eq!(labels["metallb.io/node"], "node-a");
+    assert_eq!(labels["metallb.io/service-name"], "web");
+    let status = obj.status.unwrap();
+    assert_eq!(
+        (status.node.as_str(), status.interfaces[0].name.as_str()),
+        ("node-a", "eth0")
+    );
     let p = plan(&Inputs {
         config: &config,
         services: &services,

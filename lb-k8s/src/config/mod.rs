@@ -13,6 +13,7 @@ mod duration;
 mod objects;
 mod peer;
 pub(crate) mod selector;
+mod tracker;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -24,6 +25,7 @@ pub(crate) use advertisement::local_pref_compatible;
 pub use community::CommunityValue;
 pub use duration::parse_go_duration;
 pub use objects::{Object, Objects};
+pub use tracker::{Tracker, Update};
 
 use crate::error::{Error, ObjectRef, Problem};
 
@@ -242,6 +244,14 @@ pub fn assemble(objects: &Objects, options: &Options) -> Result<Config, Error> {
         communities,
         warnings,
     })
+}
+
+/// Reads a multi-document YAML text and assembles it with default [`Options`]: a manifest
+/// check in one call (and the fuzz target's entry point).
+pub fn check_manifests(text: &str) -> Result<Config, Error> {
+    let mut objects = Objects::default();
+    objects.parse_yaml(text, "manifests")?;
+    assemble(&objects, &Options::default())
 }
 
 /// The objects of one kind in our namespace, sorted by name; a repeated name is an error.

@@ -198,6 +198,77 @@ pub struct StatusObject {
     pub items: Vec<String>,
 }
 
+/// The labels upstream puts on the status objects, to find them by Service and node.
+pub mod status_labels {
+    /// The node that wrote the object.
+    pub const NODE: &str = "metallb.io/node";
+    /// The Service's name.
+    pub const SERVICE_NAME: &str = "metallb.io/service-name";
+    /// The Service's namespace.
+    pub const SERVICE_NAMESPACE: &str = "metallb.io/service-namespace";
+}
+
+impl StatusObject {
+    fn meta(
+        &self,
+        namespace: &str,
+        prefix: &str,
+    ) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            generate_name: Some(prefix.into()),
+            namespace: Some(namespace.into()),
+            labels: Some(
+                [
+                    (status_labels::NODE.to_string(), self.node.clone()),
+                    (
+                        status_labels::SERVICE_NAME.to_string(),
+                        self.service.name().to_owned(),
+                    ),
+                    (
+                        status_labels::SERVICE_NAMESPACE.to_string(),
+                        self.service.namespace().to_owned(),
+                    ),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    /// The `ServiceL2Status` to create (`generateName: l2-`) in the MetalLB `namespace`; the
+    /// caller adds the owner reference (its pod).
+    pub fn to_l2_status(&self, namespace: &str) -> crate::crd::ServiceL2Status {
+        crate::crd::ServiceL2Status {
+            metadata: self.meta(namespace, "l2-"),
+            spec: crate::crd::status::ServiceL2StatusSpec {},
+            status: Some(crate::crd::ServiceL2StatusStatus {
+                node: self.node.clone(),
+                service_name: self.service.name().to_owned(),
+                service_namespace: self.service.namespace().to_owned(),
+                interfaces: self
+                    .items
+                    .iter()
+                    .map(|name| crate::crd::InterfaceInfo { name: name.clone() })
+                    .collect(),
+            }),
+        }
+    }
+
+    /// The `ServiceBGPStatus` to create (`generateName: bgp-`).
+    pub fn to_bgp_status(&self, namespace: &str) -> crate::crd::ServiceBGPStatus {
+        crate::crd::ServiceBGPStatus {
+            metadata: self.meta(namespace, "bgp-"),
+            spec: crate::crd::status::ServiceBGPStatusSpec {},
+            status: Some(crate::crd::ServiceBGPStatusStatus {
+                node: self.node.clone(),
+                service_name: self.service.name().to_owned(),
+                service_namespace: self.service.namespace().to_owned(),
+                peers: self.items.clone(),
+            }),
+        }
+    }
+}
+
 /// The result of [`plan`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
