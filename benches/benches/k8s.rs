@@ -124,7 +124,7 @@ fn naive_election(services: &[ServiceState], nodes: &BTreeMap<String, NodeState>
         let ip: &IpAddr = &s.ips[0];
         let mut c: Vec<(&String, [u8; 32])> =
             nodes.keys().map(|n| (n, election_key(n, ip))).collect();
-        c.sort_by(|a, b| a.1.cmp(&b.1));
+        c.sort_by_key(|a| a.1);
         if c[0].0 == "node-000" {
             mine += 1;
         }
