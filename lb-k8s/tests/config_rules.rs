@@ -86,7 +86,7 @@ fn cases() -> Vec<Case> {
             "selector: In without values",
             join(&[&p, &l2_ad("{serviceSelectors: [{matchExpressions: [{key: a, operator: In}]}]}")]),
             "L2Advertisement", "l1", "spec.serviceSelectors[0]",
-            Problem::InvalidSelector("operator In on key \"a\" needs at least one value".into()),
+            Problem::InvalidSelector("matchExpressions[0].values: values must be given when the operator is In".into()),
         ),
         (
             "selector: value repeated in one expression",

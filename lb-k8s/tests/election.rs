@@ -223,7 +223,7 @@ fn plan_elects_the_first_node_of_the_go_order() {
 
 fn l2_config(ad_spec: &str) -> lb_k8s::config::Config {
     let yaml = format!(
-        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: pool}}\nspec: {{addresses: [192.0.2.0/24, 198.51.100.0/24, '2001:db8::/32', '::/112']}}\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: l2}}\nspec: {{{ad_spec}}}\n"
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: pool}}\nspec: {{addresses: [192.0.2.0/24, 198.51.100.0/24, '2001:db8::/32', '::2-::ffff:ffff']}}\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: l2}}\nspec: {{{ad_spec}}}\n"
     );
     let mut objects = Objects::default();
     objects.parse_yaml(&yaml, "test").unwrap();
