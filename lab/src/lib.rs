@@ -18,6 +18,8 @@
 
 use std::process::{Command, Output, Stdio};
 
+#[cfg(all(target_os = "linux", feature = "kube"))]
+pub mod kube;
 #[cfg(target_os = "linux")]
 pub mod net;
 #[cfg(target_os = "linux")]
