@@ -252,14 +252,15 @@ impl Reconciler {
             match service::translate(svc, self.lb_class.as_deref(), labels) {
                 Translation::NotOurs => {}
                 Translation::Clear { event } => {
+                    if live_ips.is_empty() {
+                        // Reused only once the status no longer shows them.
+                        self.allocator.release(&key);
+                    }
                     if !eff_ips.is_empty() || eff_pool.is_some() {
                         self.write(&mut plan, svc, &key, Vec::new(), None, &[]);
                         if let Some(event) = event {
                             self.emit(&mut plan, svc, &key, vec![event]);
                         }
-                    } else if live_ips.is_empty() {
-                        // Reused only once the status no longer shows them.
-                        self.allocator.release(&key);
                     }
                 }
                 Translation::Invalid { event, .. } => {
@@ -323,8 +324,7 @@ impl Reconciler {
             let key = &request.key;
             let (ips, pool) = match &c.outcome {
                 Ok(a) => {
-                    let ordered =
-                        service::ingress_status(&a.ips, current, &request.requested);
+                    let ordered = service::ingress_status(&a.ips, current, &request.requested);
                     (ips_of(&ordered), Some(a.pool.clone()))
                 }
                 Err(e) => {
@@ -392,5 +392,222 @@ impl Reconciler {
             });
         }
         self.last_events.insert(key.clone(), events);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use lb_k8s::crd::IPAddressPool;
+    use serde_json::json;
+
+    const NS: &str = "metallb-system";
+
+    fn pool(name: &str, addresses: &[&str]) -> IPAddressPool {
+        serde_json::from_value(json!({
+            "apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"addresses": addresses},
+        }))
+        .unwrap()
+    }
+
+    fn svc(name: &str, rv: &str, ingress: &[&str]) -> Service {
+        let annotations = if ingress.is_empty() {
+            json!({})
+        } else {
+            json!({"metallb.io/ip-allocated-from-pool": "p"})
+        };
+        let ingress: Vec<_> = ingress.iter().map(|ip| json!({"ip": ip})).collect();
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "default", "resourceVersion": rv,
+                         "annotations": annotations},
+            "spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1", "clusterIPs": ["10.0.0.1"],
+                     "ports": [{"port": 80, "protocol": "TCP"}]},
+            "status": {"loadBalancer": {"ingress": ingress}},
+        }))
+        .unwrap()
+    }
+
+    fn objects(pools: Vec<IPAddressPool>, services: Vec<Service>) -> Objects {
+        Objects {
+            pools,
+            services,
+            ..Objects::default()
+        }
+    }
+
+    fn ips(w: &Write) -> Vec<IpAddr> {
+        ips_of(&w.status)
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn nothing_before_a_config() {
+        let mut r = Reconciler::new(NS, None);
+        let plan = r.pass(&objects(vec![], vec![svc("a", "1", &[])]));
+        // No pools is a valid (empty) config: the Service gets nothing and no write.
+        assert!(plan.writes.is_empty());
+        assert_eq!(plan.config, Some(ConfigReport::Valid));
+    }
+
+    #[test]
+    fn allocates_once_even_from_a_stale_snapshot() {
+        let mut r = Reconciler::new(NS, None);
+        let pools = vec![pool("p", &["192.0.2.10-192.0.2.12"])];
+        let plan = r.pass(&objects(pools.clone(), vec![svc("a", "1", &[])]));
+        assert_eq!(plan.writes.len(), 1);
+        assert_eq!(ips(&plan.writes[0]), [ip("192.0.2.10")]);
+        assert_eq!(
+            plan.writes[0]
+                .annotations
+                .get(lb_ipam::annotations::IP_ALLOCATED_FROM_POOL)
+                .map(String::as_str),
+            Some("p")
+        );
+        assert!(plan.events.iter().any(|e| e.event.reason == "IPAllocated"));
+        r.written(&plan.writes[0].key);
+        // The snapshot does not show the write yet, and another Service arrives.
+        let plan = r.pass(&objects(
+            pools.clone(),
+            vec![svc("a", "1", &[]), svc("b", "1", &[])],
+        ));
+        assert_eq!(plan.writes.len(), 1, "{plan:?}");
+        assert_eq!(plan.writes[0].key.name(), "b");
+        assert_eq!(ips(&plan.writes[0]), [ip("192.0.2.11")]);
+        // Both writes visible: nothing to do.
+        let plan = r.pass(&objects(
+            pools,
+            vec![
+                svc("a", "2", &["192.0.2.10"]),
+                svc("b", "2", &["192.0.2.11"]),
+            ],
+        ));
+        assert!(plan.writes.is_empty());
+        assert!(plan.events.is_empty());
+    }
+
+    #[test]
+    fn restart_restores_before_allocating() {
+        let pools = vec![pool("p", &["192.0.2.10-192.0.2.11"])];
+        // A pending Service sorts before the holders: it must not take their addresses.
+        let services = vec![
+            svc("a-pending", "1", &[]),
+            svc("b", "1", &["192.0.2.11"]),
+            svc("c", "1", &["192.0.2.10"]),
+        ];
+        let mut r = Reconciler::new(NS, None);
+        let plan = r.pass(&objects(pools, services));
+        assert!(r.ready());
+        assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+        assert!(
+            plan.events
+                .iter()
+                .any(|e| e.key.name() == "a-pending" && e.event.reason == "AllocationFailed")
+        );
+    }
+
+    #[test]
+    fn a_failure_is_reported_once() {
+        let pools = vec![pool("p", &["192.0.2.10/32"])];
+        let services = vec![svc("a", "1", &["192.0.2.10"]), svc("b", "1", &[])];
+        let mut r = Reconciler::new(NS, None);
+        let first = r.pass(&objects(pools.clone(), services.clone()));
+        assert_eq!(first.events.len(), 1);
+        let again = r.pass(&objects(pools, services));
+        assert!(again.events.is_empty());
+    }
+
+    #[test]
+    fn invalid_config_keeps_the_last_good_one() {
+        let good = vec![pool("p", &["192.0.2.10/31"])];
+        let mut r = Reconciler::new(NS, None);
+        r.pass(&objects(good.clone(), vec![svc("a", "1", &["192.0.2.10"])]));
+        let mut bad = good.clone();
+        bad.push(pool("q", &["192.0.2.10/32"]));
+        let plan = r.pass(&objects(
+            bad.clone(),
+            vec![svc("a", "1", &["192.0.2.10"]), svc("b", "1", &[])],
+        ));
+        assert!(matches!(plan.config, Some(ConfigReport::Invalid(_))));
+        assert!(r.config_stale() && r.config_loaded());
+        // The old pools still allocate.
+        assert_eq!(plan.writes.len(), 1);
+        assert_eq!(ips(&plan.writes[0]), [ip("192.0.2.11")]);
+        // Same bad config again: no new report.
+        let plan = r.pass(&objects(
+            bad,
+            vec![
+                svc("a", "1", &["192.0.2.10"]),
+                svc("b", "2", &["192.0.2.11"]),
+            ],
+        ));
+        assert_eq!(plan.config, None);
+        let plan = r.pass(&objects(
+            good,
+            vec![
+                svc("a", "1", &["192.0.2.10"]),
+                svc("b", "2", &["192.0.2.11"]),
+            ],
+        ));
+        assert_eq!(plan.config, Some(ConfigReport::Valid));
+        assert!(!r.config_stale());
+    }
+
+    #[test]
+    fn released_address_waits_for_the_status_to_drop_it() {
+        let pools = vec![pool("p", &["192.0.2.10/32"])];
+        let mut r = Reconciler::new(NS, None);
+        r.pass(&objects(
+            pools.clone(),
+            vec![svc("a", "1", &["192.0.2.10"])],
+        ));
+        let mut cluster_ip = svc("a", "2", &["192.0.2.10"]);
+        cluster_ip.spec.as_mut().unwrap().type_ = Some("ClusterIP".into());
+        let plan = r.pass(&objects(
+            pools.clone(),
+            vec![cluster_ip.clone(), svc("b", "1", &[])],
+        ));
+        // a is cleared; b does not get the address while a's status still shows it.
+        let a = plan.writes.iter().find(|w| w.key.name() == "a").unwrap();
+        assert!(ips(a).is_empty());
+        assert!(plan.writes.iter().all(|w| w.key.name() != "b"));
+        // The write is visible: now b gets it.
+        let mut cleared = cluster_ip;
+        cleared.metadata.resource_version = Some("3".into());
+        cleared.status = None;
+        cleared.metadata.annotations = None;
+        let plan = r.pass(&objects(pools, vec![cleared, svc("b", "1", &[])]));
+        let b = plan.writes.iter().find(|w| w.key.name() == "b").unwrap();
+        assert_eq!(ips(b), [ip("192.0.2.10")]);
+    }
+
+    #[test]
+    fn deleted_service_frees_its_address() {
+        let pools = vec![pool("p", &["192.0.2.10/32"])];
+        let mut r = Reconciler::new(NS, None);
+        r.pass(&objects(
+            pools.clone(),
+            vec![svc("a", "1", &["192.0.2.10"])],
+        ));
+        let plan = r.pass(&objects(pools, vec![svc("b", "1", &[])]));
+        assert_eq!(ips(&plan.writes[0]), [ip("192.0.2.10")]);
+        let c = r.counters();
+        assert_eq!(c[0].1.v4.assigned, 1);
+    }
+
+    #[test]
+    fn other_class_is_left_alone() {
+        let pools = vec![pool("p", &["192.0.2.10/32"])];
+        let mut s = svc("a", "1", &[]);
+        s.spec.as_mut().unwrap().load_balancer_class = Some("example.com/x".into());
+        let mut r = Reconciler::new(NS, None);
+        let plan = r.pass(&objects(pools, vec![s]));
+        assert!(plan.writes.is_empty() && plan.events.is_empty());
     }
 }
