@@ -263,7 +263,20 @@ impl Reconciler {
                         }
                     }
                 }
-                Translation::Invalid { event, .. } => {
+                Translation::Invalid { event, current } => {
+                    // The Service keeps what it holds: make sure nobody else takes it (after a
+                    // restart the allocator has not seen it yet).
+                    if !current.is_empty() && self.allocator.assignment(&key).is_none() {
+                        let families = match current.as_slice() {
+                            [ip] => lb_ipam::FamilyRequest::Single(lb_ipam::Family::of(ip)),
+                            _ => lb_ipam::FamilyRequest::RequireDual,
+                        };
+                        let hold = lb_ipam::Service::new(key.namespace(), key.name())
+                            .with_families(families);
+                        if let Err(e) = self.allocator.assign(&hold, &current) {
+                            tracing::warn!(service = %key, error = %e, "cannot hold the addresses of an invalid request");
+                        }
+                    }
                     self.emit(&mut plan, svc, &key, vec![event]);
                 }
                 Translation::Request {
@@ -599,6 +612,26 @@ mod tests {
         assert_eq!(ips(&plan.writes[0]), [ip("192.0.2.10")]);
         let c = r.counters();
         assert_eq!(c[0].1.v4.assigned, 1);
+    }
+
+    #[test]
+    fn invalid_request_keeps_its_addresses_across_a_restart() {
+        let pools = vec![pool("p", &["192.0.2.10/32"])];
+        let mut bad = svc("a", "1", &["192.0.2.10"]);
+        bad.spec.as_mut().unwrap().load_balancer_ip = Some("192.0.2.10".into());
+        bad.metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .insert("metallb.io/loadBalancerIPs".into(), "192.0.2.10".into());
+        let mut r = Reconciler::new(NS, None);
+        let plan = r.pass(&objects(pools, vec![bad, svc("b", "1", &[])]));
+        assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+        assert!(
+            plan.events
+                .iter()
+                .any(|e| e.key.name() == "a" && e.event.reason == "LoadBalancerFailed")
+        );
     }
 
     #[test]
