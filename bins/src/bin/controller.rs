@@ -1,0 +1,215 @@
+//! `controller`: MetalLB's controller (addresses for every `LoadBalancer` Service), with
+//! upstream's flags and environment variables so upstream's Deployment works unchanged.
+
+use std::net::{Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use clap::{Parser, ValueEnum};
+use lb_bins::controller::http::{self, State};
+use lb_bins::controller::metrics::Metrics;
+use lb_bins::controller::shell;
+
+/// `--log-level`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogLevel {
+    All,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    None,
+}
+
+/// `--webhook-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WebhookMode {
+    Enabled,
+    Disabled,
+    Onlywebhook,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// One JSON object per line (upstream's format).
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+/// MetalLB controller: assigns addresses to LoadBalancer Services.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Port of the metrics endpoint (0 = off).
+    #[arg(long, default_value_t = 9120)]
+    port: u16,
+    /// The MetalLB namespace (default: the service account's namespace).
+    #[arg(long, env = "METALLB_NAMESPACE")]
+    namespace: Option<String>,
+    /// Name of the memberlist secret.
+    #[arg(long = "ml-secret-name", env = "METALLB_ML_SECRET_NAME")]
+    ml_secret_name: Option<String>,
+    /// Name of the controller Deployment.
+    #[arg(long, env = "METALLB_DEPLOYMENT")]
+    deployment: Option<String>,
+    /// Log level.
+    #[arg(long = "log-level", value_enum, default_value_t = LogLevel::Info)]
+    log_level: LogLevel,
+    /// Log format (ours; upstream always writes JSON).
+    #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Json)]
+    log_format: LogFormat,
+    /// Accepted for compatibility, ignored.
+    #[arg(long = "pprof-bind-address")]
+    pprof_bind_address: Option<String>,
+    /// Port of `/healthz` and `/readyz`.
+    #[arg(long = "health-probe-port", default_value_t = 17472)]
+    health_probe_port: u16,
+    /// Do not rotate the webhook certificate.
+    #[arg(long = "disable-cert-rotation", default_value_t = false)]
+    disable_cert_rotation: bool,
+    /// Folder of the webhook serving certificate.
+    #[arg(
+        long = "cert-dir",
+        default_value = "/tmp/k8s-webhook-server/serving-certs"
+    )]
+    cert_dir: PathBuf,
+    /// Name of the webhook Service.
+    #[arg(long = "cert-service-name", default_value = "metallb-webhook-service")]
+    cert_service_name: String,
+    /// Handle only Services of this loadBalancerClass (empty: Services without a class).
+    #[arg(long = "lb-class", default_value = "")]
+    lb_class: String,
+    /// Webhook mode.
+    #[arg(long = "webhook-mode", value_enum, default_value_t = WebhookMode::Enabled)]
+    webhook_mode: WebhookMode,
+    /// Secret holding the webhook certificate.
+    #[arg(long = "webhook-secret", default_value = "metallb-webhook-cert")]
+    webhook_secret: String,
+    /// This pod's name (owner of the ConfigurationState object).
+    #[arg(long = "pod-name", env = "METALLB_POD_NAME")]
+    pod_name: Option<String>,
+    /// Serve webhooks over HTTP/2 too.
+    #[arg(long = "webhook-http2", default_value_t = false)]
+    webhook_http2: bool,
+    /// Minimum TLS version.
+    #[arg(long = "tls-min-version", default_value = "VersionTLS13")]
+    tls_min_version: String,
+    /// TLS cipher suites.
+    #[arg(long = "tls-cipher-suites")]
+    tls_cipher_suites: Option<String>,
+    /// TLS curve preferences.
+    #[arg(long = "tls-curve-preferences")]
+    tls_curve_preferences: Option<String>,
+    /// Folder of the metrics certificate.
+    #[arg(long = "metrics-cert-dir")]
+    metrics_cert_dir: Option<PathBuf>,
+    /// BGP implementation (`native`, `frr`, `frr-k8s` or `lb`); only checked here.
+    #[arg(long = "bgp-type", env = "METALLB_BGP_TYPE", default_value = "native")]
+    bgp_type: String,
+}
+
+const SA_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+fn init_tracing(args: &Args) {
+    let level = match args.log_level {
+        LogLevel::All => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+        LogLevel::None => "off",
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{level},kube=warn,kube_runtime=warn,hyper=warn,tower=warn,rustls=warn"
+    ));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if args.log_format == LogFormat::Json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn listen(port: u16, state: Arc<State>) -> Result<(), std::io::Error> {
+    if port == 0 {
+        return Ok(());
+    }
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))).await;
+    let listener = match listener {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await?,
+    };
+    tokio::spawn(http::serve(listener, state));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_tracing(&args);
+    if !matches!(args.bgp_type.as_str(), "native" | "frr" | "frr-k8s" | "lb") {
+        tracing::error!(bgp_type = %args.bgp_type, "unknown METALLB_BGP_TYPE");
+        return ExitCode::FAILURE;
+    }
+    if args.webhook_mode == WebhookMode::Onlywebhook {
+        tracing::error!("--webhook-mode=onlywebhook: webhooks are not implemented yet");
+        return ExitCode::FAILURE;
+    }
+    if args.webhook_mode == WebhookMode::Enabled {
+        tracing::warn!("webhooks are not implemented yet: running as --webhook-mode=disabled");
+    }
+    let namespace = match args
+        .namespace
+        .clone()
+        .or_else(|| std::fs::read_to_string(SA_NAMESPACE).ok())
+    {
+        Some(ns) if !ns.trim().is_empty() => ns.trim().to_owned(),
+        _ => {
+            tracing::error!("no namespace: pass --namespace or METALLB_NAMESPACE");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "no runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let state = Arc::new(State {
+            metrics: Metrics::new(),
+            ready: AtomicBool::new(false),
+        });
+        for port in [args.port, args.health_probe_port] {
+            if let Err(e) = listen(port, state.clone()).await {
+                tracing::error!(port, error = %e, "cannot listen");
+                return ExitCode::FAILURE;
+            }
+        }
+        let client = match kube::Client::try_default().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "no Kubernetes client");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(namespace = %namespace, lb_class = %args.lb_class, "controller starting");
+        let lb_class = Some(args.lb_class.clone()).filter(|c| !c.is_empty());
+        tokio::select! {
+            () = shell::run(client, namespace, lb_class, args.pod_name.clone(), state) => ExitCode::SUCCESS,
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupted, exiting");
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}

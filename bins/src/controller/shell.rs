@@ -1,0 +1,237 @@
+//! The thin Kubernetes shell around [`Reconciler`]: snapshots in, status writes, events and
+//! the `ConfigurationState` object out.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Event as KubeEvent, EventSource, ObjectReference, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use lb_k8s::crd::ConfigurationState;
+use lb_k8s::source::{KubeSource, Source};
+
+use super::http::State;
+use super::reconcile::{ConfigReport, Reconciler, ServiceEvent, Write};
+
+/// The reporting component of events and the field manager of writes.
+pub const COMPONENT: &str = "metallb-controller";
+
+/// How many status writes are in flight at once.
+const WRITE_CONCURRENCY: usize = 64;
+
+/// Runs the controller until the process ends.
+pub async fn run(
+    client: Client,
+    namespace: String,
+    lb_class: Option<String>,
+    pod_name: Option<String>,
+    state: Arc<State>,
+) {
+    let source = KubeSource::start(client.clone(), &namespace);
+    let mut rx = source.subscribe();
+    let mut reconciler = Reconciler::new(&namespace, lb_class);
+    let started = Instant::now();
+    let mut retry: Option<tokio::time::Instant> = None;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let sleep = async {
+            match retry {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = rx.changed() => if r.is_err() { return },
+            () = sleep => { retry = None; }
+        }
+        let snapshot = rx.borrow_and_update().clone();
+        if snapshot.generation == 0 {
+            continue;
+        }
+        let plan = reconciler.pass(&snapshot.objects);
+        state.metrics.updates.inc_by(plan.services as u64 + 1);
+        if let Some(report) = &plan.config {
+            write_config_state(&client, &namespace, report).await;
+        }
+        state
+            .metrics
+            .config_loaded
+            .set(i64::from(reconciler.config_loaded()));
+        state
+            .metrics
+            .config_stale
+            .set(i64::from(reconciler.config_stale()));
+        for ev in plan.events {
+            let client = client.clone();
+            let pod = pod_name.clone();
+            tokio::spawn(async move { record(&client, &ev, pod.as_deref()).await });
+        }
+        let n_writes = plan.writes.len();
+        let results: Vec<(Write, bool)> = futures::stream::iter(plan.writes)
+            .map(|w| {
+                let client = client.clone();
+                async move {
+                    let ok = write_status(&client, &w).await;
+                    (w, ok)
+                }
+            })
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut failed = 0;
+        for (w, ok) in &results {
+            if *ok {
+                reconciler.written(&w.key);
+            } else {
+                failed += 1;
+                reconciler.write_failed(&w.key);
+            }
+        }
+        if failed > 0 {
+            state.metrics.update_errors.inc_by(failed);
+            retry = Some(tokio::time::Instant::now() + backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        } else {
+            backoff = Duration::from_millis(100);
+        }
+        let services_per_pool = |pool: &str| {
+            reconciler
+                .allocator()
+                .assignments()
+                .filter(|(_, a)| a.pool == pool)
+                .count()
+        };
+        let pools: Vec<_> = reconciler
+            .counters()
+            .into_iter()
+            .map(|(p, c)| {
+                let n = services_per_pool(&p);
+                (p, c, n)
+            })
+            .collect();
+        state.metrics.set_pools(&pools);
+        if reconciler.ready() && !state.ready.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                services = snapshot.objects.services.len(),
+                "ready: every Service restored"
+            );
+        }
+        tracing::debug!(
+            generation = snapshot.generation,
+            writes = n_writes,
+            failed,
+            "pass done"
+        );
+    }
+}
+
+async fn write_status(client: &Client, w: &Write) -> bool {
+    let api: Api<Service> = Api::namespaced(client.clone(), w.key.namespace());
+    match api
+        .replace_status(w.key.name(), &PostParams::default(), &w.object())
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(service = %w.key, ingress = ?w.status.ingress.as_ref().map(|i| i.iter().filter_map(|i| i.ip.clone()).collect::<Vec<_>>()), "status written");
+            true
+        }
+        Err(kube::Error::Api(e)) if e.code == 409 => {
+            tracing::debug!(service = %w.key, "status write conflict, will retry");
+            false
+        }
+        Err(kube::Error::Api(e)) if e.code == 404 => true,
+        Err(e) => {
+            tracing::warn!(service = %w.key, error = %e, "status write failed");
+            false
+        }
+    }
+}
+
+async fn record(client: &Client, ev: &ServiceEvent, pod: Option<&str>) {
+    let api: Api<KubeEvent> = Api::namespaced(client.clone(), ev.key.namespace());
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let obj = KubeEvent {
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{}.", ev.key.name())),
+            namespace: Some(ev.key.namespace().to_owned()),
+            ..ObjectMeta::default()
+        },
+        involved_object: ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Service".into()),
+            name: Some(ev.key.name().to_owned()),
+            namespace: Some(ev.key.namespace().to_owned()),
+            uid: ev.uid.clone(),
+            ..ObjectReference::default()
+        },
+        reason: Some(ev.event.reason.to_owned()),
+        message: Some(ev.event.message.clone()),
+        type_: Some(ev.event.type_.as_str().to_owned()),
+        source: Some(EventSource {
+            component: Some(COMPONENT.into()),
+            host: None,
+        }),
+        reporting_component: Some(COMPONENT.into()),
+        reporting_instance: pod.map(str::to_owned),
+        first_timestamp: Some(now.clone()),
+        last_timestamp: Some(now),
+        count: Some(1),
+        ..KubeEvent::default()
+    };
+    if let Err(e) = api.create(&PostParams::default(), &obj).await {
+        tracing::warn!(service = %ev.key, error = %e, "event not recorded");
+    }
+}
+
+async fn write_config_state(client: &Client, namespace: &str, report: &ConfigReport) {
+    let api: Api<ConfigurationState> = Api::namespaced(client.clone(), namespace);
+    let object = serde_json::json!({
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "ConfigurationState",
+        "metadata": {
+            "name": "controller",
+            "labels": {"metallb.io/component-type": "controller"},
+        },
+        "spec": {},
+    });
+    let pp = PatchParams::apply(COMPONENT).force();
+    if let Err(e) = api.patch("controller", &pp, &Patch::Apply(&object)).await {
+        tracing::warn!(error = %e, "ConfigurationState not written");
+        return;
+    }
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let (result, summary, status, reason, message) = match report {
+        ConfigReport::Valid => ("Valid", String::new(), "True", "Reconciled", String::new()),
+        ConfigReport::Invalid(e) => {
+            let m = format!("configuration error: {e}");
+            ("Invalid", m.clone(), "False", "ConfigurationError", m)
+        }
+    };
+    let status = serde_json::json!({
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "ConfigurationState",
+        "metadata": {"name": "controller"},
+        "status": {
+            "result": result,
+            "errorSummary": summary,
+            "conditions": [{
+                "type": "poolReconcilerValid",
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": now,
+            }],
+        },
+    });
+    let pp = PatchParams::apply("poolReconciler").force();
+    if let Err(e) = api
+        .patch_status("controller", &pp, &Patch::Apply(&status))
+        .await
+    {
+        tracing::warn!(error = %e, "ConfigurationState status not written");
+    }
+}
