@@ -167,11 +167,11 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64)> {
         if list.iter().filter(|s| assigned(s)).count() >= n {
             break;
         }
-        if let Some(p) = process.as_mut() {
-            if let Some(why) = p.exited() {
-                eprintln!("{who:?} stopped: {why}\n{}", p.log_tail());
-                return None;
-            }
+        if let Some(p) = process.as_mut()
+            && let Some(why) = p.exited()
+        {
+            eprintln!("{who:?} stopped: {why}\n{}", p.log_tail());
+            return None;
         }
         if t0.elapsed() > Duration::from_secs(600) {
             eprintln!("{who:?}: not done in 600 s");
