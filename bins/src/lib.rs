@@ -5,5 +5,10 @@
 //!
 //! - [`controller`]: the parts of the `controller` binary (MetalLB's controller: addresses for
 //!   every `LoadBalancer` Service).
+//! - [`speaker`]: the parts of the `speaker` binary (MetalLB's speaker: announces those
+//!   addresses by Layer 2 and BGP; standalone mode reads a manifest folder).
+//! - [`http`]: the small server both use for `/metrics`, `/healthz` and `/readyz`.
 
 pub mod controller;
+pub mod http;
+pub mod speaker;

@@ -1,5 +1,5 @@
-//! A minimal HTTP/1.1 server for `/metrics`, `/healthz` and `/readyz`: one request per
-//! connection, headers bounded to 8 KiB.
+//! A minimal HTTP/1.1 server for `/metrics`, `/healthz` and `/readyz`, shared by both binaries:
+//! one request per connection, headers bounded to 8 KiB.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,19 +7,40 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::metrics::Metrics;
+use crate::controller::metrics::Metrics;
+
+/// Something with a Prometheus text exposition.
+pub trait Exposition: Send + Sync + 'static {
+    /// The text exposition.
+    fn encode(&self) -> String;
+}
+
+impl<T: Exposition> Exposition for Arc<T> {
+    fn encode(&self) -> String {
+        T::encode(self)
+    }
+}
+
+impl Exposition for Metrics {
+    fn encode(&self) -> String {
+        Metrics::encode(self)
+    }
+}
 
 /// What the server answers from.
 #[derive(Debug)]
-pub struct State {
+pub struct State<M = Metrics> {
     /// The metrics.
-    pub metrics: Metrics,
+    pub metrics: M,
     /// Whether `/readyz` answers 200.
     pub ready: AtomicBool,
 }
 
 /// The response to a request line's path: status line, content type, body.
-pub fn respond(state: &State, path: &str) -> (&'static str, &'static str, String) {
+pub fn respond<M: Exposition>(
+    state: &State<M>,
+    path: &str,
+) -> (&'static str, &'static str, String) {
     let path = path.split('?').next().unwrap_or_default();
     match path {
         "/metrics" => (
@@ -34,7 +55,10 @@ pub fn respond(state: &State, path: &str) -> (&'static str, &'static str, String
     }
 }
 
-async fn serve_one(state: Arc<State>, mut stream: TcpStream) -> std::io::Result<()> {
+async fn serve_one<M: Exposition>(
+    state: Arc<State<M>>,
+    mut stream: TcpStream,
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -70,7 +94,7 @@ async fn serve_one(state: Arc<State>, mut stream: TcpStream) -> std::io::Result<
 }
 
 /// Serves on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, state: Arc<State>) {
+pub async fn serve<M: Exposition>(listener: TcpListener, state: Arc<State<M>>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {

@@ -1,0 +1,273 @@
+//! The BGP announcer: one `lb_bgp::driver::Speaker` whose peers and routes are made to match
+//! [`Desired::sessions`] and [`Desired::routes`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lb_bgp::driver::{PeerSettings, Speaker, SpeakerConfig};
+use lb_bgp::session::GracefulRestart;
+use lb_bgp::wire::{Community, LargeCommunity};
+use lb_bgp::{PeerConfig, Route, RouteAttributes};
+use lb_k8s::config::{CommunityValue, Peer, PeerAsn};
+use lb_k8s::plan::Desired;
+
+use super::Error;
+
+/// A running BGP speaker and the sessions it has.
+#[derive(Debug)]
+pub struct BgpAnnouncer {
+    speaker: Speaker,
+    node: String,
+    /// By peer name: the configuration the session was made from.
+    sessions: BTreeMap<String, Peer>,
+    /// Whether sessions made now are the first since the process started (graceful restart's
+    /// R bit).
+    first: bool,
+}
+
+/// CRC-32/IEEE, the router ID upstream derives from a node name when no IPv4 is at hand.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+/// Our router ID toward `peer` when the BGPPeer gives none: the IPv4 source address the kernel
+/// would use for the session (no packet is sent), else CRC-32 of the node name as
+/// little-endian bytes, as upstream.
+pub fn derive_router_id(peer: &Peer, node: &str) -> Ipv4Addr {
+    if let Some(IpAddr::V4(v4)) = peer.source {
+        return v4;
+    }
+    if peer.address.is_ipv4() {
+        let bind: SocketAddr = (Ipv4Addr::UNSPECIFIED, 0).into();
+        let source = UdpSocket::bind(bind)
+            .and_then(|s| s.connect((peer.address, peer.port)).map(|()| s))
+            .and_then(|s| s.local_addr());
+        if let Ok(SocketAddr::V4(a)) = source
+            && !a.ip().is_unspecified()
+        {
+            return *a.ip();
+        }
+    }
+    Ipv4Addr::from(crc32(node.as_bytes()).to_le_bytes())
+}
+
+/// The driver settings for a BGPPeer, or why it cannot be served.
+pub fn peer_settings(peer: &Peer, node: &str, first: bool) -> Result<PeerSettings, String> {
+    let local_as = peer.local_asn.unwrap_or(peer.my_asn);
+    let peer_as = match peer.peer_asn {
+        PeerAsn::Fixed(asn) => asn,
+        PeerAsn::Internal => local_as,
+        PeerAsn::External => {
+            return Err("dynamicASN: external is not supported by the native speaker yet".into());
+        }
+    };
+    let router_id = peer
+        .router_id
+        .unwrap_or_else(|| derive_router_id(peer, node));
+    let mut session = PeerConfig::new(local_as, peer_as, router_id);
+    if let Some((hold, keepalive)) = peer.timers {
+        session.hold_time = u16::try_from(hold.as_secs()).unwrap_or(u16::MAX);
+        session.keepalive = Some(u16::try_from(keepalive.as_secs()).unwrap_or(u16::MAX));
+    }
+    if let Some(t) = peer.connect_time {
+        session.connect_retry = t;
+        session.connect_retry_max = t;
+    }
+    session.ipv4_unicast = true;
+    session.ipv6_unicast = true;
+    if peer.graceful_restart {
+        session.graceful_restart = Some(GracefulRestart {
+            restart_time: 120,
+            restarting: first,
+            forwarding_preserved: true,
+        });
+    }
+    let mut settings = PeerSettings::new(peer.address, session);
+    settings.port = if peer.port == 0 { 179 } else { peer.port };
+    settings.source = peer.source;
+    settings.ebgp_multihop = peer.ebgp_multi_hop.then_some(255);
+    settings.md5_password = peer.password.clone();
+    Ok(settings)
+}
+
+/// lb-bgp routes for the plan's routes of one session, one shared attribute set per
+/// distinct (LOCAL_PREF, communities).
+pub fn routes(plan: &[lb_k8s::plan::Route]) -> Vec<Route> {
+    let mut shared: HashMap<(u32, Vec<CommunityValue>), Arc<RouteAttributes>> = HashMap::new();
+    plan.iter()
+        .map(|r| {
+            let attrs = shared
+                .entry((r.local_pref, r.communities.clone()))
+                .or_insert_with(|| {
+                    let mut a = RouteAttributes {
+                        local_pref: (r.local_pref != 0).then_some(r.local_pref),
+                        ..RouteAttributes::default()
+                    };
+                    for c in &r.communities {
+                        match *c {
+                            CommunityValue::Standard(..) => {
+                                a.communities.extend(c.as_u32().map(Community));
+                            }
+                            CommunityValue::Large(global_admin, local1, local2) => {
+                                a.large_communities.push(LargeCommunity {
+                                    global_admin,
+                                    local1,
+                                    local2,
+                                });
+                            }
+                        }
+                    }
+                    Arc::new(a)
+                })
+                .clone();
+            Route::with_attributes(r.prefix, attrs)
+        })
+        .collect()
+}
+
+impl BgpAnnouncer {
+    /// Starts a speaker with no peers; `listen` is the optional listener (none by default:
+    /// every session dials out, as upstream's speaker does).
+    pub async fn start(node: &str, listen: Option<SocketAddr>) -> Result<BgpAnnouncer, Error> {
+        let speaker = Speaker::new(SpeakerConfig {
+            listen,
+            ..SpeakerConfig::default()
+        })
+        .await?;
+        Ok(BgpAnnouncer {
+            speaker,
+            node: node.to_owned(),
+            sessions: BTreeMap::new(),
+            first: true,
+        })
+    }
+
+    /// The driver (for stats and events).
+    pub fn speaker(&self) -> &Speaker {
+        &self.speaker
+    }
+
+    /// The sessions by peer name.
+    pub fn sessions(&self) -> &BTreeMap<String, Peer> {
+        &self.sessions
+    }
+
+    /// Makes the sessions and their routes match `desired`: a removed or changed peer is
+    /// closed (a changed one re-created), a new one added, and every session's routes set
+    /// (lb-bgp sends only the difference).
+    pub async fn apply(&mut self, desired: &Desired) {
+        let stale: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(name, peer)| desired.sessions.get(*name) != Some(*peer))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in stale {
+            if let Some(peer) = self.sessions.remove(&name) {
+                tracing::info!(peer = %name, address = %peer.address, "bgp: closing session");
+                if let Err(e) = self
+                    .speaker
+                    .remove_peer(peer.address, "peer removed from the configuration")
+                    .await
+                {
+                    tracing::warn!(peer = %name, error = %e, "bgp: remove");
+                }
+            }
+        }
+        for (name, peer) in &desired.sessions {
+            if self.sessions.contains_key(name) {
+                continue;
+            }
+            if let Some((other, _)) = self
+                .sessions
+                .iter()
+                .find(|(_, p)| p.address == peer.address)
+            {
+                tracing::error!(peer = %name, %other, address = %peer.address, "bgp: two peers at one address are not supported yet; skipped");
+                continue;
+            }
+            let settings = match peer_settings(peer, &self.node, self.first) {
+                Ok(s) => s,
+                Err(why) => {
+                    tracing::error!(peer = %name, "bgp: {why}");
+                    continue;
+                }
+            };
+            tracing::info!(peer = %name, address = %peer.address, router_id = %settings.session.router_id, "bgp: opening session");
+            match self.speaker.add_peer(settings) {
+                Ok(()) => {
+                    self.sessions.insert(name.clone(), peer.clone());
+                }
+                Err(e) => tracing::error!(peer = %name, error = %e, "bgp: add"),
+            }
+        }
+        self.first = false;
+        for (name, peer) in &self.sessions {
+            let wanted = desired.routes.get(name).map(Vec::as_slice).unwrap_or(&[]);
+            if let Err(e) = self.speaker.set_routes(peer.address, routes(wanted)) {
+                tracing::warn!(peer = %name, error = %e, "bgp: set routes");
+            }
+        }
+    }
+
+    /// Planned shutdown (RFC 8326): every route re-advertised with GRACEFUL_SHUTDOWN now,
+    /// withdrawn after `delay`.
+    pub fn drain(&self, delay: Duration) {
+        self.speaker.drain_all(delay);
+    }
+
+    /// Closes every session (Cease / Administrative Shutdown).
+    pub async fn shutdown(&mut self) {
+        self.speaker.shutdown("speaker shutting down").await;
+        self.sessions.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_is_ieee() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+    }
+
+    #[test]
+    fn routes_share_attributes_per_distinct_set() {
+        let p = |s: &str, lp: u32, c: Vec<CommunityValue>| lb_k8s::plan::Route {
+            prefix: s.parse().expect("a prefix"),
+            local_pref: lp,
+            communities: c,
+        };
+        let got = routes(&[
+            p("198.51.100.1/32", 0, vec![]),
+            p("198.51.100.2/32", 0, vec![]),
+            p(
+                "198.51.100.3/32",
+                200,
+                vec![
+                    CommunityValue::Standard(64512, 7),
+                    CommunityValue::Large(1, 2, 3),
+                ],
+            ),
+        ]);
+        assert!(Arc::ptr_eq(&got[0].attributes, &got[1].attributes));
+        assert_eq!(got[0].attributes.local_pref, None);
+        assert_eq!(got[2].attributes.local_pref, Some(200));
+        assert_eq!(
+            got[2].attributes.communities,
+            vec![Community(64512 << 16 | 7)]
+        );
+        assert_eq!(got[2].attributes.large_communities.len(), 1);
+    }
+}

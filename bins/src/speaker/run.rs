@@ -1,0 +1,379 @@
+//! The speaker's loop: snapshots and membership changes in, announcements out; and the
+//! graceful stop.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use lb_ipam::ServiceKey;
+use lb_k8s::config::{Config, Objects, Options as ConfigOptions, Tracker, Update};
+use lb_k8s::plan::{Announcer, Plan};
+use lb_k8s::source::{ManifestSource, Source};
+use tokio::time::{Instant, sleep_until};
+
+use super::Error;
+use super::bgp::BgpAnnouncer;
+use super::l2::L2Announcer;
+use super::members::{MemberlistOptions, Members};
+use super::metrics::{Announced, Metrics, PeerLabel};
+use super::standalone;
+use super::world::{HostOptions, plan_host};
+use crate::http::State;
+
+/// Everything [`run`] needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The manifest folder (standalone mode).
+    pub manifests: PathBuf,
+    /// This host, the load-balancer class, `--ignore-exclude-lb`.
+    pub host: HostOptions,
+    /// Memberlist, if on.
+    pub memberlist: Option<MemberlistOptions>,
+    /// The interfaces Layer 2 may use.
+    pub interfaces: lb_l2::netlink::InterfaceFilter,
+    /// An optional BGP listener.
+    pub bgp_listen: Option<SocketAddr>,
+    /// How often the folder is checked for changes.
+    pub reload_interval: Duration,
+    /// The longest the startup gate waits for the first join.
+    pub join_gate: Duration,
+    /// How often seeds that are not members are joined again.
+    pub rejoin_interval: Duration,
+    /// On a graceful stop, how long Layer 2 keeps answering after the leave was announced.
+    pub handover: Duration,
+    /// On a graceful stop, how long routes stay advertised with GRACEFUL_SHUTDOWN.
+    pub bgp_drain: Duration,
+    /// Re-send the gratuitous schedule for owned addresses this often (off: `None`).
+    pub gratuitous_refresh: Option<Duration>,
+}
+
+/// One decision as the log shows it, to log only changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    ips: Vec<IpAddr>,
+    l2: Result<(), String>,
+    owner: Option<String>,
+    bgp_peers: BTreeSet<String>,
+}
+
+struct Loop {
+    options: Options,
+    metrics: Arc<Metrics>,
+    tracker: Tracker,
+    good: Option<(Arc<Objects>, Arc<Config>)>,
+    l2: L2Announcer,
+    bgp: BgpAnnouncer,
+    members: Option<Members>,
+    gate_open: bool,
+    shown: BTreeMap<ServiceKey, Shown>,
+    last_live: Option<BTreeSet<String>>,
+}
+
+impl Loop {
+    fn take_snapshot(&mut self, objects: Arc<Objects>) {
+        match self.tracker.update(&objects) {
+            Update::Applied(config) => {
+                tracing::info!(
+                    pools = config.pools.len(),
+                    peers = config.peers.len(),
+                    "configuration loaded"
+                );
+                self.good = Some((objects, config));
+            }
+            Update::Unchanged => {
+                if let Some((_, config)) = &self.good {
+                    self.good = Some((objects, config.clone()));
+                }
+            }
+            Update::Rejected(e) => {
+                self.metrics.update_errors.inc();
+                tracing::error!(error = %e, "configuration refused, keeping the last good one");
+            }
+        }
+        self.metrics
+            .config_loaded
+            .set(i64::from(self.tracker.loaded()));
+        self.metrics
+            .config_stale
+            .set(i64::from(self.tracker.stale()));
+    }
+
+    async fn reconcile(&mut self) -> bool {
+        let Some((objects, config)) = self.good.clone() else {
+            return false;
+        };
+        self.metrics.updates_processed.inc();
+        let live = self.members.as_ref().map(Members::live);
+        let membership_changed = live != self.last_live;
+        if membership_changed && let Some(live) = &live {
+            tracing::info!(members = ?live, "membership");
+        }
+        self.last_live = live.clone();
+        let assigned = standalone::assign(&objects, self.options.host.lb_class.as_deref());
+        for (service, warning, reason, message) in &assigned.events {
+            if *warning {
+                tracing::warn!(%service, reason, message, "allocation");
+            } else {
+                tracing::debug!(%service, reason, message, "allocation");
+            }
+        }
+        let mut plan = plan_host(
+            &objects,
+            &assigned.services,
+            &config,
+            live.as_ref(),
+            &self.options.host,
+        );
+        for failed in plan.announce_failed(&self.l2.interface_names()) {
+            tracing::warn!(service = %failed, "announceFailed: none of the advertisement's interfaces is on this host");
+        }
+        if self.gate_open {
+            self.show(&plan);
+        } else {
+            plan.desired.l2.clear();
+        }
+        let before: BTreeSet<IpAddr> = self.l2.announced().keys().copied().collect();
+        if let Err(e) = self.l2.apply(&plan.desired) {
+            tracing::error!(error = %e, "layer2");
+        }
+        if membership_changed {
+            // Upstream's schedule again for the addresses kept through a membership change.
+            let kept: Vec<IpAddr> = before
+                .into_iter()
+                .filter(|ip| plan.desired.l2.contains_key(ip))
+                .collect();
+            self.l2.reannounce(&kept);
+        }
+        self.bgp.apply(&plan.desired).await;
+        self.set_announced(&plan);
+        true
+    }
+
+    fn show(&mut self, plan: &Plan) {
+        let me = &self.options.host.me;
+        let mut now = BTreeMap::new();
+        for (key, d) in &plan.services {
+            let shown = Shown {
+                ips: d.ips.clone(),
+                l2: d.l2.as_ref().map(|_| ()).map_err(|r| r.as_str().to_owned()),
+                owner: d.l2_owner.clone(),
+                bgp_peers: d.bgp_peers.clone(),
+            };
+            if self.shown.get(key) != Some(&shown) {
+                let ips: Vec<String> = d.ips.iter().map(ToString::to_string).collect();
+                match (&d.l2, &d.pool) {
+                    (Ok(_), _) => {
+                        tracing::info!(service = %key, ips = ?ips, node = %me, "layer2: this node announces")
+                    }
+                    (Err(reason), Some(pool)) => {
+                        tracing::info!(service = %key, ips = ?ips, pool, owner = ?d.l2_owner, reason = reason.as_str(), "layer2: not announced from this node")
+                    }
+                    (Err(reason), None) => {
+                        tracing::info!(service = %key, reason = reason.as_str(), "not announced")
+                    }
+                }
+                if !d.bgp_peers.is_empty() {
+                    tracing::info!(service = %key, ips = ?ips, peers = ?d.bgp_peers, "bgp: advertised");
+                }
+            }
+            now.insert(key.clone(), shown);
+        }
+        for key in self.shown.keys() {
+            if !now.contains_key(key) {
+                tracing::info!(service = %key, "service gone");
+            }
+        }
+        self.shown = now;
+    }
+
+    fn set_announced(&self, plan: &Plan) {
+        let me = &self.options.host.me;
+        let mut series = Vec::new();
+        for (key, d) in &plan.services {
+            let mut push = |protocol: &str| {
+                for ip in &d.ips {
+                    series.push(Announced {
+                        service: key.to_string(),
+                        protocol: protocol.into(),
+                        node: me.clone(),
+                        ip: ip.to_string(),
+                    });
+                }
+            };
+            if d.l2.is_ok() && !d.interfaces_missing && self.gate_open {
+                push("layer2");
+            }
+            if !d.bgp_peers.is_empty() {
+                push("bgp");
+            }
+        }
+        self.metrics.set_announced(series);
+    }
+
+    fn bgp_metrics(&self) {
+        let speaker = self.bgp.speaker();
+        for peer in self.bgp.sessions().values() {
+            let port = if peer.port == 0 { 179 } else { peer.port };
+            let label = PeerLabel {
+                peer: SocketAddr::new(peer.address, port).to_string(),
+            };
+            let Ok(stats) = speaker.stats(peer.address) else {
+                continue;
+            };
+            let up = stats.state == lb_bgp::session::State::Established;
+            self.metrics
+                .session_up
+                .get_or_create(&label)
+                .set(i64::from(up));
+            let counter = self.metrics.updates.get_or_create(&label);
+            let sent = stats.messages_sent.update;
+            let seen = counter.get();
+            if sent > seen {
+                counter.inc_by(sent - seen);
+            }
+            let gauge = |g: &prometheus_client::metrics::family::Family<
+                PeerLabel,
+                prometheus_client::metrics::gauge::Gauge,
+            >,
+                         v: usize| {
+                g.get_or_create(&label)
+                    .set(i64::try_from(v).unwrap_or(i64::MAX));
+            };
+            gauge(&self.metrics.announced_prefixes, stats.prefixes_sent);
+            gauge(&self.metrics.pending_prefixes, stats.prefixes_desired);
+        }
+    }
+}
+
+/// Runs the speaker until `stop` completes, then stops gracefully: BGP routes drained
+/// (RFC 8326 GRACEFUL_SHUTDOWN, then withdrawn), the memberlist leave announced so the next
+/// owner takes the Layer 2 addresses over while this host still answers for them, then
+/// everything closed. `state.ready` turns true once the first plan is applied.
+pub async fn run(
+    options: Options,
+    state: Arc<State<Arc<Metrics>>>,
+    stop: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let metrics = state.metrics.clone();
+    let l2 = L2Announcer::start(options.interfaces.clone()).await?;
+    let bgp = BgpAnnouncer::start(&options.host.me, options.bgp_listen).await?;
+    let members = match options.memberlist.clone() {
+        Some(o) => Some(Members::start(o).await?),
+        None => None,
+    };
+    let watch = ManifestSource::new(options.manifests.clone()).spawn(options.reload_interval);
+    let mut snapshots = watch.subscribe();
+    let mut ml_changes = members.as_ref().map(Members::changes);
+
+    // The startup gate: Layer 2 waits for the first join (or `join_gate`), so a host that has
+    // not met the others yet does not win every election.
+    let (gate_tx, mut gate_rx) = tokio::sync::oneshot::channel::<()>();
+    let joiner = members.clone().map(|m| {
+        let interval = options.rejoin_interval;
+        tokio::spawn(async move {
+            match m.join_missing().await {
+                Ok(n) => tracing::info!(answered = n, "memberlist: joined"),
+                Err(e) => tracing::warn!(error = %e, "memberlist: first join failed"),
+            }
+            let _ = gate_tx.send(());
+            loop {
+                tokio::time::sleep(interval).await;
+                if let Err(e) = m.join_missing().await {
+                    tracing::debug!(error = %e, "memberlist: rejoin");
+                }
+            }
+        })
+    });
+    let gate_deadline = Instant::now() + options.join_gate;
+    let mut this = Loop {
+        metrics,
+        tracker: Tracker::new(ConfigOptions::default()),
+        good: None,
+        l2,
+        bgp,
+        gate_open: members.as_ref().is_none_or(|m| !m.has_seeds()),
+        members,
+        shown: BTreeMap::new(),
+        last_live: None,
+        options,
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut refresh = this.options.gratuitous_refresh.map(|d| {
+        let mut i = tokio::time::interval_at(Instant::now() + d, d);
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
+    tokio::pin!(stop);
+    loop {
+        let mut dirty = false;
+        tokio::select! {
+            () = &mut stop => break,
+            changed = snapshots.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let snap = snapshots.borrow_and_update().clone();
+                if snap.generation > 0 {
+                    this.take_snapshot(snap.objects);
+                    dirty = true;
+                }
+            }
+            changed = async { ml_changes.as_mut()?.changed().await.ok() }, if ml_changes.is_some() => {
+                if changed.is_none() {
+                    ml_changes = None;
+                }
+                dirty = true;
+            }
+            _ = &mut gate_rx, if !this.gate_open => {
+                this.gate_open = true;
+                dirty = true;
+            }
+            () = sleep_until(gate_deadline), if !this.gate_open => {
+                tracing::info!("memberlist: no answer yet; starting to announce");
+                this.gate_open = true;
+                dirty = true;
+            }
+            Some(_) = async {
+                match refresh.as_mut() {
+                    Some(r) => Some(r.tick().await),
+                    None => None,
+                }
+            }, if refresh.is_some() => {
+                this.l2.refresh();
+            }
+            _ = tick.tick() => this.bgp_metrics(),
+        }
+        if dirty && this.reconcile().await && this.gate_open {
+            state.ready.store(true, Ordering::Relaxed);
+        }
+    }
+
+    // Graceful stop.
+    tracing::info!("stopping: draining BGP, handing Layer 2 over");
+    state.ready.store(false, Ordering::Relaxed);
+    if let Some(j) = joiner {
+        j.abort();
+    }
+    let drained = Instant::now() + this.options.bgp_drain;
+    this.bgp.drain(this.options.bgp_drain);
+    if let Some(m) = &this.members {
+        m.leave(Duration::from_secs(1)).await;
+        tokio::time::sleep(this.options.handover).await;
+    }
+    this.l2.shutdown();
+    sleep_until(drained).await;
+    this.bgp.shutdown().await;
+    for peer in this.bgp.sessions().values() {
+        this.metrics.remove_peer(&PeerLabel {
+            peer: SocketAddr::new(peer.address, peer.port).to_string(),
+        });
+    }
+    drop(watch);
+    tracing::info!("stopped");
+    Ok(())
+}
