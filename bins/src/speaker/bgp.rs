@@ -10,7 +10,7 @@ use lb_bgp::driver::{PeerSettings, Speaker, SpeakerConfig};
 use lb_bgp::session::GracefulRestart;
 use lb_bgp::wire::{Community, LargeCommunity};
 use lb_bgp::{PeerConfig, Route, RouteAttributes};
-use lb_k8s::config::{CommunityValue, Peer, PeerAsn};
+use lb_k8s::config::{CommunityValue, Config, Peer, PeerAsn};
 use lb_k8s::plan::Desired;
 
 use super::Error;
@@ -25,6 +25,49 @@ pub struct BgpAnnouncer {
     /// Whether sessions made now are the first since the process started (graceful restart's
     /// R bit).
     first: bool,
+    /// The BFD driver, started when a peer first names a `bfdProfile`.
+    bfd: Option<lb_bfd::driver::Bfd>,
+}
+
+/// lb-bfd's form of a validated `BFDProfile`.
+fn bfd_profile(p: &lb_k8s::config::BfdProfile) -> lb_bfd::profile::BfdProfile {
+    lb_bfd::profile::BfdProfile {
+        receive_interval: Some(p.receive_interval),
+        transmit_interval: Some(p.transmit_interval),
+        detect_multiplier: Some(p.detect_multiplier),
+        echo_interval: Some(p.echo_interval),
+        echo_mode: Some(p.echo_mode),
+        passive_mode: Some(p.passive_mode),
+        minimum_ttl: Some(p.minimum_ttl),
+    }
+}
+
+/// Couples BFD to BGP as FRR does: a BFD session leaving Up holds the BGP session down
+/// (Cease / BFD Down), Up again releases it.
+fn couple(bfd: &lb_bfd::driver::Bfd, speaker: Speaker) {
+    let mut events = bfd.subscribe();
+    tokio::spawn(async move {
+        use lb_bfd::wire::State;
+        loop {
+            match events.recv().await {
+                Ok(e) => {
+                    let held = match (e.from, e.to) {
+                        (State::Up, to) if to != State::Up => true,
+                        (_, State::Up) => false,
+                        _ => continue,
+                    };
+                    tracing::info!(peer = %e.peer, from = ?e.from, to = ?e.to, diagnostic = ?e.diagnostic, "bfd");
+                    if let Err(err) = speaker.hold_down(e.peer, held) {
+                        tracing::debug!(peer = %e.peer, error = %err, "bfd: no BGP session");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "bfd events lagged");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }
 
 /// CRC-32/IEEE, the router ID upstream derives from a node name when no IPv4 is at hand.
@@ -149,6 +192,7 @@ impl BgpAnnouncer {
             node: node.to_owned(),
             sessions: BTreeMap::new(),
             first: true,
+            bfd: None,
         })
     }
 
@@ -162,10 +206,52 @@ impl BgpAnnouncer {
         &self.sessions
     }
 
+    async fn bfd(&mut self) -> Option<lb_bfd::driver::Bfd> {
+        if self.bfd.is_none() {
+            match lb_bfd::driver::Bfd::new(lb_bfd::driver::DriverConfig::default()).await {
+                Ok(bfd) => {
+                    couple(&bfd, self.speaker.clone());
+                    self.bfd = Some(bfd);
+                }
+                Err(e) => tracing::error!(error = %e, "bfd: cannot start"),
+            }
+        }
+        self.bfd.clone()
+    }
+
+    async fn start_bfd(&mut self, name: &str, peer: &Peer, config: &Config) {
+        let Some(profile_name) = &peer.bfd_profile else {
+            return;
+        };
+        let Some(profile) = config.bfd_profiles.get(profile_name) else {
+            tracing::error!(peer = %name, profile = %profile_name, "bfd: no such profile");
+            return;
+        };
+        let settings = match bfd_profile(profile).peer_settings(
+            peer.address,
+            peer.source,
+            peer.ebgp_multi_hop,
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(peer = %name, error = %e, "bfd: profile refused");
+                return;
+            }
+        };
+        if let Some(bfd) = self.bfd().await {
+            match bfd.add_peer(settings).await {
+                Ok(()) => {
+                    tracing::info!(peer = %name, profile = %profile_name, "bfd: session added")
+                }
+                Err(e) => tracing::error!(peer = %name, error = %e, "bfd: add"),
+            }
+        }
+    }
+
     /// Makes the sessions and their routes match `desired`: a removed or changed peer is
-    /// closed (a changed one re-created), a new one added, and every session's routes set
-    /// (lb-bgp sends only the difference).
-    pub async fn apply(&mut self, desired: &Desired) {
+    /// closed (a changed one re-created), a new one added (with its BFD session when it names a
+    /// profile of `config`), and every session's routes set (lb-bgp sends only the difference).
+    pub async fn apply(&mut self, desired: &Desired, config: &Config) {
         let stale: Vec<String> = self
             .sessions
             .iter()
@@ -181,6 +267,12 @@ impl BgpAnnouncer {
                     .await
                 {
                     tracing::warn!(peer = %name, error = %e, "bgp: remove");
+                }
+                if peer.bfd_profile.is_some()
+                    && let Some(bfd) = &self.bfd
+                    && let Err(e) = bfd.remove_peer(peer.address).await
+                {
+                    tracing::debug!(peer = %name, error = %e, "bfd: remove");
                 }
             }
         }
@@ -206,6 +298,7 @@ impl BgpAnnouncer {
             tracing::info!(peer = %name, address = %peer.address, router_id = %settings.session.router_id, "bgp: opening session");
             match self.speaker.add_peer(settings) {
                 Ok(()) => {
+                    self.start_bfd(name, peer, config).await;
                     self.sessions.insert(name.clone(), peer.clone());
                 }
                 Err(e) => tracing::error!(peer = %name, error = %e, "bgp: add"),
@@ -229,6 +322,9 @@ impl BgpAnnouncer {
     /// Closes every session (Cease / Administrative Shutdown).
     pub async fn shutdown(&mut self) {
         self.speaker.shutdown("speaker shutting down").await;
+        if let Some(bfd) = self.bfd.take() {
+            bfd.shutdown().await;
+        }
         self.sessions.clear();
     }
 }

@@ -148,7 +148,7 @@ impl Loop {
                 .collect();
             self.l2.reannounce(&kept);
         }
-        self.bgp.apply(&plan.desired).await;
+        self.bgp.apply(&plan.desired, &config).await;
         self.set_announced(&plan);
         true
     }
@@ -291,7 +291,10 @@ pub async fn run(
     let gate_deadline = Instant::now() + options.join_gate;
     let mut this = Loop {
         metrics,
-        tracker: Tracker::new(ConfigOptions::default()),
+        tracker: Tracker::new(ConfigOptions {
+            bfd: true,
+            ..ConfigOptions::default()
+        }),
         good: None,
         l2,
         bgp,
