@@ -15,7 +15,7 @@ use lb_l2::netlink::{InterfaceFilter, NamePattern};
 
 use super::members::{MemberlistOptions, Profile};
 use super::metrics::Metrics;
-use super::run::{self, Options};
+use super::run::{self, Mode, Options};
 use super::world::HostOptions;
 use crate::http::{self, State};
 
@@ -39,6 +39,8 @@ enum LogFormat {
     Text,
 }
 
+const SA_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
 fn duration(s: &str) -> Result<Duration, String> {
     lb_k8s::config::parse_go_duration(s)
         .ok_or_else(|| format!("{s:?} is not a duration such as 500ms or 2s"))
@@ -50,7 +52,8 @@ fn duration(s: &str) -> Result<Duration, String> {
 #[derive(Debug, Parser)]
 #[command(name = "speaker", version, about)]
 struct Args {
-    /// Standalone mode: the folder of manifests (re-read when a file changes).
+    /// Standalone mode: the folder of manifests (re-read when a file changes). Without it the
+    /// speaker reads the Kubernetes API (`KUBECONFIG` or the in-cluster service account).
     #[arg(long, env = "METALLB_MANIFESTS")]
     manifests: Option<PathBuf>,
     /// This node's name (the member name in memberlist; Nodes and EndpointSlices name it).
@@ -254,11 +257,7 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
     let Some(node) = args.node_name.clone().filter(|n| !n.is_empty()) else {
         return fail("--node-name (METALLB_NODE_NAME) is required");
     };
-    let Some(manifests) = args.manifests.clone() else {
-        return fail(
-            "Kubernetes mode is not implemented yet: pass --manifests DIR (standalone mode)",
-        );
-    };
+    let standalone = args.manifests.is_some();
     if args.ml_wan_config.is_some() {
         tracing::warn!("--ml-wan-config is not supported yet: using the chosen --ml-profile");
     }
@@ -278,13 +277,13 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
             ..InterfaceFilter::default()
         }
     };
-    let options = Options {
-        manifests,
+    let mut options = Options {
+        mode: Mode::Manifests(args.manifests.clone().unwrap_or_default()),
         host: HostOptions {
             me: node.clone(),
             lb_class: Some(args.lb_class.clone()).filter(|c| !c.is_empty()),
             ignore_exclude_lb: args.ignore_exclude_lb,
-            standalone: true,
+            standalone,
         },
         memberlist,
         interfaces,
@@ -321,7 +320,27 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
                 return fail(&format!("cannot listen on {addr}: {e}"));
             }
         }
-        tracing::info!(node = %node, "speaker starting (standalone)");
+        if !standalone {
+            let namespace = match args
+                .namespace
+                .clone()
+                .or_else(|| std::fs::read_to_string(SA_NAMESPACE).ok())
+            {
+                Some(ns) if !ns.trim().is_empty() => ns.trim().to_owned(),
+                _ => return fail("no namespace: pass --namespace or METALLB_NAMESPACE (or --manifests DIR for standalone mode)"),
+            };
+            let client = match kube::Client::try_default().await {
+                Ok(c) => c,
+                Err(e) => return fail(&format!("no Kubernetes client ({e}); pass --manifests DIR for standalone mode")),
+            };
+            options.mode = Mode::Kube {
+                client,
+                namespace,
+                pod_name: args.pod_name.clone(),
+                ml_labels: args.ml_labels.clone().filter(|l| !l.is_empty()),
+            };
+        }
+        tracing::info!(node = %node, mode = ?options.mode, "speaker starting");
         match run::run(options, state, terminated()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e.to_string()),

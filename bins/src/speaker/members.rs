@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lb_memberlist::driver::{Driver, DriverOptions};
@@ -40,14 +40,14 @@ pub struct MemberlistOptions {
 #[derive(Clone)]
 pub struct Members {
     driver: Arc<Driver>,
-    seeds: Vec<SocketAddr>,
+    seeds: Arc<Mutex<Vec<SocketAddr>>>,
 }
 
 impl std::fmt::Debug for Members {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Members")
             .field("name", &self.driver.name())
-            .field("seeds", &self.seeds)
+            .field("seeds", &self.seeds())
             .finish()
     }
 }
@@ -66,7 +66,7 @@ impl Members {
         let driver = Driver::start(driver_options).await?;
         Ok(Members {
             driver: Arc::new(driver),
-            seeds: options.seeds,
+            seeds: Arc::new(Mutex::new(options.seeds)),
         })
     }
 
@@ -103,7 +103,7 @@ impl Members {
             })
             .collect();
         let missing: Vec<SocketAddr> = self
-            .seeds
+            .seeds()
             .iter()
             .filter(|s| !live.contains(s) && **s != self.driver.advertise_addr())
             .copied()
@@ -116,9 +116,29 @@ impl Members {
 
     /// Whether there is anyone to join.
     pub fn has_seeds(&self) -> bool {
-        self.seeds
+        self.seeds()
             .iter()
             .any(|s| *s != self.driver.advertise_addr())
+    }
+
+    /// The gossip port (seeds without a port use it).
+    pub fn port(&self) -> u16 {
+        self.driver.advertise_addr().port()
+    }
+
+    /// The seeds.
+    pub fn seeds(&self) -> Vec<SocketAddr> {
+        self.seeds.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adds seeds (discovered speakers); known ones are ignored.
+    pub fn add_seeds(&self, more: impl IntoIterator<Item = SocketAddr>) {
+        let mut seeds = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
+        for s in more {
+            if !seeds.contains(&s) {
+                seeds.push(s);
+            }
+        }
     }
 
     /// Leaves gracefully: the others see `Left` at once; the node stops when the leave has

@@ -20,6 +20,7 @@ pub mod members;
 pub mod metrics;
 pub mod run;
 pub mod standalone;
+pub mod status;
 pub mod world;
 
 /// What can stop the speaker.

@@ -20,15 +20,53 @@ use super::bgp::BgpAnnouncer;
 use super::l2::L2Announcer;
 use super::members::{MemberlistOptions, Members};
 use super::metrics::{Announced, Metrics, PeerLabel};
-use super::standalone;
 use super::world::{HostOptions, plan_host};
+use super::{standalone, status};
 use crate::http::State;
+
+/// Where the objects come from.
+#[derive(Clone)]
+pub enum Mode {
+    /// Standalone: a folder of manifests; the addresses are computed here.
+    Manifests(PathBuf),
+    /// The Kubernetes API server: the controller assigns the addresses; this node's
+    /// `ServiceL2Status` / `ServiceBGPStatus` objects are written.
+    Kube {
+        /// The client.
+        client: kube::Client,
+        /// The MetalLB namespace.
+        namespace: String,
+        /// This speaker's pod (owner of the status objects).
+        pod_name: Option<String>,
+        /// The speakers' pod labels, for memberlist discovery (`--ml-labels`).
+        ml_labels: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mode::Manifests(dir) => f.debug_tuple("Manifests").field(dir).finish(),
+            Mode::Kube {
+                namespace,
+                pod_name,
+                ml_labels,
+                ..
+            } => f
+                .debug_struct("Kube")
+                .field("namespace", namespace)
+                .field("pod_name", pod_name)
+                .field("ml_labels", ml_labels)
+                .finish(),
+        }
+    }
+}
 
 /// Everything [`run`] needs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The manifest folder (standalone mode).
-    pub manifests: PathBuf,
+    /// Where the objects come from.
+    pub mode: Mode,
     /// This host, the load-balancer class, `--ignore-exclude-lb`.
     pub host: HostOptions,
     /// Memberlist, if on.
@@ -71,6 +109,7 @@ struct Loop {
     gate_open: bool,
     shown: BTreeMap<ServiceKey, Shown>,
     last_live: Option<BTreeSet<String>>,
+    statuses: Option<tokio::sync::watch::Sender<status::Wanted>>,
 }
 
 impl Loop {
@@ -113,17 +152,22 @@ impl Loop {
             tracing::info!(members = ?live, "membership");
         }
         self.last_live = live.clone();
-        let assigned = standalone::assign(&objects, self.options.host.lb_class.as_deref());
-        for (service, warning, reason, message) in &assigned.events {
-            if *warning {
-                tracing::warn!(%service, reason, message, "allocation");
-            } else {
-                tracing::debug!(%service, reason, message, "allocation");
+        let services = if self.options.host.standalone {
+            let assigned = standalone::assign(&objects, self.options.host.lb_class.as_deref());
+            for (service, warning, reason, message) in &assigned.events {
+                if *warning {
+                    tracing::warn!(%service, reason, message, "allocation");
+                } else {
+                    tracing::debug!(%service, reason, message, "allocation");
+                }
             }
-        }
+            assigned.services
+        } else {
+            objects.services.clone()
+        };
         let mut plan = plan_host(
             &objects,
-            &assigned.services,
+            &services,
             &config,
             live.as_ref(),
             &self.options.host,
@@ -150,6 +194,19 @@ impl Loop {
         }
         self.bgp.apply(&plan.desired, &config).await;
         self.set_announced(&plan);
+        if let Some(tx) = &self.statuses
+            && self.gate_open
+        {
+            tx.send_if_modified(|w| {
+                let new = status::Wanted {
+                    l2: plan.l2_statuses.clone(),
+                    bgp: plan.bgp_statuses.clone(),
+                };
+                let changed = *w != new;
+                *w = new;
+                changed
+            });
+        }
         true
     }
 
@@ -249,6 +306,21 @@ impl Loop {
     }
 }
 
+/// Memberlist discovery in Kubernetes mode: the speaker pods' IPs become seeds, at start and
+/// every minute (the joiner task joins those not yet members).
+fn discover(members: Members, client: kube::Client, namespace: String, labels: String) {
+    tokio::spawn(async move {
+        let port = members.port();
+        loop {
+            match status::speaker_pod_ips(&client, &namespace, &labels).await {
+                Ok(ips) => members.add_seeds(ips.into_iter().map(|ip| SocketAddr::new(ip, port))),
+                Err(e) => tracing::warn!(error = %e, "memberlist: cannot list the speaker pods"),
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
+}
+
 /// Runs the speaker until `stop` completes, then stops gracefully: BGP routes drained
 /// (RFC 8326 GRACEFUL_SHUTDOWN, then withdrawn), the memberlist leave announced so the next
 /// owner takes the Layer 2 addresses over while this host still answers for them, then
@@ -265,8 +337,45 @@ pub async fn run(
         Some(o) => Some(Members::start(o).await?),
         None => None,
     };
-    let watch = ManifestSource::new(options.manifests.clone()).spawn(options.reload_interval);
-    let mut snapshots = watch.subscribe();
+    let mut statuses = None;
+    let source: Box<dyn Source + Send> = match &options.mode {
+        Mode::Manifests(dir) => {
+            Box::new(ManifestSource::new(dir.clone()).spawn(options.reload_interval))
+        }
+        Mode::Kube {
+            client,
+            namespace,
+            pod_name,
+            ml_labels,
+        } => {
+            let owner = match pod_name {
+                Some(pod) => status::pod_owner(client, namespace, pod).await,
+                None => None,
+            };
+            let (tx, rx) = tokio::sync::watch::channel(status::Wanted::default());
+            status::spawn(
+                client.clone(),
+                status::Target {
+                    namespace: namespace.clone(),
+                    node: options.host.me.clone(),
+                    owner,
+                },
+                rx,
+            );
+            statuses = Some(tx);
+            if let (Some(m), Some(labels)) = (&members, ml_labels) {
+                // The first list before the first join, so the startup gate waits for it.
+                let first = status::speaker_pod_ips(client, namespace, labels);
+                if let Ok(Ok(ips)) = tokio::time::timeout(options.join_gate, first).await {
+                    let port = m.port();
+                    m.add_seeds(ips.into_iter().map(|ip| SocketAddr::new(ip, port)));
+                }
+                discover(m.clone(), client.clone(), namespace.clone(), labels.clone());
+            }
+            Box::new(lb_k8s::source::KubeSource::start(client.clone(), namespace))
+        }
+    };
+    let mut snapshots = source.subscribe();
     let mut ml_changes = members.as_ref().map(Members::changes);
 
     // The startup gate: Layer 2 waits for the first join (or `join_gate`), so a host that has
@@ -298,10 +407,11 @@ pub async fn run(
         good: None,
         l2,
         bgp,
-        gate_open: members.as_ref().is_none_or(|m| !m.has_seeds()),
+        gate_open: members.is_none(),
         members,
         shown: BTreeMap::new(),
         last_live: None,
+        statuses,
         options,
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -376,7 +486,7 @@ pub async fn run(
             peer: SocketAddr::new(peer.address, peer.port).to_string(),
         });
     }
-    drop(watch);
+    drop(source);
     tracing::info!("stopped");
     Ok(())
 }
