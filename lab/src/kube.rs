@@ -235,6 +235,48 @@ impl Daemon {
     }
 }
 
+/// The API server's loopback port made reachable inside another network namespace (see
+/// [`ControlPlane::expose_in`]); dropping it stops forwarding.
+#[derive(Debug)]
+pub struct Exposed {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Exposed {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Copies bytes both ways between two connected sockets until either side closes.
+fn splice(a: std::net::TcpStream, b: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let pump = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Write);
+        })
+    };
+    if let (Ok(a2), Ok(b2)) = (a.try_clone(), b.try_clone()) {
+        pump(a, b2);
+        pump(b, a2);
+    }
+}
+
 /// A running control plane; dropping it stops everything and removes its folder.
 #[derive(Debug)]
 pub struct ControlPlane {
@@ -570,6 +612,54 @@ impl ControlPlane {
     /// The folder that holds the binaries.
     pub fn bin_dir(&self) -> &Path {
         &self.bin
+    }
+
+    /// Makes the API server reachable at the same URL from inside the network namespace at
+    /// `netns_path` (for a process there, such as a speaker): a listener on `127.0.0.1:<port>`
+    /// in that namespace whose connections are forwarded to the API server on this namespace's
+    /// loopback. Traffic stays on the two loopbacks.
+    pub fn expose_in(&self, netns_path: &str) -> Result<Exposed, String> {
+        let port = self.api_port;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = netns_path.to_owned();
+        // The listener is created on a thread inside the namespace; sockets keep their
+        // namespace, so the accepting thread below (in ours) can use it.
+        std::thread::spawn(move || {
+            let result = lb_l2::driver::enter_netns(&path)
+                .map_err(|e| format!("setns {path}: {e}"))
+                .and_then(|()| {
+                    let _ = Command::new("ip")
+                        .args(["link", "set", "lo", "up"])
+                        .status();
+                    TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("bind: {e}"))
+                });
+            let _ = tx.send(result);
+        });
+        let listener = rx
+            .recv_timeout(Duration::from_secs(5))
+            .map_err(|e| format!("expose: {e}"))??;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| format!("nonblocking: {e}"))?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((inside, _)) => {
+                        let _ = inside.set_nonblocking(false);
+                        if let Ok(outside) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                            splice(inside, outside);
+                        }
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Ok(Exposed {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// The API server's URL.

@@ -1,0 +1,378 @@
+//! The `speaker` binary in Kubernetes mode against the lab's real control plane, with our
+//! `controller`: three node namespaces on one segment (each with a speaker that reaches the API
+//! server through a loopback forward), Nodes and ready Pods (kube-controller-manager makes the
+//! EndpointSlices), and a client. A Service gets an address from the controller, one node
+//! answers for it and writes its `ServiceL2Status`; `externalTrafficPolicy: Local` follows the
+//! Pod; the exclusion label moves the address; a dead node's address moves.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Node, Service};
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use lb_k8s::crd::ServiceL2Status;
+use lb_lab::kube::{ControlPlane, Exposed, Process};
+use lb_lab::{Namespaces, net, skip_or_fail};
+
+const NS: &str = "metallb-system";
+const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
+
+fn crd_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds")
+}
+
+fn install(cp: &ControlPlane) {
+    cp.apply_yaml(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NS}}}\n"
+    ))
+    .unwrap();
+    for entry in std::fs::read_dir(crd_dir()).unwrap() {
+        let yaml = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        cp.apply_yaml(&yaml).unwrap();
+    }
+    let out = cp.kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/ipaddresspools.metallb.io",
+        "crd/servicel2statuses.metallb.io",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+fn host_ip(i: usize) -> IpAddr {
+    format!("192.0.2.{}", 11 + i).parse().unwrap()
+}
+
+struct Lab {
+    cp: ControlPlane,
+    net: Namespaces,
+    _exposed: Vec<Exposed>,
+    controller: Process,
+    speakers: Vec<Option<Process>>,
+}
+
+impl Lab {
+    fn start_speaker(&mut self, i: usize) {
+        let host = HOSTS[i];
+        let seeds: Vec<String> = (0..3).map(|j| host_ip(j).to_string()).collect();
+        let speaker = env!("CARGO_BIN_EXE_speaker");
+        let args: Vec<String> = [
+            "netns",
+            "exec",
+            &self.net.ns(host),
+            speaker,
+            "--node-name",
+            host,
+            "--namespace",
+            NS,
+            "--pod-name",
+            &format!("speaker-{host}"),
+            "--ml-bindaddr",
+            &host_ip(i).to_string(),
+            "--ml-join",
+            &seeds.join(","),
+            "--port",
+            "0",
+            "--health-probe-port",
+            "0",
+            "--log-format",
+            "text",
+            "--log-level",
+            "debug",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let kubeconfig = self.cp.kubeconfig().display().to_string();
+        let log = self.cp.dir().join(format!("speaker-{host}.log"));
+        self.speakers[i] = Some(
+            Process::spawn(Path::new("ip"), &args, &[("KUBECONFIG", &kubeconfig)], &log).unwrap(),
+        );
+    }
+
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for h in HOSTS {
+            let log = std::fs::read_to_string(self.cp.dir().join(format!("speaker-{h}.log")))
+                .unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            out += &format!("--- speaker {h}\n");
+            for l in tail.into_iter().rev() {
+                out += l;
+                out.push('\n');
+            }
+        }
+        out + &format!("--- controller\n{}", self.controller.log_tail())
+    }
+
+    /// Which host serves `ip` to the client, if any.
+    fn served_by(&self, ip: IpAddr) -> Option<String> {
+        net::tcp_get(self.net.netns_path("c"), ip)
+    }
+
+    /// Waits until the client is served by a host satisfying `ok`.
+    fn wait_served(&self, ip: IpAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            if let Some(host) = self.served_by(ip)
+                && ok(&host)
+            {
+                return host;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "{what}: {ip} not served as expected\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn mac_answers(&self, ip: IpAddr) -> Vec<String> {
+        let out = self.net.exec(
+            "c",
+            &[
+                "arping",
+                "-c",
+                "3",
+                "-w",
+                "3",
+                "-I",
+                "eth0",
+                &ip.to_string(),
+            ],
+        );
+        let mut macs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (_, rest) = l.split_once(" from ")?;
+                Some(rest.split_whitespace().next()?.to_lowercase())
+            })
+            .collect();
+        macs.sort();
+        macs.dedup();
+        macs
+    }
+}
+
+fn mac_of(i: usize) -> String {
+    format!("02:00:00:00:00:{:02x}", 0x11 + i)
+}
+
+async fn ingress(api: &Api<Service>, name: &str) -> IpAddr {
+    let t0 = Instant::now();
+    loop {
+        let svc = api.get(name).await.unwrap();
+        let ip = svc
+            .status
+            .and_then(|s| s.load_balancer)
+            .and_then(|lb| lb.ingress)
+            .and_then(|i| i.into_iter().next())
+            .and_then(|i| i.ip);
+        if let Some(ip) = ip {
+            return ip.parse().unwrap();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "{name}: no address");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn l2_status_nodes(client: &kube::Client, service: &str) -> Vec<String> {
+    let api: Api<ServiceL2Status> = Api::namespaced(client.clone(), NS);
+    let mut nodes: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| o.status)
+        .filter(|s| s.service_name == service)
+        .map(|s| s.node)
+        .collect();
+    nodes.sort();
+    nodes
+}
+
+async fn wait_l2_status(client: &kube::Client, service: &str, node: &str, lab: &Lab) {
+    let t0 = Instant::now();
+    loop {
+        if l2_status_nodes(client, service).await == vec![node.to_string()] {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "ServiceL2Status of {service}: {:?}, expected [{node}]\n{}",
+            l2_status_nodes(client, service).await,
+            lab.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn service_yaml(name: &str, app: &str, local: bool) -> String {
+    let policy = if local { "Local" } else { "Cluster" };
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  type: LoadBalancer\n  externalTrafficPolicy: {policy}\n  selector: {{app: {app}}}\n  ports: [{{port: 8080, protocol: TCP}}]\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
+    let Some(cp) = ControlPlane::start() else {
+        return;
+    };
+    let prefix = format!("sk{}", std::process::id() % 100_000);
+    let mut hosts: Vec<&str> = HOSTS.to_vec();
+    hosts.push("c");
+    let net = match Namespaces::create(prefix, &hosts, &["arping"]) {
+        Ok(n) => n,
+        Err(why) => return skip_or_fail(&why).unwrap_or(()),
+    };
+    net.switch();
+    for (i, h) in HOSTS.iter().enumerate() {
+        net.add_host(
+            h,
+            &mac_of(i),
+            &format!("{}/24", host_ip(i)),
+            &format!("2001:db8:1::{}/64", 11 + i),
+        );
+        // The host takes the pool's addresses itself (as kube-proxy would) without answering
+        // ARP for them: only the speaker answers.
+        for cmd in [
+            vec!["ip", "route", "add", "local", "192.0.2.192/27", "dev", "lo"],
+            vec!["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"],
+        ] {
+            let out = net.exec(h, &cmd);
+            assert!(out.status.success(), "{cmd:?}: {out:?}");
+        }
+        net::tcp_server(net.netns_path(h), false, ["h1", "h2", "h3"][i], 600);
+    }
+    net.add_host(
+        "c",
+        "02:00:00:00:00:99",
+        "192.0.2.100/24",
+        "2001:db8:1::100/64",
+    );
+    install(&cp);
+    let exposed = HOSTS
+        .iter()
+        .map(|h| cp.expose_in(&net.netns_path(h)).unwrap())
+        .collect();
+    let client = cp.client().await;
+    for (i, h) in HOSTS.iter().enumerate() {
+        cp.create_node(&client, h, &[host_ip(i)], &[], true)
+            .await
+            .unwrap();
+    }
+    let kubeconfig = cp.kubeconfig().display().to_string();
+    let controller = Process::spawn(
+        Path::new(env!("CARGO_BIN_EXE_controller")),
+        &[
+            format!("--namespace={NS}"),
+            "--webhook-mode=disabled".into(),
+            "--port=0".into(),
+            "--health-probe-port=0".into(),
+            "--log-format=text".into(),
+        ],
+        &[("KUBECONFIG", &kubeconfig)],
+        &cp.dir().join("controller.log"),
+    )
+    .unwrap();
+    let mut lab = Lab {
+        cp,
+        net,
+        _exposed: exposed,
+        controller,
+        speakers: vec![None, None, None],
+    };
+    for i in 0..3 {
+        lab.start_speaker(i);
+    }
+    lab.cp
+        .apply_yaml(&format!(
+            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  addresses: [192.0.2.192/27]\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  ipAddressPools: [lan]\n"
+        ))
+        .unwrap();
+
+    // A Service with a ready Pod on every node: one node answers, and says so.
+    for (i, h) in HOSTS.iter().enumerate() {
+        lab.cp
+            .create_ready_pod(
+                &client,
+                "default",
+                &format!("web-{h}"),
+                h,
+                &[("app", "web")],
+                host_ip(i),
+            )
+            .await
+            .unwrap();
+    }
+    lab.cp
+        .apply_yaml(&service_yaml("web", "web", false))
+        .unwrap();
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    let web = ingress(&services, "web").await;
+    let owner = lab.wait_served(web, "web", |_| true);
+    let i = HOSTS.iter().position(|h| *h == owner).unwrap();
+    assert_eq!(
+        lab.mac_answers(web),
+        vec![mac_of(i)],
+        "exactly the owner answers ARP"
+    );
+    wait_l2_status(&client, "web", &owner, &lab).await;
+
+    // externalTrafficPolicy: Local — only the node with the endpoint announces.
+    lab.cp
+        .create_ready_pod(
+            &client,
+            "default",
+            "only-h3",
+            "h3",
+            &[("app", "only3")],
+            host_ip(2),
+        )
+        .await
+        .unwrap();
+    lab.cp
+        .apply_yaml(&service_yaml("local", "only3", true))
+        .unwrap();
+    let local = ingress(&services, "local").await;
+    lab.wait_served(local, "Local policy", |h| h == "h3");
+    wait_l2_status(&client, "local", "h3", &lab).await;
+
+    // The exclusion label takes the owner of `web` out at once.
+    let nodes: Api<Node> = Api::all(client.clone());
+    let label = serde_json::json!({"metadata": {"labels": {
+        "node.kubernetes.io/exclude-from-external-load-balancers": "true"}}});
+    nodes
+        .patch(&owner, &PatchParams::default(), &Patch::Merge(&label))
+        .await
+        .unwrap();
+    let moved = lab.wait_served(web, "exclusion label", |h| h != owner);
+    assert_eq!(lab.mac_answers(web).len(), 1);
+    wait_l2_status(&client, "web", &moved, &lab).await;
+    let unlabel = serde_json::json!({"metadata": {"labels": {
+        "node.kubernetes.io/exclude-from-external-load-balancers": null}}});
+    nodes
+        .patch(&owner, &PatchParams::default(), &Patch::Merge(&unlabel))
+        .await
+        .unwrap();
+    let owner = lab.wait_served(web, "label removed", |h| h == owner);
+
+    // The owner dies (speaker killed, link down): another node takes over.
+    let i = HOSTS.iter().position(|h| *h == owner).unwrap();
+    let t0 = Instant::now();
+    lab.speakers[i].as_mut().unwrap().kill();
+    let out = lab.net.exec(&owner, &["ip", "link", "set", "eth0", "down"]);
+    assert!(out.status.success());
+    let next = lab.wait_served(web, "failover", |h| h != owner);
+    eprintln!(
+        "failover {owner} -> {next}: client served again after {:?}",
+        t0.elapsed()
+    );
+    drop(lab);
+}
