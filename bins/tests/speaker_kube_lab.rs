@@ -363,6 +363,51 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
         .unwrap();
     let owner = lab.wait_served(web, "label removed", |h| h == owner);
 
+    // NetworkUnavailable=True does the same.
+    let unavailable = |status: &str| {
+        serde_json::json!({"status": {"conditions": [{
+            "type": "NetworkUnavailable", "status": status,
+            "reason": "LabTest", "message": "set by the test",
+            "lastTransitionTime": "2026-12-02T00:00:00Z"}]}})
+    };
+    nodes
+        .patch_status(
+            &owner,
+            &PatchParams::default(),
+            &Patch::Strategic(&unavailable("True")),
+        )
+        .await
+        .unwrap();
+    lab.wait_served(web, "NetworkUnavailable", |h| h != owner);
+    nodes
+        .patch_status(
+            &owner,
+            &PatchParams::default(),
+            &Patch::Strategic(&unavailable("False")),
+        )
+        .await
+        .unwrap();
+    let owner = lab.wait_served(web, "network available again", |h| h == owner);
+
+    // The API server goes away: announcements continue unchanged; when it is back, a new
+    // Service is assigned and announced.
+    lab.cp.stop_apiserver();
+    for _ in 0..10 {
+        assert_eq!(
+            lab.served_by(web).as_deref(),
+            Some(owner.as_str()),
+            "{}",
+            lab.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    lab.cp.start_apiserver().unwrap();
+    lab.cp
+        .apply_yaml(&service_yaml("after", "web", false))
+        .unwrap();
+    let after = ingress(&services, "after").await;
+    lab.wait_served(after, "after the API server restart", |_| true);
+
     // The owner dies (speaker killed, link down): another node takes over.
     let i = HOSTS.iter().position(|h| *h == owner).unwrap();
     let t0 = Instant::now();
