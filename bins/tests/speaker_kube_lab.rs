@@ -1,7 +1,8 @@
 //! The `speaker` binary in Kubernetes mode against the lab's real control plane, with our
 //! `controller`: three node namespaces on one segment (each with a speaker that reaches the API
 //! server through a loopback forward), Nodes and ready Pods (kube-controller-manager makes the
-//! EndpointSlices), and a client. A Service gets an address from the controller, one node
+//! EndpointSlices), and a client. `deploy/` is applied and the speakers run with its
+//! ServiceAccount's token; they find each other through their pods' labels, as upstream's do. A Service gets an address from the controller, one node
 //! answers for it and writes its `ServiceL2Status`; `externalTrafficPolicy: Local` follows the
 //! Pod; the exclusion label moves the address; a dead node's address moves.
 #![cfg(target_os = "linux")]
@@ -20,19 +21,22 @@ use lb_lab::{Namespaces, net, skip_or_fail};
 const NS: &str = "metallb-system";
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
 
-fn crd_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds")
-}
-
-fn install(cp: &ControlPlane) {
-    cp.apply_yaml(&format!(
-        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NS}}}\n"
-    ))
-    .unwrap();
-    for entry in std::fs::read_dir(crd_dir()).unwrap() {
-        let yaml = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        cp.apply_yaml(&yaml).unwrap();
-    }
+/// `kubectl apply -k deploy/` (CRDs, RBAC, the DaemonSet — never scheduled: the lab has no
+/// kubelet), and a kubeconfig with the `speaker` ServiceAccount's token, so the speakers run
+/// with exactly the permissions `deploy/` grants.
+fn install(cp: &ControlPlane) -> PathBuf {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let out = cp.kubectl(&[
+        "apply",
+        "--server-side",
+        "-k",
+        &deploy.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = cp.kubectl(&[
         "wait",
         "--for=condition=Established",
@@ -41,6 +45,15 @@ fn install(cp: &ControlPlane) {
         "crd/servicel2statuses.metallb.io",
     ]);
     assert!(out.status.success(), "{out:?}");
+    let out = cp.kubectl(&["-n", NS, "create", "token", "speaker"]);
+    assert!(out.status.success(), "{out:?}");
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let admin = std::fs::read_to_string(cp.kubeconfig()).unwrap();
+    let sa = admin.replace("lb-lab-admin-token", &token);
+    assert_ne!(sa, admin);
+    let path = cp.dir().join("speaker-sa.kubeconfig");
+    std::fs::write(&path, sa).unwrap();
+    path
 }
 
 fn host_ip(i: usize) -> IpAddr {
@@ -49,6 +62,8 @@ fn host_ip(i: usize) -> IpAddr {
 
 struct Lab {
     cp: ControlPlane,
+    speaker_kubeconfig: PathBuf,
+    secret_dir: PathBuf,
     net: Namespaces,
     _exposed: Vec<Exposed>,
     controller: Process,
@@ -58,7 +73,6 @@ struct Lab {
 impl Lab {
     fn start_speaker(&mut self, i: usize) {
         let host = HOSTS[i];
-        let seeds: Vec<String> = (0..3).map(|j| host_ip(j).to_string()).collect();
         let speaker = env!("CARGO_BIN_EXE_speaker");
         let args: Vec<String> = [
             "netns",
@@ -73,8 +87,10 @@ impl Lab {
             &format!("speaker-{host}"),
             "--ml-bindaddr",
             &host_ip(i).to_string(),
-            "--ml-join",
-            &seeds.join(","),
+            "--ml-labels",
+            "app=metallb,component=speaker",
+            "--ml-secret-key-path",
+            &self.secret_dir.display().to_string(),
             "--port",
             "0",
             "--health-probe-port",
@@ -87,7 +103,7 @@ impl Lab {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let kubeconfig = self.cp.kubeconfig().display().to_string();
+        let kubeconfig = self.speaker_kubeconfig.display().to_string();
         let log = self.cp.dir().join(format!("speaker-{host}.log"));
         self.speakers[i] = Some(
             Process::spawn(Path::new("ip"), &args, &[("KUBECONFIG", &kubeconfig)], &log).unwrap(),
@@ -256,7 +272,10 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
         "192.0.2.100/24",
         "2001:db8:1::100/64",
     );
-    install(&cp);
+    let speaker_kubeconfig = install(&cp);
+    let secret_dir = cp.dir().join("memberlist");
+    std::fs::create_dir_all(&secret_dir).unwrap();
+    std::fs::write(secret_dir.join("secretkey"), "bGFiLW1lbWJlcmxpc3Qta2V5").unwrap();
     let exposed = HOSTS
         .iter()
         .map(|h| cp.expose_in(&net.netns_path(h)).unwrap())
@@ -264,6 +283,12 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
     let client = cp.client().await;
     for (i, h) in HOSTS.iter().enumerate() {
         cp.create_node(&client, h, &[host_ip(i)], &[], true)
+            .await
+            .unwrap();
+        // The speaker pods as the DaemonSet would make them (hostNetwork: the pod IP is the
+        // node's): the speakers find each other through them (`--ml-labels`).
+        let labels = [("app", "metallb"), ("component", "speaker")];
+        cp.create_ready_pod(&client, NS, &format!("speaker-{h}"), h, &labels, host_ip(i))
             .await
             .unwrap();
     }
@@ -283,6 +308,8 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
     .unwrap();
     let mut lab = Lab {
         cp,
+        speaker_kubeconfig,
+        secret_dir,
         net,
         _exposed: exposed,
         controller,
