@@ -72,6 +72,10 @@ struct Lab {
 
 impl Lab {
     fn start_speaker(&mut self, i: usize) {
+        self.start_speaker_with(i, &[]);
+    }
+
+    fn start_speaker_with(&mut self, i: usize, extra: &[&str]) {
         let host = HOSTS[i];
         let speaker = env!("CARGO_BIN_EXE_speaker");
         let args: Vec<String> = [
@@ -101,6 +105,7 @@ impl Lab {
             "debug",
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string())
         .collect();
         let kubeconfig = self.speaker_kubeconfig.display().to_string();
@@ -110,11 +115,61 @@ impl Lab {
         );
     }
 
+    /// Starts upstream MetalLB's speaker on host `i`, with the same Secret, labels and
+    /// ServiceAccount.
+    fn start_metallb_speaker(&mut self, i: usize, metallb: &Path) {
+        let host = HOSTS[i];
+        let args: Vec<String> = [
+            "netns",
+            "exec",
+            &self.net.ns(host),
+            &metallb.join("speaker").display().to_string(),
+            "--port=7472",
+            "--log-level=info",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let kubeconfig = self.speaker_kubeconfig.display().to_string();
+        let ip = host_ip(i).to_string();
+        let pod = format!("speaker-{host}");
+        let secret = self.secret_dir.display().to_string();
+        let env = [
+            ("KUBECONFIG", kubeconfig.as_str()),
+            ("METALLB_NODE_NAME", host),
+            ("METALLB_POD_NAME", pod.as_str()),
+            ("METALLB_NAMESPACE", NS),
+            ("METALLB_HOST", ip.as_str()),
+            ("METALLB_ML_BIND_ADDR", ip.as_str()),
+            ("METALLB_ML_LABELS", "app=metallb,component=speaker"),
+            ("METALLB_ML_SECRET_KEY_PATH", secret.as_str()),
+        ];
+        let log = self.cp.dir().join(format!("metallb-speaker-{host}.log"));
+        self.speakers[i] = Some(Process::spawn(Path::new("ip"), &args, &env, &log).unwrap());
+    }
+
+    /// SIGTERM to host `i`'s speaker; waits until it has exited.
+    fn terminate(&mut self, i: usize) {
+        if let Some(mut p) = self.speakers[i].take() {
+            if let Some(pid) = p.pid() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+            let t0 = Instant::now();
+            while p.exited().is_none() && t0.elapsed() < Duration::from_secs(15) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
     fn logs(&self) -> String {
         let mut out = String::new();
         for h in HOSTS {
-            let log = std::fs::read_to_string(self.cp.dir().join(format!("speaker-{h}.log")))
-                .unwrap_or_default();
+            let ours = self.cp.dir().join(format!("speaker-{h}.log"));
+            let theirs = self.cp.dir().join(format!("metallb-speaker-{h}.log"));
+            let log = std::fs::read_to_string(ours).unwrap_or_default()
+                + &std::fs::read_to_string(theirs).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
             out += &format!("--- speaker {h}\n");
             for l in tail.into_iter().rev() {
@@ -235,17 +290,17 @@ fn service_yaml(name: &str, app: &str, local: bool) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
-    let Some(cp) = ControlPlane::start() else {
-        return;
-    };
-    let prefix = format!("sk{}", std::process::id() % 100_000);
+/// The lab up to the speakers (not started): namespaces, any-IP routes and TCP servers on the
+/// hosts, `deploy/` applied, Nodes and speaker Pods, our controller, a pool with an L2
+/// advertisement and a Service `web` with a ready Pod on every node. `None`: skipped.
+async fn setup(tag: &str) -> Option<(Lab, kube::Client)> {
+    let cp = ControlPlane::start()?;
+    let prefix = format!("{tag}{}", std::process::id() % 100_000);
     let mut hosts: Vec<&str> = HOSTS.to_vec();
     hosts.push("c");
     let net = match Namespaces::create(prefix, &hosts, &["arping"]) {
         Ok(n) => n,
-        Err(why) => return skip_or_fail(&why).unwrap_or(()),
+        Err(why) => return skip_or_fail(&why),
     };
     net.switch();
     for (i, h) in HOSTS.iter().enumerate() {
@@ -306,7 +361,7 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
         &cp.dir().join("controller.log"),
     )
     .unwrap();
-    let mut lab = Lab {
+    let lab = Lab {
         cp,
         speaker_kubeconfig,
         secret_dir,
@@ -315,9 +370,6 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
         controller,
         speakers: vec![None, None, None],
     };
-    for i in 0..3 {
-        lab.start_speaker(i);
-    }
     lab.cp
         .apply_yaml(&format!(
             "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  addresses: [192.0.2.192/27]\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  ipAddressPools: [lan]\n"
@@ -341,6 +393,17 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
     lab.cp
         .apply_yaml(&service_yaml("web", "web", false))
         .unwrap();
+    Some((lab, client))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
+    let Some((mut lab, client)) = setup("sk").await else {
+        return;
+    };
+    for i in 0..3 {
+        lab.start_speaker(i);
+    }
     let services: Api<Service> = Api::namespaced(client.clone(), "default");
     let web = ingress(&services, "web").await;
     let owner = lab.wait_served(web, "web", |_| true);
@@ -447,4 +510,85 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
         t0.elapsed()
     );
     drop(lab);
+}
+
+/// A client loop: a fresh TCP connection to `ip:8080` every 10 ms (100 ms timeout) from the
+/// client namespace until `stop`; returns (attempts, failures).
+fn client_loop(
+    netns_path: String,
+    ip: IpAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(u32, u32)> {
+    net::in_netns(netns_path, move || {
+        use std::io::Read;
+        let (mut attempts, mut failures) = (0, 0);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            attempts += 1;
+            let ok = std::net::TcpStream::connect_timeout(
+                &(ip, 8080).into(),
+                Duration::from_millis(100),
+            )
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_millis(200)))?;
+                let mut out = String::new();
+                s.read_to_string(&mut out)?;
+                Ok(!out.is_empty())
+            })
+            .unwrap_or(false);
+            if !ok {
+                failures += 1;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (attempts, failures)
+    })
+}
+
+/// Migration: a cluster running upstream MetalLB's speakers (same memberlist Secret, same
+/// labels, same ServiceAccount) has them replaced by ours one node at a time, with a client
+/// loop running; the failed requests are reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metallb_speakers_are_replaced_one_node_at_a_time() {
+    let metallb = match lb_lab::kube::metallb_binaries() {
+        Ok(m) => m,
+        Err(why) => return skip_or_fail(&why).unwrap_or(()),
+    };
+    let Some((mut lab, client)) = setup("mg").await else {
+        return;
+    };
+    for i in 0..3 {
+        lab.start_metallb_speaker(i, &metallb);
+    }
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    let web = ingress(&services, "web").await;
+    let first = lab.wait_served(web, "MetalLB's speakers", |_| true);
+    // Let MetalLB's memberlist settle before the first replacement.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        lab.mac_answers(web).len(),
+        1,
+        "one MetalLB speaker answers\n{}",
+        lab.logs()
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let looper = client_loop(lab.net.netns_path("c"), web, stop.clone());
+    for i in 0..3 {
+        lab.terminate(i);
+        lab.start_speaker_with(i, &["--ml-profile", "lan"]);
+        // Ours is in when its metrics say it has planned (it reads the same objects).
+        tokio::time::sleep(Duration::from_secs(8)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (attempts, failures) = looper.join().unwrap();
+    let last = lab.wait_served(web, "after the migration", |_| true);
+    assert_eq!(
+        lab.mac_answers(web).len(),
+        1,
+        "one of ours answers\n{}",
+        lab.logs()
+    );
+    eprintln!(
+        "migration MetalLB {} -> ours, one node at a time (first owner {first}, last {last}): {failures} of {attempts} client requests failed",
+        lb_lab::kube::METALLB_VERSION
+    );
 }
