@@ -283,6 +283,34 @@ async fn wait_l2_status(client: &kube::Client, service: &str, node: &str, lab: &
     }
 }
 
+/// Waits for a `nodeAssigned` event on Service `name` with `message`.
+async fn wait_event(client: &kube::Client, name: &str, message: &str, lab: &Lab) {
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let t0 = Instant::now();
+    loop {
+        let found = api
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .any(|e| {
+                e.involved_object.name.as_deref() == Some(name)
+                    && e.reason.as_deref() == Some("nodeAssigned")
+                    && e.message.as_deref() == Some(message)
+                    && e.reporting_component.as_deref() == Some("metallb-speaker")
+            });
+        if found {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no event {message:?} on {name}\n{}",
+            lab.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn service_yaml(name: &str, app: &str, local: bool) -> String {
     let policy = if local { "Local" } else { "Cluster" };
     format!(
@@ -414,6 +442,13 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
         "exactly the owner answers ARP"
     );
     wait_l2_status(&client, "web", &owner, &lab).await;
+    wait_event(
+        &client,
+        "web",
+        &format!("announcing from node \"{owner}\" with protocol \"layer2\""),
+        &lab,
+    )
+    .await;
 
     // externalTrafficPolicy: Local — only the node with the endpoint announces.
     lab.cp

@@ -67,7 +67,7 @@ pub async fn run(
         for ev in plan.events {
             let client = client.clone();
             let pod = pod_name.clone();
-            tokio::spawn(async move { record(&client, &ev, pod.as_deref()).await });
+            tokio::spawn(async move { record(&client, &ev, pod.as_deref(), COMPONENT).await });
         }
         let n_writes = plan.writes.len();
         let results: Vec<(Write, bool)> = futures::stream::iter(plan.writes)
@@ -151,7 +151,9 @@ async fn write_status(client: &Client, w: &Write) -> bool {
     }
 }
 
-async fn record(client: &Client, ev: &ServiceEvent, pod: Option<&str>) {
+/// Records `ev` on its Service as `component` (`metallb-controller` or `metallb-speaker`),
+/// reported by `pod`.
+pub(crate) async fn record(client: &Client, ev: &ServiceEvent, pod: Option<&str>, component: &str) {
     let api: Api<KubeEvent> = Api::namespaced(client.clone(), ev.key.namespace());
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let obj = KubeEvent {
@@ -172,10 +174,10 @@ async fn record(client: &Client, ev: &ServiceEvent, pod: Option<&str>) {
         message: Some(ev.event.message.clone()),
         type_: Some(ev.event.type_.as_str().to_owned()),
         source: Some(EventSource {
-            component: Some(COMPONENT.into()),
+            component: Some(component.into()),
             host: None,
         }),
-        reporting_component: Some(COMPONENT.into()),
+        reporting_component: Some(component.into()),
         reporting_instance: pod.map(str::to_owned),
         first_timestamp: Some(now.clone()),
         last_timestamp: Some(now),

@@ -96,6 +96,15 @@ struct Shown {
     l2: Result<(), String>,
     owner: Option<String>,
     bgp_peers: BTreeSet<String>,
+    l2_announced: bool,
+    interfaces_missing: bool,
+}
+
+fn node_assigned(me: &str, protocol: &str) -> lb_k8s::service::Event {
+    lb_k8s::service::Event::normal(
+        lb_k8s::service::reason::NODE_ASSIGNED,
+        format!("announcing from node {me:?} with protocol {protocol:?}"),
+    )
 }
 
 struct Loop {
@@ -176,7 +185,7 @@ impl Loop {
             tracing::warn!(service = %failed, "announceFailed: none of the advertisement's interfaces is on this host");
         }
         if self.gate_open {
-            self.show(&plan);
+            self.show(&plan, &objects);
         } else {
             plan.desired.l2.clear();
         }
@@ -210,8 +219,13 @@ impl Loop {
         true
     }
 
-    fn show(&mut self, plan: &Plan) {
+    /// Logs what changed and (Kubernetes mode) records upstream's speaker events on the
+    /// Services: `nodeAssigned` when this node starts announcing by a protocol (on ownership
+    /// change only, not on every reconcile as upstream), `announceFailed` when it wins the
+    /// election but has none of the advertisement's interfaces.
+    fn show(&mut self, plan: &Plan, objects: &Objects) {
         let me = &self.options.host.me;
+        let mut events: Vec<(ServiceKey, lb_k8s::service::Event)> = Vec::new();
         let mut now = BTreeMap::new();
         for (key, d) in &plan.services {
             let shown = Shown {
@@ -219,8 +233,28 @@ impl Loop {
                 l2: d.l2.as_ref().map(|_| ()).map_err(|r| r.as_str().to_owned()),
                 owner: d.l2_owner.clone(),
                 bgp_peers: d.bgp_peers.clone(),
+                l2_announced: d.l2.is_ok() && !d.interfaces_missing,
+                interfaces_missing: d.interfaces_missing,
             };
-            if self.shown.get(key) != Some(&shown) {
+            let before = self.shown.get(key);
+            let was_l2 = before.is_some_and(|b| b.l2_announced);
+            let was_bgp = before.is_some_and(|b| !b.bgp_peers.is_empty());
+            if shown.l2_announced && !was_l2 {
+                events.push((key.clone(), node_assigned(me, "layer2")));
+            }
+            if !shown.bgp_peers.is_empty() && !was_bgp {
+                events.push((key.clone(), node_assigned(me, "bgp")));
+            }
+            if d.interfaces_missing && !before.is_some_and(|b| b.interfaces_missing) {
+                events.push((
+                    key.clone(),
+                    lb_k8s::service::Event::warning(
+                        lb_k8s::service::reason::ANNOUNCE_FAILED,
+                        format!("node {me:?} has none of the interfaces the L2Advertisement names"),
+                    ),
+                ));
+            }
+            if before != Some(&shown) {
                 let ips: Vec<String> = d.ips.iter().map(ToString::to_string).collect();
                 match (&d.l2, &d.pool) {
                     (Ok(_), _) => {
@@ -245,6 +279,35 @@ impl Loop {
             }
         }
         self.shown = now;
+        if let (
+            Mode::Kube {
+                client, pod_name, ..
+            },
+            false,
+        ) = (&self.options.mode, events.is_empty())
+        {
+            for (key, event) in events {
+                let uid = objects
+                    .services
+                    .iter()
+                    .find(|s| {
+                        s.metadata.namespace.as_deref() == Some(key.namespace())
+                            && s.metadata.name.as_deref() == Some(key.name())
+                    })
+                    .and_then(|s| s.metadata.uid.clone());
+                let ev = crate::controller::reconcile::ServiceEvent { key, uid, event };
+                let (client, pod) = (client.clone(), pod_name.clone());
+                tokio::spawn(async move {
+                    crate::controller::shell::record(
+                        &client,
+                        &ev,
+                        pod.as_deref(),
+                        "metallb-speaker",
+                    )
+                    .await;
+                });
+            }
+        }
     }
 
     fn set_announced(&self, plan: &Plan) {
