@@ -19,6 +19,8 @@
 
 use std::process::{Command, Output, Stdio};
 
+#[cfg(all(target_os = "linux", feature = "kube"))]
+pub mod cluster;
 pub mod go;
 #[cfg(all(target_os = "linux", feature = "kube"))]
 pub mod kube;

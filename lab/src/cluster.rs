@@ -1,0 +1,501 @@
+//! A small Kubernetes cluster for end-to-end speaker tests: the real control plane
+//! ([`ControlPlane`]), three node namespaces `h1`..`h3` and a client `c` on one switch, the
+//! API server reachable from every node namespace ([`ControlPlane::expose_in`]), `deploy/`
+//! applied, Nodes and the speaker Pods a DaemonSet would make (host network: their IP is the
+//! node's), a controller, an L2 pool and a Service `web` with a ready Pod on every node.
+//! Speakers — ours or upstream MetalLB's — are started, stopped and killed by the cluster.
+//!
+//! Every host takes the pool's addresses itself (an "any-IP" local route, as kube-proxy would)
+//! without answering ARP for them (`arp_ignore=1`), and runs a TCP server on port 8080 that
+//! answers with the host's name: only a speaker answers ARP, and a client can tell which host
+//! it reached. Dropping the cluster stops every process and deletes the namespaces.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Service;
+use kube::api::Api;
+
+use crate::kube::{ControlPlane, Exposed, Process};
+use crate::{Namespaces, net, skip_or_fail};
+
+/// The MetalLB namespace.
+pub const NS: &str = "metallb-system";
+/// The node names (and host namespaces).
+pub const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
+/// The L2 pool.
+pub const POOL: &str = "192.0.2.192/27";
+
+/// Node `i`'s address (`192.0.2.11` + i).
+pub fn host_ip(i: usize) -> IpAddr {
+    IpAddr::from([192, 0, 2, 11 + u8::try_from(i).unwrap_or(0)])
+}
+
+/// Node `i`'s MAC address.
+pub fn mac_of(i: usize) -> String {
+    format!("02:00:00:00:00:{:02x}", 0x11 + i)
+}
+
+/// The binaries and manifests a cluster runs.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// Our `speaker`.
+    pub speaker: PathBuf,
+    /// Our `controller`.
+    pub controller: PathBuf,
+    /// The `deploy/` folder (applied with `kubectl apply -k`).
+    pub deploy: PathBuf,
+}
+
+/// A running cluster (see the module documentation).
+pub struct Cluster {
+    /// The control plane.
+    pub cp: ControlPlane,
+    /// The namespaces (`h1`..`h3`, `c`).
+    pub net: Namespaces,
+    /// A client of the API server (admin).
+    pub client: kube::Client,
+    bins: Binaries,
+    speaker_kubeconfig: PathBuf,
+    secret_dir: PathBuf,
+    _exposed: Vec<Exposed>,
+    controller: Process,
+    speakers: Vec<Option<Process>>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("cp", &self.cp)
+            .field("net", &self.net)
+            .field("speakers", &self.speakers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Builds the cluster (no speaker started yet). `tag` prefixes the namespace names (keep
+    /// it short and unique per test). `None`: skipped (see [`skip_or_fail`]).
+    pub async fn start(tag: &str, bins: Binaries) -> Option<Cluster> {
+        let cp = ControlPlane::start()?;
+        let prefix = format!("{tag}{}", std::process::id() % 100_000);
+        let mut hosts: Vec<&str> = HOSTS.to_vec();
+        hosts.push("c");
+        let net = match Namespaces::create(prefix, &hosts, &["arping"]) {
+            Ok(n) => n,
+            Err(why) => return skip_or_fail(&why),
+        };
+        net.switch();
+        for (i, h) in HOSTS.iter().enumerate() {
+            net.add_host(
+                h,
+                &mac_of(i),
+                &format!("{}/24", host_ip(i)),
+                &format!("2001:db8:1::{}/64", 11 + i),
+            );
+            for cmd in [
+                vec!["ip", "route", "add", "local", POOL, "dev", "lo"],
+                vec!["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"],
+            ] {
+                let out = net.exec(h, &cmd);
+                assert!(out.status.success(), "{cmd:?}: {out:?}");
+            }
+            net::tcp_server(net.netns_path(h), false, HOSTS[i], 3600);
+        }
+        net.add_host(
+            "c",
+            "02:00:00:00:00:99",
+            "192.0.2.100/24",
+            "2001:db8:1::100/64",
+        );
+        let speaker_kubeconfig = install(&cp, &bins.deploy);
+        let secret_dir = cp.dir().join("memberlist");
+        std::fs::create_dir_all(&secret_dir).expect("secret dir");
+        std::fs::write(secret_dir.join("secretkey"), "bGFiLW1lbWJlcmxpc3Qta2V5").expect("secret");
+        let exposed = HOSTS
+            .iter()
+            .map(|h| {
+                cp.expose_in(&net.netns_path(h))
+                    .expect("expose the API server")
+            })
+            .collect();
+        let client = cp.client().await;
+        for (i, h) in HOSTS.iter().enumerate() {
+            cp.create_node(&client, h, &[host_ip(i)], &[], true)
+                .await
+                .expect("node");
+            let labels = [("app", "metallb"), ("component", "speaker")];
+            cp.create_ready_pod(&client, NS, &format!("speaker-{h}"), h, &labels, host_ip(i))
+                .await
+                .expect("speaker pod");
+        }
+        let kubeconfig = cp.kubeconfig().display().to_string();
+        let controller = Process::spawn(
+            &bins.controller,
+            &[
+                format!("--namespace={NS}"),
+                "--webhook-mode=disabled".into(),
+                "--port=0".into(),
+                "--health-probe-port=0".into(),
+                "--log-format=text".into(),
+            ],
+            &[("KUBECONFIG", &kubeconfig)],
+            &cp.dir().join("controller.log"),
+        )
+        .expect("controller");
+        cp.apply_yaml(&format!(
+            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  addresses: [{POOL}]\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  ipAddressPools: [lan]\n"
+        ))
+        .expect("pool");
+        for (i, h) in HOSTS.iter().enumerate() {
+            cp.create_ready_pod(
+                &client,
+                "default",
+                &format!("web-{h}"),
+                h,
+                &[("app", "web")],
+                host_ip(i),
+            )
+            .await
+            .expect("pod");
+        }
+        cp.apply_yaml(&service_yaml("web", "web", false))
+            .expect("service");
+        Some(Cluster {
+            cp,
+            net,
+            client,
+            bins,
+            speaker_kubeconfig,
+            secret_dir,
+            _exposed: exposed,
+            controller,
+            speakers: (0..HOSTS.len()).map(|_| None).collect(),
+        })
+    }
+
+    /// Starts our speaker on node `i` with `extra` flags (memberlist through the speaker
+    /// pods' labels, the Secret, the `speaker` ServiceAccount).
+    pub fn start_speaker(&mut self, i: usize, extra: &[&str]) {
+        let host = HOSTS[i];
+        let mut args: Vec<String> = [
+            "netns",
+            "exec",
+            &self.net.ns(host),
+            &self.bins.speaker.display().to_string(),
+            "--node-name",
+            host,
+            "--namespace",
+            NS,
+            "--pod-name",
+            &format!("speaker-{host}"),
+            "--ml-bindaddr",
+            &host_ip(i).to_string(),
+            "--ml-labels",
+            "app=metallb,component=speaker",
+            "--ml-secret-key-path",
+            &self.secret_dir.display().to_string(),
+            "--port",
+            "0",
+            "--health-probe-port",
+            "0",
+            "--log-format",
+            "text",
+            "--log-level",
+            "debug",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let kubeconfig = self.speaker_kubeconfig.display().to_string();
+        let log = self.cp.dir().join(format!("speaker-{host}.log"));
+        self.speakers[i] = Some(
+            Process::spawn(Path::new("ip"), &args, &[("KUBECONFIG", &kubeconfig)], &log)
+                .expect("speaker"),
+        );
+    }
+
+    /// Starts upstream MetalLB's speaker (from `metallb`, the folder of
+    /// [`crate::kube::metallb_binaries`]) on node `i`, with the same Secret, labels and
+    /// ServiceAccount.
+    pub fn start_metallb_speaker(&mut self, i: usize, metallb: &Path) {
+        let host = HOSTS[i];
+        let args: Vec<String> = [
+            "netns",
+            "exec",
+            &self.net.ns(host),
+            &metallb.join("speaker").display().to_string(),
+            "--port=7472",
+            "--log-level=info",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let kubeconfig = self.speaker_kubeconfig.display().to_string();
+        let ip = host_ip(i).to_string();
+        let pod = format!("speaker-{host}");
+        let secret = self.secret_dir.display().to_string();
+        let env = [
+            ("KUBECONFIG", kubeconfig.as_str()),
+            ("METALLB_NODE_NAME", host),
+            ("METALLB_POD_NAME", pod.as_str()),
+            ("METALLB_NAMESPACE", NS),
+            ("METALLB_HOST", ip.as_str()),
+            ("METALLB_ML_BIND_ADDR", ip.as_str()),
+            ("METALLB_ML_LABELS", "app=metallb,component=speaker"),
+            ("METALLB_ML_SECRET_KEY_PATH", secret.as_str()),
+        ];
+        let log = self.cp.dir().join(format!("metallb-speaker-{host}.log"));
+        self.speakers[i] =
+            Some(Process::spawn(Path::new("ip"), &args, &env, &log).expect("speaker"));
+    }
+
+    /// SIGTERM to node `i`'s speaker; waits (at most 15 s) until it has exited.
+    pub fn terminate(&mut self, i: usize) {
+        if let Some(mut p) = self.speakers[i].take() {
+            if let Some(pid) = p.pid() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+            let t0 = Instant::now();
+            while p.exited().is_none() && t0.elapsed() < Duration::from_secs(15) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Node `i` dies: its speaker is SIGKILLed and its link goes down.
+    pub fn kill_host(&mut self, i: usize) {
+        if let Some(p) = self.speakers[i].as_mut() {
+            p.kill();
+        }
+        self.speakers[i] = None;
+        let out = self
+            .net
+            .exec(HOSTS[i], &["ip", "link", "set", "eth0", "down"]);
+        assert!(out.status.success(), "{out:?}");
+    }
+
+    /// Node `i`'s link comes back (start its speaker again separately).
+    pub fn revive_host(&mut self, i: usize) {
+        let out = self
+            .net
+            .exec(HOSTS[i], &["ip", "link", "set", "eth0", "up"]);
+        assert!(out.status.success(), "{out:?}");
+    }
+
+    /// The last lines of every speaker's and the controller's log.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for h in HOSTS {
+            let ours = self.cp.dir().join(format!("speaker-{h}.log"));
+            let theirs = self.cp.dir().join(format!("metallb-speaker-{h}.log"));
+            let log = std::fs::read_to_string(ours).unwrap_or_default()
+                + &std::fs::read_to_string(theirs).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            out += &format!("--- speaker {h}\n");
+            for l in tail.into_iter().rev() {
+                out += l;
+                out.push('\n');
+            }
+        }
+        out + &format!("--- controller\n{}", self.controller.log_tail())
+    }
+
+    /// Which host serves `ip:8080` to the client, if any.
+    pub fn served_by(&self, ip: IpAddr) -> Option<String> {
+        net::tcp_get(self.net.netns_path("c"), ip)
+    }
+
+    /// Waits (at most 30 s, else panics with the logs) until the client is served by a host
+    /// satisfying `ok`; returns it.
+    pub fn wait_served(&self, ip: IpAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            if let Some(host) = self.served_by(ip)
+                && ok(&host)
+            {
+                return host;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "{what}: {ip} not served as expected\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The MACs that answer `arping` from the client for `ip` (3 requests).
+    pub fn mac_answers(&self, ip: IpAddr) -> Vec<String> {
+        let out = self.net.exec(
+            "c",
+            &[
+                "arping",
+                "-c",
+                "3",
+                "-w",
+                "3",
+                "-I",
+                "eth0",
+                &ip.to_string(),
+            ],
+        );
+        let mut macs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (_, rest) = l.split_once(" from ")?;
+                Some(rest.split_whitespace().next()?.to_lowercase())
+            })
+            .collect();
+        macs.sort();
+        macs.dedup();
+        macs
+    }
+
+    /// The first ingress address of Service `default/name`, waiting (30 s) for it.
+    pub async fn ingress(&self, name: &str) -> IpAddr {
+        let api: Api<Service> = Api::namespaced(self.client.clone(), "default");
+        let t0 = Instant::now();
+        loop {
+            let ip = api
+                .get(name)
+                .await
+                .ok()
+                .and_then(|s| s.status?.load_balancer?.ingress?.into_iter().next()?.ip);
+            if let Some(ip) = ip.and_then(|ip| ip.parse().ok()) {
+                return ip;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "{name}: no address\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Starts a client loop against `ip:8080` (see [`ClientLoop`]).
+    pub fn client_loop(&self, ip: IpAddr) -> ClientLoop {
+        ClientLoop::start(self.net.netns_path("c"), ip)
+    }
+}
+
+/// `kubectl apply -k deploy` and a kubeconfig with the `speaker` ServiceAccount's token.
+fn install(cp: &ControlPlane, deploy: &Path) -> PathBuf {
+    let out = cp.kubectl(&[
+        "apply",
+        "--server-side",
+        "-k",
+        &deploy.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cp.kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/ipaddresspools.metallb.io",
+        "crd/servicel2statuses.metallb.io",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = cp.kubectl(&["-n", NS, "create", "token", "speaker"]);
+    assert!(out.status.success(), "{out:?}");
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let admin = std::fs::read_to_string(cp.kubeconfig()).expect("kubeconfig");
+    let sa = admin.replace("lb-lab-admin-token", &token);
+    let path = cp.dir().join("speaker-sa.kubeconfig");
+    std::fs::write(&path, sa).expect("kubeconfig");
+    path
+}
+
+/// A LoadBalancer Service `default/name` on port 8080 selecting `app: <app>`.
+pub fn service_yaml(name: &str, app: &str, local: bool) -> String {
+    let policy = if local { "Local" } else { "Cluster" };
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  type: LoadBalancer\n  externalTrafficPolicy: {policy}\n  selector: {{app: {app}}}\n  ports: [{{port: 8080, protocol: TCP}}]\n"
+    )
+}
+
+/// Every attempt of a [`ClientLoop`]: when it started, and which host answered (`None`:
+/// failed).
+pub type Attempts = Vec<(Instant, Option<String>)>;
+
+/// A client loop in the client namespace: a fresh TCP connection to `ip:8080` every 10 ms
+/// (100 ms to connect, 200 ms to read the host's name), each outcome recorded with its time.
+#[derive(Debug)]
+pub struct ClientLoop {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Attempts>>,
+}
+
+impl ClientLoop {
+    fn start(netns_path: String, ip: IpAddr) -> ClientLoop {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = net::in_netns(netns_path, move || {
+            use std::io::Read;
+            let mut out = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                let at = Instant::now();
+                let got = std::net::TcpStream::connect_timeout(
+                    &(ip, 8080).into(),
+                    Duration::from_millis(100),
+                )
+                .and_then(|mut s| {
+                    s.set_read_timeout(Some(Duration::from_millis(200)))?;
+                    let mut text = String::new();
+                    s.read_to_string(&mut text)?;
+                    Ok(text)
+                })
+                .ok()
+                .filter(|t| !t.is_empty());
+                out.push((at, got));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            out
+        });
+        ClientLoop {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the loop and returns its attempts.
+    pub fn finish(mut self) -> Attempts {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ClientLoop {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// From a client loop's record: the time from `since` until the first attempt that started
+/// at or after it and succeeded (`None`: never).
+pub fn served_again_after(
+    record: &[(Instant, Option<String>)],
+    since: Instant,
+) -> Option<Duration> {
+    record
+        .iter()
+        .find(|(at, got)| *at >= since && got.is_some())
+        .map(|(at, _)| at.duration_since(since))
+}
