@@ -12,8 +12,6 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Service;
@@ -29,15 +27,7 @@ pub const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
 /// The L2 pool.
 pub const POOL: &str = "192.0.2.192/27";
 
-/// Node `i`'s address (`192.0.2.11` + i).
-pub fn host_ip(i: usize) -> IpAddr {
-    IpAddr::from([192, 0, 2, 11 + u8::try_from(i).unwrap_or(0)])
-}
-
-/// Node `i`'s MAC address.
-pub fn mac_of(i: usize) -> String {
-    format!("02:00:00:00:00:{:02x}", 0x11 + i)
-}
+pub use crate::e2e::{ClientLoop, host_ip, mac_of, served_again_after};
 
 /// The binaries and manifests a cluster runs.
 #[derive(Debug, Clone)]
@@ -89,21 +79,8 @@ impl Cluster {
             Err(why) => return skip_or_fail(&why),
         };
         net.switch();
-        for (i, h) in HOSTS.iter().enumerate() {
-            net.add_host(
-                h,
-                &mac_of(i),
-                &format!("{}/24", host_ip(i)),
-                &format!("2001:db8:1::{}/64", 11 + i),
-            );
-            for cmd in [
-                vec!["ip", "route", "add", "local", POOL, "dev", "lo"],
-                vec!["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"],
-            ] {
-                let out = net.exec(h, &cmd);
-                assert!(out.status.success(), "{cmd:?}: {out:?}");
-            }
-            net::tcp_server(net.netns_path(h), false, HOSTS[i], 3600);
+        for i in 0..HOSTS.len() {
+            crate::e2e::add_server_host(&net, i, &[POOL]);
         }
         net.add_host(
             "c",
@@ -333,29 +310,7 @@ impl Cluster {
 
     /// The MACs that answer `arping` from the client for `ip` (3 requests).
     pub fn mac_answers(&self, ip: IpAddr) -> Vec<String> {
-        let out = self.net.exec(
-            "c",
-            &[
-                "arping",
-                "-c",
-                "3",
-                "-w",
-                "3",
-                "-I",
-                "eth0",
-                &ip.to_string(),
-            ],
-        );
-        let mut macs: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                let (_, rest) = l.split_once(" from ")?;
-                Some(rest.split_whitespace().next()?.to_lowercase())
-            })
-            .collect();
-        macs.sort();
-        macs.dedup();
-        macs
+        crate::e2e::arp_answers(&self.net, "c", ip)
     }
 
     /// The first ingress address of Service `default/name`, waiting (30 s) for it.
@@ -423,79 +378,4 @@ pub fn service_yaml(name: &str, app: &str, local: bool) -> String {
     format!(
         "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  type: LoadBalancer\n  externalTrafficPolicy: {policy}\n  selector: {{app: {app}}}\n  ports: [{{port: 8080, protocol: TCP}}]\n"
     )
-}
-
-/// Every attempt of a [`ClientLoop`]: when it started, and which host answered (`None`:
-/// failed).
-pub type Attempts = Vec<(Instant, Option<String>)>;
-
-/// A client loop in the client namespace: a fresh TCP connection to `ip:8080` every 10 ms
-/// (100 ms to connect, 200 ms to read the host's name), each outcome recorded with its time.
-#[derive(Debug)]
-pub struct ClientLoop {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Attempts>>,
-}
-
-impl ClientLoop {
-    fn start(netns_path: String, ip: IpAddr) -> ClientLoop {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = net::in_netns(netns_path, move || {
-            use std::io::Read;
-            let mut out = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
-                let at = Instant::now();
-                let got = std::net::TcpStream::connect_timeout(
-                    &(ip, 8080).into(),
-                    Duration::from_millis(100),
-                )
-                .and_then(|mut s| {
-                    s.set_read_timeout(Some(Duration::from_millis(200)))?;
-                    let mut text = String::new();
-                    s.read_to_string(&mut text)?;
-                    Ok(text)
-                })
-                .ok()
-                .filter(|t| !t.is_empty());
-                out.push((at, got));
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            out
-        });
-        ClientLoop {
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops the loop and returns its attempts.
-    pub fn finish(mut self) -> Attempts {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread
-            .take()
-            .and_then(|t| t.join().ok())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for ClientLoop {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// From a client loop's record: the time from `since` until the first attempt that started
-/// at or after it and succeeded (`None`: never).
-pub fn served_again_after(
-    record: &[(Instant, Option<String>)],
-    since: Instant,
-) -> Option<Duration> {
-    record
-        .iter()
-        .find(|(at, got)| *at >= since && got.is_some())
-        .map(|(at, _)| at.duration_since(since))
 }

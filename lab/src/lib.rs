@@ -21,11 +21,14 @@ use std::process::{Command, Output, Stdio};
 
 #[cfg(all(target_os = "linux", feature = "kube"))]
 pub mod cluster;
+#[cfg(target_os = "linux")]
+pub mod e2e;
 pub mod go;
 #[cfg(all(target_os = "linux", feature = "kube"))]
 pub mod kube;
 #[cfg(target_os = "linux")]
 pub mod net;
+pub mod process;
 #[cfg(target_os = "linux")]
 pub mod speaker;
 
