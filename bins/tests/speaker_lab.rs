@@ -270,7 +270,8 @@ fn bgp_every_selected_host_with_the_advertisements_attributes() {
     std::fs::write(manifests.join("ad.yaml"), ADVERTISEMENT).unwrap();
     let v6 = want["api"].iter().find(|(ip, _)| ip.is_ipv6()).unwrap().0;
     wait_routes(&lab, v6, &["h3v6"]);
-    wait_routes(&lab, v4, &["h1v4", "h2v4", "h3v4"]);
+    let routes = wait_routes(&lab, v4, &["h1v4", "h2v4", "h3v4"]);
+    eprintln!("{v4}: {routes:?}");
 }
 
 #[test]
@@ -330,14 +331,20 @@ fn rolling_restart_with_sigterm_fails_no_request() {
     lab.wait_served(l2, "web", |_| true);
     wait_routes(&lab, bgp, &["h1v4", "h2v4", "h3v4"]);
     let loops = [lab.client_loop(l2), lab.client_loop(bgp)];
-    for i in 0..HOSTS.len() {
+    let start = Instant::now();
+    for (i, host) in HOSTS.iter().enumerate() {
+        eprintln!("{:?}: SIGTERM {host}", start.elapsed());
         lab.terminate(i);
+        eprintln!("{:?}: {host} stopped, restarting", start.elapsed());
         lab.start_speaker(i, &manifests, &[]);
         std::thread::sleep(Duration::from_secs(3));
     }
     for (probe, what) in loops.into_iter().zip(["layer2", "bgp"]) {
         let record = probe.finish();
         let failed = record.iter().filter(|(_, got)| got.is_none()).count();
+        for (at, _) in record.iter().filter(|(_, got)| got.is_none()) {
+            eprintln!("{what}: failed at {:?}", at.duration_since(start));
+        }
         eprintln!(
             "rolling restart, {what}: {failed} of {} requests failed",
             record.len()

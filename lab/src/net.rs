@@ -22,23 +22,23 @@ pub fn in_netns<T: Send + 'static>(
 /// A TCP server in the namespace at `netns_path` that answers every connection with `reply`, on
 /// port 8080 of every address (`[::]` if `v6`, else `0.0.0.0`; a VIP arrives through the local
 /// route), for `secs` seconds, so that the socket (and with it the namespace) goes away.
-/// Returns once it listens.
+/// Connections are answered as soon as they are accepted (a blocking accept that wakes at least
+/// every 100 ms to check the time). Returns once it listens.
 pub fn tcp_server(netns_path: String, v6: bool, reply: &'static str, secs: u64) {
     let (tx, rx) = std::sync::mpsc::channel();
     in_netns(netns_path, move || {
         use std::io::Write;
         let addr = if v6 { "[::]:8080" } else { "0.0.0.0:8080" };
         let listener = std::net::TcpListener::bind(addr).expect("bind 8080");
-        listener.set_nonblocking(true).expect("nonblocking");
+        // accept(2) honours SO_RCVTIMEO on a listening socket.
+        socket2::SockRef::from(&listener)
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("accept timeout");
         tx.send(()).expect("ready");
         let end = Instant::now() + Duration::from_secs(secs);
         while Instant::now() < end {
-            match listener.accept() {
-                Ok((mut conn, _)) => {
-                    let _ = conn.set_nonblocking(false);
-                    let _ = conn.write_all(reply.as_bytes());
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            if let Ok((mut conn, _)) = listener.accept() {
+                let _ = conn.write_all(reply.as_bytes());
             }
         }
     });

@@ -19,9 +19,18 @@ pub struct L2Announcer {
 impl L2Announcer {
     /// Starts the ARP driver and, where IPv6 works, the NDP driver, on the current runtime,
     /// on the interfaces `filter` allows. Conflict events are logged.
+    ///
+    /// Addresses are not defended (RFC 5227 §2.4 (b)): between speakers, a foreign claim is
+    /// the next owner's gratuitous announcement during a handover, and answering it would send
+    /// clients back to the old owner for a moment. Conflicts are still reported, as MetalLB
+    /// (which never defends) does not.
     pub async fn start(filter: lb_l2::netlink::InterfaceFilter) -> Result<L2Announcer, Error> {
         let arp_config = lb_arp::driver::DriverConfig {
             interfaces: filter.clone(),
+            responder: lb_arp::Config {
+                defend_interval: None,
+                ..lb_arp::Config::default()
+            },
             ..Default::default()
         };
         let (arp, mut arp_events) = lb_arp::driver::spawn(arp_config).await?;
@@ -32,6 +41,10 @@ impl L2Announcer {
         });
         let ndp_config = lb_ndp::driver::DriverConfig {
             interfaces: filter,
+            responder: lb_ndp::Config {
+                defend_interval: None,
+                ..lb_ndp::Config::default()
+            },
             ..Default::default()
         };
         let ndp = match lb_ndp::driver::spawn(ndp_config).await {
