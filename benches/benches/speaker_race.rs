@@ -17,6 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lb_lab::cluster::{Binaries, Cluster, HOSTS, served_again_after};
+use lb_lab::e2e::summary;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Contender {
@@ -110,12 +111,6 @@ async fn race(
     Some(out)
 }
 
-fn stats(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
-    v.sort();
-    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
-    (at(0.5), at(0.95), *v.last().unwrap())
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -141,7 +136,7 @@ async fn main() {
     let mut rows = Vec::new();
     for who in [Contender::OursFast, Contender::OursLan, Contender::MetalLb] {
         match race(who, trials, &bins, &metallb).await {
-            Some(v) if !v.is_empty() => rows.push((who, v.len(), stats(v))),
+            Some(v) if !v.is_empty() => rows.push((who, v.len(), summary(v))),
             _ => eprintln!("{}: no result", who.name()),
         }
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use lb_bins::speaker::standalone::assign;
 use lb_bins::speaker::world::{HostOptions, plan_host};
 use lb_k8s::source::ManifestSource;
-use lb_lab::e2e::{HOSTS, Lab, mac_of, served_again_after, summary};
+use lb_lab::e2e::{HOSTS, Lab, mac_of, summary};
 
 const BASE: &str = "
 apiVersion: metallb.io/v1beta1
@@ -285,29 +285,17 @@ fn failover_over_twenty_trials() {
     lab.wait_served(ip, "db", |_| true);
     let mut times = Vec::new();
     for trial in 0..20 {
-        let owner = lab.wait_served(ip, "before the trial", |_| true);
-        let i = HOSTS.iter().position(|h| *h == owner).unwrap();
-        let probe = lab.client_loop(ip);
-        std::thread::sleep(Duration::from_millis(100));
-        lab.kill_host(i);
-        let t0 = Instant::now();
-        lab.wait_served(ip, "failover", |h| h != owner);
-        std::thread::sleep(Duration::from_millis(100));
-        let record = probe.finish();
-        let again = served_again_after(&record, t0).expect("served again");
+        let (owner, again) = lab.failover_trial(ip, &manifests, &[]);
+        let again = again.expect("served again");
         eprintln!("trial {trial}: {owner} died, served again after {again:?}");
         times.push(again);
-        lab.revive_host(i);
-        lab.start_speaker(i, &manifests, &[]);
-        let t = Instant::now();
-        while lab.l2_answers(ip).len() != 1 {
-            assert!(
-                t.elapsed() < Duration::from_secs(30),
-                "no single owner after the revival\n{}",
-                lab.logs()
-            );
-        }
     }
+    assert_eq!(
+        lab.l2_answers(ip).len(),
+        1,
+        "one owner at the end\n{}",
+        lab.logs()
+    );
     let (median, p95, max) = summary(times);
     eprintln!("failover (fast) over 20 trials: median {median:?}, p95 {p95:?}, max {max:?}");
 }

@@ -509,7 +509,7 @@ impl Lab {
         net::tcp_get(self.net.netns_path("c"), ip)
     }
 
-    /// Waits (at most 30 s, else panics with the logs) until the client is served by a host
+    /// Waits (at most 60 s, else panics with the logs) until the client is served by a host
     /// satisfying `ok`; returns it.
     pub fn wait_served(&self, ip: IpAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let t0 = Instant::now();
@@ -520,7 +520,7 @@ impl Lab {
                 return host;
             }
             assert!(
-                t0.elapsed() < Duration::from_secs(30),
+                t0.elapsed() < Duration::from_secs(60),
                 "{what}: {ip} not served as expected\n{}",
                 self.logs()
             );
@@ -540,6 +540,32 @@ impl Lab {
     /// Starts a client loop against `ip:8080`.
     pub fn client_loop(&self, ip: IpAddr) -> ClientLoop {
         ClientLoop::start(self.net.netns_path("c"), ip)
+    }
+
+    /// One failover trial for `ip`: with a client loop running, the host serving it dies
+    /// ([`Lab::kill_host`]); returns who it was and the time until the client was served
+    /// again, read from the loop's record. Then the host comes back with its speaker
+    /// (`manifests`, `extra` flags) and the trial waits until it serves `ip` again (with every
+    /// host alive the election names it again).
+    pub fn failover_trial(
+        &mut self,
+        ip: IpAddr,
+        manifests: &Path,
+        extra: &[&str],
+    ) -> (String, Option<Duration>) {
+        let owner = self.wait_served(ip, "before the trial", |_| true);
+        let i = HOSTS.iter().position(|h| *h == owner).unwrap_or(0);
+        let probe = self.client_loop(ip);
+        std::thread::sleep(Duration::from_millis(100));
+        self.kill_host(i);
+        let t0 = Instant::now();
+        self.wait_served(ip, "failover", |h| h != owner);
+        std::thread::sleep(Duration::from_millis(100));
+        let again = served_again_after(&probe.finish(), t0);
+        self.revive_host(i);
+        self.start_speaker(i, manifests, extra);
+        self.wait_served(ip, "after the revival", |h| h == owner);
+        (owner, again)
     }
 }
 
