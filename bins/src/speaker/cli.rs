@@ -50,7 +50,7 @@ fn duration(s: &str) -> Result<Duration, String> {
 /// and BGP. Standalone mode (`--manifests DIR`) reads the metallb.io objects, Nodes and
 /// Services from a folder of YAML manifests instead of the Kubernetes API.
 #[derive(Debug, Parser)]
-#[command(name = "speaker", version, about)]
+#[command(name = "speaker", version, about, args_override_self = true)]
 struct Args {
     /// Standalone mode: the folder of manifests (re-read when a file changes). Without it the
     /// speaker reads the Kubernetes API (`KUBECONFIG` or the in-cluster service account).
