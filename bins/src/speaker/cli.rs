@@ -117,6 +117,13 @@ struct Args {
     /// Default: every eligible interface but `veth*`, `cali*`, `lo`, `kube-ipvs*`.
     #[arg(long = "interfaces", value_delimiter = ',')]
     interfaces: Vec<String>,
+    /// Upstream's Layer 2 interface exclusion file (`announcedInterfacesToExclude`); used
+    /// when it exists, else the default exclusions apply.
+    #[arg(
+        long = "exclude-l2-config",
+        default_value = "/etc/metallb/excludel2.yaml"
+    )]
+    exclude_l2_config: PathBuf,
     /// Accept BGP connections here (default: none; every session dials out, as upstream).
     #[arg(long = "bgp-listen")]
     bgp_listen: Option<SocketAddr>,

@@ -15,6 +15,7 @@
 
 pub mod bgp;
 pub mod cli;
+pub mod exclude;
 pub mod l2;
 pub mod members;
 pub mod metrics;
