@@ -2,7 +2,8 @@
 //! ([`ControlPlane`]), three node namespaces `h1`..`h3` and a client `c` on one switch, the
 //! API server reachable from every node namespace ([`ControlPlane::expose_in`]), `deploy/`
 //! applied, Nodes and the speaker Pods a DaemonSet would make (host network: their IP is the
-//! node's), a controller, an L2 pool and a Service `web` with a ready Pod on every node.
+//! node's), a controller (whose memberlist Secret is written where the DaemonSet would mount
+//! it), an L2 pool and a Service `web` with a ready Pod on every node.
 //! Speakers — ours or upstream MetalLB's — are started, stopped and killed by the cluster.
 //!
 //! Every host takes the pool's addresses itself (an "any-IP" local route, as kube-proxy would)
@@ -89,9 +90,6 @@ impl Cluster {
             "2001:db8:1::100/64",
         );
         let speaker_kubeconfig = install(&cp, &bins.deploy);
-        let secret_dir = cp.dir().join("memberlist");
-        std::fs::create_dir_all(&secret_dir).expect("secret dir");
-        std::fs::write(secret_dir.join("secretkey"), "bGFiLW1lbWJlcmxpc3Qta2V5").expect("secret");
         let exposed = HOSTS
             .iter()
             .map(|h| {
@@ -123,6 +121,29 @@ impl Cluster {
             &cp.dir().join("controller.log"),
         )
         .expect("controller");
+        // The memberlist Secret the controller creates, mounted as the DaemonSet would.
+        let secret_dir = cp.dir().join("memberlist");
+        std::fs::create_dir_all(&secret_dir).expect("secret dir");
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), NS);
+        let t0 = Instant::now();
+        let key = loop {
+            let key = secrets
+                .get_opt("memberlist")
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.data?.remove("secretkey"));
+            if let Some(key) = key {
+                break key.0;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "the controller made no memberlist Secret\n{}",
+                controller.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        std::fs::write(secret_dir.join("secretkey"), key).expect("secret");
         cp.apply_yaml(&format!(
             "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  addresses: [{POOL}]\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  ipAddressPools: [lan]\n"
         ))

@@ -203,6 +203,12 @@ fn main() -> ExitCode {
             }
         };
         tracing::info!(namespace = %namespace, lb_class = %args.lb_class, "controller starting");
+        let secret = args.ml_secret_name.clone().unwrap_or_else(|| "memberlist".into());
+        match shell::ensure_memberlist_secret(&client, &namespace, &secret).await {
+            Ok(true) => tracing::info!(secret = %secret, "memberlist secret created"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(secret = %secret, error = %e, "memberlist secret not created"),
+        }
         let lb_class = Some(args.lb_class.clone()).filter(|c| !c.is_empty());
         tokio::select! {
             () = shell::run(client, namespace, lb_class, args.pod_name.clone(), state) => ExitCode::SUCCESS,

@@ -151,6 +151,70 @@ async fn write_status(client: &Client, w: &Write) -> bool {
     }
 }
 
+/// Creates the memberlist Secret `name` (key `secretkey`: 128 random bytes, base64) in
+/// `namespace` unless it exists, as upstream's controller does, so the speakers' DaemonSet can
+/// mount it. An existing Secret is never changed.
+pub async fn ensure_memberlist_secret(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, String> {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::core::v1::Secret;
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    if api
+        .get_opt(name)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let mut raw = [0u8; 128];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").map_err(|e| e.to_string())?,
+        &mut raw,
+    )
+    .map_err(|e| e.to_string())?;
+    let key = base64(&raw);
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(namespace.to_owned()),
+            ..ObjectMeta::default()
+        },
+        data: Some([("secretkey".to_string(), ByteString(key.into_bytes()))].into()),
+        ..Secret::default()
+    };
+    match api.create(&kube::api::PostParams::default(), &secret).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Standard base64 with padding.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Records `ev` on its Service as `component` (`metallb-controller` or `metallb-speaker`),
 /// reported by `pod`.
 pub(crate) async fn record(client: &Client, ev: &ServiceEvent, pod: Option<&str>, component: &str) {
@@ -235,5 +299,23 @@ async fn write_config_state(client: &Client, namespace: &str, report: &ConfigRep
         .await
     {
         tracing::warn!(error = %e, "ConfigurationState status not written");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (raw, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(raw.as_bytes()), want);
+        }
     }
 }
