@@ -443,3 +443,39 @@ fn converged(lab: &Lab, what: &str, was: &Expected, now: &Expected) {
         }
     }
 }
+
+#[test]
+fn an_advertisements_interfaces_limit_where_an_address_is_answered() {
+    let limited = |iface: &str| {
+        BASE.replace(
+            "metadata: {name: lan}\nspec:\n  ipAddressPools: [lan]",
+            &format!(
+                "metadata: {{name: lan}}\nspec:\n  ipAddressPools: [lan]\n  interfaces: [{iface}]"
+            ),
+        )
+    };
+    let first = limited("eth0");
+    assert_ne!(first, BASE, "the advertisement was limited");
+    let Some((mut lab, manifests)) = lab("si", &[("base.yaml", &first), ("db.yaml", DB)]) else {
+        return;
+    };
+    start_all(&mut lab, &manifests, &[]);
+    let want = expected(&manifests);
+    let (db, owner) = want["db"][0].clone();
+    let owner = owner.unwrap();
+    lab.wait_served(db, "limited to eth0", |h| h == owner);
+    // An interface no host has: the winner cannot announce (announceFailed), nobody answers.
+    std::fs::write(manifests.join("base.yaml"), limited("eth9")).unwrap();
+    let t0 = Instant::now();
+    while !lab.l2_answers(db).is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{db} still answered\n{}",
+            lab.logs()
+        );
+    }
+    let i = HOSTS.iter().position(|h| *h == owner).unwrap();
+    assert!(lab.log(i).contains("announceFailed"), "{}", lab.logs());
+    std::fs::write(manifests.join("base.yaml"), limited("eth0")).unwrap();
+    lab.wait_served(db, "eth0 again", |h| h == owner);
+}

@@ -21,7 +21,7 @@
 //! BPF program its sockets read, which interfaces are eligible, and the core's calls.
 //! `lb_arp::driver` and `lb_ndp::driver` are that and nothing else.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fs::File;
 use std::io;
@@ -169,7 +169,10 @@ impl Drop for Port {
 struct Shared<R: Responder> {
     core: Mutex<R>,
     ports: Mutex<HashMap<u32, Port>>,
-    wanted: Mutex<BTreeSet<R::Addr>>,
+    /// Each wanted address with the interface names it is limited to (`None`: every one).
+    wanted: Mutex<BTreeMap<R::Addr, Option<BTreeSet<String>>>>,
+    /// The name of each interface in use, by index.
+    names: Mutex<HashMap<u32, String>>,
     wake: Notify,
     rescan: Notify,
     events: mpsc::Sender<R::Event>,
@@ -222,6 +225,11 @@ impl<R: Responder> fmt::Debug for Handle<R> {
     }
 }
 
+/// Whether interface `name` may carry an address limited to `only`.
+fn allowed(only: Option<&BTreeSet<String>>, name: &str) -> bool {
+    only.is_none_or(|set| set.contains(name))
+}
+
 /// Starts the driver on the current tokio runtime: discovers interfaces, opens their sockets
 /// and spawns its tasks and reader threads (one per CPU and interface). Events (conflicts,
 /// probe results) arrive on the returned receiver. [`Handle::shutdown`] stops everything; so
@@ -237,7 +245,8 @@ pub async fn spawn<R: Responder>(
     let shared = Arc::new(Shared {
         core: Mutex::new(R::new(config.responder)),
         ports: Mutex::new(HashMap::new()),
-        wanted: Mutex::new(BTreeSet::new()),
+        wanted: Mutex::new(BTreeMap::new()),
+        names: Mutex::new(HashMap::new()),
         wake: Notify::new(),
         rescan: Notify::new(),
         events: tx,
@@ -443,6 +452,7 @@ fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
             let stays = keep.contains(index);
             if !stays {
                 tracing::info!(ifindex = index, "interface gone or no longer eligible");
+                lock(&shared.names).remove(index);
                 port.stop.store(true, Ordering::Relaxed);
                 core.remove_interface(*index);
             }
@@ -470,9 +480,12 @@ fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
                 R::PROTOCOL
             );
             core.add_interface(R::interface(&link, mac));
-            for addr in lock(&shared.wanted).iter() {
-                let group = core.announce(now, link.index, *addr)?;
-                join(&socket, group, true);
+            lock(&shared.names).insert(link.index, link.name.clone());
+            for (addr, only) in lock(&shared.wanted).iter() {
+                if allowed(only.as_ref(), &link.name) {
+                    let group = core.announce(now, link.index, *addr)?;
+                    join(&socket, group, true);
+                }
             }
             let stop = Arc::new(AtomicBool::new(false));
             for (member, cpu) in readers::<R>(&socket, link.index) {
@@ -518,17 +531,37 @@ impl<R: Responder> Handle<R> {
     /// the multicast group the responder names, if any, and sends the first announcement at
     /// once. Announcing again restarts the announcement schedule (takeover).
     pub fn announce(&self, addr: R::Addr) -> Result<(), R::Error> {
-        lock(&self.shared.wanted).insert(addr);
+        self.announce_on(addr, None)
+    }
+
+    /// As [`Handle::announce`], limited to the interfaces named in `only` (`None`: every
+    /// eligible interface), now and on interfaces found later; a name that is not an eligible
+    /// interface is ignored. Announcing an address again with another set moves it: it stops
+    /// being answered on the interfaces left out.
+    pub fn announce_on(
+        &self,
+        addr: R::Addr,
+        only: Option<BTreeSet<String>>,
+    ) -> Result<(), R::Error> {
         let now = Instant::now();
         {
-            let mut core = lock(&self.shared.core);
+            let names = lock(&self.shared.names).clone();
+            // Ports before core, as `rescan` takes them.
             let ports = lock(&self.shared.ports);
+            let mut core = lock(&self.shared.core);
             for index in core.interface_indexes() {
-                let group = core.announce(now, index, addr)?;
-                if let Some(port) = ports.get(&index) {
-                    join(&port.socket, group, true);
+                let name = names.get(&index).map(String::as_str).unwrap_or_default();
+                let port = ports.get(&index);
+                if allowed(only.as_ref(), name) {
+                    let group = core.announce(now, index, addr)?;
+                    if let Some(port) = port {
+                        join(&port.socket, group, true);
+                    }
+                } else if let (Some(leave), Some(port)) = (core.withdraw(index, addr), port) {
+                    join(&port.socket, Some(leave), false);
                 }
             }
+            lock(&self.shared.wanted).insert(addr, only);
         }
         // Send the first round from the caller's thread: no wake-up latency on takeover.
         flush(&self.shared);
@@ -538,9 +571,9 @@ impl<R: Responder> Handle<R> {
 
     /// Stops answering for `addr` everywhere; returns whether it was announced.
     pub fn withdraw(&self, addr: R::Addr) -> bool {
-        let was = lock(&self.shared.wanted).remove(&addr);
-        let mut core = lock(&self.shared.core);
+        let was = lock(&self.shared.wanted).remove(&addr).is_some();
         let ports = lock(&self.shared.ports);
+        let mut core = lock(&self.shared.core);
         for index in core.interface_indexes() {
             if let (Some(leave), Some(port)) = (core.withdraw(index, addr), ports.get(&index)) {
                 join(&port.socket, Some(leave), false);
@@ -551,7 +584,7 @@ impl<R: Responder> Handle<R> {
 
     /// The addresses announced.
     pub fn announced(&self) -> Vec<R::Addr> {
-        lock(&self.shared.wanted).iter().copied().collect()
+        lock(&self.shared.wanted).keys().copied().collect()
     }
 
     /// Starts the protocol's probe for `addr` on every interface; the outcome arrives as an

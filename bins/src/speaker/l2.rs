@@ -88,10 +88,14 @@ impl L2Announcer {
     }
 
     fn announce(&self, ip: IpAddr) {
+        let only = match self.announced.get(&ip) {
+            Some(Interfaces::Only(names)) => Some(names.clone()),
+            _ => None,
+        };
         let result = match ip {
-            IpAddr::V4(v4) => self.arp.announce(v4).map_err(Error::from),
+            IpAddr::V4(v4) => self.arp.announce_on(v4, only).map_err(Error::from),
             IpAddr::V6(v6) => match &self.ndp {
-                Some(ndp) => ndp.announce(v6).map_err(Error::from),
+                Some(ndp) => ndp.announce_on(v6, only).map_err(Error::from),
                 None => Ok(()),
             },
         };
@@ -150,9 +154,9 @@ impl L2Announcer {
 impl Announcer for L2Announcer {
     type Error = Error;
 
-    /// Withdraws first, then announces what is new: a takeover sends its first gratuitous
-    /// round at once. An address restricted to some interfaces is answered on every eligible
-    /// interface for now (per-address interface sets need `lb_l2`'s declarative door).
+    /// Withdraws first, then announces what is new (a takeover sends its first gratuitous
+    /// round at once) or moved to another interface set. An address restricted to some
+    /// interfaces (`L2Advertisement.spec.interfaces`) is answered on those only.
     fn apply(&mut self, desired: &Desired) -> Result<(), Error> {
         let gone: Vec<IpAddr> = self
             .announced
@@ -167,12 +171,9 @@ impl Announcer for L2Announcer {
         }
         for (ip, interfaces) in &desired.l2 {
             if self.announced.get(ip) != Some(interfaces) {
-                let new = !self.announced.contains_key(ip);
                 self.announced.insert(*ip, interfaces.clone());
-                if new {
-                    self.announce(*ip);
-                    tracing::info!(%ip, "layer2: announcing");
-                }
+                self.announce(*ip);
+                tracing::info!(%ip, ?interfaces, "layer2: announcing");
             }
         }
         Ok(())
