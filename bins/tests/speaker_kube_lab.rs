@@ -109,6 +109,87 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
     let message = format!("announcing from node \"{owner}\" with protocol \"layer2\"");
     wait_event(&lab, "web", &message).await;
 
+    // Dual-stack: both families from one node; IPv6 answered (NDP) by that node alone.
+    lab.cp
+        .apply_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web2, namespace: default}\nspec:\n  type: LoadBalancer\n  ipFamilyPolicy: RequireDualStack\n  selector: {app: web}\n  ports: [{port: 8080, protocol: TCP}]\n")
+        .unwrap();
+    let both = lab.addresses("web2", 2).await;
+    let owners: Vec<String> = both
+        .iter()
+        .map(|ip| lab.wait_served(*ip, "web2", |_| true))
+        .collect();
+    assert_eq!(owners[0], owners[1], "{both:?}: both families on one node");
+    let v6 = *both
+        .iter()
+        .find(|ip| ip.is_ipv6())
+        .expect("an IPv6 address");
+    let i = HOSTS.iter().position(|h| *h == owners[0]).unwrap();
+    assert_eq!(
+        lab.mac_answers(v6),
+        vec![mac_of(i)],
+        "only the owner answers NDP"
+    );
+
+    // BGP: every node advertises the routed Service to the router (ECMP), with the
+    // advertisement's community; the client reaches it through the router; each node's
+    // ServiceBGPStatus names the peer.
+    lab.cp
+        .apply_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: default, annotations: {metallb.io/address-pool: routed}}\nspec:\n  type: LoadBalancer\n  selector: {app: web}\n  ports: [{port: 8080, protocol: TCP}]\n")
+        .unwrap();
+    let api = lab.ingress("api").await;
+    let prefix = format!("{api}/32");
+    let t0 = Instant::now();
+    loop {
+        let routes: Vec<_> = lab
+            .bird_routes()
+            .into_iter()
+            .filter(|r| r.prefix == prefix)
+            .collect();
+        let from: std::collections::BTreeSet<&str> =
+            routes.iter().map(|r| r.protocol.as_str()).collect();
+        if from == ["h1v4", "h2v4", "h3v4"].into() {
+            assert!(
+                routes.iter().all(|r| r.communities == "(64512,100)"),
+                "{routes:?}"
+            );
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{prefix}: routes {routes:?}\n{}",
+            lab.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    lab.wait_served(api, "api through the router", |_| true);
+    let statuses: Api<lb_k8s::crd::ServiceBGPStatus> = Api::namespaced(client.clone(), NS);
+    let t0 = Instant::now();
+    loop {
+        let mut seen: Vec<(String, Vec<String>)> = statuses
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|o| o.status)
+            .filter(|s| s.service_name == "api")
+            .map(|s| (s.node, s.peers))
+            .collect();
+        seen.sort();
+        let want: Vec<(String, Vec<String>)> = HOSTS
+            .iter()
+            .map(|h| (h.to_string(), vec!["router-v4".to_string()]))
+            .collect();
+        if seen == want {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "ServiceBGPStatus of api: {seen:?}\n{}",
+            lab.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // externalTrafficPolicy: Local — only the node with the endpoint announces.
     lab.cp
         .create_ready_pod(

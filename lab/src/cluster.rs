@@ -2,7 +2,7 @@
 //! ([`ControlPlane`]), three node namespaces `h1`..`h3` and a client `c` on one switch, the
 //! API server reachable from every node namespace ([`ControlPlane::expose_in`]), `deploy/`
 //! applied, Nodes and the speaker Pods a DaemonSet would make (host network: their IP is the
-//! node's), a controller (whose memberlist Secret is written where the DaemonSet would mount
+//! node's), a router `r` running BIRD (iBGP with every node, ECMP), a controller (whose memberlist Secret is written where the DaemonSet would mount
 //! it), an L2 pool and a Service `web` with a ready Pod on every node.
 //! Speakers — ours or upstream MetalLB's — are started, stopped and killed by the cluster.
 //!
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::Api;
 
+use crate::e2e::{self, BirdRoute};
 use crate::kube::{ControlPlane, Exposed, Process};
 use crate::{Namespaces, net, skip_or_fail};
 
@@ -25,8 +26,13 @@ use crate::{Namespaces, net, skip_or_fail};
 pub const NS: &str = "metallb-system";
 /// The node names (and host namespaces).
 pub const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
-/// The L2 pool.
+/// The L2 pool (IPv4).
 pub const POOL: &str = "192.0.2.192/27";
+/// The L2 pool (IPv6).
+pub const POOL6: &str = "2001:db8:1::100/120";
+/// The BGP pool (`routed`, not auto-assigned: Services ask for it by annotation), advertised
+/// to the router `192.0.2.1` (BGPPeer `router-v4`) with community `64512:100`.
+pub const ROUTED: &str = "198.51.100.0/26";
 
 pub use crate::e2e::{ClientLoop, host_ip, mac_of, served_again_after};
 
@@ -54,6 +60,7 @@ pub struct Cluster {
     secret_dir: PathBuf,
     _exposed: Vec<Exposed>,
     controller: Process,
+    _bird: Process,
     speakers: Vec<Option<Process>>,
 }
 
@@ -74,21 +81,28 @@ impl Cluster {
         let cp = ControlPlane::start()?;
         let prefix = format!("{tag}{}", std::process::id() % 100_000);
         let mut hosts: Vec<&str> = HOSTS.to_vec();
-        hosts.push("c");
-        let net = match Namespaces::create(prefix, &hosts, &["arping"]) {
+        hosts.extend(["r", "c"]);
+        let net = match Namespaces::create(prefix, &hosts, &["arping", "ndisc6", "bird", "birdc"]) {
             Ok(n) => n,
             Err(why) => return skip_or_fail(&why),
         };
         net.switch();
         for i in 0..HOSTS.len() {
-            crate::e2e::add_server_host(&net, i, &[POOL]);
+            let pools: Vec<&str> = e2e::L2_POOLS
+                .iter()
+                .chain(&e2e::BGP_POOLS)
+                .copied()
+                .collect();
+            e2e::add_server_host(&net, i, &pools);
         }
         net.add_host(
             "c",
             "02:00:00:00:00:99",
             "192.0.2.100/24",
-            "2001:db8:1::100/64",
+            "2001:db8:1::99/64",
         );
+        e2e::add_router(&net);
+        let bird = e2e::start_bird(&net, cp.dir());
         let speaker_kubeconfig = install(&cp, &bins.deploy);
         let exposed = HOSTS
             .iter()
@@ -145,7 +159,7 @@ impl Cluster {
         };
         std::fs::write(secret_dir.join("secretkey"), key).expect("secret");
         cp.apply_yaml(&format!(
-            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  addresses: [{POOL}]\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  ipAddressPools: [lan]\n"
+            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  addresses: [{POOL}, '{POOL6}']\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: lan, namespace: {NS}}}\nspec:\n  ipAddressPools: [lan]\n---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: routed, namespace: {NS}}}\nspec:\n  addresses: [{ROUTED}]\n  autoAssign: false\n---\napiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {{name: router-v4, namespace: {NS}}}\nspec: {{myASN: 64512, peerASN: 64512, peerAddress: 192.0.2.1}}\n---\napiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {{name: routed, namespace: {NS}}}\nspec:\n  ipAddressPools: [routed]\n  communities: ['64512:100']\n"
         ))
         .expect("pool");
         for (i, h) in HOSTS.iter().enumerate() {
@@ -171,6 +185,7 @@ impl Cluster {
             secret_dir,
             _exposed: exposed,
             controller,
+            _bird: bird,
             speakers: (0..HOSTS.len()).map(|_| None).collect(),
         })
     }
@@ -329,23 +344,41 @@ impl Cluster {
         }
     }
 
-    /// The MACs that answer `arping` from the client for `ip` (3 requests).
+    /// The MACs that answer ARP (IPv4) or NDP (IPv6) from the client for `ip`.
     pub fn mac_answers(&self, ip: IpAddr) -> Vec<String> {
-        crate::e2e::arp_answers(&self.net, "c", ip)
+        if ip.is_ipv4() {
+            e2e::arp_answers(&self.net, "c", ip)
+        } else {
+            e2e::ndp_answers(&self.net, "c", ip)
+        }
+    }
+
+    /// Every route the router's BIRD holds.
+    pub fn bird_routes(&self) -> Vec<BirdRoute> {
+        e2e::parse_bird_routes(&e2e::birdc(self.cp.dir(), &["show", "route", "all"]))
     }
 
     /// The first ingress address of Service `default/name`, waiting (30 s) for it.
     pub async fn ingress(&self, name: &str) -> IpAddr {
+        self.addresses(name, 1).await[0]
+    }
+
+    /// The ingress addresses of Service `default/name` once it has `n`, waiting (30 s).
+    pub async fn addresses(&self, name: &str, n: usize) -> Vec<IpAddr> {
         let api: Api<Service> = Api::namespaced(self.client.clone(), "default");
         let t0 = Instant::now();
         loop {
-            let ip = api
+            let ips: Vec<IpAddr> = api
                 .get(name)
                 .await
                 .ok()
-                .and_then(|s| s.status?.load_balancer?.ingress?.into_iter().next()?.ip);
-            if let Some(ip) = ip.and_then(|ip| ip.parse().ok()) {
-                return ip;
+                .and_then(|s| s.status?.load_balancer?.ingress)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.ip?.parse().ok())
+                .collect();
+            if ips.len() >= n.max(1) {
+                return ips;
             }
             assert!(
                 t0.elapsed() < Duration::from_secs(30),

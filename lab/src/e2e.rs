@@ -267,6 +267,115 @@ pub fn parse_bird_routes(text: &str) -> Vec<BirdRoute> {
     out
 }
 
+/// Adds the router `r` to `net` (forwarding on, no redirects) and routes the client `c`
+/// (added already) to the BGP pools through it.
+pub fn add_router(net: &Namespaces) {
+    net.add_host("r", "02:00:00:00:00:01", "192.0.2.1/24", "2001:db8:1::1/64");
+    for (ns, cmd) in [
+        (
+            "r",
+            vec![
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+                "net.ipv6.conf.all.forwarding=1",
+            ],
+        ),
+        (
+            "r",
+            vec![
+                "sysctl",
+                "-qw",
+                "net.ipv4.conf.all.send_redirects=0",
+                "net.ipv4.conf.eth0.send_redirects=0",
+            ],
+        ),
+        (
+            "c",
+            vec![
+                "sysctl",
+                "-qw",
+                "net.ipv4.conf.all.accept_redirects=0",
+                "net.ipv6.conf.all.accept_redirects=0",
+                "net.ipv6.conf.eth0.accept_redirects=0",
+            ],
+        ),
+        (
+            "c",
+            vec!["ip", "-4", "route", "add", BGP_POOLS[0], "via", ROUTER[0]],
+        ),
+        (
+            "c",
+            vec!["ip", "-6", "route", "add", BGP_POOLS[1], "via", ROUTER[1]],
+        ),
+    ] {
+        let out = net.exec(ns, &cmd);
+        assert!(out.status.success(), "{cmd:?}: {out:?}");
+    }
+}
+
+/// Starts BIRD in the router's namespace (configuration, control socket and log in `dir`):
+/// iBGP AS 64512, passive, one session per host and family, `merge paths` into the kernel
+/// table. Returns once it is up.
+pub fn start_bird(net: &Namespaces, dir: &Path) -> Process {
+    let mut conf = String::new();
+    let _ = writeln!(conf, "router id {};\nprotocol device {{}}", ROUTER[0]);
+    let _ = writeln!(
+        conf,
+        "protocol direct {{ ipv4; ipv6; interface \"eth0\"; }}"
+    );
+    for family in ["ipv4", "ipv6"] {
+        let _ = writeln!(
+            conf,
+            "protocol kernel {{ {family} {{ export where source = RTS_BGP; }}; merge paths on; }}"
+        );
+    }
+    for (i, h) in HOSTS.iter().enumerate() {
+        for (family, addr, local) in [
+            ("ipv4", host_ip(i), ROUTER[0]),
+            ("ipv6", host_ip6(i), ROUTER[1]),
+        ] {
+            let v = if family == "ipv4" { "v4" } else { "v6" };
+            let _ = writeln!(
+                conf,
+                "protocol bgp {h}{v} {{ local {local} as {ASN}; neighbor {addr} as {ASN}; passive on; {family} {{ import all; export none; }}; }}"
+            );
+        }
+    }
+    let path = dir.join("bird.conf");
+    std::fs::write(&path, conf).expect("bird.conf");
+    let ctl = dir.join("bird.ctl");
+    let args: Vec<String> = [
+        "netns",
+        "exec",
+        &net.ns("r"),
+        "bird",
+        "-f",
+        "-c",
+        &path.display().to_string(),
+        "-s",
+        &ctl.display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let bird = Process::spawn(Path::new("ip"), &args, &[], &dir.join("bird.log")).expect("bird");
+    let t0 = Instant::now();
+    while !birdc(dir, &["show", "status"]).contains("Daemon is up") {
+        assert!(t0.elapsed() < Duration::from_secs(10), "BIRD did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bird
+}
+
+/// `birdc` on the control socket of the BIRD started with [`start_bird`] in `dir`.
+pub fn birdc(dir: &Path, args: &[&str]) -> String {
+    let ctl = dir.join("bird.ctl").display().to_string();
+    let mut full = vec!["birdc", "-s", ctl.as_str()];
+    full.extend_from_slice(args);
+    String::from_utf8_lossy(&crate::run(&full).stdout).into_owned()
+}
+
 /// The lab (see the module documentation).
 #[derive(Debug)]
 pub struct Lab {
@@ -297,54 +406,12 @@ impl Lab {
         for i in 0..HOSTS.len() {
             add_server_host(&net, i, &pools);
         }
-        net.add_host("r", "02:00:00:00:00:01", "192.0.2.1/24", "2001:db8:1::1/64");
         net.add_host(
             "c",
             "02:00:00:00:00:99",
             "192.0.2.100/24",
             "2001:db8:1::99/64",
         );
-        for (ns, cmd) in [
-            (
-                "r",
-                vec![
-                    "sysctl",
-                    "-qw",
-                    "net.ipv4.ip_forward=1",
-                    "net.ipv6.conf.all.forwarding=1",
-                ],
-            ),
-            (
-                "r",
-                vec![
-                    "sysctl",
-                    "-qw",
-                    "net.ipv4.conf.all.send_redirects=0",
-                    "net.ipv4.conf.eth0.send_redirects=0",
-                ],
-            ),
-            (
-                "c",
-                vec![
-                    "sysctl",
-                    "-qw",
-                    "net.ipv4.conf.all.accept_redirects=0",
-                    "net.ipv6.conf.all.accept_redirects=0",
-                    "net.ipv6.conf.eth0.accept_redirects=0",
-                ],
-            ),
-            (
-                "c",
-                vec!["ip", "-4", "route", "add", BGP_POOLS[0], "via", ROUTER[0]],
-            ),
-            (
-                "c",
-                vec!["ip", "-6", "route", "add", BGP_POOLS[1], "via", ROUTER[1]],
-            ),
-        ] {
-            let out = net.exec(ns, &cmd);
-            assert!(out.status.success(), "{cmd:?}: {out:?}");
-        }
         let mut lab = Lab {
             net,
             dir: dir.to_path_buf(),
@@ -352,68 +419,14 @@ impl Lab {
             speaker: speaker.to_vec(),
             speakers: (0..HOSTS.len()).map(|_| None).collect(),
         };
-        lab.start_bird();
+        add_router(&lab.net);
+        lab.bird = Some(start_bird(&lab.net, dir));
         Some(lab)
-    }
-
-    fn start_bird(&mut self) {
-        let mut conf = String::new();
-        let _ = writeln!(conf, "router id {};\nprotocol device {{}}", ROUTER[0]);
-        let _ = writeln!(
-            conf,
-            "protocol direct {{ ipv4; ipv6; interface \"eth0\"; }}"
-        );
-        for family in ["ipv4", "ipv6"] {
-            let _ = writeln!(
-                conf,
-                "protocol kernel {{ {family} {{ export where source = RTS_BGP; }}; merge paths on; }}"
-            );
-        }
-        for (i, h) in HOSTS.iter().enumerate() {
-            for (family, addr, local) in [
-                ("ipv4", host_ip(i), ROUTER[0]),
-                ("ipv6", host_ip6(i), ROUTER[1]),
-            ] {
-                let v = if family == "ipv4" { "v4" } else { "v6" };
-                let _ = writeln!(
-                    conf,
-                    "protocol bgp {h}{v} {{ local {local} as {ASN}; neighbor {addr} as {ASN}; passive on; {family} {{ import all; export none; }}; }}"
-                );
-            }
-        }
-        let path = self.dir.join("bird.conf");
-        std::fs::write(&path, conf).expect("bird.conf");
-        let ctl = self.dir.join("bird.ctl");
-        let args: Vec<String> = [
-            "netns",
-            "exec",
-            &self.net.ns("r"),
-            "bird",
-            "-f",
-            "-c",
-            &path.display().to_string(),
-            "-s",
-            &ctl.display().to_string(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        self.bird = Some(
-            Process::spawn(Path::new("ip"), &args, &[], &self.dir.join("bird.log")).expect("bird"),
-        );
-        let t0 = Instant::now();
-        while !self.birdc(&["show", "status"]).contains("Daemon is up") {
-            assert!(t0.elapsed() < Duration::from_secs(10), "BIRD did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// `birdc` on the router's control socket; its output.
     pub fn birdc(&self, args: &[&str]) -> String {
-        let ctl = self.dir.join("bird.ctl").display().to_string();
-        let mut full = vec!["birdc", "-s", ctl.as_str()];
-        full.extend_from_slice(args);
-        String::from_utf8_lossy(&crate::run(&full).stdout).into_owned()
+        birdc(&self.dir, args)
     }
 
     /// Every route BIRD holds.
