@@ -7,8 +7,11 @@
 //!   every `LoadBalancer` Service).
 //! - [`speaker`]: the parts of the `speaker` binary (MetalLB's speaker: announces those
 //!   addresses by Layer 2 and BGP; standalone mode reads a manifest folder).
-//! - [`http`]: the small server both use for `/metrics`, `/healthz` and `/readyz`.
+//! - [`http`]: the small server both use for `/metrics`, `/healthz` and `/readyz`; [`logging`]:
+//!   their `--log-level` / `--log-format`; [`metrics`]: the series both export.
 
 pub mod controller;
 pub mod http;
+pub mod logging;
+pub mod metrics;
 pub mod speaker;

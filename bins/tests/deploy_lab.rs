@@ -18,39 +18,14 @@ async fn deploy_applies_and_its_rbac_suffices() {
         return;
     };
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
-    let out = cp.kubectl(&[
-        "apply",
-        "--server-side",
-        "-k",
-        &deploy.display().to_string(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = cp.kubectl(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/ipaddresspools.metallb.io",
-        "crd/configurationstates.metallb.io",
-    ]);
-    assert!(out.status.success(), "{out:?}");
+    lb_lab::cluster::apply_deploy(&cp, &deploy);
     let out = cp.kubectl(&["-n", "metallb-system", "get", "deployment", "controller"]);
     assert!(out.status.success(), "{out:?}");
     cp.apply_yaml(
         "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab, namespace: metallb-system}\nspec:\n  addresses: [192.0.2.100-192.0.2.110]\n",
     )
     .unwrap();
-    let out = cp.kubectl(&["-n", "metallb-system", "create", "token", "controller"]);
-    assert!(out.status.success(), "{out:?}");
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let admin = std::fs::read_to_string(cp.kubeconfig()).unwrap();
-    let sa = admin.replace("lb-lab-admin-token", &token);
-    assert_ne!(sa, admin);
-    let sa_path = cp.dir().join("controller-sa.kubeconfig");
-    std::fs::write(&sa_path, sa).unwrap();
+    let sa_path = lb_lab::cluster::service_account_kubeconfig(&cp, "controller");
 
     let port = |_: ()| {
         std::net::TcpListener::bind("127.0.0.1:0")

@@ -269,55 +269,33 @@ impl Cluster {
 
     /// SIGTERM to node `i`'s speaker; waits (at most 15 s) until it has exited.
     pub fn terminate(&mut self, i: usize) {
-        if let Some(mut p) = self.speakers[i].take() {
-            if let Some(pid) = p.pid() {
-                let _ = std::process::Command::new("kill")
-                    .args(["-TERM", &pid.to_string()])
-                    .status();
-            }
-            let t0 = Instant::now();
-            while p.exited().is_none() && t0.elapsed() < Duration::from_secs(15) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+        e2e::terminate(&mut self.speakers[i]);
     }
 
     /// Node `i` dies: its speaker is SIGKILLed and its link goes down.
     pub fn kill_host(&mut self, i: usize) {
-        if let Some(p) = self.speakers[i].as_mut() {
-            p.kill();
-        }
-        self.speakers[i] = None;
-        let out = self
-            .net
-            .exec(HOSTS[i], &["ip", "link", "set", "eth0", "down"]);
-        assert!(out.status.success(), "{out:?}");
+        e2e::kill_host(&self.net, HOSTS[i], &mut self.speakers[i]);
     }
 
     /// Node `i`'s link comes back (start its speaker again separately).
     pub fn revive_host(&mut self, i: usize) {
-        let out = self
-            .net
-            .exec(HOSTS[i], &["ip", "link", "set", "eth0", "up"]);
-        assert!(out.status.success(), "{out:?}");
+        e2e::set_link(&self.net, HOSTS[i], "up");
     }
 
     /// The last lines of every speaker's and the controller's log.
     pub fn logs(&self) -> String {
-        let mut out = String::new();
-        for h in HOSTS {
-            let ours = self.cp.dir().join(format!("speaker-{h}.log"));
-            let theirs = self.cp.dir().join(format!("metallb-speaker-{h}.log"));
-            let log = std::fs::read_to_string(ours).unwrap_or_default()
-                + &std::fs::read_to_string(theirs).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            out += &format!("--- speaker {h}\n");
-            for l in tail.into_iter().rev() {
-                out += l;
-                out.push('\n');
-            }
-        }
-        out + &format!("--- controller\n{}", self.controller.log_tail())
+        let read =
+            |name: String| std::fs::read_to_string(self.cp.dir().join(name)).unwrap_or_default();
+        let mut logs: Vec<(String, String)> = HOSTS
+            .iter()
+            .map(|h| {
+                let text =
+                    read(format!("speaker-{h}.log")) + &read(format!("metallb-speaker-{h}.log"));
+                (format!("speaker {h}"), text)
+            })
+            .collect();
+        logs.push(("controller".into(), self.controller.log_tail()));
+        e2e::tails(&logs, 40)
     }
 
     /// Which host serves `ip:8080` to the client, if any.
@@ -325,32 +303,15 @@ impl Cluster {
         net::tcp_get(self.net.netns_path("c"), ip)
     }
 
-    /// Waits (at most 30 s, else panics with the logs) until the client is served by a host
+    /// Waits (at most 60 s, else panics with the logs) until the client is served by a host
     /// satisfying `ok`; returns it.
     pub fn wait_served(&self, ip: IpAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let t0 = Instant::now();
-        loop {
-            if let Some(host) = self.served_by(ip)
-                && ok(&host)
-            {
-                return host;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "{what}: {ip} not served as expected\n{}",
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        e2e::wait_served(&self.net, ip, what, ok, || self.logs())
     }
 
     /// The MACs that answer ARP (IPv4) or NDP (IPv6) from the client for `ip`.
     pub fn mac_answers(&self, ip: IpAddr) -> Vec<String> {
-        if ip.is_ipv4() {
-            e2e::arp_answers(&self.net, "c", ip)
-        } else {
-            e2e::ndp_answers(&self.net, "c", ip)
-        }
+        e2e::l2_answers(&self.net, ip)
     }
 
     /// Every route the router's BIRD holds.
@@ -395,8 +356,9 @@ impl Cluster {
     }
 }
 
-/// `kubectl apply -k deploy` and a kubeconfig with the `speaker` ServiceAccount's token.
-fn install(cp: &ControlPlane, deploy: &Path) -> PathBuf {
+/// `kubectl apply --server-side -k <deploy>` on `cp`, then waits until the `metallb.io` CRDs
+/// are established.
+pub fn apply_deploy(cp: &ControlPlane, deploy: &Path) {
     let out = cp.kubectl(&[
         "apply",
         "--server-side",
@@ -413,17 +375,30 @@ fn install(cp: &ControlPlane, deploy: &Path) -> PathBuf {
         "--for=condition=Established",
         "--timeout=60s",
         "crd/ipaddresspools.metallb.io",
+        "crd/configurationstates.metallb.io",
         "crd/servicel2statuses.metallb.io",
     ]);
     assert!(out.status.success(), "{out:?}");
-    let out = cp.kubectl(&["-n", NS, "create", "token", "speaker"]);
+}
+
+/// A kubeconfig (written into the plane's folder) that authenticates as ServiceAccount
+/// `account` of the MetalLB namespace, so a component runs with exactly what `deploy/` grants.
+pub fn service_account_kubeconfig(cp: &ControlPlane, account: &str) -> PathBuf {
+    let out = cp.kubectl(&["-n", NS, "create", "token", account]);
     assert!(out.status.success(), "{out:?}");
     let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let admin = std::fs::read_to_string(cp.kubeconfig()).expect("kubeconfig");
-    let sa = admin.replace("lb-lab-admin-token", &token);
-    let path = cp.dir().join("speaker-sa.kubeconfig");
+    let sa = admin.replace(crate::kube::ADMIN_TOKEN, &token);
+    assert_ne!(sa, admin, "the admin token is in the kubeconfig");
+    let path = cp.dir().join(format!("{account}-sa.kubeconfig"));
     std::fs::write(&path, sa).expect("kubeconfig");
     path
+}
+
+/// `deploy/` applied and the `speaker` ServiceAccount's kubeconfig.
+fn install(cp: &ControlPlane, deploy: &Path) -> PathBuf {
+    apply_deploy(cp, deploy);
+    service_account_kubeconfig(cp, "speaker")
 }
 
 /// A LoadBalancer Service `default/name` on port 8080 selecting `app: <app>`.

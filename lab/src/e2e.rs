@@ -119,6 +119,81 @@ pub fn ndp_answers(net: &Namespaces, from: &str, ip: IpAddr) -> Vec<String> {
     macs
 }
 
+/// SIGTERM to `speaker` (taken); waits (at most 15 s) until it has exited.
+pub fn terminate(speaker: &mut Option<Process>) {
+    if let Some(mut p) = speaker.take() {
+        if let Some(pid) = p.pid() {
+            let _ = crate::try_run(&["kill", "-TERM", &pid.to_string()]);
+        }
+        let t0 = Instant::now();
+        while p.exited().is_none() && t0.elapsed() < Duration::from_secs(15) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Host `host` dies: `speaker` is SIGKILLed (and taken) and the host's link goes down.
+pub fn kill_host(net: &Namespaces, host: &str, speaker: &mut Option<Process>) {
+    if let Some(mut p) = speaker.take() {
+        p.kill();
+    }
+    set_link(net, host, "down");
+}
+
+/// Sets `host`'s `eth0` `up` or `down`.
+pub fn set_link(net: &Namespaces, host: &str, state: &str) {
+    let out = net.exec(host, &["ip", "link", "set", "eth0", state]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// The last `n` lines of each `(title, text)`, under a `--- title` line.
+pub fn tails(logs: &[(String, String)], n: usize) -> String {
+    let mut out = String::new();
+    for (title, text) in logs {
+        let tail: Vec<&str> = text.lines().rev().take(n).collect();
+        out += &format!("--- {title}\n");
+        for l in tail.into_iter().rev() {
+            out += l;
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Waits (at most 60 s, else panics with `logs()`) until the client `c` of `net` is served
+/// `ip:8080` by a host satisfying `ok`; returns it.
+pub fn wait_served(
+    net: &Namespaces,
+    ip: IpAddr,
+    what: &str,
+    ok: impl Fn(&str) -> bool,
+    logs: impl Fn() -> String,
+) -> String {
+    let t0 = Instant::now();
+    loop {
+        if let Some(host) = net::tcp_get(net.netns_path("c"), ip)
+            && ok(&host)
+        {
+            return host;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{what}: {ip} not served as expected\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The MACs answering ARP (IPv4) or NDP (IPv6) for `ip` from the client `c` of `net`.
+pub fn l2_answers(net: &Namespaces, ip: IpAddr) -> Vec<String> {
+    if ip.is_ipv4() {
+        arp_answers(net, "c", ip)
+    } else {
+        ndp_answers(net, "c", ip)
+    }
+}
+
 /// Every attempt of a [`ClientLoop`]: when it started, and which host answered (`None`:
 /// failed).
 pub type Attempts = Vec<(Instant, Option<String>)>;
@@ -465,35 +540,17 @@ impl Lab {
 
     /// SIGTERM to host `i`'s speaker; waits (at most 15 s) until it has exited.
     pub fn terminate(&mut self, i: usize) {
-        if let Some(mut p) = self.speakers[i].take() {
-            if let Some(pid) = p.pid() {
-                let _ = crate::try_run(&["kill", "-TERM", &pid.to_string()]);
-            }
-            let t0 = Instant::now();
-            while p.exited().is_none() && t0.elapsed() < Duration::from_secs(15) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+        terminate(&mut self.speakers[i]);
     }
 
     /// Host `i` dies: its speaker is SIGKILLed and its link goes down.
     pub fn kill_host(&mut self, i: usize) {
-        if let Some(p) = self.speakers[i].as_mut() {
-            p.kill();
-        }
-        self.speakers[i] = None;
-        let out = self
-            .net
-            .exec(HOSTS[i], &["ip", "link", "set", "eth0", "down"]);
-        assert!(out.status.success(), "{out:?}");
+        kill_host(&self.net, HOSTS[i], &mut self.speakers[i]);
     }
 
     /// Host `i`'s link comes back (start its speaker again separately).
     pub fn revive_host(&mut self, i: usize) {
-        let out = self
-            .net
-            .exec(HOSTS[i], &["ip", "link", "set", "eth0", "up"]);
-        assert!(out.status.success(), "{out:?}");
+        set_link(&self.net, HOSTS[i], "up");
     }
 
     /// Host `i`'s speaker log.
@@ -504,17 +561,10 @@ impl Lab {
 
     /// The last lines of every speaker's log.
     pub fn logs(&self) -> String {
-        let mut out = String::new();
-        for (i, h) in HOSTS.iter().enumerate() {
-            let log = self.log(i);
-            let tail: Vec<&str> = log.lines().rev().take(30).collect();
-            out += &format!("--- speaker {h}\n");
-            for l in tail.into_iter().rev() {
-                out += l;
-                out.push('\n');
-            }
-        }
-        out
+        let logs: Vec<(String, String)> = (0..HOSTS.len())
+            .map(|i| (format!("speaker {}", HOSTS[i]), self.log(i)))
+            .collect();
+        tails(&logs, 30)
     }
 
     /// Which host serves `ip:8080` to the client, if any.
@@ -525,29 +575,12 @@ impl Lab {
     /// Waits (at most 60 s, else panics with the logs) until the client is served by a host
     /// satisfying `ok`; returns it.
     pub fn wait_served(&self, ip: IpAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let t0 = Instant::now();
-        loop {
-            if let Some(host) = self.served_by(ip)
-                && ok(&host)
-            {
-                return host;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "{what}: {ip} not served as expected\n{}",
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_served(&self.net, ip, what, ok, || self.logs())
     }
 
     /// The MACs answering ARP (IPv4) or NDP (IPv6) for `ip` from the client.
     pub fn l2_answers(&self, ip: IpAddr) -> Vec<String> {
-        if ip.is_ipv4() {
-            arp_answers(&self.net, "c", ip)
-        } else {
-            ndp_answers(&self.net, "c", ip)
-        }
+        l2_answers(&self.net, ip)
     }
 
     /// Starts a client loop against `ip:8080`.

@@ -38,7 +38,9 @@ pub const SERVICE_RANGE_V4: &str = "198.51.100.0/25";
 /// The IPv6 service range (a documentation range).
 pub const SERVICE_RANGE_V6: &str = "2001:db8:96::/112";
 
-const TOKEN: &str = "lb-lab-admin-token";
+/// The admin token in [`ControlPlane::kubeconfig`] (for deriving other identities).
+pub const ADMIN_TOKEN: &str = "lb-lab-admin-token";
+const TOKEN: &str = ADMIN_TOKEN;
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Finds the control-plane binaries: `$LB_KUBE_BIN` if set, otherwise whatever

@@ -11,17 +11,7 @@ use clap::{Parser, ValueEnum};
 use lb_bins::controller::http::{self, State};
 use lb_bins::controller::metrics::Metrics;
 use lb_bins::controller::shell;
-
-/// `--log-level`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogLevel {
-    All,
-    Debug,
-    Info,
-    Warn,
-    Error,
-    None,
-}
+use lb_bins::logging::{LogFormat, LogLevel};
 
 /// `--webhook-mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -29,15 +19,6 @@ enum WebhookMode {
     Enabled,
     Disabled,
     Onlywebhook,
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum LogFormat {
-    /// One JSON object per line (upstream's format).
-    Json,
-    /// Human-readable text.
-    Text,
 }
 
 /// MetalLB controller: assigns addresses to LoadBalancer Services.
@@ -114,26 +95,6 @@ struct Args {
 
 const SA_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-fn init_tracing(args: &Args) {
-    let level = match args.log_level {
-        LogLevel::All => "trace",
-        LogLevel::Debug => "debug",
-        LogLevel::Info => "info",
-        LogLevel::Warn => "warn",
-        LogLevel::Error => "error",
-        LogLevel::None => "off",
-    };
-    let filter = tracing_subscriber::EnvFilter::new(format!(
-        "{level},kube=warn,kube_runtime=warn,hyper=warn,tower=warn,rustls=warn"
-    ));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if args.log_format == LogFormat::Json {
-        builder.json().flatten_event(true).init();
-    } else {
-        builder.init();
-    }
-}
-
 async fn listen(port: u16, state: Arc<State>) -> Result<(), std::io::Error> {
     if port == 0 {
         return Ok(());
@@ -150,7 +111,7 @@ async fn listen(port: u16, state: Arc<State>) -> Result<(), std::io::Error> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_tracing(&args);
+    lb_bins::logging::init(args.log_level, args.log_format);
     if !matches!(args.bgp_type.as_str(), "native" | "frr" | "frr-k8s" | "lb") {
         tracing::error!(bgp_type = %args.bgp_type, "unknown METALLB_BGP_TYPE");
         return ExitCode::FAILURE;

@@ -83,30 +83,12 @@ impl Metrics {
             "metallb_allocator_services_allocated_total",
             "Number of Services allocated, per pool",
         );
-        let updates = Counter::default();
-        registry.register(
-            "metallb_k8s_client_updates",
-            "Number of k8s object updates that have been processed",
-            updates.clone(),
-        );
-        let update_errors = Counter::default();
-        registry.register(
-            "metallb_k8s_client_update_errors",
-            "Number of k8s object updates that failed for some reason",
-            update_errors.clone(),
-        );
-        let config_loaded = Gauge::default();
-        registry.register(
-            "metallb_k8s_client_config_loaded_bool",
-            "1 if the MetalLB configuration was successfully loaded at least once",
-            config_loaded.clone(),
-        );
-        let config_stale = Gauge::default();
-        registry.register(
-            "metallb_k8s_client_config_stale_bool",
-            "1 if running on a stale configuration, because the latest config failed to load",
-            config_stale.clone(),
-        );
+        let crate::metrics::ClientMetrics {
+            updates,
+            update_errors,
+            config_loaded,
+            config_stale,
+        } = crate::metrics::ClientMetrics::register(&mut registry);
         Metrics {
             registry,
             total,
@@ -159,9 +141,6 @@ impl Metrics {
 
     /// The text exposition.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        crate::metrics::encode(&self.registry)
     }
 }

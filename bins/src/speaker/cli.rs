@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+
+use crate::logging::{LogFormat, LogLevel};
 use lb_l2::netlink::{InterfaceFilter, NamePattern};
 
 use super::members::{MemberlistOptions, Profile};
@@ -18,26 +20,6 @@ use super::metrics::Metrics;
 use super::run::{self, Mode, Options};
 use super::world::HostOptions;
 use crate::http::{self, State};
-
-/// `--log-level`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogLevel {
-    All,
-    Debug,
-    Info,
-    Warn,
-    Error,
-    None,
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum LogFormat {
-    /// One JSON object per line (upstream's format).
-    Json,
-    /// Human-readable text.
-    Text,
-}
 
 const SA_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -146,25 +128,6 @@ struct Args {
     bgp_type: String,
 }
 
-fn init_tracing(args: &Args) {
-    let level = match args.log_level {
-        LogLevel::All => "trace",
-        LogLevel::Debug => "debug",
-        LogLevel::Info => "info",
-        LogLevel::Warn => "warn",
-        LogLevel::Error => "error",
-        LogLevel::None => "off",
-    };
-    let filter = tracing_subscriber::EnvFilter::new(level);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    // A second init (in-process callers) keeps the first subscriber.
-    if args.log_format == LogFormat::Json {
-        let _ = builder.json().flatten_event(true).try_init();
-    } else {
-        let _ = builder.try_init();
-    }
-}
-
 /// `IP` or `IP:PORT` (`[v6]:port`), the port defaulting to `port`.
 fn seed(s: &str, port: u16) -> Result<SocketAddr, String> {
     let s = s.trim();
@@ -252,7 +215,7 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
             };
         }
     };
-    init_tracing(&args);
+    crate::logging::init(args.log_level, args.log_format);
     let fail = |why: &str| {
         tracing::error!("{why}");
         eprintln!("speaker: {why}");

@@ -92,30 +92,12 @@ impl Metrics {
             "Number of prefixes that should be advertised on the BGP session",
             pending_prefixes.clone(),
         );
-        let updates_processed = Counter::default();
-        registry.register(
-            "metallb_k8s_client_updates",
-            "Number of k8s object updates that have been processed",
-            updates_processed.clone(),
-        );
-        let update_errors = Counter::default();
-        registry.register(
-            "metallb_k8s_client_update_errors",
-            "Number of k8s object updates that failed for some reason",
-            update_errors.clone(),
-        );
-        let config_loaded = Gauge::default();
-        registry.register(
-            "metallb_k8s_client_config_loaded_bool",
-            "1 if the MetalLB configuration was successfully loaded at least once",
-            config_loaded.clone(),
-        );
-        let config_stale = Gauge::default();
-        registry.register(
-            "metallb_k8s_client_config_stale_bool",
-            "1 if running on a stale configuration, because the latest config failed to load",
-            config_stale.clone(),
-        );
+        let crate::metrics::ClientMetrics {
+            updates: updates_processed,
+            update_errors,
+            config_loaded,
+            config_stale,
+        } = crate::metrics::ClientMetrics::register(&mut registry);
         Metrics {
             registry,
             announced,
@@ -158,10 +140,7 @@ impl Metrics {
 
     /// The text exposition.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        crate::metrics::encode(&self.registry)
     }
 }
 
