@@ -208,6 +208,26 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
     let local = lab.ingress("local").await;
     lab.wait_served(local, "Local policy", |h| h == "h3");
     wait_l2_status(&lab, "local", "h3").await;
+    // The Pod moves to h1: so does the announcement.
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), "default");
+    let now = kube::api::DeleteParams {
+        grace_period_seconds: Some(0),
+        ..Default::default()
+    };
+    pods.delete("only-h3", &now).await.unwrap();
+    lab.cp
+        .create_ready_pod(
+            &client,
+            "default",
+            "only-h1",
+            "h1",
+            &[("app", "only3")],
+            host_ip(0),
+        )
+        .await
+        .unwrap();
+    lab.wait_served(local, "Local Pod moved", |h| h == "h1");
+    wait_l2_status(&lab, "local", "h1").await;
 
     // The exclusion label takes the owner of `web` out at once.
     let nodes: Api<Node> = Api::all(client.clone());
@@ -260,7 +280,23 @@ async fn speakers_on_kubernetes_announce_what_the_controller_assigns() {
         )
         .await
         .unwrap();
-    let owner = lab.wait_served(web, "network available again", |h| h == owner);
+    lab.wait_served(web, "network available again", |h| h == owner);
+
+    // A rolling restart of the speakers (SIGTERM, as the DaemonSet does) loses no request.
+    let probe = lab.client_loop(web);
+    for i in 0..HOSTS.len() {
+        lab.terminate(i);
+        lab.start_speaker(i, &[]);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let record = probe.finish();
+    let failed = record.iter().filter(|(_, got)| got.is_none()).count();
+    eprintln!(
+        "rolling restart on Kubernetes: {failed} of {} requests failed",
+        record.len()
+    );
+    assert_eq!(failed, 0, "{}", lab.logs());
+    let owner = lab.wait_served(web, "after the rolling restart", |_| true);
 
     // The API server goes away: announcements continue unchanged; when it is back, a new
     // Service is assigned and announced.
