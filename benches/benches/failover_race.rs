@@ -62,7 +62,14 @@ fn race(profile: &str, trials: usize, speaker: &Path) -> Option<Vec<Duration>> {
     lab.wait_served(ip, "start", |_| true);
     let mut out = Vec::new();
     for trial in 0..trials {
-        let (owner, again) = lab.failover_trial(ip, &manifests, &extra);
+        let (owner, again) = lb_lab::e2e::failover_trial(
+            &mut lb_lab::e2e::Standalone {
+                lab: &mut lab,
+                manifests: &manifests,
+                extra: &extra,
+            },
+            ip,
+        );
         match again {
             Some(d) => {
                 eprintln!("  {profile} trial {trial}: {owner} died, served again after {d:?}");

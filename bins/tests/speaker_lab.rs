@@ -285,7 +285,14 @@ fn failover_over_twenty_trials() {
     lab.wait_served(ip, "db", |_| true);
     let mut times = Vec::new();
     for trial in 0..20 {
-        let (owner, again) = lab.failover_trial(ip, &manifests, &[]);
+        let (owner, again) = lb_lab::e2e::failover_trial(
+            &mut lb_lab::e2e::Standalone {
+                lab: &mut lab,
+                manifests: &manifests,
+                extra: &[],
+            },
+            ip,
+        );
         let again = again.expect("served again");
         eprintln!("trial {trial}: {owner} died, served again after {again:?}");
         times.push(again);

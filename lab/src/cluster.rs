@@ -356,6 +356,31 @@ impl Cluster {
     }
 }
 
+/// Our speakers on a cluster, with the flags revived ones get.
+#[derive(Debug)]
+pub struct Ours<'a> {
+    /// The cluster.
+    pub cluster: &'a mut Cluster,
+    /// Extra speaker flags.
+    pub extra: &'a [&'a str],
+}
+
+impl e2e::Hosts for Ours<'_> {
+    fn served(&self, ip: IpAddr, what: &str, ok: &dyn Fn(&str) -> bool) -> String {
+        self.cluster.wait_served(ip, what, ok)
+    }
+    fn probe(&self, ip: IpAddr) -> ClientLoop {
+        self.cluster.client_loop(ip)
+    }
+    fn kill(&mut self, i: usize) {
+        self.cluster.kill_host(i);
+    }
+    fn revive(&mut self, i: usize) {
+        self.cluster.revive_host(i);
+        self.cluster.start_speaker(i, self.extra);
+    }
+}
+
 /// `kubectl apply --server-side -k <deploy>` on `cp`, then waits until the `metallb.io` CRDs
 /// are established.
 pub fn apply_deploy(cp: &ControlPlane, deploy: &Path) {

@@ -587,31 +587,64 @@ impl Lab {
     pub fn client_loop(&self, ip: IpAddr) -> ClientLoop {
         ClientLoop::start(self.net.netns_path("c"), ip)
     }
+}
 
-    /// One failover trial for `ip`: with a client loop running, the host serving it dies
-    /// ([`Lab::kill_host`]); returns who it was and the time until the client was served
-    /// again, read from the loop's record. Then the host comes back with its speaker
-    /// (`manifests`, `extra` flags) and the trial waits until it serves `ip` again (with every
-    /// host alive the election names it again).
-    pub fn failover_trial(
-        &mut self,
-        ip: IpAddr,
-        manifests: &Path,
-        extra: &[&str],
-    ) -> (String, Option<Duration>) {
-        let owner = self.wait_served(ip, "before the trial", |_| true);
-        let i = HOSTS.iter().position(|h| *h == owner).unwrap_or(0);
-        let probe = self.client_loop(ip);
-        std::thread::sleep(Duration::from_millis(100));
-        self.kill_host(i);
-        let t0 = Instant::now();
-        self.wait_served(ip, "failover", |h| h != owner);
-        std::thread::sleep(Duration::from_millis(100));
-        let again = served_again_after(&probe.finish(), t0);
-        self.revive_host(i);
-        self.start_speaker(i, manifests, extra);
-        self.wait_served(ip, "after the revival", |h| h == owner);
-        (owner, again)
+/// What [`failover_trial`] needs of a lab (the standalone [`Lab`] and the Kubernetes
+/// `cluster::Cluster`).
+pub trait Hosts {
+    /// Waits until the client is served `ip` by a host satisfying `ok`; returns it.
+    fn served(&self, ip: IpAddr, what: &str, ok: &dyn Fn(&str) -> bool) -> String;
+    /// Starts a client loop against `ip:8080`.
+    fn probe(&self, ip: IpAddr) -> ClientLoop;
+    /// Host `i` dies (speaker SIGKILLed, link down).
+    fn kill(&mut self, i: usize);
+    /// Host `i` comes back: link up, speaker started again.
+    fn revive(&mut self, i: usize);
+}
+
+/// One failover trial for `ip`: with a client loop running, the host serving it dies;
+/// returns who it was and the time until the client was served again, read from the loop's
+/// record (on the wire). Then the host comes back and the trial waits until it serves `ip`
+/// again (with every host alive the election names it again).
+pub fn failover_trial(lab: &mut impl Hosts, ip: IpAddr) -> (String, Option<Duration>) {
+    let owner = lab.served(ip, "before the trial", &|_| true);
+    let i = HOSTS.iter().position(|h| *h == owner).unwrap_or(0);
+    let probe = lab.probe(ip);
+    std::thread::sleep(Duration::from_millis(100));
+    lab.kill(i);
+    let t0 = Instant::now();
+    lab.served(ip, "failover", &|h| h != owner);
+    std::thread::sleep(Duration::from_millis(100));
+    let again = served_again_after(&probe.finish(), t0);
+    lab.revive(i);
+    lab.served(ip, "after the revival", &|h| h == owner);
+    (owner, again)
+}
+
+/// The standalone lab with the manifests and flags its revived speakers get.
+#[derive(Debug)]
+pub struct Standalone<'a> {
+    /// The lab.
+    pub lab: &'a mut Lab,
+    /// The manifest folder.
+    pub manifests: &'a Path,
+    /// Extra speaker flags.
+    pub extra: &'a [&'a str],
+}
+
+impl Hosts for Standalone<'_> {
+    fn served(&self, ip: IpAddr, what: &str, ok: &dyn Fn(&str) -> bool) -> String {
+        self.lab.wait_served(ip, what, ok)
+    }
+    fn probe(&self, ip: IpAddr) -> ClientLoop {
+        self.lab.client_loop(ip)
+    }
+    fn kill(&mut self, i: usize) {
+        self.lab.kill_host(i);
+    }
+    fn revive(&mut self, i: usize) {
+        self.lab.revive_host(i);
+        self.lab.start_speaker(i, self.manifests, self.extra);
     }
 }
 
