@@ -158,9 +158,15 @@ fn demo(dir: &std::path::Path, manifests: &std::path::Path) -> Result<(), String
             } else {
                 "Layer 2"
             };
-            println!(
-                "  {name:<12} {ip:<18} announced by {host} ({how}); a client connected and {host} answered"
-            );
+            if how == "Layer 2" {
+                println!(
+                    "  {name:<12} {ip:<18} announced by {host} (Layer 2); a client connected, {host} answered"
+                );
+            } else {
+                println!(
+                    "  {name:<12} {ip:<18} advertised by every host (BGP); a client connected through the router, {host} answered"
+                );
+            }
             owners.push((*ip, host, how));
         }
     }
