@@ -517,3 +517,177 @@ spec:
     );
     assert!(ctl.process.exited().is_none());
 }
+
+/// Every Service named `prefix…` with its ingress addresses.
+async fn addresses_of(api: &Api<Service>, prefix: &str) -> BTreeMap<String, Vec<String>> {
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|s| {
+            s.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with(prefix))
+        })
+        .map(|s| (s.metadata.name.clone().unwrap(), ingress(s)))
+        .collect()
+}
+
+/// Waits until `ok` holds for the Services named `prefix…` (at most 120 s).
+async fn wait_addresses(
+    api: &Api<Service>,
+    prefix: &str,
+    ctl: &mut Controller,
+    ok: impl Fn(&BTreeMap<String, Vec<String>>) -> bool,
+) -> BTreeMap<String, Vec<String>> {
+    let t0 = Instant::now();
+    loop {
+        let got = addresses_of(api, prefix).await;
+        if ok(&got) {
+            return got;
+        }
+        if let Some(why) = ctl.process.exited() {
+            panic!("controller stopped: {why}\n{}", ctl.process.log_tail());
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "{got:?}\n{}",
+            ctl.process.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn v4_in(ip: &str, lo: u8, hi: u8) -> bool {
+    ip.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|a| a.octets()[..3] == [192, 0, 2] && (lo..=hi).contains(&a.octets()[3]))
+}
+
+/// A pool changed while the controller is down: on restart only the Services whose addresses
+/// the change took away move; every other one keeps its address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_change_while_down_moves_only_what_it_concerns() {
+    let Some(cp) = ControlPlane::start() else {
+        return;
+    };
+    install(&cp);
+    let pools = |b: &str| {
+        format!(
+            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: a, namespace: {NS}}}\nspec:\n  addresses: [192.0.2.0/28]\n---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: b, namespace: {NS}}}\nspec:\n  addresses: [{b}]\n"
+        )
+    };
+    cp.apply_yaml(&pools("192.0.2.16/28")).unwrap();
+    let mut ctl = start_controller(&cp, "pool-1", &[]);
+    let client = cp.client().await;
+    let api: Api<Service> = Api::namespaced(client.clone(), "default");
+    for pool in ["a", "b"] {
+        for i in 0..10 {
+            let ann = j!({"metallb.io/address-pool": pool});
+            api.create(
+                &PostParams::default(),
+                &service(&format!("p{pool}-{i:02}"), j!({}), ann),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let all_one =
+        |m: &BTreeMap<String, Vec<String>>| m.len() == 20 && m.values().all(|v| v.len() == 1);
+    let before = wait_addresses(&api, "p", &mut ctl, all_one).await;
+    ctl.process.kill(); // SIGKILL
+    // Pool b shrinks to .16-.23 and gains .40-.47: what b held above .23 must move there.
+    cp.apply_yaml(&pools("192.0.2.16/29, 192.0.2.40/29"))
+        .unwrap();
+    let mut ctl = start_controller(&cp, "pool-2", &[]);
+    let settled = |m: &BTreeMap<String, Vec<String>>| {
+        all_one(m)
+            && m.iter()
+                .filter(|(k, _)| k.starts_with("pb-"))
+                .all(|(_, v)| v4_in(&v[0], 16, 23) || v4_in(&v[0], 40, 47))
+    };
+    let after = wait_addresses(&api, "p", &mut ctl, settled).await;
+    let mut moved = Vec::new();
+    for (name, was) in &before {
+        let now = &after[name];
+        let concerned = name.starts_with("pb-") && !v4_in(&was[0], 16, 23);
+        if concerned {
+            moved.push(name.clone());
+            assert!(v4_in(&now[0], 40, 47), "{name}: {was:?} -> {now:?}");
+        } else {
+            assert_eq!(
+                was, now,
+                "{name} moved though the change did not concern it"
+            );
+        }
+    }
+    assert!(
+        !moved.is_empty(),
+        "the change took addresses away: {before:?}"
+    );
+    let distinct: std::collections::BTreeSet<&String> = after.values().flatten().collect();
+    assert_eq!(distinct.len(), 20, "an address given twice: {after:?}");
+    eprintln!(
+        "pool changed while down: {} of 20 Services moved ({moved:?})",
+        moved.len()
+    );
+}
+
+/// kube-apiserver restarted while Services are being created: the controller resumes its
+/// watches, and every Service ends with exactly one valid address, all distinct.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_disruption_ends_with_one_valid_address_each() {
+    let Some(mut cp) = ControlPlane::start() else {
+        return;
+    };
+    install(&cp);
+    cp.apply_yaml(&format!(
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: big, namespace: {NS}}}\nspec:\n  addresses: ['2001:db8:1::/112']\n"
+    ))
+    .unwrap();
+    let mut ctl = start_controller(&cp, "disrupt", &[]);
+    let client = cp.client().await;
+    let api: Api<Service> = Api::namespaced(client.clone(), "default");
+    let n = 300;
+    let creator = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            for i in 0..n {
+                let spec = j!({"ipFamilyPolicy": "SingleStack", "ipFamilies": ["IPv6"]});
+                let svc = service(&format!("w-{i:04}"), spec, j!({}));
+                // The API server goes away for a while: retry until the create lands (a create
+                // that landed before the connection broke answers 409 on the retry).
+                loop {
+                    match api.create(&PostParams::default(), &svc).await {
+                        Ok(_) => break,
+                        Err(kube::Error::Api(e)) if e.code == 409 => break,
+                        Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                    }
+                }
+            }
+        })
+    };
+    // Restart the API server once a third of the Services exist.
+    let t0 = Instant::now();
+    while addresses_of(&api, "w-").await.len() < n / 3 {
+        assert!(t0.elapsed() < Duration::from_secs(120), "creation stalled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cp.restart_apiserver();
+    creator.await.unwrap();
+    let done = |m: &BTreeMap<String, Vec<String>>| m.len() == n && m.values().all(|v| v.len() == 1);
+    let got = wait_addresses(&api, "w-", &mut ctl, done).await;
+    let distinct: std::collections::BTreeSet<&String> = got.values().flatten().collect();
+    assert_eq!(distinct.len(), n, "an address given twice");
+    for ip in &distinct {
+        let a: std::net::Ipv6Addr = ip.parse().unwrap();
+        assert_eq!(
+            a.segments()[..7],
+            [0x2001, 0xdb8, 1, 0, 0, 0, 0],
+            "{a} outside the pool"
+        );
+    }
+    assert!(ctl.process.exited().is_none(), "{}", ctl.process.log_tail());
+    eprintln!("API server restarted under {n} creations: every Service has one valid address");
+}
