@@ -10,8 +10,9 @@ use std::sync::atomic::AtomicBool;
 use clap::{Parser, ValueEnum};
 use lb_bins::controller::http::{self, State};
 use lb_bins::controller::metrics::Metrics;
-use lb_bins::controller::shell;
+use lb_bins::controller::{shell, webhook};
 use lb_bins::logging::{LogFormat, LogLevel};
+use lb_k8s::source::Source;
 
 /// `--webhook-mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,6 +68,15 @@ struct Args {
     /// Webhook mode.
     #[arg(long = "webhook-mode", value_enum, default_value_t = WebhookMode::Enabled)]
     webhook_mode: WebhookMode,
+    /// Port of the webhook server (TLS).
+    #[arg(long = "webhook-port", default_value_t = 9443)]
+    webhook_port: u16,
+    /// The ValidatingWebhookConfiguration whose caBundle the controller writes.
+    #[arg(
+        long = "webhook-configuration",
+        default_value = "metallb-webhook-configuration"
+    )]
+    webhook_configuration: String,
     /// Secret holding the webhook certificate.
     #[arg(long = "webhook-secret", default_value = "metallb-webhook-cert")]
     webhook_secret: String,
@@ -116,13 +126,6 @@ fn main() -> ExitCode {
         tracing::error!(bgp_type = %args.bgp_type, "unknown METALLB_BGP_TYPE");
         return ExitCode::FAILURE;
     }
-    if args.webhook_mode == WebhookMode::Onlywebhook {
-        tracing::error!("--webhook-mode=onlywebhook: webhooks are not implemented yet");
-        return ExitCode::FAILURE;
-    }
-    if args.webhook_mode == WebhookMode::Enabled {
-        tracing::warn!("webhooks are not implemented yet: running as --webhook-mode=disabled");
-    }
     let namespace = match args
         .namespace
         .clone()
@@ -171,8 +174,36 @@ fn main() -> ExitCode {
             Err(e) => tracing::warn!(secret = %secret, error = %e, "memberlist secret not created"),
         }
         let lb_class = Some(args.lb_class.clone()).filter(|c| !c.is_empty());
+        let source = lb_k8s::source::KubeSource::start(client.clone(), &namespace);
+        if args.webhook_mode != WebhookMode::Disabled {
+            let (ca, tls) = match webhook::certificate(&args.cert_service_name, &namespace) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "no webhook certificate");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let addr = SocketAddr::from((Ipv6Addr::UNSPECIFIED, args.webhook_port));
+            let listener = match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => l,
+                Err(_) => match tokio::net::TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], args.webhook_port))).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!(port = args.webhook_port, error = %e, "cannot listen for webhooks");
+                        return ExitCode::FAILURE;
+                    }
+                },
+            };
+            tracing::info!(port = args.webhook_port, "serving the validating webhooks");
+            tokio::spawn(webhook::serve(listener, tls, source.subscribe(), namespace.clone()));
+            tokio::spawn(webhook::publish_ca(client.clone(), args.webhook_configuration.clone(), ca));
+        }
+        if args.webhook_mode == WebhookMode::Onlywebhook {
+            let _ = tokio::signal::ctrl_c().await;
+            return ExitCode::SUCCESS;
+        }
         tokio::select! {
-            () = shell::run(client, namespace, lb_class, args.pod_name.clone(), state) => ExitCode::SUCCESS,
+            () = shell::run(client, source.subscribe(), namespace, lb_class, args.pod_name.clone(), state) => ExitCode::SUCCESS,
             _ = tokio::signal::ctrl_c() => {
                 tracing::info!("interrupted, exiting");
                 ExitCode::SUCCESS

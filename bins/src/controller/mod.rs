@@ -6,3 +6,4 @@ pub use crate::http;
 pub mod metrics;
 pub mod reconcile;
 pub mod shell;
+pub mod webhook;

@@ -11,7 +11,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use lb_k8s::crd::ConfigurationState;
-use lb_k8s::source::{KubeSource, Source};
 
 use super::http::State;
 use super::reconcile::{ConfigReport, Reconciler, ServiceEvent, Write};
@@ -22,16 +21,16 @@ pub const COMPONENT: &str = "metallb-controller";
 /// How many status writes are in flight at once.
 const WRITE_CONCURRENCY: usize = 64;
 
-/// Runs the controller until the process ends.
+/// Runs the controller on the snapshots of `rx` (a `KubeSource` the caller keeps, which the
+/// webhooks read too; see `lb_k8s::source::KubeSource`) until the process ends.
 pub async fn run(
     client: Client,
+    mut rx: tokio::sync::watch::Receiver<lb_k8s::source::Snapshot>,
     namespace: String,
     lb_class: Option<String>,
     pod_name: Option<String>,
     state: Arc<State>,
 ) {
-    let source = KubeSource::start(client.clone(), &namespace);
-    let mut rx = source.subscribe();
     let mut reconciler = Reconciler::new(&namespace, lb_class);
     let started = Instant::now();
     let mut retry: Option<tokio::time::Instant> = None;

@@ -1,0 +1,352 @@
+//! The validating webhooks (spec §1.11): an AdmissionReview in, a verdict out, the candidate
+//! object judged against the whole configuration (every kind, transient references blanked),
+//! served over TLS with a self-made certificate whose PEM the controller writes into the
+//! `ValidatingWebhookConfiguration`'s `caBundle`.
+//!
+//! [`admission`] is pure; [`serve`] is the thin TLS shell around it.
+
+use std::sync::Arc;
+
+use kube::Client;
+use kube::api::{Api, Patch, PatchParams};
+use lb_k8s::config::{Object, Objects, Options, assemble};
+use lb_k8s::source::Snapshot;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The largest request body accepted (an AdmissionReview carries one object, twice at most).
+pub const MAX_BODY: usize = 3 << 20;
+
+/// The kinds the webhooks judge, as AdmissionReview names them.
+const KINDS: [&str; 6] = [
+    "IPAddressPool",
+    "L2Advertisement",
+    "BGPAdvertisement",
+    "BGPPeer",
+    "Community",
+    "BFDProfile",
+];
+
+fn same(a: &kube::core::ObjectMeta, name: &str, namespace: &str) -> bool {
+    a.name.as_deref() == Some(name) && a.namespace.as_deref().unwrap_or(namespace) == namespace
+}
+
+/// `objects` with the object of `kind` called `name` in `namespace` removed.
+fn without(mut objects: Objects, kind: &str, name: &str, namespace: &str) -> Objects {
+    match kind {
+        "IPAddressPool" => objects
+            .pools
+            .retain(|o| !same(&o.metadata, name, namespace)),
+        "L2Advertisement" => objects
+            .l2_advertisements
+            .retain(|o| !same(&o.metadata, name, namespace)),
+        "BGPAdvertisement" => objects
+            .bgp_advertisements
+            .retain(|o| !same(&o.metadata, name, namespace)),
+        "BGPPeer" => objects
+            .peers
+            .retain(|o| !same(&o.metadata, name, namespace)),
+        "Community" => objects
+            .communities
+            .retain(|o| !same(&o.metadata, name, namespace)),
+        "BFDProfile" => objects
+            .bfd_profiles
+            .retain(|o| !same(&o.metadata, name, namespace)),
+        _ => {}
+    }
+    objects
+}
+
+/// The verdict on one `admission.k8s.io/v1` AdmissionReview (`review`), judged against the
+/// configuration objects the controller sees (`current`): the candidate replaces the object of
+/// its kind, name and namespace (or, for DELETE, is removed) and the whole must assemble
+/// (transient references blanked, as objects may be created in any order). Returns the
+/// AdmissionReview response; a review that does not parse is refused with why.
+pub fn admission(review: &Value, current: &Objects, namespace: &str) -> Value {
+    let request = &review["request"];
+    let uid = request["uid"].clone();
+    let verdict = judge(request, current, namespace);
+    let mut response = json!({ "uid": uid, "allowed": verdict.is_ok() });
+    match verdict {
+        Ok(warnings) if !warnings.is_empty() => response["warnings"] = json!(warnings),
+        Ok(_) => {}
+        Err(message) => {
+            response["status"] = json!({ "code": 422, "reason": "Invalid", "message": message });
+        }
+    }
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "response": response,
+    })
+}
+
+fn judge(request: &Value, current: &Objects, namespace: &str) -> Result<Vec<String>, String> {
+    let kind = request["kind"]["kind"]
+        .as_str()
+        .ok_or("no kind in the request")?;
+    if !KINDS.contains(&kind) {
+        return Ok(Vec::new());
+    }
+    let operation = request["operation"].as_str().unwrap_or("");
+    let name = request["name"].as_str().unwrap_or("");
+    let ns = request["namespace"].as_str().unwrap_or(namespace);
+    let mut candidate = without(current.clone(), kind, name, ns);
+    if operation != "DELETE" {
+        let object = request["object"].clone();
+        match Object::from_value(object, "admission request") {
+            Ok(Some(o)) => candidate.insert(o),
+            Ok(None) => return Ok(Vec::new()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let options = Options {
+        namespace: Some(namespace.to_owned()),
+        bfd: true,
+        blank_transient: true,
+    };
+    assemble(&candidate, &options)
+        .map(|c| c.warnings)
+        .map_err(|e| e.to_string())
+}
+
+/// A self-signed certificate for the webhook Service's names (and loopback, for labs): the
+/// PEM (the `caBundle`) and the rustls server configuration.
+pub fn certificate(
+    service: &str,
+    namespace: &str,
+) -> Result<(String, Arc<tokio_rustls::rustls::ServerConfig>), String> {
+    let names = vec![
+        format!("{service}.{namespace}.svc"),
+        format!("{service}.{namespace}.svc.cluster.local"),
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+    ];
+    let key = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
+    let pem = key.cert.pem();
+    let der = key.cert.der().clone();
+    let private =
+        tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(key.signing_key.serialize_der())
+            .map_err(|e| e.to_string())?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(vec![der], private)
+        .map_err(|e| e.to_string())?;
+    Ok((pem, Arc::new(config)))
+}
+
+/// Writes `ca_pem` into every webhook of the ValidatingWebhookConfiguration `name`; retried
+/// every 5 s until the object exists and has it.
+pub async fn publish_ca(client: Client, name: String, ca_pem: String) {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    let api: Api<ValidatingWebhookConfiguration> = Api::all(client);
+    let bundle = k8s_openapi::ByteString(ca_pem.into_bytes());
+    loop {
+        match api.get_opt(&name).await {
+            Ok(Some(mut config)) => {
+                let mut changed = false;
+                for hook in config.webhooks.iter_mut().flatten() {
+                    if hook.client_config.ca_bundle.as_ref() != Some(&bundle) {
+                        hook.client_config.ca_bundle = Some(bundle.clone());
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    tracing::info!(configuration = %name, "webhook caBundle in place");
+                    return;
+                }
+                config.metadata.managed_fields = None;
+                let patch = json!({ "webhooks": config.webhooks });
+                if let Err(e) = api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    tracing::warn!(configuration = %name, error = %e, "caBundle not written");
+                }
+            }
+            Ok(None) => tracing::debug!(configuration = %name, "no webhook configuration yet"),
+            Err(e) => tracing::warn!(configuration = %name, error = %e, "webhook configuration"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+}
+
+async fn handle<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    objects: watch::Receiver<Snapshot>,
+    namespace: &str,
+) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 16 * 1024 {
+            return Ok(());
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let (status, body) = if length > MAX_BODY {
+        ("413 Payload Too Large", String::new())
+    } else {
+        while buf.len() < head_end + length {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let path = head.split_whitespace().nth(1).unwrap_or("");
+        match serde_json::from_slice::<Value>(&buf[head_end..head_end + length]) {
+            Ok(review) if path.starts_with("/validate-metallb-io-") => {
+                let current = objects.borrow().objects.clone();
+                (
+                    "200 OK",
+                    admission(&review, &current, namespace).to_string(),
+                )
+            }
+            Ok(_) => ("404 Not Found", String::new()),
+            Err(_) => ("400 Bad Request", String::new()),
+        }
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Serves the webhooks over TLS on `listener` until the task is dropped, judging against the
+/// latest snapshot of `objects`.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    objects: watch::Receiver<Snapshot>,
+    namespace: String,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        };
+        let (acceptor, objects, namespace) = (acceptor.clone(), objects.clone(), namespace.clone());
+        tokio::spawn(async move {
+            match acceptor.accept(tcp).await {
+                Ok(tls) => {
+                    if let Err(e) = handle(tls, objects, &namespace).await {
+                        tracing::debug!(error = %e, "webhook connection");
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "webhook TLS handshake"),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objects(yaml: &str) -> Objects {
+        let mut o = Objects::default();
+        o.parse_yaml(yaml, "test").expect("parses");
+        o
+    }
+
+    fn review(operation: &str, object: Value) -> Value {
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u-1", "kind": {"group": "metallb.io", "version": "v1beta1", "kind": object["kind"]},
+            "operation": operation, "name": object["metadata"]["name"],
+            "namespace": "metallb-system", "object": object}})
+    }
+
+    fn pool(name: &str, addresses: &[&str]) -> Value {
+        json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+            "metadata": {"name": name, "namespace": "metallb-system"},
+            "spec": {"addresses": addresses}})
+    }
+
+    const CURRENT: &str = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: a, namespace: metallb-system}\nspec:\n  addresses: [192.0.2.0/28]\n";
+
+    #[test]
+    fn an_overlapping_pool_is_refused_with_the_rules_message() {
+        let got = admission(
+            &review("CREATE", pool("b", &["192.0.2.8/29"])),
+            &objects(CURRENT),
+            "metallb-system",
+        );
+        assert_eq!(got["response"]["uid"], "u-1");
+        assert_eq!(got["response"]["allowed"], false);
+        let message = got["response"]["status"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains("overlap"), "{message}");
+    }
+
+    #[test]
+    fn a_valid_pool_and_an_update_of_the_same_pool_are_admitted() {
+        let current = objects(CURRENT);
+        let ok = admission(
+            &review("CREATE", pool("b", &["192.0.2.16/28"])),
+            &current,
+            "metallb-system",
+        );
+        assert_eq!(ok["response"]["allowed"], true, "{ok}");
+        // Updating `a` replaces it: it does not overlap itself.
+        let update = admission(
+            &review("UPDATE", pool("a", &["192.0.2.0/27"])),
+            &current,
+            "metallb-system",
+        );
+        assert_eq!(update["response"]["allowed"], true, "{update}");
+    }
+
+    #[test]
+    fn a_bad_address_or_a_broken_review_is_refused_never_a_panic() {
+        let bad = admission(
+            &review("CREATE", pool("b", &["not-an-address"])),
+            &objects(CURRENT),
+            "metallb-system",
+        );
+        assert_eq!(bad["response"]["allowed"], false);
+        for junk in [
+            json!(null),
+            json!({"request": 7}),
+            json!({"request": {"kind": {"kind": "IPAddressPool"}, "object": "x"}}),
+        ] {
+            let got = admission(&junk, &Objects::default(), "metallb-system");
+            assert!(got["response"]["allowed"].is_boolean(), "{got}");
+        }
+    }
+
+    #[test]
+    fn other_kinds_are_admitted_untouched() {
+        let other = json!({"request": {"uid": "u", "kind": {"kind": "Service"}, "operation": "CREATE", "object": {}}});
+        assert_eq!(
+            admission(&other, &Objects::default(), "metallb-system")["response"]["allowed"],
+            true
+        );
+    }
+}

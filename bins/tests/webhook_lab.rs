@@ -1,0 +1,127 @@
+//! The controller's validating webhooks against the lab's real kube-apiserver: the API server
+//! calls them over TLS (the controller made the certificate and wrote its caBundle), an invalid
+//! IPAddressPool is refused with the rule's message as `kubectl apply` shows it, a valid one
+//! is admitted.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+use kube::api::Api;
+use lb_lab::kube::{ControlPlane, Process};
+
+const NS: &str = "metallb-system";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn pool(name: &str, range: &str) -> String {
+    format!(
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: {name}, namespace: {NS}}}\nspec:\n  addresses: [{range}]\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_pool_is_refused_by_the_webhook_with_the_rules_message() {
+    let Some(cp) = ControlPlane::start() else {
+        return;
+    };
+    lb_lab::cluster::apply_deploy(
+        &cp,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy"),
+    );
+    let port = free_port();
+    let kubeconfig = cp.kubeconfig().display().to_string();
+    let mut ctl = Process::spawn(
+        Path::new(env!("CARGO_BIN_EXE_controller")),
+        &[
+            format!("--namespace={NS}"),
+            "--webhook-mode=enabled".into(),
+            format!("--webhook-port={port}"),
+            "--port=0".into(),
+            "--health-probe-port=0".into(),
+            "--log-format=text".into(),
+        ],
+        &[("KUBECONFIG", &kubeconfig)],
+        &cp.dir().join("controller.log"),
+    )
+    .unwrap();
+    // The lab's API server runs beside the controller on loopback: the webhook is reached by
+    // URL (a cluster reaches it through the webhook Service).
+    cp.apply_yaml(&format!(
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {{name: metallb-webhook-configuration}}
+webhooks:
+- name: ipaddresspoolvalidationwebhook.metallb.io
+  clientConfig: {{url: 'https://127.0.0.1:{port}/validate-metallb-io-v1beta1-ipaddresspool'}}
+  rules:
+  - {{apiGroups: [metallb.io], apiVersions: [v1beta1], operations: [CREATE, UPDATE], resources: [ipaddresspools]}}
+  failurePolicy: Fail
+  sideEffects: None
+  admissionReviewVersions: [v1]
+"
+    ))
+    .unwrap();
+    let client = cp.client().await;
+    let configs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let t0 = Instant::now();
+    loop {
+        let config = configs.get("metallb-webhook-configuration").await.unwrap();
+        let bundle = config.webhooks.unwrap_or_default()[0]
+            .client_config
+            .ca_bundle
+            .clone();
+        if bundle.is_some_and(|b| String::from_utf8_lossy(&b.0).contains("BEGIN CERTIFICATE")) {
+            break;
+        }
+        if let Some(why) = ctl.exited() {
+            panic!("controller stopped: {why}\n{}", ctl.log_tail());
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no caBundle\n{}",
+            ctl.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A valid pool is admitted (the API server may take a moment to use the new caBundle).
+    let t0 = Instant::now();
+    while let Err(e) = cp.apply_yaml(&pool("a", "192.0.2.0/28")) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "valid pool refused: {e}\n{}",
+            ctl.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Its view of the configuration includes `a` once the watch has it.
+    let t0 = Instant::now();
+    let refused = loop {
+        match cp.apply_yaml(&pool("b", "192.0.2.8/29")) {
+            Err(e) => break e,
+            Ok(_) => {
+                // Admitted before the controller saw `a`: take it back and try again.
+                let _ = cp.kubectl(&["-n", NS, "delete", "ipaddresspool", "b"]);
+                assert!(
+                    t0.elapsed() < Duration::from_secs(30),
+                    "overlapping pool admitted"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert!(refused.contains("denied the request"), "{refused}");
+    assert!(refused.contains("overlap"), "{refused}");
+    let out = cp.kubectl(&["-n", NS, "get", "ipaddresspool", "b"]);
+    assert!(!out.status.success(), "b exists");
+    eprintln!("refused as kubectl shows it: {}", refused.trim());
+    assert!(ctl.exited().is_none());
+}
