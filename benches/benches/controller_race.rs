@@ -128,7 +128,17 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64)> {
             .unwrap(),
         ),
         Contender::Floor => {
-            let list = api.list(&ListParams::default()).await.unwrap().items;
+            // The race's Services only (not the `kubernetes` ClusterIP Service).
+            let list: Vec<Service> = api
+                .list(&ListParams::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .filter(|s| {
+                    s.spec.as_ref().and_then(|sp| sp.type_.as_deref()) == Some("LoadBalancer")
+                })
+                .collect();
             futures::stream::iter(list.into_iter().enumerate())
                 .map(|(i, mut s)| {
                     let api = api.clone();
