@@ -1,7 +1,8 @@
 //! The controller's validating webhooks against the lab's real kube-apiserver: the API server
 //! calls them over TLS (the controller made the certificate and wrote its caBundle), an invalid
 //! IPAddressPool is refused with the rule's message as `kubectl apply` shows it, a valid one
-//! is admitted.
+//! is admitted; a BGPPeer applied as `v1beta1` is stored and read back through the
+//! conversion webhook.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -123,5 +124,48 @@ webhooks:
     let out = cp.kubectl(&["-n", NS, "get", "ipaddresspool", "b"]);
     assert!(!out.status.success(), "b exists");
     eprintln!("refused as kubectl shows it: {}", refused.trim());
+
+    // Conversion: the BGPPeer CRD converts through the controller's /convert, whose caBundle
+    // the controller writes into the CRD.
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let patch = serde_json::json!({"spec": {"conversion": {"strategy": "Webhook", "webhook": {
+        "conversionReviewVersions": ["v1"],
+        "clientConfig": {"url": format!("https://127.0.0.1:{port}/convert")}}}}});
+    crds.patch(
+        "bgppeers.metallb.io",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .unwrap();
+    let peer = format!(
+        "apiVersion: metallb.io/v1beta1\nkind: BGPPeer\nmetadata: {{name: r, namespace: {NS}}}\nspec: {{myASN: 64512, peerASN: 64500, peerAddress: 192.0.2.1}}\n"
+    );
+    let t0 = Instant::now();
+    while let Err(e) = cp.apply_yaml(&peer) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "v1beta1 BGPPeer refused: {e}\n{}",
+            ctl.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for version in ["v1beta2", "v1beta1"] {
+        let out = cp.kubectl(&[
+            "-n",
+            NS,
+            "get",
+            &format!("bgppeers.{version}.metallb.io"),
+            "r",
+            "-o",
+            "json",
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got["apiVersion"], format!("metallb.io/{version}"));
+        assert_eq!(got["spec"]["peerAddress"], "192.0.2.1", "{got}");
+        assert_eq!(got["spec"]["peerASN"], 64500, "{got}");
+    }
     assert!(ctl.exited().is_none());
 }

@@ -112,6 +112,57 @@ fn judge(request: &Value, current: &Objects, namespace: &str) -> Result<Vec<Stri
         .map_err(|e| e.to_string())
 }
 
+/// The BGPPeer conversion webhook: an `apiextensions.k8s.io/v1` ConversionReview in, every
+/// object converted to `desiredAPIVersion` (`metallb.io/v1beta1` ⇄ `v1beta2`, with lb-k8s's
+/// converters) out; a request that cannot be converted fails as a whole, with why.
+pub fn conversion(review: &Value) -> Value {
+    let request = &review["request"];
+    let desired = request["desiredAPIVersion"].as_str().unwrap_or_default();
+    let converted: Result<Vec<Value>, String> = match request["objects"].as_array() {
+        Some(objects) => objects.iter().map(|o| convert_peer(o, desired)).collect(),
+        None => Err("no objects in the request".into()),
+    };
+    let mut response = json!({ "uid": request["uid"].clone() });
+    match converted {
+        Ok(objects) => {
+            response["result"] = json!({ "status": "Success" });
+            response["convertedObjects"] = json!(objects);
+        }
+        Err(message) => response["result"] = json!({ "status": "Failure", "message": message }),
+    }
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "ConversionReview",
+        "response": response,
+    })
+}
+
+fn convert_peer(object: &Value, desired: &str) -> Result<Value, String> {
+    use lb_k8s::crd::peer::{convert_v1beta1, convert_v1beta2, v1beta1};
+    let from = object["apiVersion"].as_str().unwrap_or_default();
+    let mut out = match (from, desired) {
+        (a, b) if a == b => return Ok(object.clone()),
+        ("metallb.io/v1beta1", "metallb.io/v1beta2") => {
+            let old: v1beta1::BGPPeer =
+                serde_json::from_value(object.clone()).map_err(|e| e.to_string())?;
+            serde_json::to_value(convert_v1beta1(&old)).map_err(|e| e.to_string())?
+        }
+        ("metallb.io/v1beta2", "metallb.io/v1beta1") => {
+            let new: lb_k8s::crd::BGPPeer =
+                serde_json::from_value(object.clone()).map_err(|e| e.to_string())?;
+            serde_json::to_value(convert_v1beta2(&new)).map_err(|e| e.to_string())?
+        }
+        _ => {
+            return Err(format!(
+                "cannot convert a BGPPeer from {from:?} to {desired:?}"
+            ));
+        }
+    };
+    out["apiVersion"] = json!(desired);
+    out["kind"] = json!("BGPPeer");
+    Ok(out)
+}
+
 /// A self-signed certificate for the webhook Service's names (and loopback, for labs): the
 /// PEM (the `caBundle`) and the rustls server configuration.
 pub fn certificate(
@@ -140,40 +191,95 @@ pub fn certificate(
     Ok((pem, Arc::new(config)))
 }
 
-/// Writes `ca_pem` into every webhook of the ValidatingWebhookConfiguration `name`; retried
-/// every 5 s until the object exists and has it.
+/// Writes `ca_pem` into every webhook of the ValidatingWebhookConfiguration `name`, and into
+/// the conversion webhook of the `bgppeers.metallb.io` CRD when its strategy is `Webhook`;
+/// retried every 5 s until both are in place (a configuration that does not exist yet is
+/// waited for; a CRD without a conversion webhook is left alone).
 pub async fn publish_ca(client: Client, name: String, ca_pem: String) {
-    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
-    let api: Api<ValidatingWebhookConfiguration> = Api::all(client);
     let bundle = k8s_openapi::ByteString(ca_pem.into_bytes());
+    let mut announced = false;
     loop {
-        match api.get_opt(&name).await {
-            Ok(Some(mut config)) => {
-                let mut changed = false;
-                for hook in config.webhooks.iter_mut().flatten() {
-                    if hook.client_config.ca_bundle.as_ref() != Some(&bundle) {
-                        hook.client_config.ca_bundle = Some(bundle.clone());
-                        changed = true;
-                    }
-                }
-                if !changed {
-                    tracing::info!(configuration = %name, "webhook caBundle in place");
-                    return;
-                }
-                config.metadata.managed_fields = None;
-                let patch = json!({ "webhooks": config.webhooks });
-                if let Err(e) = api
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                {
-                    tracing::warn!(configuration = %name, error = %e, "caBundle not written");
+        // Both are checked again and again: the configuration or the CRD may be (re)applied
+        // after the controller started.
+        let hooks = validating_ca(&client, &name, &bundle).await;
+        let crd = conversion_ca(&client, &bundle).await;
+        if hooks && crd && !announced {
+            tracing::info!(configuration = %name, "webhook caBundle in place");
+        }
+        announced = hooks && crd;
+        let pause = if announced { 10 } else { 2 };
+        tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+    }
+}
+
+async fn validating_ca(client: &Client, name: &str, bundle: &k8s_openapi::ByteString) -> bool {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    match api.get_opt(name).await {
+        Ok(Some(mut config)) => {
+            let mut changed = false;
+            for hook in config.webhooks.iter_mut().flatten() {
+                if hook.client_config.ca_bundle.as_ref() != Some(bundle) {
+                    hook.client_config.ca_bundle = Some(bundle.clone());
+                    changed = true;
                 }
             }
-            Ok(None) => tracing::debug!(configuration = %name, "no webhook configuration yet"),
-            Err(e) => tracing::warn!(configuration = %name, error = %e, "webhook configuration"),
+            if !changed {
+                return true;
+            }
+            let patch = json!({ "webhooks": config.webhooks });
+            if let Err(e) = api
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                tracing::warn!(configuration = %name, error = %e, "caBundle not written");
+            }
+            false
         }
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        Ok(None) => false,
+        Err(e) => {
+            tracing::debug!(configuration = %name, error = %e, "webhook configuration");
+            false
+        }
     }
+}
+
+async fn conversion_ca(client: &Client, bundle: &k8s_openapi::ByteString) -> bool {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let Ok(Some(crd)) = api.get_opt("bgppeers.metallb.io").await else {
+        return false;
+    };
+    let Some(conversion) = crd
+        .spec
+        .conversion
+        .as_ref()
+        .filter(|c| c.strategy == "Webhook")
+    else {
+        return true;
+    };
+    let has = conversion
+        .webhook
+        .as_ref()
+        .and_then(|w| w.client_config.as_ref())
+        .and_then(|c| c.ca_bundle.as_ref())
+        == Some(bundle);
+    if has {
+        return true;
+    }
+    let patch =
+        json!({"spec": {"conversion": {"webhook": {"clientConfig": {"caBundle": bundle}}}}});
+    if let Err(e) = api
+        .patch(
+            "bgppeers.metallb.io",
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "conversion caBundle not written");
+    }
+    false
 }
 
 async fn handle<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
@@ -224,6 +330,9 @@ async fn handle<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
                     "200 OK",
                     admission(&review, &current, namespace).to_string(),
                 )
+            }
+            Ok(review) if path.starts_with("/convert") => {
+                ("200 OK", conversion(&review).to_string())
             }
             Ok(_) => ("404 Not Found", String::new()),
             Err(_) => ("400 Bad Request", String::new()),
@@ -339,6 +448,36 @@ mod tests {
             let got = admission(&junk, &Objects::default(), "metallb-system");
             assert!(got["response"]["allowed"].is_boolean(), "{got}");
         }
+    }
+
+    #[test]
+    fn bgppeers_convert_both_ways_and_junk_fails_the_request() {
+        let old = json!({"apiVersion": "metallb.io/v1beta1", "kind": "BGPPeer",
+            "metadata": {"name": "r", "namespace": "metallb-system", "uid": "x"},
+            "spec": {"myASN": 64512, "peerASN": 64500, "peerAddress": "192.0.2.1"}});
+        let review = |desired: &str, objects: Value| json!({"request": {"uid": "c-1", "desiredAPIVersion": desired, "objects": objects}});
+        let up = conversion(&review("metallb.io/v1beta2", json!([old])));
+        assert_eq!(up["response"]["uid"], "c-1");
+        assert_eq!(up["response"]["result"]["status"], "Success", "{up}");
+        let new = &up["response"]["convertedObjects"][0];
+        assert_eq!(new["apiVersion"], "metallb.io/v1beta2");
+        assert_eq!(new["metadata"]["uid"], "x");
+        assert_eq!(new["spec"]["peerAddress"], "192.0.2.1");
+        let down = conversion(&review("metallb.io/v1beta1", json!([new])));
+        assert_eq!(
+            down["response"]["convertedObjects"][0]["apiVersion"],
+            "metallb.io/v1beta1"
+        );
+        assert_eq!(
+            down["response"]["convertedObjects"][0]["spec"]["peerASN"],
+            64500
+        );
+        let bad = conversion(&review("metallb.io/v9", json!([old])));
+        assert_eq!(bad["response"]["result"]["status"], "Failure");
+        assert_eq!(
+            conversion(&json!(null))["response"]["result"]["status"],
+            "Failure"
+        );
     }
 
     #[test]
