@@ -104,15 +104,17 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64)> {
         "--webhook-mode=disabled".to_string(),
         "--disable-cert-rotation".to_string(),
         format!("--port={}", free_port()),
-        format!("--health-probe-port={}", free_port()),
         "--log-level=error".to_string(),
     ];
+    // MetalLB v0.15's controller has no --health-probe-port.
+    let mut ours_args = args.clone();
+    ours_args.push(format!("--health-probe-port={}", free_port()));
     let t0 = Instant::now();
     let mut process = match who {
         Contender::Ours => Some(
             Process::spawn(
                 ours,
-                &args,
+                &ours_args,
                 &[("KUBECONFIG", &kubeconfig)],
                 &cp.dir().join("ours.log"),
             )
