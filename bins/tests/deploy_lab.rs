@@ -1,6 +1,7 @@
 //! `deploy/` applied with `kubectl apply -k` to the lab's control plane, then the controller run
 //! under its ServiceAccount's token: the RBAC is enough to allocate, record events and write
-//! ConfigurationState. (The lab has no kubelet, so the Deployment's pod is never scheduled; the
+//! ConfigurationState, read BGPPeers and Nodes by listing only (upstream's controller RBAC has
+//! no watch on them), and keep the webhook certificate in its Secret. (The lab has no kubelet, so the Deployment's pod is never scheduled; the
 //! binary runs beside the plane with the same identity.)
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
@@ -25,6 +26,10 @@ async fn deploy_applies_and_its_rbac_suffices() {
         "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab, namespace: metallb-system}\nspec:\n  addresses: [192.0.2.100-192.0.2.110]\n",
     )
     .unwrap();
+    cp.apply_yaml(
+        "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: r, namespace: metallb-system}\nspec: {myASN: 64512, peerASN: 64500, peerAddress: 192.0.2.1}\n",
+    )
+    .unwrap();
     let sa_path = lb_lab::cluster::service_account_kubeconfig(&cp, "controller");
 
     let port = |_: ()| {
@@ -36,7 +41,8 @@ async fn deploy_applies_and_its_rbac_suffices() {
     };
     let args = vec![
         "--namespace=metallb-system".to_string(),
-        "--webhook-mode=disabled".into(),
+        "--webhook-mode=enabled".into(),
+        format!("--webhook-port={}", port(())),
         format!("--port={}", port(())),
         format!("--health-probe-port={}", port(())),
     ];
@@ -98,6 +104,20 @@ async fn deploy_applies_and_its_rbac_suffices() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let out = cp.kubectl(&[
+        "-n",
+        "metallb-system",
+        "get",
+        "secret",
+        "metallb-webhook-cert",
+        "-o",
+        "jsonpath={.data.tls\\.crt}",
+    ]);
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "no webhook certificate Secret: {out:?}\n{}",
+        ctl.log_tail()
+    );
     let log = ctl.log_tail();
     assert!(!log.contains("forbidden"), "{log}");
 }

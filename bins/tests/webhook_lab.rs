@@ -2,7 +2,7 @@
 //! calls them over TLS (the controller made the certificate and wrote its caBundle), an invalid
 //! IPAddressPool is refused with the rule's message as `kubectl apply` shows it, a valid one
 //! is admitted; a BGPPeer applied as `v1beta1` is stored and read back through the
-//! conversion webhook.
+//! conversion webhook; the certificate is kept in its Secret and served again after a restart.
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -168,4 +168,67 @@ webhooks:
         assert_eq!(got["spec"]["peerASN"], 64500, "{got}");
     }
     assert!(ctl.exited().is_none());
+
+    // The certificate is kept in the Secret --webhook-secret names: after a kill -9 the next
+    // controller serves the same one, and no caBundle changes.
+    use k8s_openapi::api::core::v1::Secret;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+    let kept = secrets.get("metallb-webhook-cert").await.unwrap();
+    let data = kept.data.clone().unwrap();
+    let bundle = |c: &ValidatingWebhookConfiguration| {
+        c.webhooks.clone().unwrap_or_default()[0]
+            .client_config
+            .ca_bundle
+            .clone()
+            .unwrap()
+    };
+    let before = bundle(&configs.get("metallb-webhook-configuration").await.unwrap());
+    assert_eq!(data["ca.crt"], before, "the Secret's CA is the caBundle");
+    assert!(String::from_utf8_lossy(&data["tls.key"].0).contains("PRIVATE KEY"));
+    ctl.kill();
+    let mut ctl = Process::spawn(
+        Path::new(env!("CARGO_BIN_EXE_controller")),
+        &[
+            format!("--namespace={NS}"),
+            "--webhook-mode=enabled".into(),
+            format!("--webhook-port={port}"),
+            "--port=0".into(),
+            "--health-probe-port=0".into(),
+            "--log-format=text".into(),
+        ],
+        &[("KUBECONFIG", &kubeconfig)],
+        &cp.dir().join("controller-2.log"),
+    )
+    .unwrap();
+    // Served again (an overlapping pool refused by the new process) with the same caBundle.
+    let t0 = Instant::now();
+    loop {
+        match cp.apply_yaml(&pool("c", "192.0.2.4/30")) {
+            Err(e) if e.contains("overlap") => break,
+            other => {
+                if other.is_ok() {
+                    let _ = cp.kubectl(&["-n", NS, "delete", "ipaddresspool", "c"]);
+                }
+                if let Some(why) = ctl.exited() {
+                    panic!("controller stopped: {why}\n{}", ctl.log_tail());
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(60),
+                    "the restarted controller does not judge: {other:?}\n{}",
+                    ctl.log_tail()
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    }
+    let after = bundle(&configs.get("metallb-webhook-configuration").await.unwrap());
+    assert_eq!(before, after, "the caBundle changed across a restart");
+    let again = secrets.get("metallb-webhook-cert").await.unwrap();
+    assert_eq!(again.data.unwrap()["tls.crt"], data["tls.crt"]);
+    assert!(
+        ctl.log_tail()
+            .contains("webhook certificate read from its Secret"),
+        "{}",
+        ctl.log_tail()
+    );
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use lb_k8s::config::{Objects, Options, assemble};
 use lb_k8s::crd::{self, IPAddressPool, IPAddressPoolSpec, peer};
-use lb_k8s::source::{KubeSource, ManifestSource, Snapshot, Source};
+use lb_k8s::source::{Kinds, KubeSource, ManifestSource, Snapshot, Source};
 use lb_lab::kube::ControlPlane;
 use serde_json::Value;
 
@@ -110,6 +110,48 @@ async fn crds_manifests_and_kube_source_against_a_real_apiserver() {
             let _ = tokio::time::timeout(Duration::from_secs(1), rx.changed()).await;
         }
     };
+    // The controller's reading: BGPPeers and Nodes listed (no watch), EndpointSlices not read;
+    // a peer added later is listed again once a configuration kind changes.
+    let listed = KubeSource::start_with(client.clone(), NS, Kinds::CONTROLLER);
+    let mut lrx = listed.subscribe();
+    let wait = async |lrx: &mut tokio::sync::watch::Receiver<Snapshot>, peers: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = lrx.borrow_and_update().clone();
+            if s.generation > 0 && s.objects.peers.len() == peers && s.objects.pools.len() == 3 {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "listed peers: {} (want {peers})",
+                s.objects.peers.len()
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(1), lrx.changed()).await;
+        }
+    };
+    let first = wait(&mut lrx, 3).await;
+    assert!(first.objects.endpoint_slices.is_empty());
+    cp.apply_yaml(&format!(
+        "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {{name: late, namespace: {NS}}}\nspec: {{myASN: 64512, peerASN: 64501, peerAddress: 192.0.2.9}}\n"
+    ))
+    .unwrap();
+    let out = cp.kubectl(&[
+        "-n",
+        NS,
+        "annotate",
+        "ipaddresspool",
+        "--all",
+        "touched=yes",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    wait(&mut lrx, 4).await;
+    let out = cp.kubectl(&["-n", NS, "delete", "bgppeer", "late"]);
+    assert!(out.status.success(), "{out:?}");
+    let out = cp.kubectl(&["-n", NS, "annotate", "ipaddresspool", "--all", "touched-"]);
+    assert!(out.status.success(), "{out:?}");
+    wait(&mut lrx, 3).await;
+    drop(listed);
+
     let options = Options {
         namespace: Some(NS.into()),
         bfd: true,

@@ -50,10 +50,11 @@ struct Args {
     /// Port of `/healthz` and `/readyz`.
     #[arg(long = "health-probe-port", default_value_t = 17472)]
     health_probe_port: u16,
-    /// Do not rotate the webhook certificate.
+    /// Do not make the webhook certificate: read `tls.crt` and `tls.key` from `--cert-dir`
+    /// (someone else, cert-manager say, makes them and publishes the caBundle).
     #[arg(long = "disable-cert-rotation", default_value_t = false)]
     disable_cert_rotation: bool,
-    /// Folder of the webhook serving certificate.
+    /// Folder of the webhook serving certificate (read with `--disable-cert-rotation`).
     #[arg(
         long = "cert-dir",
         default_value = "/tmp/k8s-webhook-server/serving-certs"
@@ -77,7 +78,8 @@ struct Args {
         default_value = "metallb-webhook-configuration"
     )]
     webhook_configuration: String,
-    /// Secret holding the webhook certificate.
+    /// Secret keeping the webhook certificate (`ca.crt`, `tls.crt`, `tls.key`), made when it
+    /// is missing and reused across restarts.
     #[arg(long = "webhook-secret", default_value = "metallb-webhook-cert")]
     webhook_secret: String,
     /// This pod's name (owner of the ConfigurationState object).
@@ -174,9 +176,19 @@ fn main() -> ExitCode {
             Err(e) => tracing::warn!(secret = %secret, error = %e, "memberlist secret not created"),
         }
         let lb_class = Some(args.lb_class.clone()).filter(|c| !c.is_empty());
-        let source = lb_k8s::source::KubeSource::start(client.clone(), &namespace);
+        let source = lb_k8s::source::KubeSource::start_with(client.clone(), &namespace, lb_k8s::source::Kinds::CONTROLLER);
         if args.webhook_mode != WebhookMode::Disabled {
-            let (ca, tls) = match webhook::certificate(&args.cert_service_name, &namespace) {
+            // With rotation disabled someone else provides the certificate (in --cert-dir)
+            // and the caBundle; otherwise it is ours, kept in --webhook-secret.
+            let cert = if args.disable_cert_rotation {
+                webhook::certificate_from_dir(&args.cert_dir, &args.cert_service_name, &namespace)
+                    .map(|tls| (None, tls))
+            } else {
+                webhook::stored_certificate(&client, &namespace, &args.webhook_secret, &args.cert_service_name)
+                    .await
+                    .map(|(ca, tls)| (Some(ca), tls))
+            };
+            let (ca, tls) = match cert {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "no webhook certificate");
@@ -196,7 +208,9 @@ fn main() -> ExitCode {
             };
             tracing::info!(port = args.webhook_port, "serving the validating webhooks");
             tokio::spawn(webhook::serve(listener, tls, source.subscribe(), namespace.clone()));
-            tokio::spawn(webhook::publish_ca(client.clone(), args.webhook_configuration.clone(), ca));
+            if let Some(ca) = ca {
+                tokio::spawn(webhook::publish_ca(client.clone(), args.webhook_configuration.clone(), ca));
+            }
         }
         if args.webhook_mode == WebhookMode::Onlywebhook {
             let _ = tokio::signal::ctrl_c().await;

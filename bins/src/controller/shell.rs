@@ -21,6 +21,13 @@ pub const COMPONENT: &str = "metallb-controller";
 /// How many status writes are in flight at once.
 const WRITE_CONCURRENCY: usize = 64;
 
+/// How many events are being recorded at once.
+const EVENT_CONCURRENCY: usize = 8;
+
+/// How many events may wait to be recorded; beyond it they are dropped (and counted in the
+/// log), as client-go's event broadcaster drops past its queue.
+const EVENT_QUEUE: usize = 4096;
+
 /// Runs the controller on the snapshots of `rx` (a `KubeSource` the caller keeps, which the
 /// webhooks read too; see `lb_k8s::source::KubeSource`) until the process ends.
 pub async fn run(
@@ -32,6 +39,15 @@ pub async fn run(
     state: Arc<State>,
 ) {
     let mut reconciler = Reconciler::new(&namespace, lb_class);
+    // Events are recorded by their own task, after the pass's status writes: the address is
+    // what a user waits for, the event tells of it.
+    let (events, queue) = tokio::sync::mpsc::channel::<ServiceEvent>(EVENT_QUEUE);
+    let _recorder = AbortOnDrop(tokio::spawn(record_all(
+        client.clone(),
+        queue,
+        pod_name.clone(),
+    )));
+    let mut dropped_events = 0u64;
     let started = Instant::now();
     let mut retry: Option<tokio::time::Instant> = None;
     let mut backoff = Duration::from_millis(100);
@@ -63,11 +79,6 @@ pub async fn run(
             .metrics
             .config_stale
             .set(i64::from(reconciler.config_stale()));
-        for ev in plan.events {
-            let client = client.clone();
-            let pod = pod_name.clone();
-            tokio::spawn(async move { record(&client, &ev, pod.as_deref(), COMPONENT).await });
-        }
         let n_writes = plan.writes.len();
         let results: Vec<(Write, bool)> = futures::stream::iter(plan.writes)
             .map(|w| {
@@ -80,6 +91,14 @@ pub async fn run(
             .buffer_unordered(WRITE_CONCURRENCY)
             .collect()
             .await;
+        for ev in plan.events {
+            if events.try_send(ev).is_err() {
+                dropped_events += 1;
+                if dropped_events.is_power_of_two() {
+                    tracing::warn!(dropped = dropped_events, "event queue full, events dropped");
+                }
+            }
+        }
         let mut failed = 0;
         for (w, ok) in &results {
             if *ok {
@@ -126,6 +145,35 @@ pub async fn run(
             "pass done"
         );
     }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Records the events of `queue`, a few at a time, until the sender is gone.
+async fn record_all(
+    client: Client,
+    queue: tokio::sync::mpsc::Receiver<ServiceEvent>,
+    pod: Option<String>,
+) {
+    tokio_stream_from(queue)
+        .for_each_concurrent(EVENT_CONCURRENCY, |ev| {
+            let client = client.clone();
+            let pod = pod.clone();
+            async move { record(&client, &ev, pod.as_deref(), COMPONENT).await }
+        })
+        .await;
+}
+
+/// `rx` as a stream.
+fn tokio_stream_from<T>(rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
 }
 
 async fn write_status(client: &Client, w: &Write) -> bool {

@@ -163,32 +163,157 @@ fn convert_peer(object: &Value, desired: &str) -> Result<Value, String> {
     Ok(out)
 }
 
-/// A self-signed certificate for the webhook Service's names (and loopback, for labs): the
-/// PEM (the `caBundle`) and the rustls server configuration.
-pub fn certificate(
-    service: &str,
-    namespace: &str,
-) -> Result<(String, Arc<tokio_rustls::rustls::ServerConfig>), String> {
-    let names = vec![
+/// The names the webhook certificate covers: the webhook Service's names (and loopback, for
+/// labs).
+fn names(service: &str, namespace: &str) -> Vec<String> {
+    vec![
         format!("{service}.{namespace}.svc"),
         format!("{service}.{namespace}.svc.cluster.local"),
         "localhost".to_owned(),
         "127.0.0.1".to_owned(),
-    ];
-    let key = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
-    let pem = key.cert.pem();
-    let der = key.cert.der().clone();
+    ]
+}
+
+/// A new self-signed certificate for the webhook Service's names: (certificate PEM, private
+/// key PEM). The certificate is its own CA, so its PEM is the `caBundle`.
+pub fn new_certificate(service: &str, namespace: &str) -> Result<(String, String), String> {
+    let key =
+        rcgen::generate_simple_self_signed(names(service, namespace)).map_err(|e| e.to_string())?;
+    Ok((key.cert.pem(), key.signing_key.serialize_pem()))
+}
+
+/// The rustls server configuration for a certificate and key in PEM; refused when the
+/// certificate does not name `service` in `namespace` (a Secret made for another Service).
+pub fn server_config(
+    cert_pem: &str,
+    key_pem: &str,
+    service: &str,
+    namespace: &str,
+) -> Result<Arc<tokio_rustls::rustls::ServerConfig>, String> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("certificate: {e}"))?;
+    let leaf = chain.first().ok_or("no certificate in the PEM")?;
+    // A subjectAltName dNSName is the name's bytes as they are (IA5String) in the DER.
+    let want = format!("{service}.{namespace}.svc");
+    if !leaf
+        .as_ref()
+        .windows(want.len())
+        .any(|w| w == want.as_bytes())
+    {
+        return Err(format!("the certificate does not name {want}"));
+    }
     let private =
-        tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(key.signing_key.serialize_der())
-            .map_err(|e| e.to_string())?;
+        PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| format!("key: {e}"))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_no_client_auth()
-        .with_single_cert(vec![der], private)
+        .with_single_cert(chain, private)
         .map_err(|e| e.to_string())?;
-    Ok((pem, Arc::new(config)))
+    Ok(Arc::new(config))
+}
+
+/// A self-signed certificate for the webhook Service's names, not kept anywhere: the PEM (the
+/// `caBundle`) and the rustls server configuration.
+pub fn certificate(
+    service: &str,
+    namespace: &str,
+) -> Result<(String, Arc<tokio_rustls::rustls::ServerConfig>), String> {
+    let (cert, key) = new_certificate(service, namespace)?;
+    let config = server_config(&cert, &key, service, namespace)?;
+    Ok((cert, config))
+}
+
+/// The certificate kept in the Secret `secret` of `namespace` (keys `ca.crt`, `tls.crt`,
+/// `tls.key`, as upstream's cert rotation keeps them), so a restarted controller serves the
+/// same certificate and the caBundles stay as they are. A Secret that is missing, incomplete
+/// or made for another Service gets a new certificate (created, or updated with its
+/// resourceVersion; a concurrent writer's certificate is read back and used). Returns the
+/// `caBundle` PEM and the server configuration.
+pub async fn stored_certificate(
+    client: &Client,
+    namespace: &str,
+    secret: &str,
+    service: &str,
+) -> Result<(String, Arc<tokio_rustls::rustls::ServerConfig>), String> {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::PostParams;
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let mut last = String::new();
+    for _ in 0..5 {
+        let existing = api.get_opt(secret).await.map_err(|e| e.to_string())?;
+        if let Some(data) = existing.as_ref().and_then(|s| s.data.as_ref()) {
+            let text = |k: &str| {
+                data.get(k)
+                    .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+            };
+            if let (Some(cert), Some(key)) = (text("tls.crt"), text("tls.key")) {
+                match server_config(&cert, &key, service, namespace) {
+                    Ok(config) => {
+                        let ca = text("ca.crt").filter(|c| !c.is_empty()).unwrap_or(cert);
+                        tracing::info!(secret, "webhook certificate read from its Secret");
+                        return Ok((ca, config));
+                    }
+                    Err(e) => {
+                        tracing::warn!(secret, error = %e, "webhook Secret unusable, making a new certificate");
+                    }
+                }
+            }
+        }
+        let (cert, key) = new_certificate(service, namespace)?;
+        let data: std::collections::BTreeMap<String, ByteString> =
+            [("ca.crt", &cert), ("tls.crt", &cert), ("tls.key", &key)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), ByteString(v.clone().into_bytes())))
+                .collect();
+        let written = match existing {
+            Some(mut s) => {
+                s.data = Some(data);
+                api.replace(secret, &PostParams::default(), &s).await
+            }
+            None => {
+                let s = Secret {
+                    metadata: kube::core::ObjectMeta {
+                        name: Some(secret.to_owned()),
+                        namespace: Some(namespace.to_owned()),
+                        ..Default::default()
+                    },
+                    data: Some(data),
+                    ..Secret::default()
+                };
+                api.create(&PostParams::default(), &s).await
+            }
+        };
+        match written {
+            Ok(_) => {
+                tracing::info!(secret, "webhook certificate made and kept in its Secret");
+                let config = server_config(&cert, &key, service, namespace)?;
+                return Ok((cert, config));
+            }
+            // Someone else wrote it first: read theirs.
+            Err(kube::Error::Api(e)) if e.code == 409 => last = e.message,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!("the Secret {secret} kept changing: {last}"))
+}
+
+/// The certificate in `dir` (`tls.crt`, `tls.key`), for `--disable-cert-rotation`: someone
+/// else (cert-manager, an operator) makes it and publishes the caBundle.
+pub fn certificate_from_dir(
+    dir: &std::path::Path,
+    service: &str,
+    namespace: &str,
+) -> Result<Arc<tokio_rustls::rustls::ServerConfig>, String> {
+    let read = |f: &str| {
+        std::fs::read_to_string(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display()))
+    };
+    server_config(&read("tls.crt")?, &read("tls.key")?, service, namespace)
 }
 
 /// Writes `ca_pem` into every webhook of the ValidatingWebhookConfiguration `name`, and into
@@ -377,6 +502,43 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_certificate_is_served_only_for_its_service() {
+        let (cert, key) =
+            new_certificate("metallb-webhook-service", "metallb-system").expect("certificate");
+        assert!(cert.contains("BEGIN CERTIFICATE"));
+        assert!(key.contains("PRIVATE KEY"));
+        assert!(server_config(&cert, &key, "metallb-webhook-service", "metallb-system").is_ok());
+        let other = server_config(&cert, &key, "other-service", "metallb-system")
+            .expect_err("other service");
+        assert!(
+            other.contains("other-service.metallb-system.svc"),
+            "{other}"
+        );
+        assert!(
+            server_config(
+                &cert,
+                "garbage",
+                "metallb-webhook-service",
+                "metallb-system"
+            )
+            .is_err()
+        );
+        assert!(server_config("", &key, "metallb-webhook-service", "metallb-system").is_err());
+        let (_, other_key) =
+            new_certificate("metallb-webhook-service", "metallb-system").expect("certificate");
+        assert!(
+            server_config(
+                &cert,
+                &other_key,
+                "metallb-webhook-service",
+                "metallb-system"
+            )
+            .is_err(),
+            "a key that is not the certificate's"
+        );
+    }
 
     fn objects(yaml: &str) -> Objects {
         let mut o = Objects::default();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-pub use self::kube::KubeSource;
+pub use self::kube::{Kinds, KubeSource, RELIST, Read};
 pub use manifest::{ManifestSource, ManifestWatch};
 
 use crate::config::Objects;
