@@ -4,8 +4,10 @@
 //! controller (built by the lab), and the floor: a plain loop that lists the Services and
 //! writes the same status (`PUT …/status`, 64 in flight) itself.
 //!
-//! `LB_RACE_SERVICES` (default 1000) and `LB_RACE_SAMPLES` (default 1) tune it. Needs root and
-//! the lab's Kubernetes binaries; without them it prints why and exits.
+//! `LB_RACE_SERVICES` (default 1000), `LB_RACE_SAMPLES` (default 1) and `LB_RACE_ONLY` (a
+//! comma-separated subset of `floor,ours,metallb`) tune it; a contender not done within
+//! 600 s + 0.1 s per Service gives no result. Needs root and the lab's Kubernetes binaries;
+//! without them it prints why and exits.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -57,7 +59,7 @@ fn assigned(s: &Service) -> bool {
         .is_some_and(|i| !i.is_empty())
 }
 
-async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64)> {
+async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64, f64)> {
     let cp = ControlPlane::start()?;
     cp.apply_yaml(&format!(
         "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {NS}}}\n"
@@ -104,7 +106,10 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64)> {
         "--webhook-mode=disabled".to_string(),
         "--disable-cert-rotation".to_string(),
         format!("--port={}", free_port()),
-        "--log-level=error".to_string(),
+        format!(
+            "--log-level={}",
+            std::env::var("LB_RACE_LOG").unwrap_or_else(|_| "error".into())
+        ),
     ];
     // MetalLB v0.15's controller has no --health-probe-port.
     let mut ours_args = args.clone();
@@ -171,12 +176,16 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64)> {
         }
     };
     let mut peak_rss = 0;
+    let mut cpu = 0.0;
     loop {
         let list = api.list(&ListParams::default()).await.unwrap().items;
         if let Some(p) = process.as_ref().and_then(|p| p.pid()) {
             peak_rss = peak_rss.max(rss_kib(p));
         }
         if list.iter().filter(|s| assigned(s)).count() >= n {
+            if let Some(p) = process.as_ref().and_then(|p| p.pid()) {
+                cpu = cpu_seconds(p);
+            }
             break;
         }
         if let Some(p) = process.as_mut()
@@ -185,13 +194,44 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64)> {
             eprintln!("{who:?} stopped: {why}\n{}", p.log_tail());
             return None;
         }
-        if t0.elapsed() > Duration::from_secs(600) {
-            eprintln!("{who:?}: not done in 600 s");
+        let limit = Duration::from_secs(600) + Duration::from_millis(100) * n as u32;
+        if t0.elapsed() > limit {
+            eprintln!("{who:?}: not done in {} s", limit.as_secs());
             return None;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Some((t0.elapsed(), peak_rss))
+    let took = t0.elapsed();
+    if std::env::var("LB_RACE_LOG").is_ok() && who == Contender::Ours {
+        let log = std::fs::read_to_string(cp.dir().join("ours.log")).unwrap_or_default();
+        for line in log.lines().filter(|l| {
+            [
+                "starting",
+                "first snapshot",
+                "pass done",
+                "ready",
+                "\"listed\"",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+        }) {
+            eprintln!("{line}");
+        }
+    }
+    Some((took, peak_rss, cpu))
+}
+
+/// User + system CPU seconds the process has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command's closing parenthesis; utime and stime are the 14th and 15th
+    // fields of the line, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -233,14 +273,23 @@ fn main() {
         .build()
         .unwrap();
     let mut results = Vec::new();
+    let only = std::env::var("LB_RACE_ONLY")
+        .unwrap_or_default()
+        .to_lowercase();
     for who in [Contender::Floor, Contender::Ours, Contender::MetalLb] {
+        let name = format!("{who:?}").to_lowercase();
+        if !only.is_empty() && !only.split(',').any(|o| o.trim() == name) {
+            continue;
+        }
         let mut times = Vec::new();
         let mut rss = 0;
+        let mut cpus = Vec::new();
         for _ in 0..samples {
             match rt.block_on(run(who, n, &ours)) {
-                Some((t, r)) => {
+                Some((t, r, c)) => {
                     times.push(t);
                     rss = rss.max(r);
+                    cpus.push(c);
                 }
                 None => break,
             }
@@ -250,11 +299,14 @@ fn main() {
             continue;
         }
         let m = median(&mut times);
+        cpus.sort_by(f64::total_cmp);
+        let cpu = cpus.get(cpus.len() / 2).copied().unwrap_or(0.0);
         println!(
-            "controller_race/{n}/{who:?}: median {:.3} s over {} sample(s), peak RSS {} KiB",
+            "controller_race/{n}/{who:?}: median {:.3} s over {} sample(s), peak RSS {} KiB, median CPU {:.2} s",
             m.as_secs_f64(),
             times.len(),
-            rss
+            rss,
+            cpu
         );
         results.push((who, m));
     }

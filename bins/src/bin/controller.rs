@@ -169,14 +169,20 @@ fn main() -> ExitCode {
             }
         };
         tracing::info!(namespace = %namespace, lb_class = %args.lb_class, "controller starting");
-        let secret = args.ml_secret_name.clone().unwrap_or_else(|| "memberlist".into());
-        match shell::ensure_memberlist_secret(&client, &namespace, &secret).await {
-            Ok(true) => tracing::info!(secret = %secret, "memberlist secret created"),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(secret = %secret, error = %e, "memberlist secret not created"),
-        }
         let lb_class = Some(args.lb_class.clone()).filter(|c| !c.is_empty());
         let source = lb_k8s::source::KubeSource::start_with(client.clone(), &namespace, lb_k8s::source::Kinds::CONTROLLER);
+        // Beside the watches' first lists, not before them.
+        let secret = args.ml_secret_name.clone().unwrap_or_else(|| "memberlist".into());
+        tokio::spawn({
+            let (client, namespace) = (client.clone(), namespace.clone());
+            async move {
+                match shell::ensure_memberlist_secret(&client, &namespace, &secret).await {
+                    Ok(true) => tracing::info!(secret = %secret, "memberlist secret created"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(secret = %secret, error = %e, "memberlist secret not created"),
+                }
+            }
+        });
         if args.webhook_mode != WebhookMode::Disabled {
             // With rotation disabled someone else provides the certificate (in --cert-dir)
             // and the caBundle; otherwise it is ours, kept in --webhook-secret.

@@ -48,6 +48,14 @@ pub async fn run(
         pod_name.clone(),
     )));
     let mut dropped_events = 0u64;
+    // The ConfigurationState object is written by its own task too (the latest report wins),
+    // so the first status writes do not wait for it.
+    let (config_tx, config_rx) = tokio::sync::watch::channel::<Option<ConfigReport>>(None);
+    let _config_writer = AbortOnDrop(tokio::spawn(write_config_states(
+        client.clone(),
+        namespace.clone(),
+        config_rx,
+    )));
     let started = Instant::now();
     let mut retry: Option<tokio::time::Instant> = None;
     let mut backoff = Duration::from_millis(100);
@@ -66,10 +74,19 @@ pub async fn run(
         if snapshot.generation == 0 {
             continue;
         }
+        let pass_started = Instant::now();
+        if snapshot.generation == 1 {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                services = snapshot.objects.services.len(),
+                "first snapshot"
+            );
+        }
         let plan = reconciler.pass(&snapshot.objects);
+        let planned_us = pass_started.elapsed().as_micros() as u64;
         state.metrics.updates.inc_by(plan.services as u64 + 1);
         if let Some(report) = &plan.config {
-            write_config_state(&client, &namespace, report).await;
+            config_tx.send_replace(Some(report.clone()));
         }
         state
             .metrics
@@ -142,6 +159,9 @@ pub async fn run(
             generation = snapshot.generation,
             writes = n_writes,
             failed,
+            planned_us,
+            pass_ms = pass_started.elapsed().as_millis() as u64,
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "pass done"
         );
     }
@@ -297,6 +317,20 @@ pub(crate) async fn record(client: &Client, ev: &ServiceEvent, pod: Option<&str>
     };
     if let Err(e) = api.create(&PostParams::default(), &obj).await {
         tracing::warn!(service = %ev.key, error = %e, "event not recorded");
+    }
+}
+
+/// Writes each report `reports` carries (the latest when several came meanwhile).
+async fn write_config_states(
+    client: Client,
+    namespace: String,
+    mut reports: tokio::sync::watch::Receiver<Option<ConfigReport>>,
+) {
+    while reports.changed().await.is_ok() {
+        let report = reports.borrow_and_update().clone();
+        if let Some(report) = report {
+            write_config_state(&client, &namespace, &report).await;
+        }
     }
 }
 

@@ -326,7 +326,10 @@ where
             match api.list(&kube::api::ListParams::default()).await {
                 Ok(list) => {
                     backoff = std::time::Duration::from_millis(200);
-                    let new = list.items;
+                    let mut new = list.items;
+                    for o in &mut new {
+                        o.meta_mut().managed_fields = None;
+                    }
                     let differs = tx
                         .borrow()
                         .as_ref()
@@ -366,14 +369,21 @@ where
     let (reader, writer) = reflector::store();
     let changed = changed.clone();
     let config = config.cloned();
+    // managedFields are the API server's bookkeeping: nobody here reads them, and they are most
+    // of a small object's size (every snapshot clones every object).
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(|o: &mut K| o.meta_mut().managed_fields = None)
         .reflect(writer);
     tasks.push(tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
+        let started = std::time::Instant::now();
         while let Some(event) = stream.next().await {
             match event {
-                Ok(_) => {
+                Ok(ev) => {
+                    if matches!(ev, watcher::Event::InitDone) {
+                        tracing::debug!(kind = %K::kind(&K::DynamicType::default()), elapsed_ms = started.elapsed().as_millis() as u64, "listed");
+                    }
                     if let Some(c) = &config {
                         c.send_modify(|n| *n += 1);
                     }
