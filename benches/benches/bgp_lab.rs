@@ -23,9 +23,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-#[path = "../../lb-bgp/tests/lab/mod.rs"]
-#[allow(missing_docs, clippy::all)]
-mod lab;
+use lb_lab::bgp as lab;
 
 use ipnet::IpNet;
 use lab::{Daemon, DaemonConfig, Kind, Lab, Neighbor, Ours, ip6};

@@ -6,8 +6,9 @@
 //! threads, a TCP server and a TCP client there. [`go`] builds and runs real Go peers (a
 //! HashiCorp memberlist node configured as MetalLB's speaker) for interop tests.
 //!
-//! Only the shared mechanics live here; every lab keeps its own topology (host names,
-//! addresses, MACs, extra sysctls and routes). Dev-dependency only: never used by non-test code
+//! The labs' topologies live here too, so no test reaches into another crate's files:
+//! [`l2`] (a client and two nodes on one LAN, for lb-arp and lb-ndp) and `bgp` (feature `bgp`:
+//! BIRD, FRR, GoBGP and our speaker around a router, for lb-bgp and the `bgp_lab` bench). Dev-dependency only: never used by non-test code
 //! and never published.
 //!
 //! ```text
@@ -19,6 +20,8 @@
 
 use std::process::{Command, Output, Stdio};
 
+#[cfg(all(target_os = "linux", feature = "bgp"))]
+pub mod bgp;
 #[cfg(all(target_os = "linux", feature = "kube"))]
 pub mod cluster;
 #[cfg(target_os = "linux")]
@@ -26,6 +29,8 @@ pub mod e2e;
 pub mod go;
 #[cfg(all(target_os = "linux", feature = "kube"))]
 pub mod kube;
+#[cfg(target_os = "linux")]
+pub mod l2;
 #[cfg(target_os = "linux")]
 pub mod net;
 pub mod process;

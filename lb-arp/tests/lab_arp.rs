@@ -4,7 +4,7 @@
 //! These need root, `ip`, `arping` (Debian package `arping`) and `ping`; they skip with a
 //! message otherwise, and fail instead when `LB_LAB=required` (as `.ci/run` sets).
 
-mod lab;
+use lb_lab::l2 as lab;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! The driver leaves nothing behind: after `Handle::shutdown` and the runtime's end, its
 //! reader threads are gone. In its own test binary, so no other test's driver runs meanwhile.
 
-#[path = "lab/mod.rs"]
-mod lab;
+use lb_lab::l2 as lab;
 
 use std::time::Duration;
 

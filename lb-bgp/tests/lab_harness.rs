@@ -4,7 +4,7 @@
 //! Needs root, `ip`, BIRD 2, FRR and GoBGP; skips without them unless `LB_LAB=required`.
 #![allow(clippy::unwrap_used)]
 
-mod lab;
+use lb_lab::bgp as lab;
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 //! when `LB_LAB=required` (as `.ci/run` sets).
 #![allow(clippy::unwrap_used)]
 
-mod lab;
+use lb_lab::bgp as lab;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

@@ -3,8 +3,7 @@
 //! (a shared group id made the second join fail with EINVAL and fall back to one unpinned
 //! reader). In its own test binary, so no other test's driver threads are counted.
 
-#[path = "../../lb-arp/tests/lab/mod.rs"]
-mod lab;
+use lb_lab::l2 as lab;
 
 use std::time::Duration;
 

@@ -1,11 +1,10 @@
-//! NDP in a network-namespace lab (the lab is lb-arp's `tests/lab/mod.rs`): real `ndisc6`, the
+//! NDP in a network-namespace lab (the lab is `lb_lab::l2`): real `ndisc6`, the
 //! client's kernel and TCP against our driver running in the node namespaces.
 //!
 //! These need root, `ip`, `ndisc6` and `ping`; they skip with a message otherwise, and fail
 //! instead when `LB_LAB=required` (as `.ci/run` sets).
 
-#[path = "../../lb-arp/tests/lab/mod.rs"]
-mod lab;
+use lb_lab::l2 as lab;
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;

@@ -7,8 +7,7 @@
 //! eth0 (veth keeps tags, the lab's bridge forwards them as they are); it reads the answers with
 //! the tags the stack took out of the data put back (PACKET_AUXDATA).
 
-#[path = "../../lb-arp/tests/lab/mod.rs"]
-mod lab;
+use lb_lab::l2 as lab;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;

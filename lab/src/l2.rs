@@ -1,5 +1,5 @@
-//! A throw-away Layer 2 lab built from Linux network namespaces, for the integration tests of
-//! lb-arp and lb-ndp (lb-ndp includes this file by path).
+//! The Layer 2 lab of the lb-arp and lb-ndp integration tests: a client and two nodes on one
+//! bridge, built from Linux network namespaces.
 //!
 //! ```text
 //!        <prefix>-sw: bridge br0 (multicast snooping off)
@@ -14,17 +14,21 @@
 //!
 //! Needs root and `ip`. Without them a test skips with a message, unless `LB_LAB=required`,
 //! in which case it fails. The mechanics (commands, namespaces, bridge and veths, teardown) are
-//! the `lb-lab` crate's; this file holds the topology.
-#![allow(dead_code)]
+//! the crate root's; this module holds the topology.
 
 use std::net::IpAddr;
 use std::process::Output;
 
-use lb_lab::{run, run_ok};
+use crate::{run, run_ok};
 use std::time::{Duration, Instant};
 
+/// The lab's hosts: a client and two nodes.
 pub const HOSTS: [&str; 3] = ["client", "node1", "node2"];
 
+/// The last octet of `host`'s addresses and MAC (10, 11, 12).
+///
+/// # Panics
+/// On a host name that is not one of [`HOSTS`].
 pub fn host_index(host: &str) -> u8 {
     match host {
         "client" => 10,
@@ -33,19 +37,22 @@ pub fn host_index(host: &str) -> u8 {
         other => panic!("unknown lab host {other}"),
     }
 }
+/// `host`'s MAC address.
 pub fn mac(host: &str) -> String {
     format!("02:00:00:00:00:{:02x}", host_index(host))
 }
+/// `host`'s IPv4 address.
 pub fn ip4(host: &str) -> String {
     format!("192.0.2.{}", host_index(host))
 }
+/// `host`'s IPv6 address.
 pub fn ip6(host: &str) -> String {
     format!("2001:db8:1::{:x}", host_index(host))
 }
 
 /// A lab of four namespaces; deleted on drop.
 pub struct Lab {
-    net: lb_lab::Namespaces,
+    net: crate::Namespaces,
 }
 
 impl Lab {
@@ -53,19 +60,21 @@ impl Lab {
     /// is a test failure when `LB_LAB=required`. `tag` must be unique among concurrent tests.
     pub fn up(tag: &str, tools: &[&str]) -> Option<Lab> {
         let prefix = format!("lbl2{}{tag}", std::process::id());
-        let net = match lb_lab::Namespaces::create(prefix, &HOSTS, tools) {
+        let net = match crate::Namespaces::create(prefix, &HOSTS, tools) {
             Ok(net) => net,
-            Err(why) => return lb_lab::skip_or_fail(&why),
+            Err(why) => return crate::skip_or_fail(&why),
         };
         let lab = Lab { net };
         lab.build();
         Some(lab)
     }
 
+    /// The name of `host`'s namespace.
     pub fn ns(&self, host: &str) -> String {
         self.net.ns(host)
     }
 
+    /// The path of `host`'s namespace (`/run/netns/...`).
     pub fn netns_path(&self, host: &str) -> String {
         self.net.netns_path(host)
     }
@@ -211,12 +220,12 @@ fn find_mac(text: &str) -> Option<String> {
 }
 
 /// A one-connection-at-a-time TCP server in `host`'s namespace that answers every connection
-/// with `reply`, on port 8080 of every address, for 30 s (see [`lb_lab::net::tcp_server`]).
+/// with `reply`, on port 8080 of every address, for 30 s (see [`crate::net::tcp_server`]).
 pub fn tcp_server(lab: &Lab, host: &str, v6: bool, reply: &'static str) {
-    lb_lab::net::tcp_server(lab.netns_path(host), v6, reply, 30);
+    crate::net::tcp_server(lab.netns_path(host), v6, reply, 30);
 }
 
 /// Connects from `host` to `ip:8080` and returns what the server says.
 pub fn tcp_get(lab: &Lab, host: &str, ip: IpAddr) -> Option<String> {
-    lb_lab::net::tcp_get(lab.netns_path(host), ip)
+    crate::net::tcp_get(lab.netns_path(host), ip)
 }

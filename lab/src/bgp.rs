@@ -1,5 +1,6 @@
-//! A throw-away BGP lab built from Linux network namespaces, with real BIRD 2, FRR (zebra +
-//! bgpd) and GoBGP daemons, for lb-bgp's interop tests and the `bgp_lab` bench.
+//! The BGP lab (feature `bgp`): a throw-away network built from Linux network namespaces, with
+//! real BIRD 2, FRR (zebra + bgpd) and GoBGP daemons, for lb-bgp's interop tests and the
+//! `bgp_lab` bench.
 //!
 //! ```text
 //!                         <prefix>-sw: bridge br0
@@ -18,8 +19,8 @@
 //!
 //! Needs root, `ip` and the daemons' binaries. Without them a test skips with a message, unless
 //! `LB_LAB=required`, in which case it fails. The mechanics (commands, namespaces, bridge and
-//! veths, teardown) are the `lb-lab` crate's; this file holds the topology and the daemons.
-#![allow(dead_code, clippy::unwrap_used)]
+//! veths, teardown) are the crate root's; this module holds the topology and the daemons.
+#![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,7 +28,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use lb_lab::{run, run_ok};
+use crate::{run, run_ok};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -104,7 +105,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// deleted on drop.
 pub struct Lab {
     /// The namespaces (prefix unique per process and test).
-    net: lb_lab::Namespaces,
+    net: crate::Namespaces,
     /// Directory for configs, sockets and logs.
     pub dir: PathBuf,
 }
@@ -118,9 +119,9 @@ impl Lab {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let prefix = format!("lbg{}{tag}{n}", std::process::id());
         let dir = std::env::temp_dir().join(format!("{prefix}-lab"));
-        let net = match lb_lab::Namespaces::create(prefix, &HOSTS, tools) {
+        let net = match crate::Namespaces::create(prefix, &HOSTS, tools) {
             Ok(net) => net,
-            Err(why) => return lb_lab::skip_or_fail(&why),
+            Err(why) => return crate::skip_or_fail(&why),
         };
         let lab = Lab { net, dir };
         std::fs::create_dir_all(&lab.dir).unwrap();
@@ -1352,14 +1353,14 @@ impl Ours {
 }
 
 /// A TCP server in `host`'s namespace on port 8080 of every address that answers every
-/// connection with `reply`, for `secs` seconds (see [`lb_lab::net::tcp_server`]).
+/// connection with `reply`, for `secs` seconds (see [`crate::net::tcp_server`]).
 pub fn tcp_server(lab: &Lab, host: &str, reply: &'static str, secs: u64) {
-    lb_lab::net::tcp_server(lab.netns_path(host), true, reply, secs);
+    crate::net::tcp_server(lab.netns_path(host), true, reply, secs);
 }
 
 /// Connects from `host` to `ip:8080` and returns what the server says.
 pub fn tcp_get(lab: &Lab, host: &str, ip: IpAddr) -> Option<String> {
-    lb_lab::net::tcp_get(lab.netns_path(host), ip)
+    crate::net::tcp_get(lab.netns_path(host), ip)
 }
 
 /// A packet capture (`tcpdump`) on a host's eth0; stopped and read with [`Capture::stop`].
