@@ -87,11 +87,13 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64, f6
         .map(|i| {
             let api = api.clone();
             async move {
-                // The lab's IPv4 service range is small: IPv6 Services.
+                // The lab's IPv4 service range is small: IPv6 Services; and no node ports (the
+                // default range holds 2,768).
                 let svc: Service = serde_json::from_value(serde_json::json!({
                     "metadata": {"name": format!("svc-{i:05}")},
                     "spec": {"type": "LoadBalancer", "ipFamilyPolicy": "SingleStack",
-                             "ipFamilies": ["IPv6"], "ports": [{"port": 80, "protocol": "TCP"}]},
+                             "ipFamilies": ["IPv6"], "allocateLoadBalancerNodePorts": false,
+                             "ports": [{"port": 80, "protocol": "TCP"}]},
                 }))
                 .unwrap();
                 api.create(&PostParams::default(), &svc).await.unwrap();
