@@ -43,6 +43,12 @@ pub enum Read {
     Skip,
 }
 
+/// The shortest pause between two snapshots (a burst of events lands in one).
+const SNAPSHOT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The pause after a snapshot is at least this many times what building it cost.
+const SNAPSHOT_DUTY: u32 = 10;
+
 /// How often a [`Read::List`] kind is listed when nothing else prompts it.
 pub const RELIST: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -247,16 +253,20 @@ impl KubeSource {
             let mut generation = 0;
             loop {
                 generation += 1;
+                let built = std::time::Instant::now();
                 let snapshot = Snapshot {
                     generation,
                     objects: Arc::new(stores.objects()),
                 };
+                let cost = built.elapsed();
                 if tx.send(snapshot).is_err() {
                     return;
                 }
                 changed.notified().await;
-                // Let a burst of events (a re-list) land before the next snapshot.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                // Let a burst of events (a re-list) land before the next snapshot, and spend at
+                // most a tenth of a core on snapshots: a snapshot copies every object, which
+                // with 10,000 Services being written to would otherwise be most of the work.
+                tokio::time::sleep(SNAPSHOT_PAUSE.max(cost * SNAPSHOT_DUTY)).await;
             }
         }));
         KubeSource { rx, tasks }
