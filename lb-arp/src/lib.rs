@@ -33,7 +33,9 @@
 pub mod driver;
 mod error;
 mod responder;
+#[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod roundtrip;
+#[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod script;
 pub mod wire;
 

@@ -9,6 +9,7 @@
 #[cfg(target_os = "linux")]
 pub mod driver;
 mod error;
+#[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod fuzzing;
 pub mod profile;
 pub mod session;

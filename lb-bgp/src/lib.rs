@@ -4,6 +4,7 @@
 pub mod codec;
 #[cfg(target_os = "linux")]
 pub mod driver;
+#[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod fuzzing;
 pub mod session;
 pub mod wire;

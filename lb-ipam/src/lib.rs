@@ -50,6 +50,7 @@ mod keyed;
 mod occupancy;
 mod pool;
 mod records;
+#[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod script;
 mod selector;
 mod service;

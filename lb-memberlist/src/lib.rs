@@ -20,14 +20,14 @@
 //!   messages flattened — and the way back;
 //! - [`rng`]: the seeded generator (probe order, random targets, timer stagger);
 //! - [`suspicion`]: Lifeguard's suspicion timer, shrinking with independent confirmations;
-//! - [`roundtrip`]: the decode → encode → decode checks the fuzz targets run;
+//! - `roundtrip` (feature `testing`): the decode → encode → decode checks the fuzz targets run;
 //! - [`node`]: the sans-IO SWIM + Lifeguard state machine, [`Node`]: received datagrams,
 //!   stream bytes and timer expiries in (with the current time), [`Output`]s (datagrams,
 //!   stream connect/send/close), [`Event`]s (joined, updated, suspect, alive, dead, left,
 //!   user messages) and the next deadline out;
 //! - [`sim`]: a deterministic simulator of many nodes with virtual time, latency, loss,
 //!   partitions, crashes, pauses and restarts;
-//! - [`script`]: the script fuzzer's interpreter over a small simulated cluster;
+//! - `script` (feature `testing`): the script fuzzer's interpreter over a small simulated cluster;
 //! - [`driver`]: the tokio driver (UDP + TCP sockets, timers, streams, join with retry, leave,
 //!   the membership view and its change stream);
 //! - [`serf`]: what a node needs to be a member of a HashiCorp Serf cluster (delegate
@@ -56,7 +56,9 @@ pub mod members;
 pub mod node;
 pub mod packet;
 pub mod rng;
+#[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod roundtrip;
+#[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod script;
 pub mod security;
 pub mod serf;
