@@ -40,20 +40,23 @@ async fn an_invalid_pool_is_refused_by_the_webhook_with_the_rules_message() {
     );
     let port = free_port();
     let kubeconfig = cp.kubeconfig().display().to_string();
-    let mut ctl = Process::spawn(
-        Path::new(env!("CARGO_BIN_EXE_controller")),
-        &[
-            format!("--namespace={NS}"),
-            "--webhook-mode=enabled".into(),
-            format!("--webhook-port={port}"),
-            "--port=0".into(),
-            "--health-probe-port=0".into(),
-            "--log-format=text".into(),
-        ],
-        &[("KUBECONFIG", &kubeconfig)],
-        &cp.dir().join("controller.log"),
-    )
-    .unwrap();
+    let spawn = |log: &str| {
+        Process::spawn(
+            Path::new(env!("CARGO_BIN_EXE_controller")),
+            &[
+                format!("--namespace={NS}"),
+                "--webhook-mode=enabled".into(),
+                format!("--webhook-port={port}"),
+                "--port=0".into(),
+                "--health-probe-port=0".into(),
+                "--log-format=text".into(),
+            ],
+            &[("KUBECONFIG", &kubeconfig)],
+            &cp.dir().join(log),
+        )
+        .unwrap()
+    };
+    let mut ctl = spawn("controller.log");
     // The lab's API server runs beside the controller on loopback: the webhook is reached by
     // URL (a cluster reaches it through the webhook Service).
     cp.apply_yaml(&format!(
@@ -186,20 +189,7 @@ webhooks:
     assert_eq!(data["ca.crt"], before, "the Secret's CA is the caBundle");
     assert!(String::from_utf8_lossy(&data["tls.key"].0).contains("PRIVATE KEY"));
     ctl.kill();
-    let mut ctl = Process::spawn(
-        Path::new(env!("CARGO_BIN_EXE_controller")),
-        &[
-            format!("--namespace={NS}"),
-            "--webhook-mode=enabled".into(),
-            format!("--webhook-port={port}"),
-            "--port=0".into(),
-            "--health-probe-port=0".into(),
-            "--log-format=text".into(),
-        ],
-        &[("KUBECONFIG", &kubeconfig)],
-        &cp.dir().join("controller-2.log"),
-    )
-    .unwrap();
+    let mut ctl = spawn("controller-2.log");
     // Served again (an overlapping pool refused by the new process) with the same caBundle.
     let t0 = Instant::now();
     loop {
