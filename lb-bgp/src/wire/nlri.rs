@@ -362,7 +362,7 @@ fn lengths_all<const S: usize>(data: &[u8], bits: u8) -> bool {
 }
 
 /// A zero-copy iterator over a prefix field. Built only over fields that passed
-/// [`check_prefixes`]; it stops early (never panics) on anything else.
+/// `check_prefixes`; it stops early (never panics) on anything else.
 #[derive(Debug, Clone)]
 pub struct Prefixes<'a> {
     data: &'a [u8],
