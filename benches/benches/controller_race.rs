@@ -179,6 +179,7 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64, f6
     };
     let mut peak_rss = 0;
     let mut cpu = 0.0;
+    let limit = Duration::from_secs(600) + Duration::from_millis(100) * n as u32;
     loop {
         let list = api.list(&ListParams::default()).await.unwrap().items;
         if let Some(p) = process.as_ref().and_then(|p| p.pid()) {
@@ -196,7 +197,6 @@ async fn run(who: Contender, n: usize, ours: &Path) -> Option<(Duration, u64, f6
             eprintln!("{who:?} stopped: {why}\n{}", p.log_tail());
             return None;
         }
-        let limit = Duration::from_secs(600) + Duration::from_millis(100) * n as u32;
         if t0.elapsed() > limit {
             eprintln!("{who:?}: not done in {} s", limit.as_secs());
             return None;

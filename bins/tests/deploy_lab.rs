@@ -1,8 +1,9 @@
 //! `deploy/` applied with `kubectl apply -k` to the lab's control plane, then the controller run
 //! under its ServiceAccount's token: the RBAC is enough to allocate, record events and write
 //! ConfigurationState, read BGPPeers and Nodes by listing only (upstream's controller RBAC has
-//! no watch on them), and keep the webhook certificate in its Secret. (The lab has no kubelet, so the Deployment's pod is never scheduled; the
-//! binary runs beside the plane with the same identity.)
+//! no watch on them), and keep the webhook certificate in its Secret. (The lab has no kubelet,
+//! so the Deployment's pod is never scheduled; the binary runs beside the plane with the same
+//! identity.)
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used)]
 

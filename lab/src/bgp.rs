@@ -65,18 +65,9 @@ fn mac(host: &str) -> String {
     format!("02:00:00:00:01:{:02x}", host_index(host))
 }
 
-/// Polls `f` until it returns true or `timeout` passes.
-pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() > end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Polls `f` every 50 ms until it returns true or `timeout` passes.
+pub fn wait_for(timeout: Duration, f: impl FnMut() -> bool) -> bool {
+    crate::poll_until(timeout, Duration::from_millis(50), f)
 }
 
 /// Like [`wait_for`], but panics with `what` (and the last value seen) on timeout.

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::process::Output;
 
 use crate::{run, run_ok};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The lab's hosts: a client and two nodes.
 pub const HOSTS: [&str; 3] = ["client", "node1", "node2"];
@@ -198,18 +198,9 @@ impl Lab {
             .success()
     }
 
-    /// Polls `f` until it returns true or `timeout` passes.
-    pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-        let end = Instant::now() + timeout;
-        loop {
-            if f() {
-                return true;
-            }
-            if Instant::now() > end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    /// Polls `f` every 20 ms until it returns true or `timeout` passes.
+    pub fn wait_for(timeout: Duration, f: impl FnMut() -> bool) -> bool {
+        crate::poll_until(timeout, Duration::from_millis(20), f)
     }
 }
 

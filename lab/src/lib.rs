@@ -19,6 +19,21 @@
 //! ```
 
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Calls `f` every `every` until it returns true (true) or `timeout` has passed (false).
+pub fn poll_until(timeout: Duration, every: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(every);
+    }
+}
 
 #[cfg(all(target_os = "linux", feature = "bgp"))]
 pub mod bgp;

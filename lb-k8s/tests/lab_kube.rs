@@ -97,39 +97,34 @@ async fn crds_manifests_and_kube_source_against_a_real_apiserver() {
     let client = cp.client().await;
     // Read back through our types: every field given is there, and the configuration
     // assembled from the apiserver equals the one assembled from the files.
-    let source = KubeSource::start(client.clone(), NS);
-    let mut rx = source.subscribe();
-    let snap = {
-        let deadline = Instant::now() + Duration::from_secs(60);
+    // A snapshot with 3 pools and `peers` BGPPeers, within `within`.
+    let wait = async |rx: &mut tokio::sync::watch::Receiver<Snapshot>,
+                      peers: usize,
+                      within: Duration| {
+        let deadline = Instant::now() + within;
         loop {
             let s = rx.borrow_and_update().clone();
-            if s.generation > 0 && s.objects.peers.len() == 3 && s.objects.pools.len() == 3 {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "no snapshot");
-            let _ = tokio::time::timeout(Duration::from_secs(1), rx.changed()).await;
-        }
-    };
-    // The controller's reading: BGPPeers and Nodes listed (no watch), EndpointSlices not read;
-    // a peer added later is listed again once a configuration kind changes.
-    let listed = KubeSource::start_with(client.clone(), NS, Kinds::CONTROLLER);
-    let mut lrx = listed.subscribe();
-    let wait = async |lrx: &mut tokio::sync::watch::Receiver<Snapshot>, peers: usize| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let s = lrx.borrow_and_update().clone();
             if s.generation > 0 && s.objects.peers.len() == peers && s.objects.pools.len() == 3 {
                 break s;
             }
             assert!(
                 Instant::now() < deadline,
-                "listed peers: {} (want {peers})",
+                "no snapshot with {peers} peers (has {})",
                 s.objects.peers.len()
             );
-            let _ = tokio::time::timeout(Duration::from_secs(1), lrx.changed()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), rx.changed()).await;
         }
     };
-    let first = wait(&mut lrx, 3).await;
+    let source = KubeSource::start(client.clone(), NS);
+    let mut rx = source.subscribe();
+    let snap = wait(&mut rx, 3, Duration::from_secs(60)).await;
+    // The controller's reading: BGPPeers and Nodes listed (no watch), EndpointSlices not read;
+    // a peer added later is listed again once a configuration kind changes.
+    // Well inside RELIST (30 s): the pool change is what lists again.
+    const LISTED: Duration = Duration::from_secs(20);
+    let listed = KubeSource::start_with(client.clone(), NS, Kinds::CONTROLLER);
+    let mut lrx = listed.subscribe();
+    let first = wait(&mut lrx, 3, LISTED).await;
     assert!(first.objects.endpoint_slices.is_empty());
     cp.apply_yaml(&format!(
         "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {{name: late, namespace: {NS}}}\nspec: {{myASN: 64512, peerASN: 64501, peerAddress: 192.0.2.9}}\n"
@@ -144,12 +139,12 @@ async fn crds_manifests_and_kube_source_against_a_real_apiserver() {
         "touched=yes",
     ]);
     assert!(out.status.success(), "{out:?}");
-    wait(&mut lrx, 4).await;
+    wait(&mut lrx, 4, LISTED).await;
     let out = cp.kubectl(&["-n", NS, "delete", "bgppeer", "late"]);
     assert!(out.status.success(), "{out:?}");
     let out = cp.kubectl(&["-n", NS, "annotate", "ipaddresspool", "--all", "touched-"]);
     assert!(out.status.success(), "{out:?}");
-    wait(&mut lrx, 3).await;
+    wait(&mut lrx, 3, LISTED).await;
     drop(listed);
 
     let options = Options {

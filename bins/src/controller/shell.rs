@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use lb_k8s::crd::ConfigurationState;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::http::State;
 use super::reconcile::{ConfigReport, Reconciler, ServiceEvent, Write};
@@ -42,7 +43,7 @@ pub async fn run(
     // Events are recorded by their own task, after the pass's status writes: the address is
     // what a user waits for, the event tells of it.
     let (events, queue) = tokio::sync::mpsc::channel::<ServiceEvent>(EVENT_QUEUE);
-    let _recorder = AbortOnDrop(tokio::spawn(record_all(
+    let _recorder = AbortOnDropHandle::new(tokio::spawn(record_all(
         client.clone(),
         queue,
         pod_name.clone(),
@@ -51,7 +52,7 @@ pub async fn run(
     // The ConfigurationState object is written by its own task too (the latest report wins),
     // so the first status writes do not wait for it.
     let (config_tx, config_rx) = tokio::sync::watch::channel::<Option<ConfigReport>>(None);
-    let _config_writer = AbortOnDrop(tokio::spawn(write_config_states(
+    let _config_writer = AbortOnDropHandle::new(tokio::spawn(write_config_states(
         client.clone(),
         namespace.clone(),
         config_rx,
@@ -167,33 +168,19 @@ pub async fn run(
     }
 }
 
-/// Aborts the task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Records the events of `queue`, a few at a time, until the sender is gone.
 async fn record_all(
     client: Client,
-    queue: tokio::sync::mpsc::Receiver<ServiceEvent>,
+    mut queue: tokio::sync::mpsc::Receiver<ServiceEvent>,
     pod: Option<String>,
 ) {
-    tokio_stream_from(queue)
+    futures::stream::poll_fn(|cx| queue.poll_recv(cx))
         .for_each_concurrent(EVENT_CONCURRENCY, |ev| {
             let client = client.clone();
             let pod = pod.clone();
             async move { record(&client, &ev, pod.as_deref(), COMPONENT).await }
         })
         .await;
-}
-
-/// `rx` as a stream.
-fn tokio_stream_from<T>(rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
-    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
 }
 
 async fn write_status(client: &Client, w: &Write) -> bool {

@@ -217,17 +217,6 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// A self-signed certificate for the webhook Service's names, not kept anywhere: the PEM (the
-/// `caBundle`) and the rustls server configuration.
-pub fn certificate(
-    service: &str,
-    namespace: &str,
-) -> Result<(String, Arc<tokio_rustls::rustls::ServerConfig>), String> {
-    let (cert, key) = new_certificate(service, namespace)?;
-    let config = server_config(&cert, &key, service, namespace)?;
-    Ok((cert, config))
-}
-
 /// The certificate kept in the Secret `secret` of `namespace` (keys `ca.crt`, `tls.crt`,
 /// `tls.key`, as upstream's cert rotation keeps them), so a restarted controller serves the
 /// same certificate and the caBundles stay as they are. A Secret that is missing, incomplete

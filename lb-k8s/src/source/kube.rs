@@ -108,11 +108,25 @@ where
 
     fn all(&self) -> Vec<K> {
         match self {
-            Held::Watched(s) => s.state().iter().map(|o| (**o).clone()).collect(),
+            Held::Watched(s) => all(s),
             Held::Listed(rx) => rx.borrow().clone().unwrap_or_default(),
             Held::Skipped => Vec::new(),
         }
     }
+}
+
+/// Copies of every object of a store.
+fn all<K: Clone + Resource>(s: &Store<K>) -> Vec<K>
+where
+    K::DynamicType: std::hash::Hash + Eq + Clone,
+{
+    s.state().iter().map(|o| (**o).clone()).collect()
+}
+
+/// Drops `o`'s managedFields: the API server's bookkeeping, which nobody here reads and which
+/// is most of a small object's size (every snapshot copies every object).
+fn forget_managed_fields<K: Resource>(o: &mut K) {
+    o.meta_mut().managed_fields = None;
 }
 
 struct Stores {
@@ -145,12 +159,6 @@ impl Stores {
     }
 
     fn objects(&self) -> Objects {
-        fn all<K: Clone + Resource>(s: &Store<K>) -> Vec<K>
-        where
-            K::DynamicType: std::hash::Hash + Eq + Clone,
-        {
-            s.state().iter().map(|o| (**o).clone()).collect()
-        }
         Objects {
             pools: all(&self.pools),
             l2_advertisements: all(&self.l2),
@@ -306,6 +314,12 @@ where
     }
 }
 
+/// What tells one listed object's state from another: namespace, name, resource version.
+fn identity<K: Resource>(o: &K) -> (&Option<String>, &Option<String>, &Option<String>) {
+    let m = o.meta();
+    (&m.namespace, &m.name, &m.resource_version)
+}
+
 /// Lists `api`'s kind now, after each bump of `config` and every [`RELIST`]; a list that
 /// differs from the last (by names and resource versions) wakes the snapshot task.
 fn list_kind<K>(
@@ -322,28 +336,16 @@ where
     let changed = changed.clone();
     tasks.push(tokio::spawn(async move {
         let mut backoff = std::time::Duration::from_millis(200);
-        let versions = |items: &[K]| -> Vec<(Option<String>, Option<String>, Option<String>)> {
-            items
-                .iter()
-                .map(|o| {
-                    let m = o.meta();
-                    (m.namespace.clone(), m.name.clone(), m.resource_version.clone())
-                })
-                .collect()
-        };
         loop {
             config.mark_unchanged();
             match api.list(&kube::api::ListParams::default()).await {
                 Ok(list) => {
                     backoff = std::time::Duration::from_millis(200);
                     let mut new = list.items;
-                    for o in &mut new {
-                        o.meta_mut().managed_fields = None;
-                    }
-                    let differs = tx
-                        .borrow()
-                        .as_ref()
-                        .is_none_or(|old: &Vec<K>| versions(old) != versions(&new));
+                    new.iter_mut().for_each(forget_managed_fields);
+                    let differs = tx.borrow().as_ref().is_none_or(|old: &Vec<K>| {
+                        !old.iter().map(identity).eq(new.iter().map(identity))
+                    });
                     if differs {
                         tx.send_replace(Some(new));
                         changed.notify_one();
@@ -379,11 +381,9 @@ where
     let (reader, writer) = reflector::store();
     let changed = changed.clone();
     let config = config.cloned();
-    // managedFields are the API server's bookkeeping: nobody here reads them, and they are most
-    // of a small object's size (every snapshot clones every object).
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+        .modify(forget_managed_fields)
         .reflect(writer);
     tasks.push(tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
