@@ -450,6 +450,19 @@ impl ArpResponder {
         was
     }
 
+    /// Ends every pending announcement schedule (gratuitous ARP rounds, defences) while the
+    /// addresses stay announced and requests are still answered: for an owner handing its
+    /// addresses over as it leaves, whose late rounds would pull clients back from the next
+    /// owner. Announcing an address again starts a new schedule.
+    pub fn hand_over(&mut self) {
+        let generation = self.generation();
+        for state in self.interfaces.values_mut() {
+            for ann in state.announced.values_mut() {
+                ann.generation = generation;
+            }
+        }
+    }
+
     /// Whether `ip` is announced on `ifindex`.
     pub fn is_announced(&self, ifindex: u32, ip: Ipv4Addr) -> bool {
         self.interfaces
@@ -1007,6 +1020,23 @@ mod tests {
         );
         assert_eq!(r.poll_timeout(), Some(t1 + Duration::from_millis(100)));
         assert_eq!(r.announced(IF).collect::<Vec<_>>(), vec![vip()]);
+    }
+
+    #[test]
+    fn hand_over_ends_the_schedule_but_keeps_answering() {
+        let mut r = responder();
+        let t0 = Instant::now();
+        r.announce(t0, IF, vip()).unwrap();
+        drain(&mut r, t0);
+        r.hand_over();
+        assert_eq!(r.poll_timeout(), None);
+        assert!(drain(&mut r, t0 + Duration::from_secs(10)).is_empty());
+        assert!(r.handle_frame(t0, IF, &request(vip())).is_some());
+        assert!(r.is_announced(IF, vip()));
+        // Announcing again starts a new schedule.
+        r.announce(t0, IF, vip()).unwrap();
+        assert_eq!(drain(&mut r, t0).len(), 2);
+        assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_millis(100)));
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub trait Responder: Send + 'static {
     ) -> Result<Option<MacAddress>, Self::Error>;
     /// Stops announcing `addr` on `ifindex`; returns a group the sockets may now leave, if any.
     fn withdraw(&mut self, ifindex: u32, addr: Self::Addr) -> Option<MacAddress>;
+    /// Ends every pending announcement schedule; addresses stay announced and answered.
+    fn hand_over(&mut self);
     /// Starts a probe for `addr` on `ifindex`.
     fn probe(&mut self, now: Instant, ifindex: u32, addr: Self::Addr) -> Result<(), Self::Error>;
     /// Handles a received frame; returns the reply to send on the same socket, if any.
@@ -580,6 +582,13 @@ impl<R: Responder> Handle<R> {
             }
         }
         was
+    }
+
+    /// Ends every pending announcement schedule (gratuitous ARP, unsolicited NA) while every
+    /// address stays announced and its requests answered: call it when this host leaves and
+    /// another takes its addresses over, so no late round of ours pulls clients back.
+    pub fn hand_over(&self) {
+        lock(&self.shared.core).hand_over();
     }
 
     /// The addresses announced.

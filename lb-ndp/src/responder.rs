@@ -484,6 +484,19 @@ impl NdpResponder {
         Some(None)
     }
 
+    /// Ends every pending announcement schedule (unsolicited NA rounds, defences) while the
+    /// addresses stay announced and requests are still answered: for an owner handing its
+    /// addresses over as it leaves, whose late rounds would pull clients back from the next
+    /// owner. Announcing an address again starts a new schedule.
+    pub fn hand_over(&mut self) {
+        let generation = self.generation();
+        for state in self.interfaces.values_mut() {
+            for ann in state.announced.values_mut() {
+                ann.generation = generation;
+            }
+        }
+    }
+
     /// Whether `ip` is announced on `ifindex`.
     pub fn is_announced(&self, ifindex: u32, ip: Ipv6Addr) -> bool {
         self.interfaces
@@ -1073,6 +1086,21 @@ mod tests {
         }
         assert_eq!(deadlines, AdvertSchedule::default().offsets()[1..].to_vec());
         assert_eq!(r.counters(IF).unwrap().gratuitous_sent, 9);
+    }
+
+    #[test]
+    fn hand_over_ends_the_schedule_but_keeps_answering() {
+        let mut r = responder();
+        let t0 = Instant::now();
+        r.announce(t0, IF, vip()).unwrap();
+        drain(&mut r, t0);
+        r.hand_over();
+        assert_eq!(r.poll_timeout(), None);
+        assert!(drain(&mut r, t0 + Duration::from_secs(10)).is_empty());
+        assert!(r.handle_frame(t0, IF, &ns(vip())).is_some());
+        r.announce(t0, IF, vip()).unwrap();
+        assert_eq!(drain(&mut r, t0).len(), 1);
+        assert!(r.poll_timeout().is_some());
     }
 
     #[test]

@@ -134,6 +134,15 @@ impl L2Announcer {
         }
     }
 
+    /// Ends the gratuitous schedules but keeps answering: this host is leaving and the next
+    /// owner announces (see [`lb_l2::driver::Handle::hand_over`]).
+    pub fn hand_over(&self) {
+        self.arp.hand_over();
+        if let Some(ndp) = &self.ndp {
+            ndp.hand_over();
+        }
+    }
+
     /// Stops answering for everything.
     pub fn withdraw_all(&mut self) {
         for ip in std::mem::take(&mut self.announced).into_keys() {

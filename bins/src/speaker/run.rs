@@ -384,6 +384,69 @@ fn discover(members: Members, client: kube::Client, namespace: String, labels: S
     });
 }
 
+/// Memberlist, started once the speaker has its first good configuration: the others hand
+/// this host its addresses the moment they see it, so it must be able to announce them by
+/// then (a speaker that joined first left them unanswered while it read its configuration,
+/// or for good when that configuration was refused).
+struct Gossip {
+    members: Members,
+    /// The first join finished: the startup gate opens (Layer 2 waits for it, or for
+    /// `gate_deadline`, so a host that has not met the others yet does not win every
+    /// election).
+    joined: tokio::sync::oneshot::Receiver<()>,
+    gate_deadline: Instant,
+    /// Joins (Kubernetes mode: after the first list of the speaker pods), then rejoins the
+    /// missing seeds every `rejoin_interval`.
+    joiner: tokio::task::JoinHandle<()>,
+}
+
+impl Gossip {
+    async fn start(config: MemberlistOptions, options: &Options) -> Result<Gossip, Error> {
+        let members = Members::start(config).await?;
+        let (gate_tx, joined) = tokio::sync::oneshot::channel::<()>();
+        let m = members.clone();
+        let interval = options.rejoin_interval;
+        let gate = options.join_gate;
+        let kube = match &options.mode {
+            Mode::Kube {
+                client,
+                namespace,
+                ml_labels: Some(labels),
+                ..
+            } => Some((client.clone(), namespace.clone(), labels.clone())),
+            _ => None,
+        };
+        let joiner = tokio::spawn(async move {
+            if let Some((client, namespace, labels)) = kube {
+                // The first list before the first join, so the startup gate waits for it.
+                let first = status::speaker_pod_ips(&client, &namespace, &labels);
+                if let Ok(Ok(ips)) = tokio::time::timeout(gate, first).await {
+                    let port = m.port();
+                    m.add_seeds(ips.into_iter().map(|ip| SocketAddr::new(ip, port)));
+                }
+                discover(m.clone(), client, namespace, labels);
+            }
+            match m.join_missing().await {
+                Ok(n) => tracing::info!(answered = n, "memberlist: joined"),
+                Err(e) => tracing::warn!(error = %e, "memberlist: first join failed"),
+            }
+            let _ = gate_tx.send(());
+            loop {
+                tokio::time::sleep(interval).await;
+                if let Err(e) = m.join_missing().await {
+                    tracing::debug!(error = %e, "memberlist: rejoin");
+                }
+            }
+        });
+        Ok(Gossip {
+            members,
+            joined,
+            gate_deadline: Instant::now() + gate,
+            joiner,
+        })
+    }
+}
+
 /// Runs the speaker until `stop` completes, then stops gracefully: BGP routes drained
 /// (RFC 8326 GRACEFUL_SHUTDOWN, then withdrawn), the memberlist leave announced so the next
 /// owner takes the Layer 2 addresses over while this host still answers for them, then
@@ -396,10 +459,6 @@ pub async fn run(
     let metrics = state.metrics.clone();
     let l2 = L2Announcer::start(options.interfaces.clone()).await?;
     let bgp = BgpAnnouncer::start(&options.host.me, options.bgp_listen).await?;
-    let members = match options.memberlist.clone() {
-        Some(o) => Some(Members::start(o).await?),
-        None => None,
-    };
     let mut statuses = None;
     let source: Box<dyn Source + Send> = match &options.mode {
         Mode::Manifests(dir) => {
@@ -409,7 +468,7 @@ pub async fn run(
             client,
             namespace,
             pod_name,
-            ml_labels,
+            ml_labels: _,
         } => {
             let owner = match pod_name {
                 Some(pod) => status::pod_owner(client, namespace, pod).await,
@@ -426,41 +485,15 @@ pub async fn run(
                 rx,
             );
             statuses = Some(tx);
-            if let (Some(m), Some(labels)) = (&members, ml_labels) {
-                // The first list before the first join, so the startup gate waits for it.
-                let first = status::speaker_pod_ips(client, namespace, labels);
-                if let Ok(Ok(ips)) = tokio::time::timeout(options.join_gate, first).await {
-                    let port = m.port();
-                    m.add_seeds(ips.into_iter().map(|ip| SocketAddr::new(ip, port)));
-                }
-                discover(m.clone(), client.clone(), namespace.clone(), labels.clone());
-            }
             Box::new(lb_k8s::source::KubeSource::start(client.clone(), namespace))
         }
     };
     let mut snapshots = source.subscribe();
-    let mut ml_changes = members.as_ref().map(Members::changes);
-
-    // The startup gate: Layer 2 waits for the first join (or `join_gate`), so a host that has
-    // not met the others yet does not win every election.
-    let (gate_tx, mut gate_rx) = tokio::sync::oneshot::channel::<()>();
-    let joiner = members.clone().map(|m| {
-        let interval = options.rejoin_interval;
-        tokio::spawn(async move {
-            match m.join_missing().await {
-                Ok(n) => tracing::info!(answered = n, "memberlist: joined"),
-                Err(e) => tracing::warn!(error = %e, "memberlist: first join failed"),
-            }
-            let _ = gate_tx.send(());
-            loop {
-                tokio::time::sleep(interval).await;
-                if let Err(e) = m.join_missing().await {
-                    tracing::debug!(error = %e, "memberlist: rejoin");
-                }
-            }
-        })
-    });
-    let gate_deadline = Instant::now() + options.join_gate;
+    // Memberlist starts with the first good configuration (see `Gossip::start`).
+    let mut ml_changes: Option<tokio::sync::watch::Receiver<u64>> = None;
+    let mut joined: Option<tokio::sync::oneshot::Receiver<()>> = None;
+    let mut gate_deadline = None;
+    let mut joiner = None;
     let mut this = Loop {
         metrics,
         tracker: Tracker::new(ConfigOptions {
@@ -470,8 +503,8 @@ pub async fn run(
         good: None,
         l2,
         bgp,
-        gate_open: members.is_none(),
-        members,
+        gate_open: options.memberlist.is_none(),
+        members: None,
         shown: BTreeMap::new(),
         last_live: None,
         statuses,
@@ -505,11 +538,17 @@ pub async fn run(
                 }
                 dirty = true;
             }
-            _ = &mut gate_rx, if !this.gate_open => {
+            _ = async { joined.as_mut()?.await.ok() }, if !this.gate_open && joined.is_some() => {
+                joined = None;
                 this.gate_open = true;
                 dirty = true;
             }
-            () = sleep_until(gate_deadline), if !this.gate_open => {
+            () = async {
+                match gate_deadline {
+                    Some(at) => sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            }, if !this.gate_open => {
                 tracing::info!("memberlist: no answer yet; starting to announce");
                 this.gate_open = true;
                 dirty = true;
@@ -524,8 +563,20 @@ pub async fn run(
             }
             _ = tick.tick() => this.bgp_metrics(),
         }
-        if dirty && this.reconcile().await && this.gate_open {
-            state.ready.store(true, Ordering::Relaxed);
+        if dirty && this.reconcile().await {
+            if this.members.is_none()
+                && let Some(o) = this.options.memberlist.clone()
+            {
+                let g = Gossip::start(o, &this.options).await?;
+                ml_changes = Some(g.members.changes());
+                joined = Some(g.joined);
+                gate_deadline = Some(g.gate_deadline);
+                joiner = Some(g.joiner);
+                this.members = Some(g.members);
+            }
+            if this.gate_open {
+                state.ready.store(true, Ordering::Relaxed);
+            }
         }
     }
 
@@ -537,6 +588,7 @@ pub async fn run(
     }
     let drained = Instant::now() + this.options.bgp_drain;
     this.bgp.drain(this.options.bgp_drain);
+    this.l2.hand_over();
     if let Some(m) = &this.members {
         m.leave(Duration::from_secs(1)).await;
         tokio::time::sleep(this.options.handover).await;

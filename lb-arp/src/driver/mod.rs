@@ -113,6 +113,10 @@ impl l2::Responder for ArpResponder {
         None
     }
 
+    fn hand_over(&mut self) {
+        ArpResponder::hand_over(self);
+    }
+
     fn probe(&mut self, now: Instant, ifindex: u32, ip: Ipv4Addr) -> Result<()> {
         ArpResponder::probe(self, now, ifindex, ip)
     }

@@ -118,6 +118,10 @@ impl l2::Responder for NdpResponder {
         NdpResponder::withdraw(self, ifindex, ip).flatten()
     }
 
+    fn hand_over(&mut self) {
+        NdpResponder::hand_over(self);
+    }
+
     fn probe(&mut self, now: Instant, ifindex: u32, ip: Ipv6Addr) -> Result<()> {
         NdpResponder::probe(self, now, ifindex, ip)
     }
