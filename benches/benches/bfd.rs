@@ -306,7 +306,7 @@ fn cpu_time() -> Duration {
 }
 
 fn soak() {
-    use lb_bfd::driver::{Bfd, DriverConfig, PeerSettings};
+    use lb_bfd::driver::{Bfd, DriverConfig, PeerConfig};
     let secs: u64 = std::env::var("BFD_SOAK_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -329,8 +329,8 @@ fn soak() {
             multi_hop_port: p + 1,
             event_capacity: 8192,
         };
-        let a = Bfd::new(conf(pa)).await.unwrap();
-        let b = Bfd::new(conf(pb)).await.unwrap();
+        let a = lb_bfd::driver::spawn(conf(pa)).await.unwrap();
+        let b = lb_bfd::driver::spawn(conf(pb)).await.unwrap();
         let session = SessionConfig {
             desired_min_tx: Duration::from_millis(50),
             required_min_rx: Duration::from_millis(50),
@@ -341,11 +341,11 @@ fn soak() {
             IpAddr::V4(Ipv4Addr::new(127, side, (i / 250) as u8, (i % 250) as u8 + 1))
         };
         for i in 0..n {
-            let mut s = PeerSettings::single_hop(addr(2, i), session.clone());
+            let mut s = PeerConfig::single_hop(addr(2, i), session.clone());
             s.local = Some(addr(1, i));
             s.remote_port = Some(pb);
             a.add_peer(s).await.unwrap();
-            let mut s = PeerSettings::single_hop(addr(1, i), session.clone());
+            let mut s = PeerConfig::single_hop(addr(1, i), session.clone());
             s.local = Some(addr(2, i));
             s.remote_port = Some(pa);
             b.add_peer(s).await.unwrap();
@@ -365,8 +365,8 @@ fn soak() {
         let came_up = up(&a, 2) + up(&b, 1);
         // Poll Sequences settle on 50 ms.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let mut ea = a.subscribe();
-        let mut eb = b.subscribe();
+        let mut ea = a.events();
+        let mut eb = b.events();
         let cpu0 = cpu_time();
         let t0 = Instant::now();
         tokio::time::sleep(Duration::from_secs(secs)).await;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use lb_arp::{ArpFrame, ArpRepr, ArpResponder};
 use lb_l2::sys::{BpfInsn, PacketSocket};
 use lb_l2::{EtherType, EthernetRepr, MacAddress};
-use lb_lab::speaker::Speaker;
+use lb_lab::l2host::L2Host;
 use lb_ndp::driver::InterfaceFilter;
 use lb_ndp::{NdiscRepr, NdpFrame, NdpResponder};
 
@@ -272,7 +272,7 @@ fn main() {
             return;
         };
         let cfg = |names: [&str; 1]| InterfaceFilter::only(names);
-        let arp = Speaker::<ArpResponder>::start(
+        let arp = L2Host::<ArpResponder>::start(
             lab.net.netns_path("node1"),
             lb_arp::driver::DriverConfig {
                 interfaces: cfg(["eth0"]),
@@ -280,7 +280,7 @@ fn main() {
                 ..Default::default()
             },
         );
-        let ndp = Speaker::<NdpResponder>::start(
+        let ndp = L2Host::<NdpResponder>::start(
             lab.net.netns_path("node1"),
             lb_ndp::driver::DriverConfig {
                 interfaces: cfg(["eth0"]),

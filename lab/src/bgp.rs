@@ -1175,11 +1175,11 @@ pub fn peer_config(
     peer_as: u32,
     peer: IpAddr,
     hold: u16,
-) -> lb_bgp::PeerConfig {
+) -> lb_bgp::SessionConfig {
     let IpAddr::V4(rid) = ip4(host) else {
         unreachable!()
     };
-    let mut c = lb_bgp::PeerConfig::new(local_as, peer_as, rid);
+    let mut c = lb_bgp::SessionConfig::new(local_as, peer_as, rid);
     c.hold_time = hold;
     c.connect_retry = Duration::from_secs(1);
     c.connect_retry_max = Duration::from_secs(2);
@@ -1214,7 +1214,7 @@ impl Ours {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let speaker = lb_bgp::driver::Speaker::new(Default::default())
+                let speaker = lb_bgp::driver::spawn(Default::default())
                     .await
                     .expect("speaker starts");
                 ready_tx.send(speaker.clone()).expect("ready");
@@ -1228,7 +1228,7 @@ impl Ours {
                     }
                 };
                 if graceful {
-                    speaker.shutdown("lab test over").await;
+                    speaker.shutdown_with("lab test over").await;
                 }
                 // Otherwise the runtime's end drops every task: sockets close, no NOTIFICATION.
             });
@@ -1257,15 +1257,15 @@ impl Ours {
     ) {
         let mut config = peer_config(&self.host, local_as, peer_as, peer, hold);
         config.passive = passive;
-        let mut s = lb_bgp::driver::PeerSettings::new(peer, config);
+        let mut s = lb_bgp::driver::PeerConfig::new(peer, config);
         s.source = Some(ip(&self.host, peer.is_ipv6()));
         s.md5_password = password.map(str::to_string);
         self.speaker.add_peer(s).expect("add peer");
     }
 
     /// Adds a peer with an explicit session configuration (source address: `host`'s LAN address).
-    pub fn add_config(&self, peer: IpAddr, config: lb_bgp::PeerConfig) {
-        let mut s = lb_bgp::driver::PeerSettings::new(peer, config);
+    pub fn add_config(&self, peer: IpAddr, config: lb_bgp::SessionConfig) {
+        let mut s = lb_bgp::driver::PeerConfig::new(peer, config);
         s.source = Some(ip(&self.host, peer.is_ipv6()));
         self.speaker.add_peer(s).expect("add peer");
     }

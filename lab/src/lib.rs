@@ -2,7 +2,7 @@
 //! benches): running commands, the `LB_LAB=required` skip-or-fail rule, building hosts (one
 //! namespace each) on a bridge in a switch namespace, and tearing it all down again.
 //!
-//! [`speaker::Speaker`] runs an lb-arp or lb-ndp driver inside a host's namespace; [`net`] runs
+//! [`l2host::L2Host`] runs an lb-arp or lb-ndp driver inside a host's namespace; [`net`] runs
 //! threads, a TCP server and a TCP client there. [`go`] builds and runs real Go peers (a
 //! HashiCorp memberlist node configured as MetalLB's speaker) for interop tests.
 //!
@@ -47,10 +47,10 @@ pub mod kube;
 #[cfg(target_os = "linux")]
 pub mod l2;
 #[cfg(target_os = "linux")]
+pub mod l2host;
+#[cfg(target_os = "linux")]
 pub mod net;
 pub mod process;
-#[cfg(target_os = "linux")]
-pub mod speaker;
 
 /// Runs `args[0]` with the rest as arguments, stdin closed, and collects its output.
 pub fn try_run(args: &[&str]) -> std::io::Result<Output> {

@@ -21,7 +21,7 @@ fn vip() -> Ipv4Addr {
 }
 
 /// Our driver running on its own thread inside a node namespace.
-type Speaker = lb_lab::speaker::Speaker<ArpResponder>;
+type L2Host = lb_lab::l2host::L2Host<ArpResponder>;
 
 fn config() -> DriverConfig {
     DriverConfig {
@@ -48,7 +48,7 @@ fn arping_gets_our_mac_for_the_vip_and_nothing_else() {
         "kernel answered for the VIP"
     );
 
-    let node1 = Speaker::start(lab.netns_path("node1"), config());
+    let node1 = L2Host::start(lab.netns_path("node1"), config());
     node1.handle.announce(vip()).expect("announce");
     assert_eq!(lab.arping("client", VIP), Some(mac("node1")));
     assert_eq!(
@@ -83,8 +83,8 @@ fn client_kernel_learns_the_mac_tcp_reaches_the_node_and_failover_moves_it() {
             if node == "node1" { "node1" } else { "node2" },
         );
     }
-    let node1 = Speaker::start(lab.netns_path("node1"), config());
-    let node2 = Speaker::start(lab.netns_path("node2"), config());
+    let node1 = L2Host::start(lab.netns_path("node1"), config());
+    let node2 = L2Host::start(lab.netns_path("node2"), config());
     node1.handle.announce(vip()).expect("announce");
 
     assert!(lab.ping("client", VIP), "ping to the VIP");
@@ -127,7 +127,7 @@ fn probe_finds_a_used_address_and_not_a_free_one() {
     };
     let mut cfg = config();
     cfg.responder.probe = fast;
-    let node1 = Speaker::start(lab.netns_path("node1"), cfg);
+    let node1 = L2Host::start(lab.netns_path("node1"), cfg);
 
     let used: Ipv4Addr = ip4("client").parse().expect("ip");
     node1.handle.probe(used).expect("probe");
@@ -163,8 +163,8 @@ fn split_brain_each_watcher_reports_the_other() {
     let Some(lab) = Lab::up("a4", TOOLS) else {
         return;
     };
-    let node1 = Speaker::start(lab.netns_path("node1"), config());
-    let node2 = Speaker::start(lab.netns_path("node2"), config());
+    let node1 = L2Host::start(lab.netns_path("node1"), config());
+    let node2 = L2Host::start(lab.netns_path("node2"), config());
     node1.handle.announce(vip()).expect("announce");
     node2.handle.announce(vip()).expect("announce");
     for (me, other) in [(&node1, "node2"), (&node2, "node1")] {
@@ -189,10 +189,10 @@ fn split_brain_after_the_schedule_ended_is_seen_from_both_sides() {
     let mut first = config();
     first.responder.gratuitous =
         lb_arp::GratuitousSchedule::new([Duration::ZERO]).expect("schedule");
-    let node1 = Speaker::start(lab.netns_path("node1"), first);
+    let node1 = L2Host::start(lab.netns_path("node1"), first);
     node1.handle.announce(vip()).expect("announce");
     std::thread::sleep(Duration::from_millis(500)); // node1's only round is long gone
-    let node2 = Speaker::start(lab.netns_path("node2"), config());
+    let node2 = L2Host::start(lab.netns_path("node2"), config());
     node2.handle.announce(vip()).expect("announce");
     for (me, other) in [(&node1, "node2"), (&node2, "node1")] {
         let e = me.wait_event(Duration::from_secs(3), |e: &Event| {
@@ -216,7 +216,7 @@ fn lab_answers_every_request_like_the_kernel() {
         return;
     };
     lab.accept_vip("node1", VIP);
-    let node1 = Speaker::start(lab.netns_path("node1"), config());
+    let node1 = L2Host::start(lab.netns_path("node1"), config());
     node1.handle.announce(vip()).expect("announce");
     let mut ours = vec![];
     let mut kernel = vec![];
@@ -243,7 +243,7 @@ fn new_interfaces_are_discovered_over_netlink() {
         rescan_interval: Duration::from_secs(3600), // only netlink notifications count here
         ..DriverConfig::default()
     };
-    let node1 = Speaker::start(lab.netns_path("node1"), cfg);
+    let node1 = L2Host::start(lab.netns_path("node1"), cfg);
     node1.handle.announce(vip()).expect("announce");
     let names = |h: &Handle| {
         let mut v: Vec<String> = h.interfaces().into_iter().map(|(i, _)| i.name).collect();

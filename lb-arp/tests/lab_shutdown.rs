@@ -37,7 +37,7 @@ fn shutdown_ends_the_reader_threads() {
                 interfaces: InterfaceFilter::only(["eth0"]),
                 ..DriverConfig::default()
             };
-            let (handle, _events) = lb_arp::driver::spawn(config).await.expect("driver starts");
+            let handle = lb_arp::driver::spawn(config).await.expect("driver starts");
             handle
                 .announce("192.0.2.100".parse().expect("literal"))
                 .expect("announce");
@@ -45,7 +45,7 @@ fn shutdown_ends_the_reader_threads() {
             // per CPU (a PACKET_FANOUT_CPU group), or a single one where that is unavailable.
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             let running = Lab::wait_for(Duration::from_secs(2), || reader_threads() == cpus);
-            handle.shutdown();
+            handle.shutdown().await;
             running
         })
     })

@@ -106,12 +106,12 @@ impl BfdProfile {
         peer: IpAddr,
         local: Option<IpAddr>,
         multihop: bool,
-    ) -> Result<crate::driver::PeerSettings, Error> {
+    ) -> Result<crate::driver::PeerConfig, Error> {
         let session = self.session_config()?;
         let mut s = if multihop {
-            crate::driver::PeerSettings::multi_hop(peer, self.minimum_ttl(), session)
+            crate::driver::PeerConfig::multi_hop(peer, self.minimum_ttl(), session)
         } else {
-            crate::driver::PeerSettings::single_hop(peer, session)
+            crate::driver::PeerConfig::single_hop(peer, session)
         };
         s.local = local;
         Ok(s)

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use lb_bfd::driver::{Bfd, BfdEvent, DriverConfig, PeerSettings};
+use lb_bfd::driver::{BfdEvent, DriverConfig, PeerConfig};
 use lb_bfd::session::SessionConfig;
 use lb_bfd::wire::{Diagnostic, State};
 use tokio::sync::broadcast;
@@ -45,15 +45,15 @@ async fn wait_for(events: &mut broadcast::Receiver<BfdEvent>, to: State) -> BfdE
 }
 
 async fn pair(ip: IpAddr, base: u16, multi: bool) {
-    let a = Bfd::new(config(base)).await.unwrap();
-    let b = Bfd::new(config(base + 10)).await.unwrap();
-    let mut ea = a.subscribe();
-    let mut eb = b.subscribe();
+    let a = lb_bfd::driver::spawn(config(base)).await.unwrap();
+    let b = lb_bfd::driver::spawn(config(base + 10)).await.unwrap();
+    let mut ea = a.events();
+    let mut eb = b.events();
     let settings = |port: u16, s: SessionConfig| {
         let mut p = if multi {
-            PeerSettings::multi_hop(ip, 254, s)
+            PeerConfig::multi_hop(ip, 254, s)
         } else {
-            PeerSettings::single_hop(ip, s)
+            PeerConfig::single_hop(ip, s)
         };
         p.remote_port = Some(port);
         p
@@ -136,13 +136,13 @@ fn send_down(from: &str, ttl: u32, port: u16) {
 /// with at least the minimum TTL; and each kind only on its own port.
 #[tokio::test(flavor = "current_thread")]
 async fn ttl_and_port_are_checked() {
-    let d = Bfd::new(config(41400)).await.unwrap();
+    let d = lb_bfd::driver::spawn(config(41400)).await.unwrap();
     let mut passive = session(100, 100, 3);
     passive.passive = true;
-    let mut single = PeerSettings::single_hop("127.0.0.2".parse().unwrap(), passive.clone());
+    let mut single = PeerConfig::single_hop("127.0.0.2".parse().unwrap(), passive.clone());
     single.remote_port = Some(41499);
     d.add_peer(single).await.unwrap();
-    let mut multi = PeerSettings::multi_hop("127.0.0.3".parse().unwrap(), 250, passive);
+    let mut multi = PeerConfig::multi_hop("127.0.0.3".parse().unwrap(), 250, passive);
     multi.remote_port = Some(41499);
     d.add_peer(multi).await.unwrap();
     let heard = |peer: &str| d.status(peer.parse().unwrap()).unwrap().stats.packets_in;

@@ -17,12 +17,11 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use lab::{Daemon, Lab, lan, wait_for};
-use lb_bfd::driver::{Bfd, DriverConfig, PeerSettings as BfdPeer};
-use lb_bfd::session::SessionConfig;
+use lb_bfd::driver::{Bfd, DriverConfig, PeerConfig as BfdPeer};
 use lb_bfd::wire::State as BfdState;
-use lb_bgp::driver::{PeerSettings, Speaker, SpeakerConfig};
+use lb_bgp::driver::{PeerConfig, Speaker, SpeakerConfig};
 use lb_bgp::session::State;
-use lb_bgp::{PeerConfig, Route};
+use lb_bgp::{Route, SessionConfig};
 
 const ROUTE: &str = "198.51.100.7/32";
 
@@ -72,25 +71,27 @@ fn start_node(lab: &Lab, bfd: bool) -> Node {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let speaker = Speaker::new(SpeakerConfig {
+            let speaker = lb_bgp::driver::spawn(SpeakerConfig {
                 listen: None,
                 ..SpeakerConfig::default()
             })
             .await
             .unwrap();
-            let mut config = PeerConfig::new(64512, 64500, "192.0.2.11".parse().unwrap());
+            let mut config = SessionConfig::new(64512, 64500, "192.0.2.11".parse().unwrap());
             config.hold_time = 3;
             config.connect_retry = Duration::from_millis(300);
             config.connect_retry_max = Duration::from_secs(1);
-            let mut settings = PeerSettings::new(peer, config);
+            let mut settings = PeerConfig::new(peer, config);
             settings.source = Some(lan("node", false));
             speaker.add_peer(settings).unwrap();
             speaker
                 .set_routes(peer, [Route::new(ROUTE.parse().unwrap())])
                 .unwrap();
             let driver = if bfd {
-                let d = Bfd::new(DriverConfig::default()).await.unwrap();
-                let mut events = d.subscribe();
+                let d = lb_bfd::driver::spawn(DriverConfig::default())
+                    .await
+                    .unwrap();
+                let mut events = d.events();
                 let s = speaker.clone();
                 // The coupling a speaker binary carries.
                 tokio::spawn(async move {
@@ -104,11 +105,11 @@ fn start_node(lab: &Lab, bfd: bool) -> Node {
                 });
                 let mut p = BfdPeer::single_hop(
                     peer,
-                    SessionConfig {
+                    lb_bfd::session::SessionConfig {
                         desired_min_tx: Duration::from_millis(100),
                         required_min_rx: Duration::from_millis(100),
                         detect_mult: 3,
-                        ..SessionConfig::default()
+                        ..lb_bfd::session::SessionConfig::default()
                     },
                 );
                 p.local = Some(lan("node", false));
@@ -122,7 +123,7 @@ fn start_node(lab: &Lab, bfd: bool) -> Node {
             if let Some(d) = driver {
                 d.shutdown().await;
             }
-            speaker.shutdown("").await;
+            speaker.shutdown().await;
         });
     });
     let (speaker, bfd) = rx.recv_timeout(Duration::from_secs(10)).unwrap();

@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use lab::{Daemon, Kind, Lab, Neighbor, Ours, addr, wait_for};
-use lb_bfd::driver::PeerSettings;
+use lb_bfd::driver::PeerConfig;
 use lb_bfd::session::{AuthConfig, SessionConfig};
 use lb_bfd::wire::{AuthType, Diagnostic, State};
 
@@ -42,12 +42,12 @@ fn min_ttl(kind: Kind) -> u8 {
     }
 }
 
-fn settings(kind: Kind, v6: bool, multihop: bool, session: SessionConfig) -> PeerSettings {
+fn settings(kind: Kind, v6: bool, multihop: bool, session: SessionConfig) -> PeerConfig {
     let peer = addr("peer", v6, multihop);
     let mut s = if multihop {
-        PeerSettings::multi_hop(peer, min_ttl(kind), session)
+        PeerConfig::multi_hop(peer, min_ttl(kind), session)
     } else {
-        PeerSettings::single_hop(peer, session)
+        PeerConfig::single_hop(peer, session)
     };
     s.local = Some(addr("node", v6, multihop));
     s
@@ -146,7 +146,7 @@ fn interop(kind: Kind) {
         println!("{what}: ours {s:?}; daemon {v:?}");
     }
     // Freeze the daemon: every session of ours goes Down on its detection time (1.2 s).
-    let mut events = ours.bfd.subscribe();
+    let mut events = ours.bfd.events();
     let frozen = Instant::now();
     daemon.freeze();
     let down = wait_for(Duration::from_secs(5), || {

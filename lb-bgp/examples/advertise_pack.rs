@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ipnet::IpNet;
-use lb_bgp::session::{Action, ConnId, Direction, PeerConfig, Route, RouteAttributes, Session};
+use lb_bgp::session::{Action, ConnId, Direction, Route, RouteAttributes, Session, SessionConfig};
 use lb_bgp::wire::{Community, LargeCommunity};
 
 fn pump(a: &mut Session, b: &mut Session, now: Instant) -> (usize, u64) {
@@ -56,10 +56,10 @@ fn main() {
         for v6 in [false, true] {
             for extended in [false, true] {
                 let now = Instant::now();
-                let mut ca = PeerConfig::new(65001, 65002, Ipv4Addr::new(10, 0, 0, 1));
+                let mut ca = SessionConfig::new(65001, 65002, Ipv4Addr::new(10, 0, 0, 1));
                 ca.extended_message = extended;
                 ca.next_hop_v6 = Some(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
-                let mut cb = PeerConfig::new(65002, 65001, Ipv4Addr::new(10, 0, 0, 2));
+                let mut cb = SessionConfig::new(65002, 65001, Ipv4Addr::new(10, 0, 0, 2));
                 cb.passive = true;
                 let mut a = Session::new(ca, 1, now);
                 let mut b = Session::new(cb, 2, now);

@@ -6,8 +6,8 @@
 //! port 179 too, so the router may connect either way).
 use std::time::Duration;
 
-use lb_bgp::driver::{PeerSettings, Speaker, SpeakerConfig};
-use lb_bgp::{PeerConfig, Route};
+use lb_bgp::driver::{PeerConfig, SpeakerConfig};
+use lb_bgp::{Route, SessionConfig};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,9 +18,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     };
     let peer = peer.parse()?;
-    let speaker = Speaker::new(SpeakerConfig::default()).await?;
-    let config = PeerConfig::new(local_as.parse()?, peer_as.parse()?, router_id.parse()?);
-    speaker.add_peer(PeerSettings::new(peer, config))?;
+    let speaker = lb_bgp::driver::spawn(SpeakerConfig::default()).await?;
+    let config = SessionConfig::new(local_as.parse()?, peer_as.parse()?, router_id.parse()?);
+    speaker.add_peer(PeerConfig::new(peer, config))?;
     speaker.set_routes(peer, [Route::new(prefix.parse()?)])?;
     let seconds: u64 = rest.first().map_or(Ok(u64::MAX / 4), |s| s.parse())?;
     let mut events = speaker.events();
@@ -30,6 +30,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let _ = tokio::time::timeout(Duration::from_secs(seconds), print).await;
-    speaker.shutdown("announce example done").await;
+    speaker.shutdown_with("announce example done").await;
     Ok(())
 }

@@ -311,7 +311,7 @@ fn script_update(n: u8, v6: bool, withdraw: bool, seed: u32) -> Vec<u8> {
 /// changes, drains) and checks after each step that nothing panicked, every octet the session
 /// sent is a sequence of whole, well-framed messages, and its observable state is consistent.
 pub fn session(data: &[u8]) {
-    use crate::session::{Action, ConnId, Direction, PeerConfig, Route, Session, State};
+    use crate::session::{Action, ConnId, Direction, Route, Session, SessionConfig, State};
     use crate::wire::header::frame;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
     use std::time::{Duration, Instant};
@@ -319,7 +319,7 @@ pub fn session(data: &[u8]) {
     let mut s = Script(data);
     let flags = s.byte();
     let ibgp = flags & 1 != 0;
-    let mut config = PeerConfig::new(
+    let mut config = SessionConfig::new(
         if flags & 2 != 0 { 4_200_000_001 } else { 65001 },
         if ibgp { 65001 } else { 65002 },
         Ipv4Addr::new(10, 0, 0, 1),

@@ -4,10 +4,12 @@
 pub mod codec;
 #[cfg(target_os = "linux")]
 pub mod driver;
+mod error;
 #[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod fuzzing;
 pub mod session;
 pub mod wire;
 
 pub use codec::{BgpCodec, Frame};
-pub use session::{Action, PeerConfig, Route, RouteAttributes, Session};
+pub use error::Error;
+pub use session::{Action, Route, RouteAttributes, Session, SessionConfig};

@@ -7,9 +7,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use lb_bgp::driver::{PeerEventKind, PeerSettings, Speaker, SpeakerConfig};
+use lb_bgp::driver::{PeerConfig, PeerEventKind, Speaker, SpeakerConfig};
 use lb_bgp::session::{DownReason, State};
-use lb_bgp::{PeerConfig, Route};
+use lb_bgp::{Route, SessionConfig};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -26,32 +26,32 @@ async fn wait_state(speaker: &Speaker, peer: IpAddr, want: State) {
 /// A listening speaker on 127.0.0.1:<free port> and an active one on 127.0.0.2 peering with it.
 async fn pair(password: (Option<&str>, Option<&str>)) -> (Speaker, Speaker, IpAddr, IpAddr) {
     let (a_ip, b_ip) = (ip("127.0.0.1"), ip("127.0.0.2"));
-    let a = Speaker::new(SpeakerConfig {
+    let a = lb_bgp::driver::spawn(SpeakerConfig {
         listen: Some(SocketAddr::new(a_ip, 0)),
         ..SpeakerConfig::default()
     })
     .await
     .unwrap();
     let port = a.local_addr().unwrap().port();
-    let b = Speaker::new(SpeakerConfig {
+    let b = lb_bgp::driver::spawn(SpeakerConfig {
         listen: None,
         ..SpeakerConfig::default()
     })
     .await
     .unwrap();
-    let mut ca = PeerConfig::new(64500, 64512, "192.0.2.1".parse().unwrap());
+    let mut ca = SessionConfig::new(64500, 64512, "192.0.2.1".parse().unwrap());
     ca.passive = true;
     ca.hold_time = 9;
-    let mut sa = PeerSettings::new(b_ip, ca);
+    let mut sa = PeerConfig::new(b_ip, ca);
     sa.md5_password = password.0.map(str::to_string);
     a.add_peer(sa).unwrap();
-    let mut cb = PeerConfig::new(64512, 64500, "192.0.2.2".parse().unwrap());
+    let mut cb = SessionConfig::new(64512, 64500, "192.0.2.2".parse().unwrap());
     cb.hold_time = 9;
     cb.connect_retry = Duration::from_millis(200);
     cb.connect_retry_max = Duration::from_millis(400);
     // The session runs over IPv4: IPv6 routes need an IPv6 next hop of their own.
     cb.next_hop_v6 = Some("2001:db8:1::2".parse().unwrap());
-    let mut sb = PeerSettings::new(a_ip, cb);
+    let mut sb = PeerConfig::new(a_ip, cb);
     sb.port = port;
     sb.source = Some(b_ip);
     sb.md5_password = password.1.map(str::to_string);
@@ -106,7 +106,7 @@ async fn session_routes_and_shutdown_over_loopback() {
         "{s:?}"
     );
     assert_eq!(s.prefixes_received, 0);
-    a.shutdown("").await;
+    a.shutdown().await;
 }
 
 #[tokio::test]
@@ -114,15 +114,15 @@ async fn md5_passwords_must_match() {
     let (a, b, a_ip, b_ip) = pair((Some("s3cret"), Some("s3cret"))).await;
     wait_state(&a, b_ip, State::Established).await;
     wait_state(&b, a_ip, State::Established).await;
-    a.shutdown("").await;
-    b.shutdown("").await;
+    a.shutdown().await;
+    b.shutdown().await;
 
     let (a, b, a_ip, b_ip) = pair((Some("s3cret"), Some("wrong"))).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_ne!(a.stats(b_ip).unwrap().state, State::Established);
     assert_ne!(b.stats(a_ip).unwrap().state, State::Established);
-    a.shutdown("").await;
-    b.shutdown("").await;
+    a.shutdown().await;
+    b.shutdown().await;
 }
 
 #[tokio::test]
@@ -146,13 +146,13 @@ async fn dropping_the_speaker_closes_the_listener_and_notifies_peers() {
     );
     // The listening socket is gone: a new listener can take the same address.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let again = Speaker::new(SpeakerConfig {
+    let again = lb_bgp::driver::spawn(SpeakerConfig {
         listen: Some(addr),
         ..SpeakerConfig::default()
     })
     .await;
     assert!(again.is_ok(), "{:?}", again.err());
-    b.shutdown("").await;
+    b.shutdown().await;
 }
 
 /// The BFD coupling through the driver: held down, B ends the session with Cease / BFD Down
@@ -199,6 +199,6 @@ async fn hold_down_and_release() {
     .await
     .unwrap()
     .unwrap();
-    a.shutdown("").await;
-    b.shutdown("").await;
+    a.shutdown().await;
+    b.shutdown().await;
 }

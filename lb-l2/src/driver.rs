@@ -5,7 +5,7 @@
 //!   reader thread per CPU & interface ─▶ ┌──────────────────────┐ ──reply──▶ same socket
 //!   (blocking recv, protocol's BPF)      │ Mutex<Responder>     │
 //!   timer task (sleep_until deadline) ──▶│                      │ ──announcements/probes──▶ sockets
-//!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ mpsc receiver
+//!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ broadcast (Handle::events)
 //!        └─ join/leave the multicast groups the responder names, on the sockets
 //!   link watcher (netlink notifications + periodic rescan) ── opens/closes sockets
 //! ```
@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
 use crate::MacAddress;
@@ -48,7 +48,7 @@ pub trait Responder: Send + 'static {
     /// The core's settings.
     type Config;
     /// What the core reports (conflicts, probe results), passed to the driver's receiver.
-    type Event: Send + fmt::Debug + 'static;
+    type Event: Send + Clone + fmt::Debug + 'static;
     /// Per-interface counters.
     type Counters: Default;
     /// An interface as the core knows it.
@@ -132,7 +132,8 @@ pub struct DriverConfig<C> {
     pub interfaces: InterfaceFilter,
     /// Rescan interfaces this often even without a netlink notification.
     pub rescan_interval: Duration,
-    /// Events buffered for the receiver; more are dropped.
+    /// Events buffered for each [`Handle::events`] receiver; a receiver that falls further
+    /// behind skips the oldest (it sees `RecvError::Lagged`).
     pub event_capacity: usize,
     /// Run the reader threads at real-time priority (SCHED_FIFO 1; needs CAP_SYS_NICE, and is
     /// skipped without it). With it, a request preempts ordinary work on the CPU that received
@@ -177,7 +178,7 @@ struct Shared<R: Responder> {
     names: Mutex<HashMap<u32, String>>,
     wake: Notify,
     rescan: Notify,
-    events: mpsc::Sender<R::Event>,
+    events: broadcast::Sender<R::Event>,
     filter: InterfaceFilter,
     realtime: bool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -190,8 +191,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl<R: Responder> Shared<R> {
     fn drain_events(&self, core: &mut R) {
         while let Some(e) = core.poll_event() {
-            if let Err(e) = self.events.try_send(e) {
-                tracing::warn!(event = ?e.into_inner(), "event dropped: receiver full or gone");
+            if let Err(e) = self.events.send(e) {
+                tracing::debug!(event = ?e.0, "event unobserved: no receiver");
             }
         }
     }
@@ -234,16 +235,14 @@ fn allowed(only: Option<&BTreeSet<String>>, name: &str) -> bool {
 
 /// Starts the driver on the current tokio runtime: discovers interfaces, opens their sockets
 /// and spawns its tasks and reader threads (one per CPU and interface). Events (conflicts,
-/// probe results) arrive on the returned receiver. [`Handle::shutdown`] stops everything; so
-/// does dropping the runtime (the reader threads notice within 100 ms).
+/// probe results) go to every [`Handle::events`] receiver. [`Handle::shutdown`] stops
+/// everything; so does dropping the runtime (the reader threads notice within 100 ms).
 ///
 /// Interfaces are discovered in the network namespace of the thread that runs the driver's
 /// tasks: to serve another namespace, call [`enter_netns`] on a thread and run a
 /// current-thread runtime there.
-pub async fn spawn<R: Responder>(
-    config: DriverConfig<R::Config>,
-) -> Result<(Handle<R>, mpsc::Receiver<R::Event>), R::Error> {
-    let (tx, rx) = mpsc::channel(config.event_capacity.max(1));
+pub async fn spawn<R: Responder>(config: DriverConfig<R::Config>) -> Result<Handle<R>, R::Error> {
+    let (tx, _) = broadcast::channel(config.event_capacity.max(1));
     let shared = Arc::new(Shared {
         core: Mutex::new(R::new(config.responder)),
         ports: Mutex::new(HashMap::new()),
@@ -263,7 +262,7 @@ pub async fn spawn<R: Responder>(
     let timer = tokio::spawn(timer_task(shared.clone()));
     let watcher = tokio::spawn(link_watcher(shared.clone(), config.rescan_interval));
     lock(&shared.tasks).extend([timer, watcher]);
-    Ok((handle, rx))
+    Ok(handle)
 }
 
 fn reader_thread<R: Responder>(
@@ -571,6 +570,41 @@ impl<R: Responder> Handle<R> {
         Ok(())
     }
 
+    /// Makes the announced set exactly `addrs`, on every eligible interface: withdraws the
+    /// addresses left out and announces the new ones (their schedules start); addresses kept
+    /// are left as they are. The declarative twin of [`Handle::announce`] and
+    /// [`Handle::withdraw`], as `lb_bgp::driver::Speaker::set_routes` is for routes.
+    pub fn set_announced(&self, addrs: impl IntoIterator<Item = R::Addr>) -> Result<(), R::Error> {
+        let want: BTreeSet<R::Addr> = addrs.into_iter().collect();
+        let (gone, new): (Vec<R::Addr>, Vec<R::Addr>) = {
+            let wanted = lock(&self.shared.wanted);
+            let gone = wanted
+                .keys()
+                .filter(|a| !want.contains(a))
+                .copied()
+                .collect();
+            let new = want
+                .iter()
+                .filter(|a| wanted.get(a).is_none_or(Option::is_some))
+                .copied()
+                .collect();
+            (gone, new)
+        };
+        for addr in gone {
+            self.withdraw(addr);
+        }
+        for addr in new {
+            self.announce(addr)?;
+        }
+        Ok(())
+    }
+
+    /// The events (conflicts, probe results) from now on, for as long as the driver runs.
+    /// Each receiver holds up to `event_capacity` of them.
+    pub fn events(&self) -> broadcast::Receiver<R::Event> {
+        self.shared.events.subscribe()
+    }
+
     /// Stops answering for `addr` everywhere; returns whether it was announced.
     pub fn withdraw(&self, addr: R::Addr) -> bool {
         let was = lock(&self.shared.wanted).remove(&addr).is_some();
@@ -616,8 +650,8 @@ impl<R: Responder> Handle<R> {
         lock(&self.shared.core).interfaces()
     }
 
-    /// Stops every task and closes the sockets.
-    pub fn shutdown(&self) {
+    /// Stops every task and closes the sockets (the reader threads notice within 100 ms).
+    pub async fn shutdown(&self) {
         for t in lock(&self.shared.tasks).drain(..) {
             t.abort();
         }

@@ -19,7 +19,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lb_memberlist::driver::{Driver, DriverError, DriverOptions};
+use lb_memberlist::Error;
+use lb_memberlist::driver::{Driver, DriverConfig};
 use lb_memberlist::{Config, Event, State};
 
 struct Run {
@@ -31,16 +32,12 @@ struct Run {
 }
 
 /// One run; `Ok(Err(why))` when the cluster never converged to all-alive before the kill.
-async fn run_once(
-    n: usize,
-    config: &Config,
-    victim: usize,
-) -> Result<Result<Run, String>, DriverError> {
+async fn run_once(n: usize, config: &Config, victim: usize) -> Result<Result<Run, String>, Error> {
     let mut nodes = Vec::new();
     for i in 0..n {
         let bind = "127.0.0.1:0".parse().expect("a socket address");
-        let o = DriverOptions::new(format!("n{i:03}"), bind, config.clone());
-        nodes.push(Driver::start(o).await?);
+        let o = DriverConfig::new(format!("n{i:03}"), bind, config.clone());
+        nodes.push(lb_memberlist::driver::spawn(o).await?);
     }
     let seed = nodes[0].advertise_addr();
     for node in &nodes[1..] {
@@ -80,7 +77,7 @@ async fn run_once(
         if i == victim {
             continue;
         }
-        let mut events = node.subscribe();
+        let mut events = node.events();
         let victim_name = victim_name.clone();
         let wrong = wrong.clone();
         watchers.push(tokio::spawn(async move {
@@ -116,7 +113,7 @@ async fn run_once(
     }))
 }
 
-async fn total_bytes(nodes: &[Driver]) -> Result<u64, DriverError> {
+async fn total_bytes(nodes: &[Driver]) -> Result<u64, Error> {
     let mut total = 0;
     for node in nodes {
         let s = node.stats().await?;
@@ -131,7 +128,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), DriverError> {
+async fn main() -> Result<(), Error> {
     let mut sizes = Vec::new();
     let mut runs = 5;
     let mut lan = false;

@@ -9,17 +9,19 @@
 
 use std::time::{Duration, Instant};
 
-use lb_memberlist::driver::{Driver, DriverError, DriverOptions};
+use lb_memberlist::Error;
+use lb_memberlist::driver::DriverConfig;
 use lb_memberlist::{Config, Event, State};
 
 /// Starts the three nodes, kills `c`, and returns how long each survivor took to report it
 /// dead.
-pub async fn run() -> Result<Vec<(String, Duration)>, DriverError> {
+pub async fn run() -> Result<Vec<(String, Duration)>, Error> {
     let mut nodes = Vec::new();
     for name in ["a", "b", "c"] {
         // Port 0: the kernel picks a free port, announced as the node's address.
         let bind = "127.0.0.1:0".parse().expect("a socket address");
-        let node = Driver::start(DriverOptions::new(name, bind, Config::fast())).await?;
+        let node =
+            lb_memberlist::driver::spawn(DriverConfig::new(name, bind, Config::fast())).await?;
         println!("{name} listens on {}", node.advertise_addr());
         nodes.push(node);
     }
@@ -39,7 +41,7 @@ pub async fn run() -> Result<Vec<(String, Duration)>, DriverError> {
     let c = nodes.pop().expect("three nodes");
     let mut watchers = Vec::new();
     for node in &nodes {
-        let mut events = node.subscribe();
+        let mut events = node.events();
         let name = node.name().to_string();
         watchers.push(tokio::spawn(async move {
             while let Ok(ev) = events.recv().await {
@@ -69,7 +71,7 @@ pub async fn run() -> Result<Vec<(String, Duration)>, DriverError> {
 
 #[allow(dead_code)]
 #[tokio::main]
-async fn main() -> Result<(), DriverError> {
+async fn main() -> Result<(), Error> {
     let detected = run().await?;
     assert_eq!(detected.len(), 2, "both survivors report c dead");
     Ok(())

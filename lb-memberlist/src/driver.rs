@@ -1,7 +1,7 @@
 //! The tokio driver: a thin shell that gives a [`Node`] a UDP socket, a TCP listener, a clock
 //! and channels.
 //!
-//! [`Driver::start`] binds both sockets on the bind address (the same port; port 0 picks a
+//! [`spawn`] binds both sockets on the bind address (the same port; port 0 picks a
 //! free one), creates the node with the advertise address, and spawns one task that owns the
 //! node. The task feeds it datagrams, accepted connections and stream bytes, runs its timers
 //! (`next_deadline` with `tokio::time::sleep_until`), and carries out its outputs: datagrams
@@ -9,7 +9,7 @@
 //! (within the node's deadline), writes what the node queues, reads into the node, and closes.
 //!
 //! The [`Driver`] handle gives the membership view: [`Driver::members`] (a snapshot, with
-//! [`Driver::changes`] to wait for the next change) and [`Driver::subscribe`] (a `broadcast`
+//! [`Driver::changes`] to wait for the next change) and [`Driver::events`] (a `broadcast`
 //! of every [`Event`]: joined, updated, suspect, alive, dead, left, user messages, join
 //! results). [`Driver::join`] tries the seeds with retries; [`Driver::leave`] leaves
 //! gracefully and stops the node; dropping the handle stops the node at once, without a
@@ -17,14 +17,14 @@
 //! or decode are dropped and logged at `debug` level with `tracing`.
 //!
 //! ```no_run
-//! use lb_memberlist::driver::{Driver, DriverOptions};
+//! use lb_memberlist::driver::{self, DriverConfig};
 //! use lb_memberlist::Config;
 //! use lb_memberlist::node::Event;
 //!
-//! # async fn run() -> Result<(), lb_memberlist::driver::DriverError> {
+//! # async fn run() -> Result<(), lb_memberlist::Error> {
 //! let bind = "127.0.0.1:7946".parse().unwrap();
-//! let node = Driver::start(DriverOptions::new("node-a", bind, Config::fast())).await?;
-//! let mut changes = node.subscribe();
+//! let node = driver::spawn(DriverConfig::new("node-a", bind, Config::fast())).await?;
+//! let mut changes = node.events();
 //! node.join(&["127.0.0.1:7947".parse().unwrap()]).await?;
 //! while let Ok(event) = changes.recv().await {
 //!     if let Event::Dead(m) = event {
@@ -46,38 +46,14 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::node::{Event, Node, NodeOptions, Output, Stats, StreamId};
-use crate::{Config, Keyring, Member, State};
+use crate::node::{Event, Node, NodeConfig, Output, Stats, StreamId};
+use crate::{Config, Error, Keyring, Member, State};
 
 /// The largest datagram read (memberlist's packets stay under `udp_buffer_size`, but a peer
 /// may be configured otherwise).
 const MAX_DATAGRAM: usize = 65_536;
 /// Bytes read from a stream at a time.
 const STREAM_CHUNK: usize = 16 * 1024;
-
-/// Errors of the driver.
-#[derive(Debug, thiserror::Error)]
-pub enum DriverError {
-    /// A socket could not be bound or used.
-    #[error("socket: {0}")]
-    Io(#[from] io::Error),
-    /// The bind address is unspecified (`0.0.0.0`) and no advertise address was given.
-    #[error("an advertise address is needed when binding to an unspecified address")]
-    NoAdvertiseAddress,
-    /// No seed could be joined within the configured attempts.
-    #[error("could not join any of {0} seeds after {1} attempts")]
-    JoinFailed(usize, u32),
-    /// The node's task has stopped (left, or panicked).
-    #[error("the node has stopped")]
-    Stopped,
-    /// A message could not be encoded or sealed, or a key change was refused (a key of the
-    /// wrong length, making a key primary that is not installed, removing the primary).
-    #[error("encoding: {0}")]
-    Encode(#[from] crate::Error),
-    /// A key change was asked of a node started without a keyring.
-    #[error("the node was started without encryption")]
-    NotEncrypted,
-}
 
 /// How [`Driver::join`] retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,9 +77,9 @@ impl Default for JoinRetry {
     }
 }
 
-/// Everything [`Driver::start`] needs.
+/// Everything [`spawn`] needs.
 #[derive(Clone)]
-pub struct DriverOptions {
+pub struct DriverConfig {
     /// The node's unique name.
     pub name: String,
     /// Where the UDP socket and the TCP listener bind (same port; 0 picks a free one).
@@ -140,9 +116,9 @@ pub struct DriverOptions {
 /// member. Called on the node's task; keep it quick.
 pub type UserRelay = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
 
-impl std::fmt::Debug for DriverOptions {
+impl std::fmt::Debug for DriverConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DriverOptions")
+        f.debug_struct("DriverConfig")
             .field("name", &self.name)
             .field("bind", &self.bind)
             .field("advertise", &self.advertise)
@@ -159,7 +135,7 @@ impl std::fmt::Debug for DriverOptions {
     }
 }
 
-impl DriverOptions {
+impl DriverConfig {
     /// Options for a node `name` bound to `bind`, with `config`'s timings, no metadata, no
     /// label, no encryption, delegate versions `[0, 0, 0]`.
     pub fn new(name: impl Into<String>, bind: SocketAddr, config: Config) -> Self {
@@ -183,7 +159,7 @@ impl DriverOptions {
 enum Command {
     Join {
         seeds: Vec<SocketAddr>,
-        reply: oneshot::Sender<Result<usize, DriverError>>,
+        reply: oneshot::Sender<Result<usize, Error>>,
     },
     Leave {
         timeout: Duration,
@@ -192,14 +168,14 @@ enum Command {
     SendUser {
         to: Option<String>,
         payload: Vec<u8>,
-        reply: oneshot::Sender<Result<usize, DriverError>>,
+        reply: oneshot::Sender<Result<usize, Error>>,
     },
     SetMeta(Vec<u8>),
     Stats(oneshot::Sender<Stats>),
     Key {
         op: KeyOp,
         key: Vec<u8>,
-        reply: oneshot::Sender<Result<(), DriverError>>,
+        reply: oneshot::Sender<Result<(), Error>>,
     },
 }
 
@@ -229,12 +205,14 @@ pub struct Driver {
     events: broadcast::Sender<Event>,
     view: Arc<RwLock<BTreeMap<String, Member>>>,
     changes: watch::Receiver<u64>,
-    task: JoinHandle<()>,
+    abort: tokio::task::AbortHandle,
+    /// The node's task, taken by the first [`Driver::shutdown`].
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        self.task.abort();
+        self.abort.abort();
     }
 }
 
@@ -248,9 +226,13 @@ impl std::fmt::Debug for Driver {
     }
 }
 
+/// Binds the sockets, creates the node and starts its task (on the current runtime).
+pub async fn spawn(options: DriverConfig) -> Result<Driver, Error> {
+    Driver::spawn(options).await
+}
+
 impl Driver {
-    /// Binds the sockets, creates the node and starts its task (on the current runtime).
-    pub async fn start(options: DriverOptions) -> Result<Driver, DriverError> {
+    async fn spawn(options: DriverConfig) -> Result<Driver, Error> {
         let (udp, tcp) = bind_pair(options.bind).await?;
         let local = udp.local_addr()?;
         let mut advertise = options.advertise.unwrap_or(local);
@@ -258,13 +240,13 @@ impl Driver {
             advertise.set_port(local.port());
         }
         if advertise.ip().is_unspecified() {
-            return Err(DriverError::NoAdvertiseAddress);
+            return Err(Error::NoAdvertiseAddress);
         }
         let seed = match options.seed {
             Some(s) => s,
             None => random_u64()?,
         };
-        let node_options = NodeOptions {
+        let node_options = NodeConfig {
             name: options.name.clone(),
             addr: advertise,
             meta: options.meta,
@@ -307,7 +289,8 @@ impl Driver {
             events,
             view,
             changes,
-            task,
+            abort: task.abort_handle(),
+            task: std::sync::Mutex::new(Some(task)),
         })
     }
 
@@ -327,37 +310,33 @@ impl Driver {
     }
 
     /// Joins the cluster through `seeds` (push-pull with each), retrying as
-    /// [`DriverOptions::join_retry`] says. Returns how many seeds answered in the attempt that
+    /// [`DriverConfig::join_retry`] says. Returns how many seeds answered in the attempt that
     /// succeeded.
-    pub async fn join(&self, seeds: &[SocketAddr]) -> Result<usize, DriverError> {
+    pub async fn join(&self, seeds: &[SocketAddr]) -> Result<usize, Error> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::Join {
                 seeds: seeds.to_vec(),
                 reply,
             })
-            .map_err(|_| DriverError::Stopped)?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
     }
 
     /// Leaves gracefully: announces the leave, keeps gossiping until the announcement has been
     /// retransmitted enough (or `timeout` passes), then stops the node.
-    pub async fn leave(&self, timeout: Duration) -> Result<(), DriverError> {
+    pub async fn leave(&self, timeout: Duration) -> Result<(), Error> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::Leave { timeout, reply })
-            .map_err(|_| DriverError::Stopped)?;
-        rx.await.map_err(|_| DriverError::Stopped)
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
     }
 
     /// Sends a user message (memberlist's `userMsg`, e.g. a serf intent) in one datagram to
     /// the member `to`, or to every other alive member when `None` ([`Node::send_user`]).
     /// Returns how many members it was addressed to.
-    pub async fn send_user(
-        &self,
-        to: Option<&str>,
-        payload: Vec<u8>,
-    ) -> Result<usize, DriverError> {
+    pub async fn send_user(&self, to: Option<&str>, payload: Vec<u8>) -> Result<usize, Error> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::SendUser {
@@ -365,26 +344,26 @@ impl Driver {
                 payload,
                 reply,
             })
-            .map_err(|_| DriverError::Stopped)?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
     }
 
     /// Installs `key` (16, 24 or 32 bytes) for decryption, beside the keys already there.
-    pub async fn install_key(&self, key: &[u8]) -> Result<(), DriverError> {
+    pub async fn install_key(&self, key: &[u8]) -> Result<(), Error> {
         self.key_op(KeyOp::Install, key).await
     }
 
     /// Makes the installed `key` the primary, the one packets and streams are sealed with.
-    pub async fn use_key(&self, key: &[u8]) -> Result<(), DriverError> {
+    pub async fn use_key(&self, key: &[u8]) -> Result<(), Error> {
         self.key_op(KeyOp::Use, key).await
     }
 
     /// Removes `key`; the primary cannot be removed.
-    pub async fn remove_key(&self, key: &[u8]) -> Result<(), DriverError> {
+    pub async fn remove_key(&self, key: &[u8]) -> Result<(), Error> {
         self.key_op(KeyOp::Remove, key).await
     }
 
-    async fn key_op(&self, op: KeyOp, key: &[u8]) -> Result<(), DriverError> {
+    async fn key_op(&self, op: KeyOp, key: &[u8]) -> Result<(), Error> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::Key {
@@ -392,24 +371,24 @@ impl Driver {
                 key: key.to_vec(),
                 reply,
             })
-            .map_err(|_| DriverError::Stopped)?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
     }
 
     /// Changes the local node's metadata (announced with a new incarnation).
-    pub fn set_meta(&self, meta: Vec<u8>) -> Result<(), DriverError> {
+    pub fn set_meta(&self, meta: Vec<u8>) -> Result<(), Error> {
         self.commands
             .send(Command::SetMeta(meta))
-            .map_err(|_| DriverError::Stopped)
+            .map_err(|_| Error::Stopped)
     }
 
     /// The node's counters (datagrams and bytes sent, probes, refutations, bad packets).
-    pub async fn stats(&self) -> Result<Stats, DriverError> {
+    pub async fn stats(&self) -> Result<Stats, Error> {
         let (reply, rx) = oneshot::channel();
         self.commands
             .send(Command::Stats(reply))
-            .map_err(|_| DriverError::Stopped)?;
-        rx.await.map_err(|_| DriverError::Stopped)
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)
     }
 
     /// Every known member (the local node, the dead and the left included), by name.
@@ -435,7 +414,7 @@ impl Driver {
     }
 
     /// Every event from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn events(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
 
@@ -467,14 +446,21 @@ impl Driver {
 
     /// Stops the node now, without a leave (the others will find it failed), and waits until
     /// its sockets are closed. [`Driver::leave`] first for a graceful exit.
-    pub async fn shutdown(mut self) {
-        self.task.abort();
-        let _ = (&mut self.task).await;
+    pub async fn shutdown(&self) {
+        self.abort.abort();
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     /// Whether the node's task still runs.
     pub fn is_running(&self) -> bool {
-        !self.task.is_finished()
+        !self.abort.is_finished()
     }
 }
 
@@ -499,7 +485,7 @@ async fn bind_pair(bind: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
     Err(last.unwrap_or_else(|| io::Error::other("no free port")))
 }
 
-fn random_u64() -> Result<u64, DriverError> {
+fn random_u64() -> Result<u64, Error> {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).map_err(|e| io::Error::other(e.to_string()))?;
     Ok(u64::from_le_bytes(b))
@@ -512,7 +498,7 @@ struct PendingJoin {
     ok: usize,
     retry_at: Option<Instant>,
     backoff: Duration,
-    reply: oneshot::Sender<Result<usize, DriverError>>,
+    reply: oneshot::Sender<Result<usize, Error>>,
 }
 
 struct PendingLeave {
@@ -621,9 +607,10 @@ impl Task {
                     return;
                 }
                 if let Some(old) = self.join.take() {
-                    let _ = old
-                        .reply
-                        .send(Err(DriverError::JoinFailed(old.seeds.len(), old.attempt)));
+                    let _ = old.reply.send(Err(Error::JoinFailed {
+                        seeds: old.seeds.len(),
+                        attempts: old.attempt,
+                    }));
                 }
                 tracing::debug!(?seeds, "joining");
                 self.node.join(&seeds, now.into_std());
@@ -659,22 +646,22 @@ impl Task {
     }
 
     /// Applies a key change to the node's keyring.
-    fn change_key(&mut self, op: KeyOp, key: &[u8]) -> Result<(), DriverError> {
+    fn change_key(&mut self, op: KeyOp, key: &[u8]) -> Result<(), Error> {
         let apply = |ring: &mut Keyring| match op {
             KeyOp::Install => ring.add(key),
             KeyOp::Use => ring.use_key(key),
             KeyOp::Remove => ring.remove(key),
         };
         let Some(ring) = self.node.keyring_mut() else {
-            return Err(DriverError::NotEncrypted);
+            return Err(Error::NotEncrypted);
         };
         apply(ring)?;
         tracing::info!(name = %self.node.name(), ?op, "keyring changed");
         Ok(())
     }
 
-    fn send_user(&mut self, to: Option<&str>, payload: Vec<u8>) -> Result<usize, DriverError> {
-        Ok(self.node.send_user(to, payload)?)
+    fn send_user(&mut self, to: Option<&str>, payload: Vec<u8>) -> Result<usize, Error> {
+        self.node.send_user(to, payload)
     }
 
     fn retry_join(&mut self, now: Instant) {
@@ -710,9 +697,10 @@ impl Task {
         } else if join.attempt >= self.join_retry.attempts.max(1) {
             if let Some(join) = self.join.take() {
                 tracing::warn!(attempts = join.attempt, "join failed");
-                let _ = join
-                    .reply
-                    .send(Err(DriverError::JoinFailed(join.seeds.len(), join.attempt)));
+                let _ = join.reply.send(Err(Error::JoinFailed {
+                    seeds: join.seeds.len(),
+                    attempts: join.attempt,
+                }));
             }
         } else {
             tracing::debug!(attempt = join.attempt, backoff = ?join.backoff, "join attempt failed");

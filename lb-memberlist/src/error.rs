@@ -1,6 +1,7 @@
 //! The crate's one error type.
 
-/// Everything that can go wrong decoding, encoding, sealing or opening memberlist traffic.
+/// Everything that can go wrong decoding, encoding, sealing or opening memberlist traffic, and
+/// running the driver.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -54,4 +55,50 @@ pub enum Error {
     /// Removing the primary key, or using an empty keyring.
     #[error("keyring: {0}")]
     Keyring(&'static str),
+    /// The driver's socket could not be bound or used.
+    #[error("socket: {0}")]
+    Io(#[from] IoError),
+    /// The driver binds to an unspecified address (`0.0.0.0`) and has no advertise address.
+    #[error("an advertise address is needed when binding to an unspecified address")]
+    NoAdvertiseAddress,
+    /// The driver could not join any seed within the configured attempts.
+    #[error("could not join any of {seeds} seeds after {attempts} attempts")]
+    JoinFailed {
+        /// How many seeds were tried.
+        seeds: usize,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The driver's node task has stopped (left, shut down, or panicked).
+    #[error("the node has stopped")]
+    Stopped,
+    /// A key change was asked of a driver started without a keyring.
+    #[error("the node was started without encryption")]
+    NotEncrypted,
+}
+
+/// An I/O error of the driver, shared so that [`Error`] stays `Clone`, and compared by kind.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct IoError(std::sync::Arc<std::io::Error>);
+
+impl IoError {
+    /// The error's kind.
+    pub fn kind(&self) -> std::io::ErrorKind {
+        self.0.kind()
+    }
+}
+
+impl PartialEq for IoError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind() == other.kind()
+    }
+}
+
+impl Eq for IoError {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(IoError(std::sync::Arc::new(e)))
+    }
 }

@@ -68,10 +68,10 @@ pub mod wire;
 
 pub use broadcast::BroadcastQueue;
 pub use config::{Awareness, Config};
-pub use error::Error;
+pub use error::{Error, IoError};
 pub use member::{Member, State, Transition};
 pub use members::Members;
-pub use node::{Event, Node, NodeOptions, Output, StreamId};
+pub use node::{Event, Node, NodeConfig, Output, StreamId};
 pub use packet::PacketCodec;
 pub use rng::Rng;
 pub use security::{Keyring, metallb_secret_key};

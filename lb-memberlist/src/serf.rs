@@ -27,7 +27,7 @@ use std::time::Duration;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::driver::{Driver, DriverError, DriverOptions, UserRelay};
+use crate::driver::{Driver, DriverConfig, UserRelay};
 use crate::wire::msgpack::{Reader, Writer};
 use crate::{Config, Error};
 
@@ -39,14 +39,14 @@ pub const DELEGATE_VERSIONS: [u8; 3] = [2, 5, 5];
 pub const TAG_MAGIC: u8 = 0xff;
 
 /// Driver options for a node that joins a Serf cluster: Serf's delegate versions and `tags`
-/// as metadata, everything else as [`DriverOptions::new`] has it.
+/// as metadata, everything else as [`DriverConfig::new`] has it.
 pub fn driver_options(
     name: impl Into<String>,
     bind: SocketAddr,
     config: Config,
     tags: &[(&str, &str)],
-) -> DriverOptions {
-    let mut o = DriverOptions::new(name, bind, config);
+) -> DriverConfig {
+    let mut o = DriverConfig::new(name, bind, config);
     o.delegate_versions = DELEGATE_VERSIONS;
     o.meta = tags_meta(tags);
     o.user_relay = Some(intent_relay());
@@ -85,7 +85,7 @@ pub fn intent_relay() -> UserRelay {
 /// Leaves a Serf cluster as an agent does, so that the others show the node `left` rather
 /// than `failed`: a leave intent at Lamport time `ltime` (from a [`Clock`]) to every alive
 /// member, a short pause so that it arrives first, then [`Driver::leave`].
-pub async fn leave(driver: &Driver, ltime: u64, timeout: Duration) -> Result<(), DriverError> {
+pub async fn leave(driver: &Driver, ltime: u64, timeout: Duration) -> Result<(), Error> {
     driver
         .send_user(None, leave_intent(driver.name(), ltime))
         .await?;

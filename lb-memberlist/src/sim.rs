@@ -33,7 +33,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::node::{Event, Node, NodeOptions, Output, StreamId};
+use crate::node::{Event, Node, NodeConfig, Output, StreamId};
 use crate::wire::Alive;
 use crate::{Config, Rng};
 
@@ -223,8 +223,8 @@ impl Sim {
         SocketAddr::new(IpAddr::V4(ip), 7946)
     }
 
-    fn options(&self, i: usize, restarts: u64) -> NodeOptions {
-        let mut o = NodeOptions::new(Self::name(i), Self::addr(i));
+    fn options(&self, i: usize, restarts: u64) -> NodeConfig {
+        let mut o = NodeConfig::new(Self::name(i), Self::addr(i));
         o.keyring.clone_from(&self.cfg.keyring);
         o.label.clone_from(&self.cfg.label);
         o.seed = self

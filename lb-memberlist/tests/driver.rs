@@ -7,14 +7,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lb_memberlist::driver::{Driver, DriverOptions, JoinRetry};
+use lb_memberlist::driver::{Driver, DriverConfig, JoinRetry};
 use lb_memberlist::{Config, Keyring, State};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn options(name: &str, key: Option<[u8; 16]>) -> DriverOptions {
+fn options(name: &str, key: Option<[u8; 16]>) -> DriverConfig {
     let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let mut o = DriverOptions::new(name, bind, Config::fast());
+    let mut o = DriverConfig::new(name, bind, Config::fast());
     o.keyring = key.map(|k| Keyring::new(&k).unwrap());
     o
 }
@@ -22,7 +22,11 @@ fn options(name: &str, key: Option<[u8; 16]>) -> DriverOptions {
 async fn cluster(names: &[&str], key: Option<[u8; 16]>) -> Vec<Driver> {
     let mut nodes = Vec::new();
     for name in names {
-        nodes.push(Driver::start(options(name, key)).await.unwrap());
+        nodes.push(
+            lb_memberlist::driver::spawn(options(name, key))
+                .await
+                .unwrap(),
+        );
     }
     let seed = nodes[0].advertise_addr();
     for n in &nodes[1..] {
@@ -77,7 +81,7 @@ async fn encrypted_cluster_and_wrong_key() {
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(50),
     };
-    let intruder = Driver::start(o).await.unwrap();
+    let intruder = lb_memberlist::driver::spawn(o).await.unwrap();
     assert!(intruder.join(&[nodes[0].advertise_addr()]).await.is_err());
     tokio::time::sleep(Duration::from_millis(500)).await;
     for n in &nodes {
@@ -102,7 +106,9 @@ async fn keys_rotate_on_a_running_cluster() {
         assert!(n.use_key(&old).await.is_err(), "no longer installed");
     }
     // A node with only the new key joins; one with only the old key is kept out.
-    let c = Driver::start(options_key("c", &new)).await.unwrap();
+    let c = lb_memberlist::driver::spawn(options_key("c", &new))
+        .await
+        .unwrap();
     assert_eq!(c.join(&[nodes[0].advertise_addr()]).await.unwrap(), 1);
     for n in nodes.iter().chain([&c]) {
         assert!(
@@ -122,27 +128,41 @@ async fn keys_rotate_on_a_running_cluster() {
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(50),
     };
-    let stale = Driver::start(o).await.unwrap();
+    let stale = lb_memberlist::driver::spawn(o).await.unwrap();
     assert!(stale.join(&[nodes[0].advertise_addr()]).await.is_err());
     assert!(nodes[0].member("stale").is_none());
     // A node without encryption has no keyring to change.
-    let plain = Driver::start(options("plain", None)).await.unwrap();
+    let plain = lb_memberlist::driver::spawn(options("plain", None))
+        .await
+        .unwrap();
     assert!(plain.install_key(&new).await.is_err());
 }
 
-fn options_key(name: &str, key: &[u8]) -> DriverOptions {
+fn options_key(name: &str, key: &[u8]) -> DriverConfig {
     let mut o = options(name, None);
     o.keyring = Some(Keyring::new(key).unwrap());
     o
 }
 
+/// A port free now (UDP and TCP) below the kernel's ephemeral range (32768 and up by default),
+/// so that nothing binding port 0 meanwhile (the other tests) can take it.
+fn free_port_outside_the_ephemeral_range() -> u16 {
+    let start = 20_000 + u16::try_from(std::process::id() % 5_000).unwrap();
+    (start..30_000)
+        .find(|&p| {
+            std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+        })
+        .expect("a free port")
+}
+
 #[tokio::test]
 async fn join_retries_until_a_seed_is_up() {
-    let a = Driver::start(options("a", None)).await.unwrap();
+    let a = lb_memberlist::driver::spawn(options("a", None))
+        .await
+        .unwrap();
     // A seed that is not listening yet: bind it later on a known port.
-    let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = probe.local_addr().unwrap().port();
-    drop(probe);
+    let port = free_port_outside_the_ephemeral_range();
     let seed: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let seeds = [seed];
     let join = a.join(&seeds);
@@ -150,7 +170,7 @@ async fn join_retries_until_a_seed_is_up() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let mut o = options("b", None);
         o.bind = seed;
-        Driver::start(o).await.unwrap()
+        lb_memberlist::driver::spawn(o).await.unwrap()
     };
     let (joined, b) = tokio::join!(join, later);
     assert_eq!(joined.unwrap(), 1);
@@ -177,8 +197,8 @@ async fn user_messages(
 #[tokio::test]
 async fn user_messages_reach_the_others() {
     let nodes = cluster(&["a", "b", "c"], Some([9; 16])).await;
-    let mut b_events = nodes[1].subscribe();
-    let mut c_events = nodes[2].subscribe();
+    let mut b_events = nodes[1].events();
+    let mut c_events = nodes[2].events();
     assert_eq!(
         nodes[0].send_user(None, b"hello".to_vec()).await.unwrap(),
         2
@@ -202,10 +222,10 @@ async fn ipv6_loopback() {
         return;
     }
     let bind: SocketAddr = "[::1]:0".parse().unwrap();
-    let a = Driver::start(DriverOptions::new("a", bind, Config::fast()))
+    let a = lb_memberlist::driver::spawn(DriverConfig::new("a", bind, Config::fast()))
         .await
         .unwrap();
-    let b = Driver::start(DriverOptions::new("b", bind, Config::fast()))
+    let b = lb_memberlist::driver::spawn(DriverConfig::new("b", bind, Config::fast()))
         .await
         .unwrap();
     b.join(&[a.advertise_addr()]).await.unwrap();
@@ -221,18 +241,17 @@ async fn ipv6_loopback() {
 #[tokio::test]
 async fn unspecified_bind_needs_an_advertise_address() {
     let bind: SocketAddr = "0.0.0.0:0".parse().unwrap();
-    let err = Driver::start(DriverOptions::new("a", bind, Config::fast()))
+    let err = lb_memberlist::driver::spawn(DriverConfig::new("a", bind, Config::fast()))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        lb_memberlist::driver::DriverError::NoAdvertiseAddress
-    ));
-    let mut o = DriverOptions::new("a", bind, Config::fast());
+    assert!(matches!(err, lb_memberlist::Error::NoAdvertiseAddress));
+    let mut o = DriverConfig::new("a", bind, Config::fast());
     o.advertise = Some("127.0.0.1:0".parse().unwrap());
-    let a = Driver::start(o).await.unwrap();
+    let a = lb_memberlist::driver::spawn(o).await.unwrap();
     assert_eq!(a.advertise_addr().port(), a.local_addr().port());
-    let b = Driver::start(options("b", None)).await.unwrap();
+    let b = lb_memberlist::driver::spawn(options("b", None))
+        .await
+        .unwrap();
     b.join(&[a.advertise_addr()]).await.unwrap();
     assert!(b.wait_state("a", State::Alive, WAIT).await);
 }
@@ -248,9 +267,15 @@ async fn labels_separate_clusters() {
         };
         o
     };
-    let a = Driver::start(labelled("a", b"blue")).await.unwrap();
-    let b = Driver::start(labelled("b", b"blue")).await.unwrap();
-    let c = Driver::start(labelled("c", b"green")).await.unwrap();
+    let a = lb_memberlist::driver::spawn(labelled("a", b"blue"))
+        .await
+        .unwrap();
+    let b = lb_memberlist::driver::spawn(labelled("b", b"blue"))
+        .await
+        .unwrap();
+    let c = lb_memberlist::driver::spawn(labelled("c", b"green"))
+        .await
+        .unwrap();
     b.join(&[a.advertise_addr()]).await.unwrap();
     assert!(a.wait_state("b", State::Alive, WAIT).await);
     assert!(c.join(&[a.advertise_addr()]).await.is_err());

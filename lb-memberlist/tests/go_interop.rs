@@ -3,7 +3,7 @@
 //! memberlist v0.5.1 (MetalLB v0.15's pin) with `DefaultLANConfig()`, the node name, bind
 //! address and port, the key MetalLB derives from its Secret and a `ChannelEventDelegate`
 //! whose events it prints. Our nodes are configured as a MetalLB-compatible speaker would be:
-//! `DriverOptions::new` (delegate versions `[0, 0, 0]`, no metadata, no label) and, when
+//! `DriverConfig::new` (delegate versions `[0, 0, 0]`, no metadata, no label) and, when
 //! encrypted, `metallb_secret_key(secret)` in the keyring.
 //!
 //! Scenarios, each on its own loopback addresses, in parallel threads:
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use lb_lab::go::{self, GoPeer, PeerOptions, Profile, Release};
-use lb_memberlist::driver::{Driver, DriverOptions, JoinRetry};
+use lb_memberlist::driver::{Driver, DriverConfig, JoinRetry};
 use lb_memberlist::{Config, Keyring, State, metallb_secret_key};
 use tokio::runtime::Runtime;
 
@@ -130,14 +130,14 @@ impl Ours {
             .build()
             .unwrap();
         let addr = SocketAddr::from((ip, PORT));
-        let mut o = DriverOptions::new(name, addr, config);
+        let mut o = DriverConfig::new(name, addr, config);
         o.keyring = key.map(|k| Keyring::new(&k).unwrap());
         o.join_retry = JoinRetry {
             attempts: 3,
             backoff: Duration::from_millis(200),
             max_backoff: Duration::from_millis(500),
         };
-        let node = rt.block_on(Driver::start(o)).unwrap();
+        let node = rt.block_on(lb_memberlist::driver::spawn(o)).unwrap();
         Ours {
             rt,
             node: Some(node),
@@ -153,7 +153,7 @@ impl Ours {
         self.node().name()
     }
 
-    fn join(&self, seed: SocketAddr) -> Result<usize, lb_memberlist::driver::DriverError> {
+    fn join(&self, seed: SocketAddr) -> Result<usize, lb_memberlist::Error> {
         self.rt.block_on(self.node().join(&[seed]))
     }
 

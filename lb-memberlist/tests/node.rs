@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use lb_memberlist::wire::{
     Ack, Alive, IndirectPing, Message, Nack, NodeState, Ping, PushNodeState, PushPull, Suspect,
 };
-use lb_memberlist::{Config, Event, Node, NodeOptions, Output, PacketCodec, State};
+use lb_memberlist::{Config, Event, Node, NodeConfig, Output, PacketCodec, State};
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -20,7 +20,7 @@ const B: &str = "192.0.2.2:7946";
 const C: &str = "192.0.2.3:7946";
 
 fn node(now: Instant) -> Node {
-    let mut n = Node::new(Config::lan(), NodeOptions::new("a", addr(A)), now);
+    let mut n = Node::new(Config::lan(), NodeConfig::new("a", addr(A)), now);
     drain(&mut n);
     n
 }

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lb_memberlist::driver::{Driver, DriverOptions, JoinRetry};
+use lb_memberlist::driver::{Driver, DriverConfig, JoinRetry};
 use lb_memberlist::serf::{self as serf_compat, Clock};
 use lb_memberlist::{Config, Event, Keyring, State};
 use serf::{OTHER_KEY, SerfLab, TEST_KEY, TEST_KEY_B64, wait_until};
@@ -63,10 +63,10 @@ impl Ours {
             backoff: Duration::from_millis(200),
             max_backoff: Duration::from_millis(500),
         };
-        let node = rt.block_on(Driver::start(o)).unwrap();
+        let node = rt.block_on(lb_memberlist::driver::spawn(o)).unwrap();
         // Follow Serf's clock from the intents it gossips, so that our leave intent is newer.
         let clock = Arc::new(Mutex::new(Clock::default()));
-        let mut events = node.subscribe();
+        let mut events = node.events();
         let c = clock.clone();
         rt.spawn(async move {
             while let Ok(ev) = events.recv().await {
@@ -86,7 +86,7 @@ impl Ours {
         self.node.as_ref().unwrap()
     }
 
-    fn join(&self, seed: SocketAddr) -> Result<usize, lb_memberlist::driver::DriverError> {
+    fn join(&self, seed: SocketAddr) -> Result<usize, lb_memberlist::Error> {
         self.rt.block_on(self.node().join(&[seed]))
     }
 
@@ -293,7 +293,7 @@ fn serf_joins_us() {
     ours.wait_state("s1", State::Alive, SPREAD);
 
     let user = Arc::new(Mutex::new(Vec::new()));
-    let mut events = ours.node().subscribe();
+    let mut events = ours.node().events();
     let seen = user.clone();
     ours.rt.spawn(async move {
         while let Ok(ev) = events.recv().await {
@@ -351,7 +351,7 @@ fn zero_delegate_versions() {
         .unwrap();
     let bind = SocketAddr::from((serf::loopback_addr(), serf::GOSSIP_PORT));
     let node = rt
-        .block_on(Driver::start(DriverOptions::new(
+        .block_on(lb_memberlist::driver::spawn(DriverConfig::new(
             "plain",
             bind,
             Config::fast(),

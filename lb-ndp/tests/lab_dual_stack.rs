@@ -47,8 +47,8 @@ fn arp_and_ndp_in_one_process_each_get_per_cpu_readers() {
                 interfaces: InterfaceFilter::only(["eth0"]),
                 ..Default::default()
             };
-            let (a, _ae) = lb_arp::driver::spawn(arp).await.expect("ARP driver");
-            let (n, _ne) = lb_ndp::driver::spawn(ndp).await.expect("NDP driver");
+            let a = lb_arp::driver::spawn(arp).await.expect("ARP driver");
+            let n = lb_ndp::driver::spawn(ndp).await.expect("NDP driver");
             a.announce("192.0.2.100".parse().expect("literal"))
                 .expect("announce");
             n.announce("2001:db8:1::100".parse().expect("literal"))
@@ -57,8 +57,8 @@ fn arp_and_ndp_in_one_process_each_get_per_cpu_readers() {
             while stop_rx.try_recv().is_err() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            a.shutdown();
-            n.shutdown();
+            a.shutdown().await;
+            n.shutdown().await;
         });
     });
     rx.recv_timeout(Duration::from_secs(10))

@@ -21,7 +21,7 @@ fn vip() -> Ipv6Addr {
 }
 
 /// Our driver running on its own thread inside a node namespace.
-type Speaker = lb_lab::speaker::Speaker<NdpResponder>;
+type L2Host = lb_lab::l2host::L2Host<NdpResponder>;
 
 fn config() -> DriverConfig {
     DriverConfig {
@@ -47,7 +47,7 @@ fn ndisc6_gets_our_mac_for_the_vip_and_nothing_else() {
         "kernel answered for the VIP"
     );
 
-    let node1 = Speaker::start(lab.netns_path("node1"), config());
+    let node1 = L2Host::start(lab.netns_path("node1"), config());
     node1.handle.announce(vip()).expect("announce");
     // The socket joined the VIP's solicited-node group, as a NIC with multicast filtering needs.
     let group = lb_ndp::solicited_node_mac(vip()).to_string();
@@ -90,8 +90,8 @@ fn client_kernel_learns_the_mac_tcp_reaches_the_node_and_failover_moves_it() {
             if node == "node1" { "node1" } else { "node2" },
         );
     }
-    let node1 = Speaker::start(lab.netns_path("node1"), config());
-    let node2 = Speaker::start(lab.netns_path("node2"), config());
+    let node1 = L2Host::start(lab.netns_path("node1"), config());
+    let node2 = L2Host::start(lab.netns_path("node2"), config());
     node1.handle.announce(vip()).expect("announce");
 
     assert!(lab.ping("client", VIP), "ping to the VIP");
@@ -134,7 +134,7 @@ fn probe_finds_a_used_address_and_not_a_free_one() {
     };
     let mut cfg = config();
     cfg.responder.probe = fast;
-    let node1 = Speaker::start(lab.netns_path("node1"), cfg);
+    let node1 = L2Host::start(lab.netns_path("node1"), cfg);
 
     // The client's kernel owns this address and defends it against our DAD probe.
     let used: Ipv6Addr = ip6("client").parse().expect("ip");
@@ -171,8 +171,8 @@ fn split_brain_each_watcher_reports_the_other() {
     let Some(lab) = Lab::up("n4", TOOLS) else {
         return;
     };
-    let node1 = Speaker::start(lab.netns_path("node1"), config());
-    let node2 = Speaker::start(lab.netns_path("node2"), config());
+    let node1 = L2Host::start(lab.netns_path("node1"), config());
+    let node2 = L2Host::start(lab.netns_path("node2"), config());
     node1.handle.announce(vip()).expect("announce");
     node2.handle.announce(vip()).expect("announce");
     for (me, other) in [(&node1, "node2"), (&node2, "node1")] {

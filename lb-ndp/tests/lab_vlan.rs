@@ -151,14 +151,14 @@ fn tagged_requests_are_answered_only_on_their_vlan_with_their_tags() {
     lab.accept_vip("node1", VIP4);
     lab.accept_vip("node1", VIP6);
     let names = ["eth0", "eth0.100", "eth0.100.200"];
-    let arp = lb_lab::speaker::Speaker::<ArpResponder>::start(
+    let arp = lb_lab::l2host::L2Host::<ArpResponder>::start(
         lab.netns_path("node1"),
         lb_arp::driver::DriverConfig {
             interfaces: InterfaceFilter::only(names),
             ..Default::default()
         },
     );
-    let ndp = lb_lab::speaker::Speaker::<NdpResponder>::start(
+    let ndp = lb_lab::l2host::L2Host::<NdpResponder>::start(
         lab.netns_path("node1"),
         lb_ndp::driver::DriverConfig {
             interfaces: InterfaceFilter::only(names),

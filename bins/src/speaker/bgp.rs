@@ -6,10 +6,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lb_bgp::driver::{PeerSettings, Speaker, SpeakerConfig};
+use lb_bgp::driver::{PeerConfig, Speaker, SpeakerConfig};
 use lb_bgp::session::GracefulRestart;
 use lb_bgp::wire::{Community, LargeCommunity};
-use lb_bgp::{PeerConfig, Route, RouteAttributes};
+use lb_bgp::{Route, RouteAttributes, SessionConfig};
 use lb_k8s::config::{CommunityValue, Config, Peer, PeerAsn};
 use lb_k8s::plan::Desired;
 
@@ -45,7 +45,7 @@ fn bfd_profile(p: &lb_k8s::config::BfdProfile) -> lb_bfd::profile::BfdProfile {
 /// Couples BFD to BGP as FRR does: a BFD session leaving Up holds the BGP session down
 /// (Cease / BFD Down), Up again releases it.
 fn couple(bfd: &lb_bfd::driver::Bfd, speaker: Speaker) {
-    let mut events = bfd.subscribe();
+    let mut events = bfd.events();
     tokio::spawn(async move {
         use lb_bfd::wire::State;
         loop {
@@ -105,7 +105,7 @@ pub fn derive_router_id(peer: &Peer, node: &str) -> Ipv4Addr {
 }
 
 /// The driver settings for a BGPPeer, or why it cannot be served.
-pub fn peer_settings(peer: &Peer, node: &str, first: bool) -> Result<PeerSettings, String> {
+pub fn peer_settings(peer: &Peer, node: &str, first: bool) -> Result<PeerConfig, String> {
     let local_as = peer.local_asn.unwrap_or(peer.my_asn);
     let peer_as = match peer.peer_asn {
         PeerAsn::Fixed(asn) => asn,
@@ -117,7 +117,7 @@ pub fn peer_settings(peer: &Peer, node: &str, first: bool) -> Result<PeerSetting
     let router_id = peer
         .router_id
         .unwrap_or_else(|| derive_router_id(peer, node));
-    let mut session = PeerConfig::new(local_as, peer_as, router_id);
+    let mut session = SessionConfig::new(local_as, peer_as, router_id);
     if let Some((hold, keepalive)) = peer.timers {
         session.hold_time = u16::try_from(hold.as_secs()).unwrap_or(u16::MAX);
         session.keepalive = Some(u16::try_from(keepalive.as_secs()).unwrap_or(u16::MAX));
@@ -135,7 +135,7 @@ pub fn peer_settings(peer: &Peer, node: &str, first: bool) -> Result<PeerSetting
             forwarding_preserved: true,
         });
     }
-    let mut settings = PeerSettings::new(peer.address, session);
+    let mut settings = PeerConfig::new(peer.address, session);
     settings.port = if peer.port == 0 { 179 } else { peer.port };
     settings.source = peer.source;
     settings.ebgp_multihop = peer.ebgp_multi_hop.then_some(255);
@@ -182,7 +182,7 @@ impl BgpAnnouncer {
     /// Starts a speaker with no peers; `listen` is the optional listener (none by default:
     /// every session dials out, as upstream's speaker does).
     pub async fn start(node: &str, listen: Option<SocketAddr>) -> Result<BgpAnnouncer, Error> {
-        let speaker = Speaker::new(SpeakerConfig {
+        let speaker = lb_bgp::driver::spawn(SpeakerConfig {
             listen,
             ..SpeakerConfig::default()
         })
@@ -208,7 +208,7 @@ impl BgpAnnouncer {
 
     async fn bfd(&mut self) -> Option<lb_bfd::driver::Bfd> {
         if self.bfd.is_none() {
-            match lb_bfd::driver::Bfd::new(lb_bfd::driver::DriverConfig::default()).await {
+            match lb_bfd::driver::spawn(lb_bfd::driver::DriverConfig::default()).await {
                 Ok(bfd) => {
                     couple(&bfd, self.speaker.clone());
                     self.bfd = Some(bfd);
@@ -321,7 +321,7 @@ impl BgpAnnouncer {
 
     /// Closes every session (Cease / Administrative Shutdown).
     pub async fn shutdown(&mut self) {
-        self.speaker.shutdown("speaker shutting down").await;
+        self.speaker.shutdown_with("speaker shutting down").await;
         if let Some(bfd) = self.bfd.take() {
             bfd.shutdown().await;
         }

@@ -33,12 +33,8 @@ impl L2Announcer {
             },
             ..Default::default()
         };
-        let (arp, mut arp_events) = lb_arp::driver::spawn(arp_config).await?;
-        tokio::spawn(async move {
-            while let Some(e) = arp_events.recv().await {
-                tracing::warn!(event = ?e, "ARP");
-            }
-        });
+        let arp = lb_arp::driver::spawn(arp_config).await?;
+        log_events(arp.events(), "ARP");
         let ndp_config = lb_ndp::driver::DriverConfig {
             interfaces: filter,
             responder: lb_ndp::Config {
@@ -48,12 +44,8 @@ impl L2Announcer {
             ..Default::default()
         };
         let ndp = match lb_ndp::driver::spawn(ndp_config).await {
-            Ok((ndp, mut events)) => {
-                tokio::spawn(async move {
-                    while let Some(e) = events.recv().await {
-                        tracing::warn!(event = ?e, "NDP");
-                    }
-                });
+            Ok(ndp) => {
+                log_events(ndp.events(), "NDP");
                 Some(ndp)
             }
             Err(e) => {
@@ -151,13 +143,31 @@ impl L2Announcer {
     }
 
     /// Stops both drivers.
-    pub fn shutdown(&mut self) {
+    pub async fn shutdown(&mut self) {
         self.withdraw_all();
-        self.arp.shutdown();
+        self.arp.shutdown().await;
         if let Some(ndp) = &self.ndp {
-            ndp.shutdown();
+            ndp.shutdown().await;
         }
     }
+}
+
+/// Logs a driver's events (conflicts) as warnings until it stops.
+fn log_events<E: std::fmt::Debug + Clone + Send + 'static>(
+    mut events: tokio::sync::broadcast::Receiver<E>,
+    protocol: &'static str,
+) {
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(e) => tracing::warn!(event = ?e, "{protocol}"),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, protocol, "events skipped");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 impl Announcer for L2Announcer {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lb_memberlist::driver::{Driver, DriverOptions};
+use lb_memberlist::driver::{Driver, DriverConfig};
 use lb_memberlist::{Config, Keyring, State};
 use tokio::sync::watch;
 
@@ -59,11 +59,11 @@ impl Members {
             Profile::Fast => Config::fast(),
             Profile::Lan => Config::lan(),
         };
-        let mut driver_options = DriverOptions::new(options.name, options.bind, config);
+        let mut driver_options = DriverConfig::new(options.name, options.bind, config);
         if let Some(key) = options.key {
-            driver_options.keyring = Some(Keyring::new(&key)?);
+            driver_options.keyring = Some(Keyring::new(&key).map_err(Error::Key)?);
         }
-        let driver = Driver::start(driver_options).await?;
+        let driver = lb_memberlist::driver::spawn(driver_options).await?;
         Ok(Members {
             driver: Arc::new(driver),
             seeds: Arc::new(Mutex::new(options.seeds)),

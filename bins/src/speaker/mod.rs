@@ -38,10 +38,10 @@ pub enum Error {
     Bgp(#[from] lb_bgp::driver::Error),
     /// Memberlist failed.
     #[error("memberlist: {0}")]
-    Memberlist(#[from] lb_memberlist::driver::DriverError),
+    Memberlist(#[from] lb_memberlist::Error),
     /// The memberlist key was refused.
     #[error("memberlist key: {0}")]
-    Key(#[from] lb_memberlist::Error),
+    Key(#[source] lb_memberlist::Error),
     /// The configuration could not be read.
     #[error("{0}")]
     Config(#[from] lb_k8s::Error),

@@ -593,7 +593,7 @@ pub async fn run(
         m.leave(Duration::from_secs(1)).await;
         tokio::time::sleep(this.options.handover).await;
     }
-    this.l2.shutdown();
+    this.l2.shutdown().await;
     sleep_until(drained).await;
     this.bgp.shutdown().await;
     for peer in this.bgp.sessions().values() {

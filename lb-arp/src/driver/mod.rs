@@ -4,7 +4,7 @@
 //!   reader thread per CPU & interface ─▶ ┌──────────────────────┐ ──reply──▶ same socket
 //!   (blocking recv, BPF: ARP only)       │ Mutex<ArpResponder>  │
 //!   timer task (sleep_until deadline) ──▶│                      │ ──gratuitous/probes──▶ sockets
-//!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ mpsc receiver
+//!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ broadcast (Handle::events)
 //!   link watcher (netlink RTMGRP_LINK + periodic rescan) ── opens/closes sockets
 //! ```
 //!
@@ -26,7 +26,6 @@ use std::time::Instant;
 
 use lb_l2::driver as l2;
 use lb_l2::sys::BpfInsn;
-use tokio::sync::mpsc;
 
 pub use lb_l2::netlink::{InterfaceFilter, Link, NamePattern, links};
 
@@ -157,12 +156,12 @@ pub fn enter_netns(path: impl AsRef<Path>) -> Result<()> {
 
 /// Starts the driver on the current tokio runtime: discovers ARP-eligible interfaces, opens
 /// their sockets and spawns its tasks and reader threads (one per CPU and interface). Events
-/// (conflicts, probe results) arrive on the returned receiver. [`Handle::shutdown`] stops
+/// (conflicts, probe results) go to every [`Handle::events`] receiver. [`Handle::shutdown`] stops
 /// everything; so does dropping the runtime (the reader threads notice within 100 ms).
 ///
 /// Interfaces are discovered in the network namespace of the thread that runs the driver's
 /// tasks: to serve another namespace, call [`enter_netns`] on a thread and run a
 /// current-thread runtime there.
-pub async fn spawn(config: DriverConfig) -> Result<(Handle, mpsc::Receiver<Event>)> {
+pub async fn spawn(config: DriverConfig) -> Result<Handle> {
     l2::spawn(config).await
 }

@@ -12,17 +12,17 @@
 //! address (and hop kind); a match must also come from the session's peer address. One task
 //! owns every session: it feeds them packets and timer expiries with the current time,
 //! sends what they produce and publishes state changes on a broadcast channel
-//! ([`Bfd::subscribe`]). The socket code is safe Rust (socket2 and nix); this crate has no
+//! ([`Bfd::events`]). The socket code is safe Rust (socket2 and nix); this crate has no
 //! `unsafe`.
 //!
 //! ```no_run
-//! use lb_bfd::driver::{Bfd, DriverConfig, PeerSettings};
+//! use lb_bfd::driver::{DriverConfig, PeerConfig};
 //! use lb_bfd::session::SessionConfig;
 //!
 //! # async fn run() -> Result<(), lb_bfd::Error> {
-//! let bfd = Bfd::new(DriverConfig::default()).await?;
-//! let mut events = bfd.subscribe();
-//! bfd.add_peer(PeerSettings::single_hop("192.0.2.1".parse().unwrap(), SessionConfig::default()))
+//! let bfd = lb_bfd::driver::spawn(DriverConfig::default()).await?;
+//! let mut events = bfd.events();
+//! bfd.add_peer(PeerConfig::single_hop("192.0.2.1".parse().unwrap(), SessionConfig::default()))
 //!     .await?;
 //! while let Ok(e) = events.recv().await {
 //!     println!("{} is {:?} ({:?})", e.peer, e.to, e.diagnostic);
@@ -107,7 +107,7 @@ pub enum Hop {
 
 /// One peer. A driver holds one session per peer address (as MetalLB runs one per BGP peer).
 #[derive(Debug, Clone)]
-pub struct PeerSettings {
+pub struct PeerConfig {
     /// The peer's address; its packets must come from it.
     pub peer: IpAddr,
     /// Our source address; `None` lets the kernel choose.
@@ -122,10 +122,10 @@ pub struct PeerSettings {
     pub seed: Option<u64>,
 }
 
-impl PeerSettings {
+impl PeerConfig {
     /// A single-hop peer with the kernel's choice of source address.
     pub fn single_hop(peer: IpAddr, session: SessionConfig) -> Self {
-        PeerSettings {
+        PeerConfig {
             peer,
             local: None,
             hop: Hop::Single,
@@ -137,14 +137,14 @@ impl PeerSettings {
 
     /// A multihop peer accepting packets with at least `min_ttl`.
     pub fn multi_hop(peer: IpAddr, min_ttl: u8, session: SessionConfig) -> Self {
-        PeerSettings {
+        PeerConfig {
             hop: Hop::Multi { min_ttl },
-            ..PeerSettings::single_hop(peer, session)
+            ..PeerConfig::single_hop(peer, session)
         }
     }
 }
 
-/// A state change of one peer's session, from [`Bfd::subscribe`].
+/// A state change of one peer's session, from [`Bfd::events`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BfdEvent {
     /// The peer.
@@ -204,7 +204,7 @@ impl PeerStatus {
 }
 
 enum Cmd {
-    Add(Box<PeerSettings>, oneshot::Sender<Result<(), Error>>),
+    Add(Box<PeerConfig>, oneshot::Sender<Result<(), Error>>),
     Remove(IpAddr, oneshot::Sender<Result<(), Error>>),
     AdminDown(IpAddr, bool),
     Shutdown(oneshot::Sender<()>),
@@ -389,11 +389,15 @@ async fn reader(socket: UdpSocket, multi: bool, out: mpsc::Sender<Datagram>) {
 
 type CInt = i32;
 
+/// Binds the listening sockets and starts the driver task. Call inside a tokio runtime;
+/// sockets belong to the calling thread's network namespace. A family the system lacks
+/// (IPv6 disabled) is skipped; failing to bind any listener is an error.
+pub async fn spawn(config: DriverConfig) -> Result<Bfd, Error> {
+    Bfd::spawn(config).await
+}
+
 impl Bfd {
-    /// Binds the listening sockets and starts the driver task. Call inside a tokio runtime;
-    /// sockets belong to the calling thread's network namespace. A family the system lacks
-    /// (IPv6 disabled) is skipped; failing to bind any listener is an error.
-    pub async fn new(config: DriverConfig) -> Result<Bfd, Error> {
+    async fn spawn(config: DriverConfig) -> Result<Bfd, Error> {
         let (events, _) = broadcast::channel(config.event_capacity.max(1));
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         let (pkt_tx, pkt_rx) = mpsc::channel(4096);
@@ -455,7 +459,7 @@ impl Bfd {
 
     /// Adds a peer and waits for the driver to have opened its socket; an active session
     /// starts sending at once.
-    pub async fn add_peer(&self, settings: PeerSettings) -> Result<(), Error> {
+    pub async fn add_peer(&self, settings: PeerConfig) -> Result<(), Error> {
         settings.session.validate()?;
         self.call(|tx| Cmd::Add(Box::new(settings), tx)).await
     }
@@ -474,7 +478,7 @@ impl Bfd {
     }
 
     /// Subscribes to every peer's state changes.
-    pub fn subscribe(&self) -> broadcast::Receiver<BfdEvent> {
+    pub fn events(&self) -> broadcast::Receiver<BfdEvent> {
         self.shared.events.subscribe()
     }
 
@@ -505,7 +509,7 @@ impl Bfd {
 }
 
 struct Peer {
-    settings: PeerSettings,
+    settings: PeerConfig,
     session: Session,
     socket: StdUdpSocket,
     remote: SocketAddr,
@@ -608,7 +612,7 @@ impl Engine {
         }
     }
 
-    fn add(&mut self, settings: PeerSettings, now: Instant) -> Result<(), Error> {
+    fn add(&mut self, settings: PeerConfig, now: Instant) -> Result<(), Error> {
         let peer = settings.peer;
         if self.peers.contains_key(&peer) {
             return Err(Error::SessionExists(peer));

@@ -262,7 +262,9 @@ impl Ours {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let bfd = Bfd::new(DriverConfig::default()).await.unwrap();
+                let bfd = lb_bfd::driver::spawn(DriverConfig::default())
+                    .await
+                    .unwrap();
                 tx.send(bfd.clone()).unwrap();
                 let _ = stopped.await;
                 bfd.shutdown().await;

@@ -17,14 +17,14 @@
 //! counters are a [`PeerStats`] snapshot ([`Speaker::stats`]). Every state change is traced.
 //!
 //! ```no_run
-//! use lb_bgp::driver::{PeerSettings, Speaker, SpeakerConfig};
-//! use lb_bgp::{PeerConfig, Route};
+//! use lb_bgp::driver::{PeerConfig, Speaker, SpeakerConfig};
+//! use lb_bgp::{SessionConfig, Route};
 //!
 //! # async fn run() -> Result<(), lb_bgp::driver::Error> {
-//! let speaker = Speaker::new(SpeakerConfig::default()).await?;
-//! let config = PeerConfig::new(64512, 64500, "192.0.2.11".parse().unwrap());
+//! let speaker = lb_bgp::driver::spawn(SpeakerConfig::default()).await?;
+//! let config = SessionConfig::new(64512, 64500, "192.0.2.11".parse().unwrap());
 //! let peer = "192.0.2.1".parse().unwrap();
-//! speaker.add_peer(PeerSettings::new(peer, config))?;
+//! speaker.add_peer(PeerConfig::new(peer, config))?;
 //! speaker.set_routes(peer, [Route::new("198.51.100.7/32".parse().unwrap())])?;
 //! # Ok(()) }
 //! ```
@@ -48,33 +48,12 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::session::{
-    Action, ConnId, Direction, DownReason, Event, Negotiated, PeerConfig, PeerStats, Route,
-    Session, State,
+    Action, ConnId, Direction, DownReason, Event, Negotiated, PeerStats, Route, Session,
+    SessionConfig, State,
 };
 use crate::wire::{Afi, Safi};
 
-/// Errors of the driver.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A system call failed.
-    #[error("{context}: {source}")]
-    Io {
-        /// What the driver was doing.
-        context: &'static str,
-        /// The error.
-        #[source]
-        source: io::Error,
-    },
-    /// No peer with this address.
-    #[error("no peer {0}")]
-    UnknownPeer(IpAddr),
-    /// A peer with this address exists already.
-    #[error("peer {0} exists already")]
-    PeerExists(IpAddr),
-    /// The MD5 password is longer than the kernel accepts (80 octets).
-    #[error("TCP MD5 password longer than 80 octets")]
-    PasswordTooLong,
-}
+pub use crate::Error;
 
 fn io_err(context: &'static str) -> impl FnOnce(io::Error) -> Error {
     move |source| Error::Io { context, source }
@@ -109,7 +88,7 @@ impl Default for SpeakerConfig {
 
 /// One peer: where it is, how to reach it, and the session's configuration.
 #[derive(Debug, Clone)]
-pub struct PeerSettings {
+pub struct PeerConfig {
     /// The peer's address; inbound connections from it are this peer's.
     pub address: IpAddr,
     /// The peer's TCP port (179).
@@ -117,7 +96,7 @@ pub struct PeerSettings {
     /// Our source address for outgoing connections; `None` lets the kernel choose.
     pub source: Option<IpAddr>,
     /// The session's configuration (ASNs, router ID, timers, passive, families, ...).
-    pub session: PeerConfig,
+    pub session: SessionConfig,
     /// eBGP multihop: the TTL (IPv4) or hop limit (IPv6) of our packets to an eBGP peer.
     /// `None` means 1 (directly connected). iBGP sessions keep the system default.
     pub ebgp_multihop: Option<u8>,
@@ -127,10 +106,10 @@ pub struct PeerSettings {
     pub seed: Option<u64>,
 }
 
-impl PeerSettings {
+impl PeerConfig {
     /// A peer at `address`, port 179, with `session`'s configuration and no MD5.
-    pub fn new(address: IpAddr, session: PeerConfig) -> Self {
-        PeerSettings {
+    pub fn new(address: IpAddr, session: SessionConfig) -> Self {
+        PeerConfig {
             address,
             port: 179,
             source: None,
@@ -281,10 +260,14 @@ fn canonical(a: SocketAddr) -> SocketAddr {
     SocketAddr::new(a.ip().to_canonical(), a.port())
 }
 
+/// Binds the listener (if any) and starts accepting. Call inside a tokio runtime; sockets
+/// belong to the calling thread's network namespace.
+pub async fn spawn(config: SpeakerConfig) -> Result<Speaker, Error> {
+    Speaker::spawn(config).await
+}
+
 impl Speaker {
-    /// Binds the listener (if any) and starts accepting. Call inside a tokio runtime; sockets
-    /// belong to the calling thread's network namespace.
-    pub async fn new(config: SpeakerConfig) -> Result<Speaker, Error> {
+    async fn spawn(config: SpeakerConfig) -> Result<Speaker, Error> {
         let (events, _) = broadcast::channel(config.event_capacity.max(1));
         let (listener, listener_v6) = match config.listen {
             Some(addr) => {
@@ -315,7 +298,7 @@ impl Speaker {
 
     /// Adds a peer and starts its session (ManualStart; passive peers wait for the peer). May be
     /// called from any thread.
-    pub fn add_peer(&self, settings: PeerSettings) -> Result<(), Error> {
+    pub fn add_peer(&self, settings: PeerConfig) -> Result<(), Error> {
         let address = settings.address;
         let mut peers = lock(&self.shared.peers);
         if peers.contains_key(&address) {
@@ -457,9 +440,15 @@ impl Speaker {
         self.shared.events.subscribe()
     }
 
-    /// Stops every session (administrative shutdown with `message`), waits briefly for the
-    /// NOTIFICATIONs to be written, and closes the listener.
-    pub async fn shutdown(&self, message: &str) {
+    /// Stops every session (administrative shutdown), waits briefly for the NOTIFICATIONs to
+    /// be written, and closes the listener.
+    pub async fn shutdown(&self) {
+        self.shutdown_with("").await;
+    }
+
+    /// As [`Speaker::shutdown`], with an RFC 9003 shutdown communication (`message`, at most
+    /// 255 octets) in each NOTIFICATION.
+    pub async fn shutdown_with(&self, message: &str) {
         let peers: Vec<IpAddr> = self.peers();
         for p in peers {
             let _ = self.remove_peer(p, message).await;
@@ -520,7 +509,7 @@ async fn accept_loop(listener: Arc<TcpListener>, shared: std::sync::Weak<Shared>
     }
 }
 
-async fn connect(settings: PeerSettings) -> io::Result<TcpStream> {
+async fn connect(settings: PeerConfig) -> io::Result<TcpStream> {
     let remote = SocketAddr::new(settings.address, settings.port);
     let socket = Socket::new(
         Domain::for_address(remote),
@@ -562,7 +551,7 @@ struct Conn {
 }
 
 struct PeerTask {
-    settings: PeerSettings,
+    settings: PeerConfig,
     session: Session,
     rx: mpsc::UnboundedReceiver<Cmd>,
     tx: mpsc::WeakUnboundedSender<Cmd>,

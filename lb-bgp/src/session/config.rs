@@ -30,11 +30,11 @@ impl Default for GracefulRestart {
 
 /// One peer's configuration.
 ///
-/// `PeerConfig::new(local_as, peer_as, router_id)` gives the defaults: hold time 90 s,
+/// `SessionConfig::new(local_as, peer_as, router_id)` gives the defaults: hold time 90 s,
 /// keepalive hold/3, connect retry 5 s doubling up to 120 s with jitter, active, IPv4 and IPv6
 /// unicast, route refresh, extended message, no graceful restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerConfig {
+pub struct SessionConfig {
     /// Our AS number (4 octets; AS_TRANS goes in the OPEN when it does not fit in 2).
     pub local_as: u32,
     /// The AS the peer must announce; equal to `local_as` for iBGP.
@@ -83,10 +83,10 @@ pub struct PeerConfig {
     pub max_received_prefixes: usize,
 }
 
-impl PeerConfig {
+impl SessionConfig {
     /// The defaults for a peer (see the type's documentation).
     pub fn new(local_as: u32, peer_as: u32, router_id: Ipv4Addr) -> Self {
-        PeerConfig {
+        SessionConfig {
             local_as,
             peer_as,
             router_id,

@@ -26,7 +26,7 @@
 //!
 //! Errors never panic: every malformed input gets its RFC reaction (a NOTIFICATION and a
 //! close, or RFC 7606 treat-as-withdraw), and every table is bounded (received prefixes by
-//! [`PeerConfig::max_received_prefixes`]).
+//! [`SessionConfig::max_received_prefixes`]).
 
 mod advertiser;
 mod advertising;
@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ipnet::IpNet;
 
-pub use config::{GracefulRestart, PeerConfig};
+pub use config::{GracefulRestart, SessionConfig};
 pub use route::{ReceivedAttributes, Route, RouteAttributes};
 pub use types::{
     Action, ConnId, Direction, DownReason, Event, MessageCounts, Negotiated, PeerStats, State,
@@ -123,7 +123,7 @@ fn is_link_local(a: &Ipv6Addr) -> bool {
 /// received.
 #[derive(Debug)]
 pub struct Session {
-    config: PeerConfig,
+    config: SessionConfig,
     rng: Rng,
     state: State,
     local_open: Open,
@@ -184,7 +184,7 @@ fn cease(subcode: CeaseSubcode) -> Notification {
 
 impl Session {
     /// A session in Idle. `seed` fixes the connect-retry jitter.
-    pub fn new(config: PeerConfig, seed: u64, now: Instant) -> Self {
+    pub fn new(config: SessionConfig, seed: u64, now: Instant) -> Self {
         let _ = now;
         let local_open = local_open(&config);
         Session {
@@ -212,7 +212,7 @@ impl Session {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &PeerConfig {
+    pub fn config(&self) -> &SessionConfig {
         &self.config
     }
 
@@ -228,7 +228,7 @@ impl Session {
 }
 
 /// The OPEN a configuration sends.
-fn local_open(config: &PeerConfig) -> Open {
+fn local_open(config: &SessionConfig) -> Open {
     let mut caps = Vec::new();
     let mut families = Vec::new();
     if config.ipv4_unicast {

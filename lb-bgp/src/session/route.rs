@@ -17,7 +17,7 @@ use crate::wire::{Community, LargeCommunity, Origin};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RouteAttributes {
     /// The next hop; `None` for the session's own address (see
-    /// [`PeerConfig`](super::PeerConfig) for the overrides). An IPv4 next hop for IPv4 prefixes,
+    /// [`SessionConfig`](super::SessionConfig) for the overrides). An IPv4 next hop for IPv4 prefixes,
     /// IPv6 for IPv6 prefixes; a route whose next hop has the other family is not sent.
     pub next_hop: Option<IpAddr>,
     /// COMMUNITIES (RFC 1997).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use lb_bgp::session::{Action, GracefulRestart, PeerConfig, ReceivedAttributes};
+use lb_bgp::session::{Action, GracefulRestart, ReceivedAttributes, SessionConfig};
 use lb_bgp::wire::{Afi, AttributeData, Community, LargeCommunity, Safi};
 use lb_bgp::{Route, RouteAttributes};
 
@@ -462,11 +462,11 @@ fn graceful_restart_capability() {
 #[test]
 fn four_octet_as_in_the_as_path() {
     let a = {
-        let mut c = PeerConfig::new(4_200_000_001, 65002, A_ID);
+        let mut c = SessionConfig::new(4_200_000_001, 65002, A_ID);
         c.next_hop_v6 = Some(NH6);
         c
     };
-    let mut b = PeerConfig::new(65002, 4_200_000_001, B_ID);
+    let mut b = SessionConfig::new(65002, 4_200_000_001, B_ID);
     b.passive = true;
     let mut p = Pair::new(a, b);
     p.a.announce(Route::new(v4(1)), p.now);

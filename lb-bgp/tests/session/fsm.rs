@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lb_bgp::session::{Action, DownReason, Event, PeerConfig, State};
+use lb_bgp::session::{Action, DownReason, Event, SessionConfig, State};
 use lb_bgp::wire::Message;
 
 use crate::harness::{A_ID, B_ID, Pair, Side};
@@ -81,9 +81,9 @@ fn keepalives_every_third_of_the_hold_time() {
 
 #[test]
 fn hold_time_is_the_smaller_and_keepalive_follows_it() {
-    let mut a = PeerConfig::new(65001, 65002, A_ID);
+    let mut a = SessionConfig::new(65001, 65002, A_ID);
     a.hold_time = 30;
-    let mut b = PeerConfig::new(65002, 65001, B_ID);
+    let mut b = SessionConfig::new(65002, 65001, B_ID);
     b.passive = true;
     b.keepalive = Some(20); // more than 30/3: clamped to 10
     let mut p = Pair::new(a, b);
@@ -97,9 +97,9 @@ fn hold_time_is_the_smaller_and_keepalive_follows_it() {
 
 #[test]
 fn hold_time_zero_means_no_keepalives_and_no_hold_timer() {
-    let mut a = PeerConfig::new(65001, 65002, A_ID);
+    let mut a = SessionConfig::new(65001, 65002, A_ID);
     a.hold_time = 0;
-    let mut b = PeerConfig::new(65002, 65001, B_ID);
+    let mut b = SessionConfig::new(65002, 65001, B_ID);
     b.passive = true;
     let mut p = Pair::new(a, b);
     p.start();
@@ -214,8 +214,8 @@ fn admin_shutdown_sends_cease_with_message_and_stays_down() {
 
 /// Both sides active and connecting at once: two connections, one survives.
 fn collide(a_id: [u8; 4], b_id: [u8; 4]) -> Pair {
-    let a = PeerConfig::new(65001, 65002, a_id.into());
-    let b = PeerConfig::new(65002, 65001, b_id.into());
+    let a = SessionConfig::new(65001, 65002, a_id.into());
+    let b = SessionConfig::new(65002, 65001, b_id.into());
     let mut p = Pair::new(a, b);
     p.a.start(p.now);
     p.b.start(p.now);
@@ -376,8 +376,8 @@ fn connect_retry_backs_off_with_jitter_and_resets_on_success() {
 #[test]
 fn jitter_is_deterministic_per_seed_and_within_bounds() {
     let run = |seed_a: u64| {
-        let a = PeerConfig::new(65001, 65002, A_ID);
-        let b = PeerConfig::new(65002, 65001, B_ID);
+        let a = SessionConfig::new(65001, 65002, A_ID);
+        let b = SessionConfig::new(65002, 65001, B_ID);
         let mut p = Pair::new(a, b);
         p.a = lb_bgp::session::Session::new(p.a.config().clone(), seed_a, p.base);
         p.refuse_a = true;
@@ -400,7 +400,7 @@ fn jitter_is_deterministic_per_seed_and_within_bounds() {
 fn connect_retry_timer_reissues_a_hanging_connect() {
     // The driver never reports on the attempt: after the retry delay the session asks again,
     // staying in Connect (RFC 4271 Connect state, ConnectRetryTimer_Expires).
-    let a = PeerConfig::new(65001, 65002, A_ID);
+    let a = SessionConfig::new(65001, 65002, A_ID);
     let now = std::time::Instant::now();
     let mut s = lb_bgp::session::Session::new(a, 3, now);
     s.start(now);
@@ -542,7 +542,7 @@ fn connect_and_active_states_with_stop_and_inbound_connections() {
     );
     let collect = |s: &mut Session| std::iter::from_fn(|| s.poll_action()).collect::<Vec<_>>();
     // ManualStop in Idle does nothing.
-    let mut s = Session::new(PeerConfig::new(65001, 65002, A_ID), 1, now);
+    let mut s = Session::new(SessionConfig::new(65001, 65002, A_ID), 1, now);
     s.stop(now, "");
     assert!(collect(&mut s).is_empty());
     // Connect + ManualStop -> Idle; a late outbound connection is closed.
@@ -572,7 +572,7 @@ fn connect_and_active_states_with_stop_and_inbound_connections() {
         [Message::Open(_)]
     ));
     // Active + ManualStop -> Idle.
-    let mut s = Session::new(PeerConfig::new(65001, 65002, A_ID), 1, now);
+    let mut s = Session::new(SessionConfig::new(65001, 65002, A_ID), 1, now);
     s.start(now);
     s.connect_failed(now);
     collect(&mut s);
@@ -594,7 +594,7 @@ fn connect_and_active_states_with_stop_and_inbound_connections() {
         event: Event::TcpConnectionConfirmed
     }));
     // An unsolicited outbound report (no Connect asked) is refused.
-    let mut s = Session::new(PeerConfig::new(65001, 65002, A_ID), 1, now);
+    let mut s = Session::new(SessionConfig::new(65001, 65002, A_ID), 1, now);
     let mut c = s.config().clone();
     c.passive = true;
     s = Session::new(c, 1, now);
@@ -631,8 +631,8 @@ fn a_late_outbound_connection_after_establishment_is_closed() {
 /// refused) however long it lasts, and `release` brings it back.
 #[test]
 fn hold_down_ends_the_session_until_release() {
-    let a = PeerConfig::new(65001, 65002, A_ID);
-    let b = PeerConfig::new(65002, 65001, B_ID);
+    let a = SessionConfig::new(65001, 65002, A_ID);
+    let b = SessionConfig::new(65002, 65001, B_ID);
     let mut p = Pair::new(a, b);
     p.start();
     assert!(p.established());

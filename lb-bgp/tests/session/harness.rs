@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use lb_bgp::session::{Action, ConnId, Direction, PeerConfig, Session, State};
+use lb_bgp::session::{Action, ConnId, Direction, Session, SessionConfig, State};
 use lb_bgp::wire::header::frame;
 use lb_bgp::wire::{Capability, Context, Message, MessageRef, Notification, Open};
 
@@ -65,7 +65,7 @@ pub struct Pair {
 }
 
 impl Pair {
-    pub fn new(a: PeerConfig, b: PeerConfig) -> Self {
+    pub fn new(a: SessionConfig, b: SessionConfig) -> Self {
         let base = Instant::now();
         Pair {
             a: Session::new(a, 1, base),
@@ -84,16 +84,16 @@ impl Pair {
 
     /// A (AS 65001, active) and B (AS 65002, passive), eBGP.
     pub fn ebgp() -> Self {
-        let a = PeerConfig::new(65001, 65002, A_ID);
-        let mut b = PeerConfig::new(65002, 65001, B_ID);
+        let a = SessionConfig::new(65001, 65002, A_ID);
+        let mut b = SessionConfig::new(65002, 65001, B_ID);
         b.passive = true;
         Pair::new(a, b)
     }
 
     /// A and B in AS 65000 (iBGP), B passive.
     pub fn ibgp() -> Self {
-        let a = PeerConfig::new(65000, 65000, A_ID);
-        let mut b = PeerConfig::new(65000, 65000, B_ID);
+        let a = SessionConfig::new(65000, 65000, A_ID);
+        let mut b = SessionConfig::new(65000, 65000, B_ID);
         b.passive = true;
         Pair::new(a, b)
     }
@@ -303,8 +303,8 @@ pub struct Scripted {
 impl Scripted {
     /// A session (AS 65001, router id A_ID) configured by `f`, started, with an inbound
     /// connection from the peer (AS 65002) already accepted.
-    pub fn new(f: impl FnOnce(&mut PeerConfig)) -> Self {
-        let mut c = PeerConfig::new(65001, 65002, A_ID);
+    pub fn new(f: impl FnOnce(&mut SessionConfig)) -> Self {
+        let mut c = SessionConfig::new(65001, 65002, A_ID);
         c.passive = true;
         f(&mut c);
         let base = Instant::now();

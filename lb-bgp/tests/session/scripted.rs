@@ -16,7 +16,10 @@ fn open_bytes(o: &Open) -> Vec<u8> {
 
 /// Feeds `bytes` to a fresh session in OpenSent and returns the NOTIFICATION it sent, checking
 /// that it closed the connection and went Idle.
-fn rejected(f: impl FnOnce(&mut lb_bgp::PeerConfig), bytes: &[u8]) -> (Notification, Vec<Action>) {
+fn rejected(
+    f: impl FnOnce(&mut lb_bgp::SessionConfig),
+    bytes: &[u8],
+) -> (Notification, Vec<Action>) {
     let mut s = Scripted::new(f);
     let acts = s.feed(bytes);
     let n = Scripted::notification(&acts).expect("a NOTIFICATION");

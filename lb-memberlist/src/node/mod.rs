@@ -38,7 +38,7 @@
 //! [`Node::handle_stream_closed`]. The node enforces its own stream deadlines.
 //!
 //! Randomness (probe order, targets, and the nonces of encrypted packets) comes from the seed
-//! in [`NodeOptions`]: with a keyring, seed it from the operating system's randomness, or two
+//! in [`NodeConfig`]: with a keyring, seed it from the operating system's randomness, or two
 //! runs would reuse AES-GCM nonces.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -139,7 +139,7 @@ pub enum Event {
 
 /// Who the node is and how it talks, besides the timings in [`Config`].
 #[derive(Debug, Clone)]
-pub struct NodeOptions {
+pub struct NodeConfig {
     /// Its unique name in the cluster.
     pub name: String,
     /// The address others reach it at (its advertise address and gossip port).
@@ -157,7 +157,7 @@ pub struct NodeOptions {
     pub seed: u64,
 }
 
-impl NodeOptions {
+impl NodeConfig {
     /// A node called `name` at `addr`, no metadata, no label, no encryption, delegate versions
     /// `[0, 0, 0]`, seed 0.
     pub fn new(name: impl Into<String>, addr: SocketAddr) -> Self {
@@ -282,8 +282,8 @@ pub struct Node {
 impl Node {
     /// A node alone in its cluster, alive at incarnation 1, its own alive message queued for
     /// gossip. Timers start staggered at random within their first interval.
-    pub fn new(config: Config, options: NodeOptions, now: Instant) -> Self {
-        let NodeOptions {
+    pub fn new(config: Config, options: NodeConfig, now: Instant) -> Self {
+        let NodeConfig {
             name,
             addr,
             meta,
@@ -695,7 +695,7 @@ mod tests {
 
     #[test]
     fn nonces_are_a_fixed_field_and_a_counter() {
-        let mut options = NodeOptions::new("a", "127.0.0.1:7946".parse().expect("addr"));
+        let mut options = NodeConfig::new("a", "127.0.0.1:7946".parse().expect("addr"));
         options.keyring = Some(Keyring::new(&[7; 16]).expect("key"));
         options.seed = 42;
         let mut node = Node::new(Config::fast(), options, Instant::now());

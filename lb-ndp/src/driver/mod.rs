@@ -4,7 +4,7 @@
 //!   reader thread per CPU & interface ─▶ ┌──────────────────────┐ ──reply──▶ same socket
 //!   (blocking recv, BPF: NS/NA only)     │ Mutex<NdpResponder>  │
 //!   timer task (sleep_until deadline) ──▶│                      │ ──unsolicited NA/probes──▶ sockets
-//!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ mpsc receiver
+//!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ broadcast (Handle::events)
 //!        └─ join/leave solicited-node groups (PACKET_ADD_MEMBERSHIP) on the sockets
 //!   link watcher (netlink link + IPv6 address groups, periodic rescan) ── opens/closes sockets
 //! ```
@@ -29,7 +29,6 @@ use std::time::Instant;
 
 use lb_l2::driver as l2;
 use lb_l2::sys::BpfInsn;
-use tokio::sync::mpsc;
 
 pub use lb_l2::netlink::{InterfaceFilter, Link, NamePattern, link_local_interfaces, links};
 
@@ -162,12 +161,12 @@ pub fn enter_netns(path: impl AsRef<Path>) -> Result<()> {
 
 /// Starts the driver on the current tokio runtime: discovers NDP-eligible interfaces, opens
 /// their sockets and spawns its tasks and reader threads (one per CPU and interface). Events
-/// (conflicts, probe results) arrive on the returned receiver. [`Handle::shutdown`] stops
+/// (conflicts, probe results) go to every [`Handle::events`] receiver. [`Handle::shutdown`] stops
 /// everything; so does dropping the runtime (the reader threads notice within 100 ms).
 ///
 /// Interfaces are discovered in the network namespace of the thread that runs the driver's
 /// tasks: to serve another namespace, call [`enter_netns`] on a thread and run a
 /// current-thread runtime there.
-pub async fn spawn(config: DriverConfig) -> Result<(Handle, mpsc::Receiver<Event>)> {
+pub async fn spawn(config: DriverConfig) -> Result<Handle> {
     l2::spawn(config).await
 }

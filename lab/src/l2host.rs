@@ -9,9 +9,9 @@ use lb_l2::driver::{self, DriverConfig, Handle, Responder};
 use crate::net::enter_netns;
 
 /// A driver ([`lb_l2::driver`] with responder `R`) on its own thread, in its own current-thread
-/// runtime, inside a network namespace; its events are forwarded to [`Speaker::wait_event`].
+/// runtime, inside a network namespace; its events are forwarded to [`L2Host::wait_event`].
 /// Dropping it shuts the driver down and joins the thread.
-pub struct Speaker<R: Responder> {
+pub struct L2Host<R: Responder> {
     /// The running driver.
     pub handle: Handle<R>,
     events: mpsc::Receiver<R::Event>,
@@ -19,13 +19,13 @@ pub struct Speaker<R: Responder> {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl<R: Responder> Speaker<R>
+impl<R: Responder> L2Host<R>
 where
     R::Config: Send + 'static,
 {
     /// Starts the driver in the namespace at `netns_path` (`/run/netns/NAME`); panics if it
     /// does not come up within 10 s.
-    pub fn start(netns_path: String, config: DriverConfig<R::Config>) -> Speaker<R> {
+    pub fn start(netns_path: String, config: DriverConfig<R::Config>) -> L2Host<R> {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (event_tx, events) = mpsc::channel();
         let (stop, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -36,26 +36,28 @@ where
                 .build()
                 .unwrap_or_else(|e| panic!("runtime: {e}"));
             rt.block_on(async move {
-                let (handle, mut rx) = driver::spawn::<R>(config)
+                let handle = driver::spawn::<R>(config)
                     .await
                     .unwrap_or_else(|e| panic!("driver starts: {e}"));
+                let mut rx = handle.events();
                 let _ = ready_tx.send(handle.clone());
                 loop {
                     tokio::select! {
                         e = rx.recv() => match e {
-                            Some(e) => { let _ = event_tx.send(e); }
-                            None => break,
+                            Ok(e) => { let _ = event_tx.send(e); }
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                         },
                         _ = &mut stop_rx => break,
                     }
                 }
-                handle.shutdown();
+                handle.shutdown().await;
             });
         });
         let handle = ready_rx
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|e| panic!("driver ready: {e}"));
-        Speaker {
+        L2Host {
             handle,
             events,
             stop: Some(stop),
@@ -81,7 +83,7 @@ where
     }
 }
 
-impl<R: Responder> Drop for Speaker<R> {
+impl<R: Responder> Drop for L2Host<R> {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
