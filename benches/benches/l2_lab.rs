@@ -19,12 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lb_arp::{ArpFrame, ArpRepr, ArpResponder};
+use lb_arp::{ArpFrame, ArpRepr};
 use lb_l2::sys::{BpfInsn, PacketSocket};
 use lb_l2::{EtherType, EthernetRepr, MacAddress};
 use lb_lab::l2host::L2Host;
 use lb_ndp::driver::InterfaceFilter;
-use lb_ndp::{NdiscRepr, NdpFrame, NdpResponder};
+use lb_ndp::{NdiscRepr, NdpFrame};
 
 const SAMPLES: usize = 400;
 const VIP4: &str = "192.0.2.100";
@@ -272,7 +272,7 @@ fn main() {
             return;
         };
         let cfg = |names: [&str; 1]| InterfaceFilter::only(names);
-        let arp = L2Host::<ArpResponder>::start(
+        let arp = L2Host::<lb_arp::Arp>::start(
             lab.net.netns_path("node1"),
             lb_arp::driver::DriverConfig {
                 interfaces: cfg(["eth0"]),
@@ -280,7 +280,7 @@ fn main() {
                 ..Default::default()
             },
         );
-        let ndp = L2Host::<NdpResponder>::start(
+        let ndp = L2Host::<lb_ndp::Ndp>::start(
             lab.net.netns_path("node1"),
             lb_ndp::driver::DriverConfig {
                 interfaces: cfg(["eth0"]),

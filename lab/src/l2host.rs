@@ -4,28 +4,26 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lb_l2::driver::{self, DriverConfig, Handle, Responder};
+use lb_l2::driver::{self, DriverConfig, Handle, Sockets};
+use lb_l2::responder::{Config, EventOf};
 
 use crate::net::enter_netns;
 
 /// A driver ([`lb_l2::driver`] with responder `R`) on its own thread, in its own current-thread
 /// runtime, inside a network namespace; its events are forwarded to [`L2Host::wait_event`].
 /// Dropping it shuts the driver down and joins the thread.
-pub struct L2Host<R: Responder> {
+pub struct L2Host<P: Sockets> {
     /// The running driver.
-    pub handle: Handle<R>,
-    events: mpsc::Receiver<R::Event>,
+    pub handle: Handle<P>,
+    events: mpsc::Receiver<EventOf<P>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl<R: Responder> L2Host<R>
-where
-    R::Config: Send + 'static,
-{
+impl<P: Sockets> L2Host<P> {
     /// Starts the driver in the namespace at `netns_path` (`/run/netns/NAME`); panics if it
     /// does not come up within 10 s.
-    pub fn start(netns_path: String, config: DriverConfig<R::Config>) -> L2Host<R> {
+    pub fn start(netns_path: String, config: DriverConfig<Config<P>>) -> L2Host<P> {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (event_tx, events) = mpsc::channel();
         let (stop, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -36,7 +34,7 @@ where
                 .build()
                 .unwrap_or_else(|e| panic!("runtime: {e}"));
             rt.block_on(async move {
-                let handle = driver::spawn::<R>(config)
+                let handle = driver::spawn::<P>(config)
                     .await
                     .unwrap_or_else(|e| panic!("driver starts: {e}"));
                 let mut rx = handle.events();
@@ -69,8 +67,8 @@ where
     pub fn wait_event(
         &self,
         timeout: Duration,
-        mut want: impl FnMut(&R::Event) -> bool,
-    ) -> Option<R::Event> {
+        mut want: impl FnMut(&EventOf<P>) -> bool,
+    ) -> Option<EventOf<P>> {
         let end = Instant::now() + timeout;
         while let Some(left) = end.checked_duration_since(Instant::now()) {
             match self.events.recv_timeout(left) {
@@ -83,7 +81,7 @@ where
     }
 }
 
-impl<R: Responder> Drop for L2Host<R> {
+impl<P: Sockets> Drop for L2Host<P> {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

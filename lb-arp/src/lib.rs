@@ -41,8 +41,8 @@ pub mod wire;
 
 pub use error::{Error, Result};
 pub use responder::{
-    ArpResponder, Config, Counters, Event, GratuitousSchedule, Interface, MAX_FRAME_LEN,
-    ProbeConfig, ProbeOutcome, Transmit,
+    Announced, Arp, ArpResponder, Config, Counters, DEFEND_INTERVAL, Event, GratuitousSchedule,
+    Interface, MAX_FRAME_LEN, ProbeConfig, ProbeOutcome, Transmit, Withdrawn,
 };
 pub use wire::{
     ArpFrame, ArpKind, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr,

@@ -1,6 +1,7 @@
-//! The sans-IO responder core: which frames to answer, when to send gratuitous ARP, what
-//! counts as a conflict. No sockets, no clock: every input carries `now`, outputs are frames to
-//! send ([`Transmit`]), events ([`Event`]) and the next deadline ([`ArpResponder::poll_timeout`]).
+//! ARP's part of the shared responder core ([`lb_l2::responder`]): the frames of a gratuitous
+//! round (request and reply form), a defence and an RFC 5227 probe, and how a received ARP
+//! frame reads. [`ArpResponder`] is the core with this protocol; the schedule, probes,
+//! conflicts, counters and events are the core's.
 //!
 //! The driver's loop is:
 //!
@@ -10,283 +11,19 @@
 //!    frame `poll_transmit(now)` yields;
 //! 3. drain `poll_event()` after either.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rustc_hash::FxHashMap;
+pub use lb_l2::responder::{
+    Announced, Counters, DEFEND_INTERVAL, Interface, ProbeConfig, ProbeOutcome, Transmit, Withdrawn,
+};
+use lb_l2::responder::{Foreign, Protocol, Received};
 
-use crate::error::{Error, Result};
 use crate::wire::{ArpFrame, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
 
-/// A network interface the responder works on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interface {
-    /// Kernel interface index.
-    pub index: u32,
-    /// Name, for logs.
-    pub name: String,
-    /// The interface's MAC: the address replies carry.
-    pub mac: MacAddress,
-}
-
-/// When gratuitous packets go out after an announcement, as offsets from the `announce` call.
-///
-/// The default is a fast burst in the first second (0, 100, 250, 500 ms, 1 s), then one per
-/// second until 5 s. [`GratuitousSchedule::metallb`] gives MetalLB's 0, 1.1, 2.2, 3.3, 4.4 s.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GratuitousSchedule {
-    offsets: Vec<Duration>,
-}
-
-impl GratuitousSchedule {
-    /// At most this many rounds per announcement.
-    pub const MAX_ROUNDS: usize = 64;
-
-    /// A schedule from offsets: at least one, at most [`Self::MAX_ROUNDS`], non-decreasing.
-    pub fn new(offsets: impl IntoIterator<Item = Duration>) -> Result<Self> {
-        let offsets: Vec<Duration> = offsets.into_iter().take(Self::MAX_ROUNDS + 1).collect();
-        if offsets.is_empty() || offsets.len() > Self::MAX_ROUNDS {
-            return Err(Error::InvalidConfig(
-                "gratuitous schedule needs 1 to 64 rounds",
-            ));
-        }
-        if offsets.windows(2).any(|w| w[1] < w[0]) {
-            return Err(Error::InvalidConfig(
-                "gratuitous schedule offsets must not decrease",
-            ));
-        }
-        Ok(GratuitousSchedule { offsets })
-    }
-    /// MetalLB's schedule: immediately, then every 1.1 s for 5 s.
-    pub fn metallb() -> Self {
-        GratuitousSchedule {
-            offsets: (0..5).map(|i| Duration::from_millis(1100 * i)).collect(),
-        }
-    }
-    /// The offsets.
-    pub fn offsets(&self) -> &[Duration] {
-        &self.offsets
-    }
-}
-
-impl Default for GratuitousSchedule {
-    fn default() -> Self {
-        let ms = [0, 100, 250, 500, 1000, 2000, 3000, 4000, 5000];
-        GratuitousSchedule {
-            offsets: ms.iter().map(|&m| Duration::from_millis(m)).collect(),
-        }
-    }
-}
-
-/// How an RFC 5227 probe runs: `count` probes `interval` apart, then `wait` for answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProbeConfig {
-    /// Probes sent (RFC 5227 PROBE_NUM = 3).
-    pub count: u32,
-    /// Time between probes (RFC 5227: PROBE_MIN 1 s to PROBE_MAX 2 s).
-    pub interval: Duration,
-    /// Time to listen after the last probe (RFC 5227 ANNOUNCE_WAIT = 2 s).
-    pub wait: Duration,
-}
-
-impl Default for ProbeConfig {
-    /// RFC 5227's numbers without the random jitter: 3 probes 1 s apart, then 2 s.
-    fn default() -> Self {
-        ProbeConfig {
-            count: 3,
-            interval: Duration::from_secs(1),
-            wait: Duration::from_secs(2),
-        }
-    }
-}
-
-/// RFC 5227 DEFEND_INTERVAL: at most one defending announcement per address this often.
-pub const DEFEND_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Responder settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// Gratuitous ARP rounds after `announce`.
-    pub gratuitous: GratuitousSchedule,
-    /// Conflict probes.
-    pub probe: ProbeConfig,
-    /// Events kept until polled; more are dropped and counted.
-    pub max_events: usize,
-    /// Conflicts are reported per interface and address at most once per window: the first
-    /// claim at once ([`Event::Conflict`]), later ones in the window as one
-    /// [`Event::ConflictRepeated`] with their count when it ends. A storm of forged claims
-    /// costs a hash lookup per frame, one log line and one event per window and address.
-    pub conflict_window: Duration,
-    /// Defend an announced address against a foreign claim (RFC 5227 §2.4 (b)): on seeing one,
-    /// broadcast one ARP announcement, unless we already defended that address within this
-    /// interval. So a host that claims an address after our gratuitous schedule has ended sees
-    /// us too, and both sides report the conflict. `None`: never defend, only report.
-    pub defend_interval: Option<Duration>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            gratuitous: GratuitousSchedule::default(),
-            probe: ProbeConfig::default(),
-            max_events: 1024,
-            conflict_window: Duration::from_secs(10),
-            defend_interval: Some(DEFEND_INTERVAL),
-        }
-    }
-}
-
-/// Per-interface counters, plain numbers a caller can export as metrics.
+/// ARP, as the [`lb_l2::responder::Protocol`] of [`ArpResponder`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// ARP requests (and probes) received, for any address.
-    pub requests_received: u64,
-    /// Replies sent for announced addresses.
-    pub replies_sent: u64,
-    /// Gratuitous packets sent (each round is two: request and reply form).
-    pub gratuitous_sent: u64,
-    /// Foreign packets claiming an announced or probed address.
-    pub conflicts_seen: u64,
-    /// ARP announcements sent to defend an announced address (RFC 5227 §2.4 (b)).
-    pub defences_sent: u64,
-    /// RFC 5227 probes sent.
-    pub probes_sent: u64,
-    /// Frames we sent ourselves, seen again.
-    pub own_frames: u64,
-    /// Frames tagged for a VLAN this interface does not terminate (an 802.1Q or 802.1ad tag
-    /// on the wire, as the driver reports it), ignored as the kernel ignores them: a VLAN is
-    /// served on its own (sub-)interface, whose frames arrive untagged.
-    pub other_vlan: u64,
-    /// Frames that are not Ethernet/IPv4 ARP or are malformed.
-    pub malformed: u64,
-}
-
-/// What a probe found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeOutcome {
-    /// Nobody answered: the address looks free.
-    Free,
-    /// Another host claims it.
-    InUse {
-        /// That host's MAC.
-        mac: MacAddress,
-    },
-}
-
-/// Something the caller should know about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// A foreign host sent a reply or gratuitous packet claiming an address we announce.
-    Conflict {
-        /// Interface it arrived on.
-        ifindex: u32,
-        /// The address.
-        ip: Ipv4Addr,
-        /// The foreign MAC (ARP sender hardware address).
-        foreign_mac: MacAddress,
-        /// The packet's kind.
-        kind: ArpKind,
-    },
-    /// More foreign claims for an address already reported by an [`Event::Conflict`], counted
-    /// over one [`Config::conflict_window`] and reported when the window ends.
-    ConflictRepeated {
-        /// Interface they arrived on.
-        ifindex: u32,
-        /// The address.
-        ip: Ipv4Addr,
-        /// The foreign MAC of the last one.
-        foreign_mac: MacAddress,
-        /// How many arrived in the window after the last report.
-        count: u64,
-    },
-    /// A probe started with [`ArpResponder::probe`] finished.
-    ProbeDone {
-        /// Interface.
-        ifindex: u32,
-        /// The probed address.
-        ip: Ipv4Addr,
-        /// What it found.
-        outcome: ProbeOutcome,
-    },
-}
-
-/// Largest frame the responder emits: ARP with one 802.1Q tag.
-pub const MAX_FRAME_LEN: usize = 46;
-
-/// A frame to send on an interface. Held inline: no allocation per packet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transmit {
-    /// Interface to send on.
-    pub ifindex: u32,
-    buf: [u8; MAX_FRAME_LEN],
-    len: usize,
-}
-
-impl Transmit {
-    fn new(ifindex: u32, frame: &ArpFrame) -> Transmit {
-        let mut buf = [0u8; MAX_FRAME_LEN];
-        // The frame's length is 42 or 46 bytes, so emit cannot fail here.
-        let len = frame.emit(&mut buf).unwrap_or(0);
-        Transmit { ifindex, buf, len }
-    }
-    /// The frame's bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum TimerKind {
-    Gratuitous,
-    Probe,
-    Defend,
-    ConflictWindow,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Timer {
-    at: Instant,
-    generation: u64,
-    ifindex: u32,
-    ip: Ipv4Addr,
-    kind: TimerKind,
-}
-
-#[derive(Debug)]
-struct Announcement {
-    started: Instant,
-    round: usize,
-    generation: u64,
-    /// When we last defended it (RFC 5227 §2.4 (b)).
-    defended: Option<Instant>,
-}
-
-/// The conflicts counted for one address since its last report.
-#[derive(Debug)]
-struct ConflictWindow {
-    count: u64,
-    foreign_mac: MacAddress,
-    generation: u64,
-}
-
-#[derive(Debug)]
-struct Probe {
-    sent: u32,
-    generation: u64,
-}
-
-#[derive(Debug)]
-struct InterfaceState {
-    iface: Interface,
-    announced: FxHashMap<Ipv4Addr, Announcement>,
-    probes: FxHashMap<Ipv4Addr, Probe>,
-    /// Addresses whose conflicts were reported within the current window; at most one entry
-    /// per address claimed in the last window.
-    conflicts: FxHashMap<Ipv4Addr, ConflictWindow>,
-    counters: Counters,
-}
+pub struct Arp;
 
 /// The ARP responder core for any number of interfaces and addresses.
 ///
@@ -321,535 +58,130 @@ struct InterfaceState {
 /// assert_eq!(reply.ethernet.dst_addr, client);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
-pub struct ArpResponder {
-    config: Config,
-    interfaces: FxHashMap<u32, InterfaceState>,
-    timers: BinaryHeap<Reverse<Timer>>,
-    /// The reply form of a gratuitous round, due at the instant kept with it.
-    pending: Option<(Instant, Transmit)>,
-    events: VecDeque<Event>,
-    events_dropped: u64,
-    next_generation: u64,
+pub type ArpResponder = lb_l2::responder::Responder<Arp>;
+
+/// Responder settings; `schedule` is the [`GratuitousSchedule`].
+pub type Config = lb_l2::responder::Config<Arp>;
+
+/// Something the caller should know about: a conflict (with the claiming packet's
+/// [`ArpKind`]) or a probe's outcome.
+pub type Event = lb_l2::responder::Event<Ipv4Addr, ArpKind>;
+
+/// When gratuitous ARP rounds go out after an announcement (see
+/// [`lb_l2::responder::Schedule`]).
+pub type GratuitousSchedule = lb_l2::responder::Schedule;
+
+/// Largest frame the responder emits: ARP with one 802.1Q tag.
+pub const MAX_FRAME_LEN: usize = 46;
+
+fn transmit(ifindex: u32, frame: &ArpFrame) -> Transmit {
+    // The frame's length is 42 or 46 bytes, so emit cannot fail here.
+    Transmit::emit(ifindex, |buf| frame.emit(buf))
 }
 
-impl ArpResponder {
-    /// A responder with no interfaces.
-    pub fn new(config: Config) -> Self {
-        ArpResponder {
-            config,
-            interfaces: FxHashMap::default(),
-            timers: BinaryHeap::new(),
-            pending: None,
-            events: VecDeque::new(),
-            events_dropped: 0,
-            next_generation: 0,
-        }
+fn broadcast(mac: MacAddress, arp: ArpRepr) -> ArpFrame {
+    ArpFrame {
+        ethernet: EthernetRepr::new(mac, MacAddress::BROADCAST, EtherType::Arp),
+        arp,
     }
+}
 
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
+impl Protocol for Arp {
+    type Addr = Ipv4Addr;
+    type ClaimKind = ArpKind;
+    type Hasher = rustc_hash::FxBuildHasher;
 
-    /// Adds an interface, or updates its name and MAC; returns true if it is new.
-    pub fn add_interface(&mut self, iface: Interface) -> bool {
-        match self.interfaces.get_mut(&iface.index) {
-            Some(state) => {
-                state.iface = iface;
-                false
-            }
-            None => {
-                let index = iface.index;
-                let state = InterfaceState {
-                    iface,
-                    announced: FxHashMap::default(),
-                    probes: FxHashMap::default(),
-                    conflicts: FxHashMap::default(),
-                    counters: Counters::default(),
-                };
-                self.interfaces.insert(index, state);
-                true
-            }
-        }
-    }
+    const NAME: &'static str = "ARP";
+    /// RFC 5227's numbers without the random jitter: 3 probes 1 s apart (PROBE_MIN), then 2 s
+    /// (ANNOUNCE_WAIT).
+    const PROBE: ProbeConfig = ProbeConfig {
+        count: 3,
+        interval: Duration::from_secs(1),
+        wait: Duration::from_secs(2),
+    };
 
-    /// Forgets an interface with its announcements, probes and counters.
-    pub fn remove_interface(&mut self, ifindex: u32) -> Option<Interface> {
-        self.interfaces.remove(&ifindex).map(|s| s.iface)
-    }
-
-    /// The interfaces.
-    pub fn interfaces(&self) -> impl Iterator<Item = &Interface> {
-        self.interfaces.values().map(|s| &s.iface)
-    }
-
-    fn state(&mut self, ifindex: u32) -> Result<&mut InterfaceState> {
-        self.interfaces
-            .get_mut(&ifindex)
-            .ok_or(Error::UnknownInterface(ifindex))
-    }
-
-    fn generation(&mut self) -> u64 {
-        self.next_generation += 1;
-        self.next_generation
-    }
-
-    fn push_timer(&mut self, timer: Timer) {
-        self.timers.push(Reverse(timer));
-        // Restarted schedules leave stale timers behind; keep the heap proportional to the work.
-        let live: usize = self
-            .interfaces
-            .values()
-            .map(|s| 2 * s.announced.len() + s.probes.len() + s.conflicts.len())
-            .sum();
-        if self.timers.len() > 2 * live + 64 {
-            let interfaces = &self.interfaces;
-            self.timers
-                .retain(|Reverse(t)| timer_is_live(interfaces, t));
-        }
-    }
-
-    /// Starts answering for `ip` on `ifindex` and (re)starts its gratuitous schedule: call it on
-    /// takeover. Returns true if the address was not announced there before.
-    pub fn announce(&mut self, now: Instant, ifindex: u32, ip: Ipv4Addr) -> Result<bool> {
-        let generation = self.generation();
-        let state = self.state(ifindex)?;
-        let new = state
-            .announced
-            .insert(
-                ip,
-                Announcement {
-                    started: now,
-                    round: 0,
-                    generation,
-                    defended: None,
-                },
-            )
-            .is_none();
-        tracing::debug!(iface = %state.iface.name, %ip, new, "announce");
-        let at = now + self.config.gratuitous.offsets[0];
-        self.push_timer(Timer {
-            at,
-            generation,
-            ifindex,
-            ip,
-            kind: TimerKind::Gratuitous,
-        });
-        Ok(new)
-    }
-
-    /// Stops answering for `ip` on `ifindex` (silently: the new owner's gratuitous packets move
-    /// clients). Returns true if it was announced.
-    pub fn withdraw(&mut self, ifindex: u32, ip: Ipv4Addr) -> bool {
-        let Some(state) = self.interfaces.get_mut(&ifindex) else {
-            return false;
-        };
-        let was = state.announced.remove(&ip).is_some();
-        tracing::debug!(iface = %state.iface.name, %ip, was, "withdraw");
-        was
-    }
-
-    /// Ends every pending announcement schedule (gratuitous ARP rounds, defences) while the
-    /// addresses stay announced and requests are still answered: for an owner handing its
-    /// addresses over as it leaves, whose late rounds would pull clients back from the next
-    /// owner. Announcing an address again starts a new schedule.
-    pub fn hand_over(&mut self) {
-        let generation = self.generation();
-        for state in self.interfaces.values_mut() {
-            for ann in state.announced.values_mut() {
-                ann.generation = generation;
-            }
-        }
-    }
-
-    /// Whether `ip` is announced on `ifindex`.
-    pub fn is_announced(&self, ifindex: u32, ip: Ipv4Addr) -> bool {
-        self.interfaces
-            .get(&ifindex)
-            .is_some_and(|s| s.announced.contains_key(&ip))
-    }
-
-    /// The addresses announced on `ifindex` (in no particular order).
-    pub fn announced(&self, ifindex: u32) -> impl Iterator<Item = Ipv4Addr> + '_ {
-        self.interfaces
-            .get(&ifindex)
-            .into_iter()
-            .flat_map(|s| s.announced.keys().copied())
-    }
-
-    /// The counters of `ifindex`.
-    pub fn counters(&self, ifindex: u32) -> Option<Counters> {
-        self.interfaces.get(&ifindex).map(|s| s.counters)
-    }
-
-    /// Events dropped because nobody polled them in time.
-    pub fn events_dropped(&self) -> u64 {
-        self.events_dropped
-    }
-
-    /// Starts an RFC 5227 probe for `ip` on `ifindex`: probes go out from `poll_transmit`, and an
-    /// [`Event::ProbeDone`] tells the outcome. Restarts a probe already running.
-    pub fn probe(&mut self, now: Instant, ifindex: u32, ip: Ipv4Addr) -> Result<()> {
-        let generation = self.generation();
-        let state = self.state(ifindex)?;
-        state.probes.insert(
-            ip,
-            Probe {
-                sent: 0,
-                generation,
-            },
-        );
-        tracing::debug!(iface = %state.iface.name, %ip, "probe start");
-        self.push_timer(Timer {
-            at: now,
-            generation,
-            ifindex,
-            ip,
-            kind: TimerKind::Probe,
-        });
-        Ok(())
-    }
-
-    /// The next time `poll_transmit` has something to do, if any.
-    pub fn poll_timeout(&mut self) -> Option<Instant> {
-        if let Some((at, _)) = self.pending {
-            return Some(at);
-        }
-        while let Some(Reverse(t)) = self.timers.peek() {
-            if timer_is_live(&self.interfaces, t) {
-                return Some(t.at);
-            }
-            self.timers.pop();
-        }
+    /// ARP requests are broadcast: no group to join.
+    fn group(_: Ipv4Addr) -> Option<MacAddress> {
         None
     }
 
-    /// The next frame due at `now` (gratuitous ARP, probes); call until it returns `None`.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        if let Some((_, t)) = self.pending.take() {
-            return Some(t);
-        }
-        loop {
-            let Reverse(timer) = *self.timers.peek()?;
-            if timer.at > now {
-                return None;
-            }
-            self.timers.pop();
-            if !timer_is_live(&self.interfaces, &timer) {
-                continue;
-            }
-            let sent = match timer.kind {
-                TimerKind::Gratuitous => self.gratuitous_round(timer),
-                TimerKind::Probe => self.probe_step(timer),
-                TimerKind::Defend => self.defend(timer),
-                TimerKind::ConflictWindow => self.conflict_window_end(timer),
-            };
-            if sent.is_some() {
-                return sent;
-            }
-        }
+    fn announcement(ifindex: u32, mac: MacAddress, ip: Ipv4Addr) -> (Transmit, Option<Transmit>) {
+        let request = broadcast(mac, ArpRepr::gratuitous_request(mac, ip));
+        let reply = broadcast(mac, ArpRepr::gratuitous_reply(mac, ip));
+        (transmit(ifindex, &request), Some(transmit(ifindex, &reply)))
     }
 
-    fn gratuitous_round(&mut self, timer: Timer) -> Option<Transmit> {
-        let offsets = &self.config.gratuitous.offsets;
-        let state = self.interfaces.get_mut(&timer.ifindex)?;
-        let mac = state.iface.mac;
-        let ann = state.announced.get_mut(&timer.ip)?;
-        let round = ann.round;
-        ann.round += 1;
-        let next = offsets.get(ann.round).map(|off| ann.started + *off);
-        state.counters.gratuitous_sent += 2;
-        tracing::trace!(iface = %state.iface.name, ip = %timer.ip, round, "gratuitous ARP");
-        let eth = EthernetRepr::new(mac, MacAddress::BROADCAST, EtherType::Arp);
-        let request = ArpFrame {
-            ethernet: eth,
-            arp: ArpRepr::gratuitous_request(mac, timer.ip),
-        };
-        let reply = ArpFrame {
-            ethernet: eth,
-            arp: ArpRepr::gratuitous_reply(mac, timer.ip),
-        };
-        self.pending = Some((timer.at, Transmit::new(timer.ifindex, &reply)));
-        if let Some(at) = next {
-            self.push_timer(Timer { at, ..timer });
-        }
-        Some(Transmit::new(timer.ifindex, &request))
+    /// An ARP announcement (RFC 5227 §2.4 (b)).
+    fn defence(ifindex: u32, mac: MacAddress, ip: Ipv4Addr) -> Transmit {
+        transmit(
+            ifindex,
+            &broadcast(mac, ArpRepr::gratuitous_request(mac, ip)),
+        )
     }
 
-    /// One ARP announcement for an address a foreign host claimed (RFC 5227 §2.4 (b)).
-    fn defend(&mut self, timer: Timer) -> Option<Transmit> {
-        let state = self.interfaces.get_mut(&timer.ifindex)?;
-        let mac = state.iface.mac;
-        state.counters.defences_sent += 1;
-        tracing::debug!(iface = %state.iface.name, ip = %timer.ip, "defend: ARP announcement");
-        let frame = ArpFrame {
-            ethernet: EthernetRepr::new(mac, MacAddress::BROADCAST, EtherType::Arp),
-            arp: ArpRepr::gratuitous_request(mac, timer.ip),
-        };
-        Some(Transmit::new(timer.ifindex, &frame))
+    fn probe(ifindex: u32, mac: MacAddress, ip: Ipv4Addr) -> Transmit {
+        transmit(ifindex, &broadcast(mac, ArpRepr::probe(mac, ip)))
     }
 
-    /// The end of a conflict window: reports the claims counted in it, if any, and opens the
-    /// next window; else forgets the address (its next claim is reported at once).
-    fn conflict_window_end(&mut self, timer: Timer) -> Option<Transmit> {
-        let window = self.config.conflict_window;
-        let generation = self.generation();
-        let state = self.interfaces.get_mut(&timer.ifindex)?;
-        let entry = state.conflicts.get_mut(&timer.ip)?;
-        if entry.count == 0 {
-            state.conflicts.remove(&timer.ip);
-            return None;
-        }
-        let event = Event::ConflictRepeated {
-            ifindex: timer.ifindex,
-            ip: timer.ip,
-            foreign_mac: entry.foreign_mac,
-            count: entry.count,
-        };
-        tracing::warn!(iface = %state.iface.name, ip = %timer.ip, foreign = %entry.foreign_mac, count = entry.count, ?window, "conflict: foreign claims repeated");
-        entry.count = 0;
-        entry.generation = generation;
-        self.push_event(event);
-        self.push_timer(Timer {
-            at: timer.at + window,
-            generation,
-            kind: TimerKind::ConflictWindow,
-            ..timer
-        });
-        None
-    }
-
-    /// A foreign claim for `ip`, announced on `ifindex`: counts it, reports it (at once if it
-    /// is the first in its window, else at the window's end) and defends the address if it
-    /// was not defended within [`Config::defend_interval`].
-    fn announced_claimed(
-        &mut self,
-        now: Instant,
+    /// Answers a request (or probe) whose target is announced here, sent to the broadcast
+    /// address or to this interface. A foreign packet claims its sender address (a probe, the
+    /// address it probes: RFC 5227 §2.1.1, another host's probe is a conflict for ours).
+    fn receive(
         ifindex: u32,
-        ip: Ipv4Addr,
-        foreign_mac: MacAddress,
-        kind: ArpKind,
-    ) {
-        let (window, defend_interval) = (self.config.conflict_window, self.config.defend_interval);
-        let generation = self.generation();
-        let Some(state) = self.interfaces.get_mut(&ifindex) else {
-            return;
-        };
-        state.counters.conflicts_seen += 1;
-        let mut timers: [Option<Timer>; 2] = [None, None];
-        if let Some(ann) = state.announced.get_mut(&ip)
-            && let Some(every) = defend_interval
-            && ann
-                .defended
-                .is_none_or(|t| now.saturating_duration_since(t) >= every)
-        {
-            ann.defended = Some(now);
-            timers[0] = Some(Timer {
-                at: now,
-                generation: ann.generation,
-                ifindex,
-                ip,
-                kind: TimerKind::Defend,
-            });
-        }
-        let mut event = None;
-        match state.conflicts.get_mut(&ip) {
-            Some(entry) => {
-                entry.count += 1;
-                entry.foreign_mac = foreign_mac;
-                tracing::trace!(%ip, foreign = %foreign_mac, ?kind, "conflict (reported in this window)");
-            }
-            None => {
-                tracing::warn!(iface = %state.iface.name, %ip, foreign = %foreign_mac, ?kind, "conflict: foreign host claims announced address");
-                state.conflicts.insert(
-                    ip,
-                    ConflictWindow {
-                        count: 0,
-                        foreign_mac,
-                        generation,
-                    },
-                );
-                timers[1] = Some(Timer {
-                    at: now + window,
-                    generation,
-                    ifindex,
-                    ip,
-                    kind: TimerKind::ConflictWindow,
-                });
-                event = Some(Event::Conflict {
-                    ifindex,
-                    ip,
-                    foreign_mac,
-                    kind,
-                });
-            }
-        }
-        for t in timers.into_iter().flatten() {
-            self.push_timer(t);
-        }
-        if let Some(e) = event {
-            self.push_event(e);
-        }
-    }
-
-    fn probe_step(&mut self, timer: Timer) -> Option<Transmit> {
-        let probe_cfg = self.config.probe;
-        let state = self.interfaces.get_mut(&timer.ifindex)?;
-        let mac = state.iface.mac;
-        let probe = state.probes.get_mut(&timer.ip)?;
-        if probe.sent >= probe_cfg.count {
-            state.probes.remove(&timer.ip);
-            tracing::debug!(iface = %state.iface.name, ip = %timer.ip, "probe: free");
-            self.push_event(Event::ProbeDone {
-                ifindex: timer.ifindex,
-                ip: timer.ip,
-                outcome: ProbeOutcome::Free,
-            });
-            return None;
-        }
-        probe.sent += 1;
-        let wait = if probe.sent < probe_cfg.count {
-            probe_cfg.interval
-        } else {
-            probe_cfg.wait
-        };
-        state.counters.probes_sent += 1;
-        tracing::trace!(iface = %state.iface.name, ip = %timer.ip, n = probe.sent, "ARP probe");
-        let frame = ArpFrame {
-            ethernet: EthernetRepr::new(mac, MacAddress::BROADCAST, EtherType::Arp),
-            arp: ArpRepr::probe(mac, timer.ip),
-        };
-        self.push_timer(Timer {
-            at: timer.at + wait,
-            ..timer
-        });
-        Some(Transmit::new(timer.ifindex, &frame))
-    }
-
-    fn push_event(&mut self, event: Event) {
-        if self.events.len() >= self.config.max_events {
-            self.events_dropped += 1;
-        } else {
-            self.events.push_back(event);
-        }
-    }
-
-    /// The next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
-    }
-
-    /// Handles a frame received on `ifindex`; returns the reply to send, if any.
-    ///
-    /// Answers a request (or probe) whose target is announced on this interface, sent to the
-    /// broadcast address or to this interface, with this interface's MAC. Ignores frames from
-    /// this interface's own MAC. Reports foreign packets that claim an announced or probed
-    /// address as events.
-    ///
-    /// A foreign claim for an announced address is reported at most once per
-    /// [`Config::conflict_window`] and address (later ones are counted), and is answered by one
-    /// ARP announcement from `poll_transmit` unless the address was defended within
-    /// [`Config::defend_interval`]: `poll_timeout` may be earlier after this call. A frame
-    /// tagged for a VLAN (the driver puts back a tag the stack took out of the data) is
-    /// ignored: replies go out untagged on `ifindex`, so a VLAN is served on its own
-    /// sub-interface, never on the parent.
-    pub fn handle_frame(&mut self, now: Instant, ifindex: u32, bytes: &[u8]) -> Option<Transmit> {
-        let state = self.interfaces.get_mut(&ifindex)?;
-        let _span = tracing::trace_span!("arp", iface = %state.iface.name).entered();
-        if lb_l2::EthernetFrame::new_checked(bytes).is_ok_and(|f| f.is_vlan_tagged()) {
-            state.counters.other_vlan += 1;
-            tracing::trace!("tagged for another VLAN: ignored");
-            return None;
-        }
+        mac: MacAddress,
+        bytes: &[u8],
+        announced: &dyn Fn(Ipv4Addr) -> bool,
+    ) -> Received<Arp> {
         let frame = match ArpFrame::parse(bytes) {
             Ok(f) => f,
             Err(e) => {
-                state.counters.malformed += 1;
                 tracing::trace!(error = %e, "not an ARP frame");
-                return None;
+                return Received::Malformed;
             }
         };
-        let mac = state.iface.mac;
         let arp = frame.arp;
         if frame.ethernet.src_addr == mac || arp.source_hardware_addr == mac {
-            state.counters.own_frames += 1;
-            return None;
+            return Received::Own;
         }
         let kind = arp.kind();
-        let foreign = arp.source_hardware_addr;
-        let mut probe_done = None;
-        // A foreign host claiming an address we probe: a conflict (RFC 5227 §2.1.1), including
-        // another host's probe for the same address.
-        let claimed = match kind {
+        let in_use = match kind {
             ArpKind::Probe => Some(arp.target_protocol_addr),
             ArpKind::Other => None,
             _ => Some(arp.source_protocol_addr),
         };
-        if let Some(ip) = claimed.filter(|ip| state.probes.contains_key(ip)) {
-            state.probes.remove(&ip);
-            state.counters.conflicts_seen += 1;
-            tracing::info!(%ip, %foreign, ?kind, "probe: address in use");
-            probe_done = Some(Event::ProbeDone {
-                ifindex,
-                ip,
-                outcome: ProbeOutcome::InUse { mac: foreign },
-            });
-        }
-        // A foreign host claiming an address we announce (as sender of any ARP packet).
-        let spa = arp.source_protocol_addr;
-        let conflict =
-            kind != ArpKind::Probe && kind != ArpKind::Other && state.announced.contains_key(&spa);
+        let claim = (kind != ArpKind::Probe && kind != ArpKind::Other)
+            .then_some((arp.source_protocol_addr, kind));
+        let request = matches!(kind, ArpKind::Request | ArpKind::Probe);
         let mut reply = None;
-        if matches!(kind, ArpKind::Request | ArpKind::Probe) {
-            state.counters.requests_received += 1;
+        if request {
             let tpa = arp.target_protocol_addr;
             let to_us = frame.ethernet.dst_addr.is_broadcast() || frame.ethernet.dst_addr == mac;
-            if to_us && state.announced.contains_key(&tpa) {
-                state.counters.replies_sent += 1;
+            if to_us && announced(tpa) {
                 tracing::debug!(ip = %tpa, to = %arp.source_hardware_addr, "reply");
                 let answer = ArpFrame {
                     ethernet: EthernetRepr::new(mac, arp.source_hardware_addr, EtherType::Arp),
                     arp: ArpRepr::reply_to(&arp, mac),
                 };
-                reply = Some(Transmit::new(ifindex, &answer));
+                reply = Some(transmit(ifindex, &answer));
             } else {
                 tracing::trace!(ip = %tpa, "not ours");
             }
         }
-        if let Some(e) = probe_done {
-            self.push_event(e);
-        }
-        if conflict {
-            self.announced_claimed(now, ifindex, spa, foreign, kind);
-        }
-        reply
-    }
-}
-
-fn timer_is_live(interfaces: &FxHashMap<u32, InterfaceState>, t: &Timer) -> bool {
-    let Some(state) = interfaces.get(&t.ifindex) else {
-        return false;
-    };
-    match t.kind {
-        TimerKind::Gratuitous | TimerKind::Defend => state
-            .announced
-            .get(&t.ip)
-            .is_some_and(|a| a.generation == t.generation),
-        TimerKind::ConflictWindow => state
-            .conflicts
-            .get(&t.ip)
-            .is_some_and(|c| c.generation == t.generation),
-        TimerKind::Probe => state
-            .probes
-            .get(&t.ip)
-            .is_some_and(|p| p.generation == t.generation),
+        Received::Foreign(Foreign {
+            mac: arp.source_hardware_addr,
+            request,
+            in_use,
+            claim,
+            reply,
+        })
     }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
 
     const IF: u32 = 2;
@@ -914,7 +246,7 @@ mod tests {
         assert!(r.handle_frame(now, 9, &request(vip())).is_none());
         let c = r.counters(IF).unwrap();
         assert_eq!((c.requests_received, c.replies_sent), (3, 1));
-        assert!(r.withdraw(IF, vip()));
+        assert!(r.withdraw(IF, vip()).is_some());
         assert!(r.handle_frame(now, IF, &request(vip())).is_none());
     }
 
@@ -982,7 +314,7 @@ mod tests {
     fn gratuitous_schedule_both_forms() {
         let mut r = responder();
         let t0 = Instant::now();
-        assert!(r.announce(t0, IF, vip()).unwrap());
+        assert!(r.announce(t0, IF, vip()).unwrap().new);
         let first = drain(&mut r, t0);
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].arp.kind(), ArpKind::GratuitousRequest);
@@ -1008,11 +340,11 @@ mod tests {
         let t0 = Instant::now();
         r.announce(t0, IF, vip()).unwrap();
         drain(&mut r, t0);
-        assert!(r.withdraw(IF, vip()));
+        assert!(r.withdraw(IF, vip()).is_some());
         assert_eq!(r.poll_timeout(), None);
         let t1 = t0 + Duration::from_secs(10);
-        assert!(r.announce(t1, IF, vip()).unwrap());
-        assert!(!r.announce(t1, IF, vip()).unwrap());
+        assert!(r.announce(t1, IF, vip()).unwrap().new);
+        assert!(!r.announce(t1, IF, vip()).unwrap().new);
         assert_eq!(
             drain(&mut r, t1).len(),
             2,
@@ -1050,7 +382,11 @@ mod tests {
                     .unwrap();
             }
         }
-        assert!(r.timers.len() <= 2 * 500 + 64 + 1, "{}", r.timers.len());
+        assert!(
+            r.timers_queued() <= 2 * 500 + 64 + 1,
+            "{}",
+            r.timers_queued()
+        );
         assert_eq!(r.announced(IF).count(), 500);
     }
 
@@ -1152,8 +488,8 @@ mod tests {
         assert_eq!(c.conflicts_seen, 100_000);
         // One defence per DEFEND_INTERVAL, however many claims.
         assert_eq!(c.defences_sent, 1);
-        assert!(r.interfaces[&IF].conflicts.is_empty(), "windows forgotten");
-        assert!(r.timers.len() <= 64 + 4, "{}", r.timers.len());
+        assert_eq!(r.conflict_windows(IF), 0, "windows forgotten");
+        assert!(r.timers_queued() <= 64 + 4, "{}", r.timers_queued());
     }
 
     #[test]
@@ -1379,7 +715,7 @@ mod tests {
         assert!(r_unknown().is_err());
     }
 
-    fn r_unknown() -> Result<bool> {
+    fn r_unknown() -> lb_l2::Result<Announced> {
         responder().announce(Instant::now(), 7, vip())
     }
 }

@@ -65,7 +65,7 @@ pub fn run(data: &[u8]) {
             }
             1 => {
                 assert_eq!(
-                    r.withdraw(ifindex, ip(arg)),
+                    r.withdraw(ifindex, ip(arg)).is_some(),
                     announced.remove(&(ifindex, ip(arg)))
                 );
             }

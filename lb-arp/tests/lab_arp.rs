@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use lab::{Lab, ip4, mac};
 use lb_arp::driver::{DriverConfig, Handle, InterfaceFilter};
-use lb_arp::{ArpResponder, Event, MacAddress, ProbeConfig, ProbeOutcome};
+use lb_arp::{Event, MacAddress, ProbeConfig, ProbeOutcome};
 
 const VIP: &str = "192.0.2.100";
 const TOOLS: &[&str] = &["arping", "ping"];
@@ -21,7 +21,7 @@ fn vip() -> Ipv4Addr {
 }
 
 /// Our driver running on its own thread inside a node namespace.
-type L2Host = lb_lab::l2host::L2Host<ArpResponder>;
+type L2Host = lb_lab::l2host::L2Host<lb_arp::Arp>;
 
 fn config() -> DriverConfig {
     DriverConfig {
@@ -187,8 +187,7 @@ fn split_brain_after_the_schedule_ended_is_seen_from_both_sides() {
         return;
     };
     let mut first = config();
-    first.responder.gratuitous =
-        lb_arp::GratuitousSchedule::new([Duration::ZERO]).expect("schedule");
+    first.responder.schedule = lb_arp::GratuitousSchedule::new([Duration::ZERO]).expect("schedule");
     let node1 = L2Host::start(lab.netns_path("node1"), first);
     node1.handle.announce(vip()).expect("announce");
     std::thread::sleep(Duration::from_millis(500)); // node1's only round is long gone

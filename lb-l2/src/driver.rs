@@ -1,9 +1,9 @@
 //! The tokio driver shared by lb-arp and lb-ndp (Linux): AF_PACKET sockets on each eligible
-//! interface, found over netlink, feeding a sans-IO [`Responder`].
+//! interface, found over netlink, feeding the sans-IO [`Responder`] core.
 //!
 //! ```text
 //!   reader thread per CPU & interface ─▶ ┌──────────────────────┐ ──reply──▶ same socket
-//!   (blocking recv, protocol's BPF)      │ Mutex<Responder>     │
+//!   (blocking recv, protocol's BPF)      │ Mutex<Responder<P>>  │
 //!   timer task (sleep_until deadline) ──▶│                      │ ──announcements/probes──▶ sockets
 //!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ broadcast (Handle::events)
 //!        └─ join/leave the multicast groups the responder names, on the sockets
@@ -17,8 +17,8 @@
 //! `PACKET_FANOUT_CPU` group, so a request is handled on the CPU that received it without
 //! waiting for a wake-up elsewhere. Timers, link changes and events run on the tokio runtime.
 //!
-//! A protocol plugs in by implementing [`Responder`] for its sans-IO core: the EtherType and
-//! BPF program its sockets read, which interfaces are eligible, and the core's calls.
+//! A protocol plugs in by implementing [`Sockets`] beside its [`Protocol`]: the EtherType and
+//! BPF program its sockets read, and which interfaces are eligible.
 //! `lb_arp::driver` and `lb_ndp::driver` are that and nothing else.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -36,77 +36,29 @@ use tokio::task::JoinHandle;
 use crate::MacAddress;
 use crate::error::Error;
 use crate::netlink::{InterfaceFilter, Link};
+use crate::responder::{Config, Counters, EventOf, Interface, Protocol, Responder};
 use crate::sys::{self, BpfInsn, PacketSocket};
 
 const PACKET_OTHERHOST: u8 = 3;
 const PACKET_OUTGOING: u8 = 4;
 
-/// A protocol's sans-IO responder, as the driver drives it.
-pub trait Responder: Send + 'static {
-    /// The addresses it announces (`Ipv4Addr` for ARP, `Ipv6Addr` for NDP).
-    type Addr: Copy + Ord + Send + Sync + fmt::Debug + 'static;
-    /// The core's settings.
-    type Config;
-    /// What the core reports (conflicts, probe results), passed to the driver's receiver.
-    type Event: Send + Clone + fmt::Debug + 'static;
-    /// Per-interface counters.
-    type Counters: Default;
-    /// An interface as the core knows it.
-    type Interface: Clone;
-    /// A frame the core wants sent.
-    type Transmit;
+/// What the driver needs to know of a protocol beyond its [`Protocol`]: the sockets it reads
+/// and the interfaces it may serve.
+pub trait Sockets: Protocol {
     /// The protocol crate's error, which every [`Error`] of this crate converts into.
     type Error: From<Error> + fmt::Display;
 
-    /// The protocol's name, for logs ("ARP", "NDP").
-    const PROTOCOL: &'static str;
     /// The name prefix of reader threads (the interface name follows).
     const THREAD_PREFIX: &'static str;
-    /// The protocol number the packet sockets are opened for (`ETH_P_ALL`, `ETH_P_IPV6`...).
+    /// The protocol number the packet sockets are opened for (`ETH_P_ARP`, `ETH_P_IPV6`...).
     const ETHERTYPE: u16;
     /// The classic BPF program that keeps only the protocol's frames, in the kernel.
     const FILTER: &'static [BpfInsn];
     /// The rtnetlink multicast groups whose notifications trigger a rescan.
     const NETLINK_GROUPS: u32;
 
-    /// A core with `config`.
-    fn new(config: Self::Config) -> Self;
     /// The interfaces the protocol may serve under `filter`, read over netlink now.
     fn eligible(filter: &InterfaceFilter) -> Result<Vec<Link>, Error>;
-    /// The core's view of `link`, whose MAC is `mac`.
-    fn interface(link: &Link, mac: MacAddress) -> Self::Interface;
-    /// Adds (or updates) an interface.
-    fn add_interface(&mut self, iface: Self::Interface);
-    /// Forgets an interface.
-    fn remove_interface(&mut self, ifindex: u32);
-    /// The indexes of the interfaces the core has.
-    fn interface_indexes(&self) -> Vec<u32>;
-    /// The interfaces the core has, with their counters.
-    fn interfaces(&self) -> Vec<(Self::Interface, Self::Counters)>;
-    /// Announces `addr` on `ifindex`; returns a link-layer multicast group the interface's
-    /// sockets must now join, if any.
-    fn announce(
-        &mut self,
-        now: Instant,
-        ifindex: u32,
-        addr: Self::Addr,
-    ) -> Result<Option<MacAddress>, Self::Error>;
-    /// Stops announcing `addr` on `ifindex`; returns a group the sockets may now leave, if any.
-    fn withdraw(&mut self, ifindex: u32, addr: Self::Addr) -> Option<MacAddress>;
-    /// Ends every pending announcement schedule; addresses stay announced and answered.
-    fn hand_over(&mut self);
-    /// Starts a probe for `addr` on `ifindex`.
-    fn probe(&mut self, now: Instant, ifindex: u32, addr: Self::Addr) -> Result<(), Self::Error>;
-    /// Handles a received frame; returns the reply to send on the same socket, if any.
-    fn handle_frame(&mut self, now: Instant, ifindex: u32, frame: &[u8]) -> Option<Self::Transmit>;
-    /// The next frame due at `now`, if any.
-    fn poll_transmit(&mut self, now: Instant) -> Option<Self::Transmit>;
-    /// The next event, if any.
-    fn poll_event(&mut self) -> Option<Self::Event>;
-    /// When the core next has something to send.
-    fn poll_timeout(&mut self) -> Option<Instant>;
-    /// The interface a frame goes out on, and its bytes.
-    fn frame(t: &Self::Transmit) -> (u32, &[u8]);
 }
 
 /// Moves the calling thread into a network namespace (for example `/run/netns/NAME`): sockets
@@ -169,16 +121,16 @@ impl Drop for Port {
     }
 }
 
-struct Shared<R: Responder> {
-    core: Mutex<R>,
+struct Shared<P: Sockets> {
+    core: Mutex<Responder<P>>,
     ports: Mutex<HashMap<u32, Port>>,
     /// Each wanted address with the interface names it is limited to (`None`: every one).
-    wanted: Mutex<BTreeMap<R::Addr, Option<BTreeSet<String>>>>,
+    wanted: Mutex<BTreeMap<P::Addr, Option<BTreeSet<String>>>>,
     /// The name of each interface in use, by index.
     names: Mutex<HashMap<u32, String>>,
     wake: Notify,
     rescan: Notify,
-    events: broadcast::Sender<R::Event>,
+    events: broadcast::Sender<EventOf<P>>,
     filter: InterfaceFilter,
     realtime: bool,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -188,8 +140,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl<R: Responder> Shared<R> {
-    fn drain_events(&self, core: &mut R) {
+impl<P: Sockets> Shared<P> {
+    fn drain_events(&self, core: &mut Responder<P>) {
         while let Some(e) = core.poll_event() {
             if let Err(e) = self.events.send(e) {
                 tracing::debug!(event = ?e.0, "event unobserved: no receiver");
@@ -208,11 +160,11 @@ impl<R: Responder> Shared<R> {
 }
 
 /// A running driver: announce, withdraw, probe and inspect at run time. Cheap to clone.
-pub struct Handle<R: Responder> {
-    shared: Arc<Shared<R>>,
+pub struct Handle<P: Sockets> {
+    shared: Arc<Shared<P>>,
 }
 
-impl<R: Responder> Clone for Handle<R> {
+impl<P: Sockets> Clone for Handle<P> {
     fn clone(&self) -> Self {
         Handle {
             shared: self.shared.clone(),
@@ -220,11 +172,25 @@ impl<R: Responder> Clone for Handle<R> {
     }
 }
 
-impl<R: Responder> fmt::Debug for Handle<R> {
+impl<P: Sockets> fmt::Debug for Handle<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
             .field("announced", &self.announced())
             .finish()
+    }
+}
+
+/// The indexes of the interfaces `core` has.
+fn interface_indexes<P: Protocol>(core: &Responder<P>) -> Vec<u32> {
+    core.interfaces().map(|i| i.index).collect()
+}
+
+/// The core's view of `link`, whose MAC is `mac`.
+fn interface(link: &Link, mac: MacAddress) -> Interface {
+    Interface {
+        index: link.index,
+        name: link.name.clone(),
+        mac,
     }
 }
 
@@ -241,10 +207,10 @@ fn allowed(only: Option<&BTreeSet<String>>, name: &str) -> bool {
 /// Interfaces are discovered in the network namespace of the thread that runs the driver's
 /// tasks: to serve another namespace, call [`enter_netns`] on a thread and run a
 /// current-thread runtime there.
-pub async fn spawn<R: Responder>(config: DriverConfig<R::Config>) -> Result<Handle<R>, R::Error> {
+pub async fn spawn<P: Sockets>(config: DriverConfig<Config<P>>) -> Result<Handle<P>, P::Error> {
     let (tx, _) = broadcast::channel(config.event_capacity.max(1));
     let shared = Arc::new(Shared {
-        core: Mutex::new(R::new(config.responder)),
+        core: Mutex::new(Responder::new(config.responder)),
         ports: Mutex::new(HashMap::new()),
         wanted: Mutex::new(BTreeMap::new()),
         names: Mutex::new(HashMap::new()),
@@ -265,8 +231,8 @@ pub async fn spawn<R: Responder>(config: DriverConfig<R::Config>) -> Result<Hand
     Ok(handle)
 }
 
-fn reader_thread<R: Responder>(
-    shared: Weak<Shared<R>>,
+fn reader_thread<P: Sockets>(
+    shared: Weak<Shared<P>>,
     ifindex: u32,
     socket: Arc<PacketSocket>,
     stop: Arc<AtomicBool>,
@@ -321,7 +287,7 @@ fn reader_thread<R: Responder>(
             (reply, after.is_some_and(|a| before.is_none_or(|b| a < b)))
         };
         if let Some(t) = reply
-            && let Err(e) = socket.send(R::frame(&t).1)
+            && let Err(e) = socket.send(t.bytes())
         {
             tracing::warn!(ifindex, error = %e, "reply send failed");
         }
@@ -349,11 +315,11 @@ fn reinsert_vlan(buf: &mut [u8], len: usize, tpid: u16, tci: u16) -> usize {
 /// The sockets to read an interface from, each with the CPU its reader should run on: one per
 /// CPU in a `PACKET_FANOUT_CPU` group (see [`crate::fanout::cpu_readers`]), or `main` alone,
 /// unpinned, if that fails.
-fn readers<R: Responder>(
+fn readers<P: Sockets>(
     main: &Arc<PacketSocket>,
     ifindex: u32,
 ) -> Vec<(Arc<PacketSocket>, Option<usize>)> {
-    crate::fanout::cpu_readers(main, ifindex, R::ETHERTYPE, R::FILTER).unwrap_or_else(|e| {
+    crate::fanout::cpu_readers(main, ifindex, P::ETHERTYPE, P::FILTER).unwrap_or_else(|e| {
         // `main` may already be in the group; alone in it, it still gets every frame.
         tracing::debug!(ifindex, error = %e, "per-CPU readers unavailable");
         vec![(main.clone(), None)]
@@ -370,7 +336,7 @@ fn join(socket: &PacketSocket, group: Option<MacAddress>, join: bool) {
     }
 }
 
-async fn timer_task<R: Responder>(shared: Arc<Shared<R>>) {
+async fn timer_task<P: Sockets>(shared: Arc<Shared<P>>) {
     loop {
         let deadline = lock(&shared.core).poll_timeout();
         match deadline {
@@ -388,7 +354,7 @@ async fn timer_task<R: Responder>(shared: Arc<Shared<R>>) {
 }
 
 /// Sends everything the core has due now.
-fn flush<R: Responder>(shared: &Shared<R>) {
+fn flush<P: Sockets>(shared: &Shared<P>) {
     let now = Instant::now();
     loop {
         let next = {
@@ -399,16 +365,15 @@ fn flush<R: Responder>(shared: &Shared<R>) {
         };
         match next {
             Some(t) => {
-                let (ifindex, bytes) = R::frame(&t);
-                shared.send(ifindex, bytes);
+                shared.send(t.ifindex, t.bytes());
             }
             None => break,
         }
     }
 }
 
-async fn link_watcher<R: Responder>(shared: Arc<Shared<R>>, every: Duration) {
-    let notifications = sys::netlink_socket(R::NETLINK_GROUPS, true)
+async fn link_watcher<P: Sockets>(shared: Arc<Shared<P>>, every: Duration) {
+    let notifications = sys::netlink_socket(P::NETLINK_GROUPS, true)
         .ok()
         .and_then(|fd| sys::async_fd(fd).ok());
     let mut buf = vec![0u8; 16 * 1024];
@@ -442,9 +407,9 @@ async fn link_watcher<R: Responder>(shared: Arc<Shared<R>>, every: Duration) {
 /// Re-reads the interfaces over netlink: opens sockets on newly eligible ones (announcing
 /// every wanted address there) and closes those no longer eligible. Runs on the driver's
 /// runtime, so netlink sees the namespace the driver was started in.
-fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
+fn rescan<P: Sockets>(shared: &Arc<Shared<P>>) -> Result<(), P::Error> {
     {
-        let eligible = R::eligible(&shared.filter)?;
+        let eligible = P::eligible(&shared.filter)?;
         let now = Instant::now();
         let mut ports = lock(&shared.ports);
         let mut core = lock(&shared.core);
@@ -462,12 +427,12 @@ fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
         for link in eligible {
             let Some(mac) = link.mac else { continue };
             if ports.contains_key(&link.index) {
-                core.add_interface(R::interface(&link, mac)); // the MAC may have changed
+                core.add_interface(interface(&link, mac)); // the MAC may have changed
                 continue;
             }
             let socket =
-                PacketSocket::open(link.index, R::ETHERTYPE, R::FILTER).map_err(|source| {
-                    R::Error::from(Error::Io {
+                PacketSocket::open(link.index, P::ETHERTYPE, P::FILTER).map_err(|source| {
+                    P::Error::from(Error::Io {
                         context: "open packet socket",
                         source,
                     })
@@ -478,22 +443,22 @@ fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
                 ifindex = link.index,
                 %mac,
                 "{} on interface",
-                R::PROTOCOL
+                P::NAME
             );
-            core.add_interface(R::interface(&link, mac));
+            core.add_interface(interface(&link, mac));
             lock(&shared.names).insert(link.index, link.name.clone());
             for (addr, only) in lock(&shared.wanted).iter() {
                 if allowed(only.as_ref(), &link.name) {
-                    let group = core.announce(now, link.index, *addr)?;
+                    let group = core.announce(now, link.index, *addr)?.join;
                     join(&socket, group, true);
                 }
             }
             let stop = Arc::new(AtomicBool::new(false));
-            for (member, cpu) in readers::<R>(&socket, link.index) {
+            for (member, cpu) in readers::<P>(&socket, link.index) {
                 let (weak, flag, index) = (Arc::downgrade(shared), stop.clone(), link.index);
                 let realtime = shared.realtime;
                 std::thread::Builder::new()
-                    .name(format!("{}{}", R::THREAD_PREFIX, link.name))
+                    .name(format!("{}{}", P::THREAD_PREFIX, link.name))
                     .spawn(move || {
                         if let Some(cpu) = cpu
                             && let Err(e) = sys::pin_current_thread(cpu)
@@ -506,7 +471,7 @@ fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
                         reader_thread(weak, index, member, flag)
                     })
                     .map_err(|source| {
-                        R::Error::from(Error::Io {
+                        P::Error::from(Error::Io {
                             context: "spawn reader thread",
                             source,
                         })
@@ -521,7 +486,7 @@ fn rescan<R: Responder>(shared: &Arc<Shared<R>>) -> Result<(), R::Error> {
     Ok(())
 }
 
-impl<R: Responder> Handle<R> {
+impl<P: Sockets> Handle<P> {
     /// Asks the driver to re-read the interfaces now (it also does on netlink notifications and
     /// every `rescan_interval`).
     pub fn rescan(&self) {
@@ -531,7 +496,7 @@ impl<R: Responder> Handle<R> {
     /// Announces `addr` on every eligible interface, now and on interfaces found later: joins
     /// the multicast group the responder names, if any, and sends the first announcement at
     /// once. Announcing again restarts the announcement schedule (takeover).
-    pub fn announce(&self, addr: R::Addr) -> Result<(), R::Error> {
+    pub fn announce(&self, addr: P::Addr) -> Result<(), P::Error> {
         self.announce_on(addr, None)
     }
 
@@ -541,24 +506,26 @@ impl<R: Responder> Handle<R> {
     /// being answered on the interfaces left out.
     pub fn announce_on(
         &self,
-        addr: R::Addr,
+        addr: P::Addr,
         only: Option<BTreeSet<String>>,
-    ) -> Result<(), R::Error> {
+    ) -> Result<(), P::Error> {
         let now = Instant::now();
         {
             let names = lock(&self.shared.names).clone();
             // Ports before core, as `rescan` takes them.
             let ports = lock(&self.shared.ports);
             let mut core = lock(&self.shared.core);
-            for index in core.interface_indexes() {
+            for index in interface_indexes(&core) {
                 let name = names.get(&index).map(String::as_str).unwrap_or_default();
                 let port = ports.get(&index);
                 if allowed(only.as_ref(), name) {
-                    let group = core.announce(now, index, addr)?;
+                    let group = core.announce(now, index, addr)?.join;
                     if let Some(port) = port {
                         join(&port.socket, group, true);
                     }
-                } else if let (Some(leave), Some(port)) = (core.withdraw(index, addr), port) {
+                } else if let (Some(leave), Some(port)) =
+                    (core.withdraw(index, addr).and_then(|w| w.leave), port)
+                {
                     join(&port.socket, Some(leave), false);
                 }
             }
@@ -574,9 +541,9 @@ impl<R: Responder> Handle<R> {
     /// addresses left out and announces the new ones (their schedules start); addresses kept
     /// are left as they are. The declarative twin of [`Handle::announce`] and
     /// [`Handle::withdraw`], as `lb_bgp::driver::Speaker::set_routes` is for routes.
-    pub fn set_announced(&self, addrs: impl IntoIterator<Item = R::Addr>) -> Result<(), R::Error> {
-        let want: BTreeSet<R::Addr> = addrs.into_iter().collect();
-        let (gone, new): (Vec<R::Addr>, Vec<R::Addr>) = {
+    pub fn set_announced(&self, addrs: impl IntoIterator<Item = P::Addr>) -> Result<(), P::Error> {
+        let want: BTreeSet<P::Addr> = addrs.into_iter().collect();
+        let (gone, new): (Vec<P::Addr>, Vec<P::Addr>) = {
             let wanted = lock(&self.shared.wanted);
             let gone = wanted
                 .keys()
@@ -601,17 +568,20 @@ impl<R: Responder> Handle<R> {
 
     /// The events (conflicts, probe results) from now on, for as long as the driver runs.
     /// Each receiver holds up to `event_capacity` of them.
-    pub fn events(&self) -> broadcast::Receiver<R::Event> {
+    pub fn events(&self) -> broadcast::Receiver<EventOf<P>> {
         self.shared.events.subscribe()
     }
 
     /// Stops answering for `addr` everywhere; returns whether it was announced.
-    pub fn withdraw(&self, addr: R::Addr) -> bool {
+    pub fn withdraw(&self, addr: P::Addr) -> bool {
         let was = lock(&self.shared.wanted).remove(&addr).is_some();
         let ports = lock(&self.shared.ports);
         let mut core = lock(&self.shared.core);
-        for index in core.interface_indexes() {
-            if let (Some(leave), Some(port)) = (core.withdraw(index, addr), ports.get(&index)) {
+        for index in interface_indexes(&core) {
+            if let (Some(leave), Some(port)) = (
+                core.withdraw(index, addr).and_then(|w| w.leave),
+                ports.get(&index),
+            ) {
                 join(&port.socket, Some(leave), false);
             }
         }
@@ -626,17 +596,17 @@ impl<R: Responder> Handle<R> {
     }
 
     /// The addresses announced.
-    pub fn announced(&self) -> Vec<R::Addr> {
+    pub fn announced(&self) -> Vec<P::Addr> {
         lock(&self.shared.wanted).keys().copied().collect()
     }
 
     /// Starts the protocol's probe for `addr` on every interface; the outcome arrives as an
     /// event per interface.
-    pub fn probe(&self, addr: R::Addr) -> Result<(), R::Error> {
+    pub fn probe(&self, addr: P::Addr) -> Result<(), P::Error> {
         let now = Instant::now();
         {
             let mut core = lock(&self.shared.core);
-            for index in core.interface_indexes() {
+            for index in interface_indexes(&core) {
                 core.probe(now, index, addr)?;
             }
         }
@@ -646,8 +616,11 @@ impl<R: Responder> Handle<R> {
     }
 
     /// The interfaces in use with their counters.
-    pub fn interfaces(&self) -> Vec<(R::Interface, R::Counters)> {
-        lock(&self.shared.core).interfaces()
+    pub fn interfaces(&self) -> Vec<(Interface, Counters)> {
+        let core = lock(&self.shared.core);
+        core.interfaces()
+            .map(|i| (i.clone(), core.counters(i.index).unwrap_or_default()))
+            .collect()
     }
 
     /// Stops every task and closes the sockets (the reader threads notice within 100 ms).

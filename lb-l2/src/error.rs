@@ -30,7 +30,10 @@ pub enum Error {
     /// A configuration value (such as a MAC address in text) is malformed.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
-    /// A system call failed (`netlink` only).
+    /// The responder does not know this interface.
+    #[error("unknown interface index {0}")]
+    UnknownInterface(u32),
+    /// A system call failed (`netlink` and the driver only).
     #[error("{context}: {source}")]
     Io {
         /// What was being done.

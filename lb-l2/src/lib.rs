@@ -45,6 +45,7 @@ pub mod ethernet;
 pub mod fanout;
 #[cfg(target_os = "linux")]
 pub mod netlink;
+pub mod responder;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub mod sys;

@@ -65,6 +65,7 @@ impl From<lb_l2::Error> for Error {
             lb_l2::Error::Unsupported(what) => Error::Unsupported(what),
             lb_l2::Error::BufferTooSmall { needed, got } => Error::BufferTooSmall { needed, got },
             lb_l2::Error::InvalidConfig(what) => Error::InvalidConfig(what),
+            lb_l2::Error::UnknownInterface(index) => Error::UnknownInterface(index),
             lb_l2::Error::Io { context, source } => Error::Io { context, source },
             // `lb_l2::Error` is `non_exhaustive`; a variant added there is still reported.
             _ => Error::Unsupported("Ethernet codec error"),

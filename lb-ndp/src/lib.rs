@@ -48,8 +48,9 @@ pub mod wire;
 
 pub use error::{Error, Result};
 pub use responder::{
-    ALL_NODES, ALL_NODES_MAC, AdvertSchedule, Announced, Config, Counters, Event, Interface,
-    MAX_FRAME_LEN, NdpResponder, ProbeConfig, ProbeOutcome, Transmit,
+    ALL_NODES, ALL_NODES_MAC, AdvertSchedule, Announced, Claim, Config, Counters, DEFEND_INTERVAL,
+    Event, Interface, MAX_FRAME_LEN, Ndp, NdpResponder, ProbeConfig, ProbeOutcome, Transmit,
+    Withdrawn,
 };
 pub use wire::{
     EtherType, EthernetFrame, EthernetRepr, Icmpv6Packet, Icmpv6Type, Ipv6Packet, Ipv6Repr,

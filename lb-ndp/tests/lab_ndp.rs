@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use lab::{Lab, ip6, mac};
 use lb_ndp::driver::{DriverConfig, InterfaceFilter};
-use lb_ndp::{Event, MacAddress, NdpResponder, ProbeConfig, ProbeOutcome};
+use lb_ndp::{Event, MacAddress, ProbeConfig, ProbeOutcome};
 
 const VIP: &str = "2001:db8:1::100";
 const TOOLS: &[&str] = &["ndisc6", "ping"];
@@ -21,7 +21,7 @@ fn vip() -> Ipv6Addr {
 }
 
 /// Our driver running on its own thread inside a node namespace.
-type L2Host = lb_lab::l2host::L2Host<NdpResponder>;
+type L2Host = lb_lab::l2host::L2Host<lb_ndp::Ndp>;
 
 fn config() -> DriverConfig {
     DriverConfig {

@@ -20,9 +20,7 @@
 //! [`Handle::announce`] sends the first gratuitous ARP at once; [`Handle::probe`] starts an
 //! RFC 5227 probe whose outcome arrives as [`Event::ProbeDone`] per interface.
 
-use std::net::Ipv4Addr;
 use std::path::Path;
-use std::time::Instant;
 
 use lb_l2::driver as l2;
 use lb_l2::sys::BpfInsn;
@@ -30,8 +28,7 @@ use lb_l2::sys::BpfInsn;
 pub use lb_l2::netlink::{InterfaceFilter, Link, NamePattern, links};
 
 use crate::error::{Error, Result};
-use crate::responder::{ArpResponder, Config, Counters, Event, Interface, Transmit};
-use crate::wire::MacAddress;
+use crate::responder::{Arp, Config};
 
 /// Classic BPF: accept ARP; drop everything else in the kernel. The socket is bound to
 /// `ETH_P_ARP`, so the kernel hands it only frames whose protocol, after the stack took out an
@@ -48,16 +45,9 @@ const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> BpfInsn {
     BpfInsn { code, jt, jf, k }
 }
 
-impl l2::Responder for ArpResponder {
-    type Addr = Ipv4Addr;
-    type Config = Config;
-    type Event = Event;
-    type Counters = Counters;
-    type Interface = Interface;
-    type Transmit = Transmit;
+impl l2::Sockets for Arp {
     type Error = Error;
 
-    const PROTOCOL: &'static str = "ARP";
     const THREAD_PREFIX: &'static str = "arp-rx-";
     /// `ETH_P_ARP`: only ARP frames reach the sockets' filter, and the interface gets no
     /// `ETH_P_ALL` tap (which would see, and clone, every frame sent).
@@ -65,79 +55,11 @@ impl l2::Responder for ArpResponder {
     const FILTER: &'static [BpfInsn] = &ARP_FILTER;
     const NETLINK_GROUPS: u32 = lb_l2::netlink::RTMGRP_LINK;
 
-    fn new(config: Config) -> Self {
-        ArpResponder::new(config)
-    }
-
     fn eligible(filter: &InterfaceFilter) -> lb_l2::Result<Vec<Link>> {
         Ok(links()?
             .into_iter()
             .filter(|l| filter.arp_eligible(l))
             .collect())
-    }
-
-    fn interface(link: &Link, mac: MacAddress) -> Interface {
-        Interface {
-            index: link.index,
-            name: link.name.clone(),
-            mac,
-        }
-    }
-
-    fn add_interface(&mut self, iface: Interface) {
-        ArpResponder::add_interface(self, iface);
-    }
-
-    fn remove_interface(&mut self, ifindex: u32) {
-        ArpResponder::remove_interface(self, ifindex);
-    }
-
-    fn interface_indexes(&self) -> Vec<u32> {
-        ArpResponder::interfaces(self).map(|i| i.index).collect()
-    }
-
-    fn interfaces(&self) -> Vec<(Interface, Counters)> {
-        ArpResponder::interfaces(self)
-            .map(|i| (i.clone(), self.counters(i.index).unwrap_or_default()))
-            .collect()
-    }
-
-    fn announce(&mut self, now: Instant, ifindex: u32, ip: Ipv4Addr) -> Result<Option<MacAddress>> {
-        // ARP requests are broadcast: no group to join.
-        ArpResponder::announce(self, now, ifindex, ip).map(|_| None)
-    }
-
-    fn withdraw(&mut self, ifindex: u32, ip: Ipv4Addr) -> Option<MacAddress> {
-        ArpResponder::withdraw(self, ifindex, ip);
-        None
-    }
-
-    fn hand_over(&mut self) {
-        ArpResponder::hand_over(self);
-    }
-
-    fn probe(&mut self, now: Instant, ifindex: u32, ip: Ipv4Addr) -> Result<()> {
-        ArpResponder::probe(self, now, ifindex, ip)
-    }
-
-    fn handle_frame(&mut self, now: Instant, ifindex: u32, frame: &[u8]) -> Option<Transmit> {
-        ArpResponder::handle_frame(self, now, ifindex, frame)
-    }
-
-    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        ArpResponder::poll_transmit(self, now)
-    }
-
-    fn poll_event(&mut self) -> Option<Event> {
-        ArpResponder::poll_event(self)
-    }
-
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        ArpResponder::poll_timeout(self)
-    }
-
-    fn frame(t: &Transmit) -> (u32, &[u8]) {
-        (t.ifindex, t.bytes())
     }
 }
 
@@ -145,7 +67,7 @@ impl l2::Responder for ArpResponder {
 pub type DriverConfig = l2::DriverConfig<Config>;
 
 /// A running driver: announce, withdraw, probe and inspect at run time. Cheap to clone.
-pub type Handle = l2::Handle<ArpResponder>;
+pub type Handle = l2::Handle<Arp>;
 
 /// Moves the calling thread into a network namespace (for example `/run/netns/NAME`): sockets
 /// the driver opens afterwards on this thread, and the interfaces it discovers, are that

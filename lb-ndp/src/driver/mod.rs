@@ -23,9 +23,7 @@
 //! the first unsolicited advertisement at once; [`Handle::probe`] starts a DAD-style probe
 //! (RFC 4862) whose outcome arrives as [`Event::ProbeDone`] per interface.
 
-use std::net::Ipv6Addr;
 use std::path::Path;
-use std::time::Instant;
 
 use lb_l2::driver as l2;
 use lb_l2::sys::BpfInsn;
@@ -33,8 +31,7 @@ use lb_l2::sys::BpfInsn;
 pub use lb_l2::netlink::{InterfaceFilter, Link, NamePattern, link_local_interfaces, links};
 
 use crate::error::{Error, Result};
-use crate::responder::{Config, Counters, Event, Interface, NdpResponder, Transmit};
-use crate::wire::MacAddress;
+use crate::responder::{Config, Ndp};
 
 /// Classic BPF: accept untagged IPv6 frames carrying ICMPv6 (no extension header) of type 135
 /// (NS) or 136 (NA; the watcher and the probes need advertisements); drop everything else in
@@ -55,25 +52,14 @@ const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> BpfInsn {
     BpfInsn { code, jt, jf, k }
 }
 
-impl l2::Responder for NdpResponder {
-    type Addr = Ipv6Addr;
-    type Config = Config;
-    type Event = Event;
-    type Counters = Counters;
-    type Interface = Interface;
-    type Transmit = Transmit;
+impl l2::Sockets for Ndp {
     type Error = Error;
 
-    const PROTOCOL: &'static str = "NDP";
     const THREAD_PREFIX: &'static str = "ndp-rx-";
     /// `ETH_P_IPV6`.
     const ETHERTYPE: u16 = 0x86dd;
     const FILTER: &'static [BpfInsn] = &NDP_FILTER;
     const NETLINK_GROUPS: u32 = lb_l2::netlink::RTMGRP_LINK | lb_l2::netlink::RTMGRP_IPV6_IFADDR;
-
-    fn new(config: Config) -> Self {
-        NdpResponder::new(config)
-    }
 
     fn eligible(filter: &InterfaceFilter) -> lb_l2::Result<Vec<Link>> {
         let link_local = link_local_interfaces()?;
@@ -82,75 +68,13 @@ impl l2::Responder for NdpResponder {
             .filter(|l| filter.ndp_eligible(l, link_local.contains(&l.index)))
             .collect())
     }
-
-    fn interface(link: &Link, mac: MacAddress) -> Interface {
-        Interface {
-            index: link.index,
-            name: link.name.clone(),
-            mac,
-        }
-    }
-
-    fn add_interface(&mut self, iface: Interface) {
-        NdpResponder::add_interface(self, iface);
-    }
-
-    fn remove_interface(&mut self, ifindex: u32) {
-        NdpResponder::remove_interface(self, ifindex);
-    }
-
-    fn interface_indexes(&self) -> Vec<u32> {
-        NdpResponder::interfaces(self).map(|i| i.index).collect()
-    }
-
-    fn interfaces(&self) -> Vec<(Interface, Counters)> {
-        NdpResponder::interfaces(self)
-            .map(|i| (i.clone(), self.counters(i.index).unwrap_or_default()))
-            .collect()
-    }
-
-    fn announce(&mut self, now: Instant, ifindex: u32, ip: Ipv6Addr) -> Result<Option<MacAddress>> {
-        NdpResponder::announce(self, now, ifindex, ip).map(|done| done.join)
-    }
-
-    fn withdraw(&mut self, ifindex: u32, ip: Ipv6Addr) -> Option<MacAddress> {
-        NdpResponder::withdraw(self, ifindex, ip).flatten()
-    }
-
-    fn hand_over(&mut self) {
-        NdpResponder::hand_over(self);
-    }
-
-    fn probe(&mut self, now: Instant, ifindex: u32, ip: Ipv6Addr) -> Result<()> {
-        NdpResponder::probe(self, now, ifindex, ip)
-    }
-
-    fn handle_frame(&mut self, now: Instant, ifindex: u32, frame: &[u8]) -> Option<Transmit> {
-        NdpResponder::handle_frame(self, now, ifindex, frame)
-    }
-
-    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
-        NdpResponder::poll_transmit(self, now)
-    }
-
-    fn poll_event(&mut self) -> Option<Event> {
-        NdpResponder::poll_event(self)
-    }
-
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        NdpResponder::poll_timeout(self)
-    }
-
-    fn frame(t: &Transmit) -> (u32, &[u8]) {
-        (t.ifindex, t.bytes())
-    }
 }
 
 /// Driver settings (see [`lb_l2::driver::DriverConfig`]).
 pub type DriverConfig = l2::DriverConfig<Config>;
 
 /// A running driver: announce, withdraw, probe and inspect at run time. Cheap to clone.
-pub type Handle = l2::Handle<NdpResponder>;
+pub type Handle = l2::Handle<Ndp>;
 
 /// Moves the calling thread into a network namespace (for example `/run/netns/NAME`): sockets
 /// the driver opens afterwards on this thread, and the interfaces it discovers, are that
