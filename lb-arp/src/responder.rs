@@ -182,6 +182,8 @@ impl Protocol for Arp {
 mod tests {
     use std::time::Instant;
 
+    use lb_l2::testing;
+
     use super::*;
 
     const IF: u32 = 2;
@@ -311,10 +313,10 @@ mod tests {
     }
 
     #[test]
-    fn gratuitous_schedule_both_forms() {
+    fn gratuitous_rounds_in_both_forms_on_the_schedule() {
         let mut r = responder();
         let t0 = Instant::now();
-        assert!(r.announce(t0, IF, vip()).unwrap().new);
+        r.announce(t0, IF, vip()).unwrap();
         let first = drain(&mut r, t0);
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].arp.kind(), ArpKind::GratuitousRequest);
@@ -324,51 +326,7 @@ mod tests {
                 .iter()
                 .all(|f| f.ethernet.dst_addr.is_broadcast() && f.ethernet.src_addr == mac())
         );
-        let mut deadlines = vec![];
-        while let Some(at) = r.poll_timeout() {
-            deadlines.push(at - t0);
-            assert_eq!(drain(&mut r, at).len(), 2);
-        }
-        let expected: Vec<Duration> = GratuitousSchedule::default().offsets()[1..].to_vec();
-        assert_eq!(deadlines, expected);
-        assert_eq!(r.counters(IF).unwrap().gratuitous_sent, 18);
-    }
-
-    #[test]
-    fn withdraw_stops_the_schedule_and_reannounce_restarts_it() {
-        let mut r = responder();
-        let t0 = Instant::now();
-        r.announce(t0, IF, vip()).unwrap();
-        drain(&mut r, t0);
-        assert!(r.withdraw(IF, vip()).is_some());
-        assert_eq!(r.poll_timeout(), None);
-        let t1 = t0 + Duration::from_secs(10);
-        assert!(r.announce(t1, IF, vip()).unwrap().new);
-        assert!(!r.announce(t1, IF, vip()).unwrap().new);
-        assert_eq!(
-            drain(&mut r, t1).len(),
-            2,
-            "one round, not one per announce"
-        );
-        assert_eq!(r.poll_timeout(), Some(t1 + Duration::from_millis(100)));
-        assert_eq!(r.announced(IF).collect::<Vec<_>>(), vec![vip()]);
-    }
-
-    #[test]
-    fn hand_over_ends_the_schedule_but_keeps_answering() {
-        let mut r = responder();
-        let t0 = Instant::now();
-        r.announce(t0, IF, vip()).unwrap();
-        drain(&mut r, t0);
-        r.hand_over();
-        assert_eq!(r.poll_timeout(), None);
-        assert!(drain(&mut r, t0 + Duration::from_secs(10)).is_empty());
-        assert!(r.handle_frame(t0, IF, &request(vip())).is_some());
-        assert!(r.is_announced(IF, vip()));
-        // Announcing again starts a new schedule.
-        r.announce(t0, IF, vip()).unwrap();
-        assert_eq!(drain(&mut r, t0).len(), 2);
-        assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_millis(100)));
+        testing::the_schedule_runs_and_stops::<Arp>(IF, mac(), vip(), 2, &request(vip()));
     }
 
     #[test]
@@ -438,58 +396,26 @@ mod tests {
         })
     }
 
-    /// Runs a flood of `n` forged claims for the VIP, `gap` apart, through the driver's loop
-    /// in virtual time, then lets every window end. Returns the events and the frames sent
-    /// after the announcement's own schedule.
-    fn flood(n: u64, gap: Duration) -> (ArpResponder, Vec<Event>, Vec<ArpFrame>) {
+    /// Runs a flood of `n` forged claims for the VIP, `gap` apart (see [`testing::flood`]).
+    /// Returns the events and the defences sent.
+    fn flood(n: u32, gap: Duration) -> (ArpResponder, Vec<Event>, Vec<ArpFrame>) {
         let mut r = responder();
         let t0 = Instant::now();
         r.announce(t0, IF, vip()).unwrap();
         let forged = claim(MacAddress([2, 0, 0, 0, 0, 0x66]), vip());
-        let (mut events, mut sent) = (vec![], vec![]);
-        let mut now = t0;
-        for i in 0..n {
-            now = t0 + gap * u32::try_from(i).unwrap();
-            sent.extend(drain(&mut r, now));
-            assert!(r.handle_frame(now, IF, &forged).is_none());
-            events.extend(std::iter::from_fn(|| r.poll_event()));
-        }
-        while let Some(at) = r.poll_timeout() {
-            assert!(at >= now && at < now + Duration::from_secs(3600), "{at:?}");
-            sent.extend(drain(&mut r, at));
-            events.extend(std::iter::from_fn(|| r.poll_event()));
-        }
-        sent.retain(|f| f.arp.kind() == ArpKind::GratuitousRequest);
-        (r, events, sent)
-    }
-
-    fn total_claims(events: &[Event]) -> u64 {
-        events
+        let (events, sent) = testing::flood(&mut r, IF, t0, &forged, n, gap);
+        let defences = sent
             .iter()
-            .map(|e| match e {
-                Event::Conflict { .. } => 1,
-                Event::ConflictRepeated { count, .. } => *count,
-                Event::ProbeDone { .. } => 0,
-            })
-            .sum()
+            .map(|t| ArpFrame::parse(t.bytes()).unwrap())
+            .filter(|f| f.arp.kind() == ArpKind::GratuitousRequest)
+            .collect();
+        (r, events, defences)
     }
 
     #[test]
     fn a_conflict_storm_gives_one_report_per_window_with_every_claim_counted() {
-        // 100k forged claims in 2 s: one report at once, one summary when the window ends.
-        let (r, events, _) = flood(100_000, Duration::from_micros(20));
-        assert_eq!(events.len(), 2, "{events:?}");
-        assert!(matches!(events[0], Event::Conflict { ip, .. } if ip == vip()));
-        assert!(
-            matches!(events[1], Event::ConflictRepeated { count: 99_999, foreign_mac, .. } if foreign_mac == MacAddress([2, 0, 0, 0, 0, 0x66]))
-        );
-        assert_eq!(total_claims(&events), 100_000);
-        let c = r.counters(IF).unwrap();
-        assert_eq!(c.conflicts_seen, 100_000);
-        // One defence per DEFEND_INTERVAL, however many claims.
-        assert_eq!(c.defences_sent, 1);
-        assert_eq!(r.conflict_windows(IF), 0, "windows forgotten");
-        assert!(r.timers_queued() <= 64 + 4, "{}", r.timers_queued());
+        let foreign = MacAddress([2, 0, 0, 0, 0, 0x66]);
+        testing::a_storm_is_summarised(responder(), IF, vip(), &claim(foreign, vip()), foreign);
     }
 
     #[test]
@@ -497,7 +423,7 @@ mod tests {
         // 100k claims over 35 s: windows end at 10, 20, 30 and 40 s.
         let (r, events, defences) = flood(100_000, Duration::from_micros(350));
         assert_eq!(events.len(), 5, "{events:?}");
-        assert_eq!(total_claims(&events), 100_000);
+        assert_eq!(testing::total_claims(&events), 100_000);
         assert_eq!(r.counters(IF).unwrap().defences_sent, 4);
         assert!(defences.len() >= 4, "{}", defences.len());
     }
@@ -522,81 +448,11 @@ mod tests {
         assert_eq!(reported, vec![vip(), other_vip]);
     }
 
-    /// Delivers every frame either node has due at `now` to the other (and the other's reply
-    /// back), until both are quiet.
-    fn exchange(nodes: &mut [ArpResponder; 2], now: Instant) {
-        loop {
-            let mut quiet = true;
-            for from in 0..2 {
-                let to = 1 - from;
-                while let Some(t) = nodes[from].poll_transmit(now) {
-                    quiet = false;
-                    if let Some(reply) = nodes[to].handle_frame(now, IF, t.bytes()) {
-                        nodes[from].handle_frame(now, IF, reply.bytes());
-                    }
-                }
-            }
-            if quiet {
-                return;
-            }
-        }
-    }
-
-    /// Runs two nodes on one link until `until`, firing their timers in order.
-    fn run_until(nodes: &mut [ArpResponder; 2], until: Instant) {
-        loop {
-            let next = nodes.iter_mut().filter_map(|n| n.poll_timeout()).min();
-            match next {
-                Some(at) if at <= until => exchange(nodes, at),
-                _ => return,
-            }
-        }
-    }
-
-    fn conflicts(r: &mut ArpResponder) -> Vec<MacAddress> {
-        std::iter::from_fn(|| r.poll_event())
-            .filter_map(|e| match e {
-                Event::Conflict { foreign_mac, .. } => Some(foreign_mac),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn split_brain(first: usize) {
-        let macs = [mac(), MacAddress([2, 0, 0, 0, 0, 0x0c])];
-        let mut nodes = macs.map(|mac| {
-            let mut r = ArpResponder::new(Config::default());
-            r.add_interface(Interface {
-                index: IF,
-                name: "eth0".into(),
-                mac,
-            });
-            r
-        });
-        let t0 = Instant::now();
-        nodes[first].announce(t0, IF, vip()).unwrap();
-        exchange(&mut nodes, t0);
-        run_until(&mut nodes, t0 + Duration::from_secs(60));
-        assert_eq!(nodes[first].poll_timeout(), None, "schedule over");
-        // Long after the first node's gratuitous schedule ended, the second claims the VIP.
-        let t1 = t0 + Duration::from_secs(60);
-        let second = 1 - first;
-        nodes[second].announce(t1, IF, vip()).unwrap();
-        exchange(&mut nodes, t1);
-        run_until(&mut nodes, t1 + Duration::from_secs(60));
-        assert_eq!(conflicts(&mut nodes[first]), vec![macs[second]]);
-        assert_eq!(
-            conflicts(&mut nodes[second]),
-            vec![macs[first]],
-            "the later claimant learns of the first (it defended)"
-        );
-        assert_eq!(nodes[first].counters(IF).unwrap().defences_sent, 1);
-    }
-
     #[test]
     fn split_brain_is_seen_from_both_sides_whichever_announced_first() {
-        split_brain(0);
-        split_brain(1);
+        let macs = [mac(), MacAddress([2, 0, 0, 0, 0, 0x0c])];
+        testing::split_brain::<Arp>(IF, macs, vip(), 0);
+        testing::split_brain::<Arp>(IF, macs, vip(), 1);
     }
 
     #[test]

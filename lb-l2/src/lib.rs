@@ -19,10 +19,14 @@
 //!   eligibility rules.
 //! - [`fanout`] (Linux): one AF_PACKET socket per CPU in a `PACKET_FANOUT_CPU` group, each
 //!   paired with the CPU its reader thread should be pinned to.
-//! - [`driver`] (Linux): the tokio driver both protocols run, generic over a
-//!   [`driver::Responder`] (the protocol's sans-IO core, its EtherType, BPF program and
-//!   eligible interfaces): reader threads per CPU, timers, interface discovery and rescans,
-//!   multicast membership, and a `Handle` to announce, withdraw and probe.
+//! - [`responder`]: the sans-IO announcement core both protocols share
+//!   ([`responder::Responder`]): per-interface state, the announcement schedule, probes,
+//!   conflict windows and defences, counters and a bounded event queue, generic over a small
+//!   [`responder::Protocol`] (the protocol's frames and how a received frame reads).
+//! - [`driver`] (Linux): the tokio driver both protocols run, generic over the protocol and its
+//!   [`driver::Sockets`] (EtherType, BPF program, eligible interfaces): reader threads per CPU,
+//!   timers, interface discovery and rescans, multicast membership, and a `Handle` to announce,
+//!   withdraw and probe.
 //!
 //! ```
 //! use lb_l2::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
@@ -49,6 +53,8 @@ pub mod responder;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub mod sys;
+#[cfg(any(test, fuzzing, feature = "testing"))]
+pub mod testing;
 
 pub use error::{Error, Result};
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};

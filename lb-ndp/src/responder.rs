@@ -251,6 +251,8 @@ impl Protocol for Ndp {
 mod tests {
     use std::time::Instant;
 
+    use lb_l2::testing;
+
     use super::*;
 
     const IF: u32 = 2;
@@ -396,28 +398,7 @@ mod tests {
             }
         );
         assert_eq!(lladdr, Some(mac()));
-        let mut deadlines = vec![];
-        while let Some(at) = r.poll_timeout() {
-            deadlines.push(at - t0);
-            assert_eq!(drain(&mut r, at).len(), 1);
-        }
-        assert_eq!(deadlines, AdvertSchedule::default().offsets()[1..].to_vec());
-        assert_eq!(r.counters(IF).unwrap().gratuitous_sent, 9);
-    }
-
-    #[test]
-    fn hand_over_ends_the_schedule_but_keeps_answering() {
-        let mut r = responder();
-        let t0 = Instant::now();
-        r.announce(t0, IF, vip()).unwrap();
-        drain(&mut r, t0);
-        r.hand_over();
-        assert_eq!(r.poll_timeout(), None);
-        assert!(drain(&mut r, t0 + Duration::from_secs(10)).is_empty());
-        assert!(r.handle_frame(t0, IF, &ns(vip())).is_some());
-        r.announce(t0, IF, vip()).unwrap();
-        assert_eq!(drain(&mut r, t0).len(), 1);
-        assert!(r.poll_timeout().is_some());
+        testing::the_schedule_runs_and_stops::<Ndp>(IF, mac(), vip(), 1, &ns(vip()));
     }
 
     #[test]
@@ -514,124 +495,17 @@ mod tests {
         })
     }
 
-    fn total_claims(events: &[Event]) -> u64 {
-        events
-            .iter()
-            .map(|e| match e {
-                Event::Conflict { .. } => 1,
-                Event::ConflictRepeated { count, .. } => *count,
-                Event::ProbeDone { .. } => 0,
-            })
-            .sum()
-    }
-
     #[test]
     fn a_conflict_storm_gives_one_report_per_window_with_every_claim_counted() {
-        let mut r = responder();
-        let t0 = Instant::now();
-        r.announce(t0, IF, vip()).unwrap();
-        let forged = claim(MacAddress([2, 0, 0, 0, 0, 0x66]), vip());
-        let (mut events, mut defences) = (vec![], 0);
-        let mut now = t0;
-        // 100k forged advertisements in 2 s, through the driver's loop in virtual time.
-        for i in 0..100_000u32 {
-            now = t0 + Duration::from_micros(20) * i;
-            let _ = drain(&mut r, now);
-            assert!(r.handle_frame(now, IF, &forged).is_none());
-            events.extend(std::iter::from_fn(|| r.poll_event()));
-        }
-        while let Some(at) = r.poll_timeout() {
-            assert!(at >= now && at < now + Duration::from_secs(3600));
-            defences += drain(&mut r, at).len();
-            events.extend(std::iter::from_fn(|| r.poll_event()));
-        }
-        assert_eq!(events.len(), 2, "{events:?}");
-        assert!(matches!(events[0], Event::Conflict { ip, .. } if ip == vip()));
-        assert!(matches!(
-            events[1],
-            Event::ConflictRepeated { count: 99_999, .. }
-        ));
-        assert_eq!(total_claims(&events), 100_000);
-        let c = r.counters(IF).unwrap();
-        assert_eq!((c.conflicts_seen, c.defences_sent), (100_000, 1));
-        assert_eq!(r.conflict_windows(IF), 0, "windows forgotten");
-        assert!(r.timers_queued() <= 64 + 4, "{}", r.timers_queued());
-        let _ = defences;
-    }
-
-    /// Delivers every frame either node has due at `now` to the other (and the other's reply
-    /// back), until both are quiet.
-    fn exchange(nodes: &mut [NdpResponder; 2], now: Instant) {
-        loop {
-            let mut quiet = true;
-            for from in 0..2 {
-                let to = 1 - from;
-                while let Some(t) = nodes[from].poll_transmit(now) {
-                    quiet = false;
-                    if let Some(reply) = nodes[to].handle_frame(now, IF, t.bytes()) {
-                        nodes[from].handle_frame(now, IF, reply.bytes());
-                    }
-                }
-            }
-            if quiet {
-                return;
-            }
-        }
-    }
-
-    fn run_until(nodes: &mut [NdpResponder; 2], until: Instant) {
-        loop {
-            let next = nodes.iter_mut().filter_map(|n| n.poll_timeout()).min();
-            match next {
-                Some(at) if at <= until => exchange(nodes, at),
-                _ => return,
-            }
-        }
-    }
-
-    fn conflicts(r: &mut NdpResponder) -> Vec<MacAddress> {
-        std::iter::from_fn(|| r.poll_event())
-            .filter_map(|e| match e {
-                Event::Conflict { foreign_mac, .. } => Some(foreign_mac),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn split_brain(first: usize) {
-        let macs = [mac(), MacAddress([2, 0, 0, 0, 0, 0x0c])];
-        let mut nodes = macs.map(|mac| {
-            let mut r = NdpResponder::new(Config::default());
-            r.add_interface(Interface {
-                index: IF,
-                name: "eth0".into(),
-                mac,
-            });
-            r
-        });
-        let t0 = Instant::now();
-        nodes[first].announce(t0, IF, vip()).unwrap();
-        exchange(&mut nodes, t0);
-        run_until(&mut nodes, t0 + Duration::from_secs(60));
-        assert_eq!(nodes[first].poll_timeout(), None, "advertisements over");
-        let t1 = t0 + Duration::from_secs(60);
-        let second = 1 - first;
-        nodes[second].announce(t1, IF, vip()).unwrap();
-        exchange(&mut nodes, t1);
-        run_until(&mut nodes, t1 + Duration::from_secs(60));
-        assert_eq!(conflicts(&mut nodes[first]), vec![macs[second]]);
-        assert_eq!(
-            conflicts(&mut nodes[second]),
-            vec![macs[first]],
-            "the later claimant learns of the first (it defended)"
-        );
-        assert_eq!(nodes[first].counters(IF).unwrap().defences_sent, 1);
+        let foreign = MacAddress([2, 0, 0, 0, 0, 0x66]);
+        testing::a_storm_is_summarised(responder(), IF, vip(), &claim(foreign, vip()), foreign);
     }
 
     #[test]
     fn split_brain_is_seen_from_both_sides_whichever_announced_first() {
-        split_brain(0);
-        split_brain(1);
+        let macs = [mac(), MacAddress([2, 0, 0, 0, 0, 0x0c])];
+        testing::split_brain::<Ndp>(IF, macs, vip(), 0);
+        testing::split_brain::<Ndp>(IF, macs, vip(), 1);
     }
 
     #[test]

@@ -1,0 +1,231 @@
+//! Test support for the responder core (compiled for tests, fuzzing and the `testing`
+//! feature; not part of the stable API): scenarios every protocol's [`Responder`] must pass,
+//! driven in virtual time with that protocol's own frames. lb-arp and lb-ndp run them with
+//! their frames, so a rule of the core is checked once per protocol without a copy of the
+//! scenario in each crate.
+
+use std::time::{Duration, Instant};
+
+use crate::MacAddress;
+use crate::responder::{Config, Event, EventOf, Interface, Protocol, Responder, Transmit};
+
+/// A responder with `config` and one interface, `ifindex`, whose MAC is `mac`.
+pub fn responder<P: Protocol>(config: Config<P>, ifindex: u32, mac: MacAddress) -> Responder<P> {
+    let mut r = Responder::new(config);
+    r.add_interface(Interface {
+        index: ifindex,
+        name: "eth0".into(),
+        mac,
+    });
+    r
+}
+
+/// Every frame `r` has due at `now`.
+pub fn drain<P: Protocol>(r: &mut Responder<P>, now: Instant) -> Vec<Transmit> {
+    std::iter::from_fn(|| r.poll_transmit(now)).collect()
+}
+
+/// Every event `r` has.
+pub fn events<P: Protocol>(r: &mut Responder<P>) -> Vec<EventOf<P>> {
+    std::iter::from_fn(|| r.poll_event()).collect()
+}
+
+/// The claims an event list reports: one per `Conflict`, `count` per `ConflictRepeated`.
+pub fn total_claims<A, K>(events: &[Event<A, K>]) -> u64 {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::Conflict { .. } => 1,
+            Event::ConflictRepeated { count, .. } => *count,
+            Event::ProbeDone { .. } => 0,
+        })
+        .sum()
+}
+
+/// Runs `n` copies of `forged` (a foreign claim for an address `r` announces on `ifindex`),
+/// `gap` apart from `t0`, through the driver's loop in virtual time, then lets every window
+/// end. Returns the events and the frames sent meanwhile.
+pub fn flood<P: Protocol>(
+    r: &mut Responder<P>,
+    ifindex: u32,
+    t0: Instant,
+    forged: &[u8],
+    n: u32,
+    gap: Duration,
+) -> (Vec<EventOf<P>>, Vec<Transmit>) {
+    let (mut seen, mut sent) = (vec![], vec![]);
+    let mut now = t0;
+    for i in 0..n {
+        now = t0 + gap * i;
+        sent.extend(drain(r, now));
+        assert!(r.handle_frame(now, ifindex, forged).is_none());
+        seen.extend(events(r));
+    }
+    while let Some(at) = r.poll_timeout() {
+        assert!(at >= now && at < now + Duration::from_secs(3600), "{at:?}");
+        sent.extend(drain(r, at));
+        seen.extend(events(r));
+    }
+    (seen, sent)
+}
+
+/// 100k forged claims (`forged`, from `foreign`, for `ip`, announced on `ifindex`) in 2 s:
+/// one report at once, one summary when the window ends, every claim counted, one defence,
+/// and no memory left behind.
+pub fn a_storm_is_summarised<P: Protocol>(
+    mut r: Responder<P>,
+    ifindex: u32,
+    ip: P::Addr,
+    forged: &[u8],
+    foreign: MacAddress,
+) {
+    let t0 = Instant::now();
+    r.announce(t0, ifindex, ip).expect("known interface");
+    let (events, _) = flood(
+        &mut r,
+        ifindex,
+        t0,
+        forged,
+        100_000,
+        Duration::from_micros(20),
+    );
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(matches!(events[0], Event::Conflict { ip: got, .. } if got == ip));
+    assert!(
+        matches!(events[1], Event::ConflictRepeated { count: 99_999, foreign_mac, .. } if foreign_mac == foreign)
+    );
+    assert_eq!(total_claims(&events), 100_000);
+    let c = r.counters(ifindex).expect("interface");
+    assert_eq!(c.conflicts_seen, 100_000);
+    // One defence per DEFEND_INTERVAL, however many claims.
+    assert_eq!(c.defences_sent, 1);
+    assert_eq!(r.conflict_windows(ifindex), 0, "windows forgotten");
+    assert!(r.timers_queued() <= 64 + 4, "{}", r.timers_queued());
+}
+
+/// Delivers every frame either node has due at `now` to the other (and the other's reply
+/// back), until both are quiet.
+pub fn exchange<P: Protocol>(nodes: &mut [Responder<P>; 2], ifindex: u32, now: Instant) {
+    loop {
+        let mut quiet = true;
+        for from in 0..2 {
+            let to = 1 - from;
+            while let Some(t) = nodes[from].poll_transmit(now) {
+                quiet = false;
+                if let Some(reply) = nodes[to].handle_frame(now, ifindex, t.bytes()) {
+                    nodes[from].handle_frame(now, ifindex, reply.bytes());
+                }
+            }
+        }
+        if quiet {
+            return;
+        }
+    }
+}
+
+/// Runs two nodes on one link until `until`, firing their timers in order.
+pub fn run_until<P: Protocol>(nodes: &mut [Responder<P>; 2], ifindex: u32, until: Instant) {
+    loop {
+        let next = nodes.iter_mut().filter_map(|n| n.poll_timeout()).min();
+        match next {
+            Some(at) if at <= until => exchange(nodes, ifindex, at),
+            _ => return,
+        }
+    }
+}
+
+/// The foreign MACs of the `Conflict` events `r` has.
+pub fn conflicts<P: Protocol>(r: &mut Responder<P>) -> Vec<MacAddress> {
+    events(r)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Conflict { foreign_mac, .. } => Some(foreign_mac),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Two nodes (MACs `macs`) on one link; node `first` announces `ip`, and a minute later, long
+/// after its schedule ended, the other claims it too: both see the conflict (the first
+/// defends once, so the later claimant learns of it).
+pub fn split_brain<P: Protocol>(ifindex: u32, macs: [MacAddress; 2], ip: P::Addr, first: usize) {
+    let mut nodes = macs.map(|mac| responder::<P>(Config::default(), ifindex, mac));
+    let t0 = Instant::now();
+    nodes[first]
+        .announce(t0, ifindex, ip)
+        .expect("known interface");
+    exchange(&mut nodes, ifindex, t0);
+    run_until(&mut nodes, ifindex, t0 + Duration::from_secs(60));
+    assert_eq!(nodes[first].poll_timeout(), None, "schedule over");
+    let t1 = t0 + Duration::from_secs(60);
+    let second = 1 - first;
+    nodes[second]
+        .announce(t1, ifindex, ip)
+        .expect("known interface");
+    exchange(&mut nodes, ifindex, t1);
+    run_until(&mut nodes, ifindex, t1 + Duration::from_secs(60));
+    assert_eq!(conflicts(&mut nodes[first]), vec![macs[second]]);
+    assert_eq!(
+        conflicts(&mut nodes[second]),
+        vec![macs[first]],
+        "the later claimant learns of the first (it defended)"
+    );
+    assert_eq!(
+        nodes[first]
+            .counters(ifindex)
+            .expect("interface")
+            .defences_sent,
+        1
+    );
+}
+
+/// The announcement schedule of `ip` on a fresh responder: rounds at the schedule's offsets,
+/// each of `frames_per_round` frames; withdrawing stops it, announcing again restarts it with
+/// one round, and `hand_over` ends it while requests (`request`, asking for `ip`) are still
+/// answered.
+pub fn the_schedule_runs_and_stops<P: Protocol>(
+    ifindex: u32,
+    mac: MacAddress,
+    ip: P::Addr,
+    frames_per_round: usize,
+    request: &[u8],
+) {
+    let mut r = responder::<P>(Config::default(), ifindex, mac);
+    let t0 = Instant::now();
+    assert!(r.announce(t0, ifindex, ip).expect("known interface").new);
+    assert_eq!(drain(&mut r, t0).len(), frames_per_round);
+    let mut deadlines = vec![];
+    while let Some(at) = r.poll_timeout() {
+        deadlines.push(at - t0);
+        assert_eq!(drain(&mut r, at).len(), frames_per_round);
+    }
+    let schedule = Config::<P>::default().schedule;
+    assert_eq!(deadlines, schedule.offsets()[1..].to_vec());
+    let rounds = u64::try_from(schedule.offsets().len()).unwrap_or(u64::MAX);
+    let frames = u64::try_from(frames_per_round).unwrap_or(u64::MAX);
+    assert_eq!(
+        r.counters(ifindex).expect("interface").gratuitous_sent,
+        rounds * frames
+    );
+
+    // Withdraw stops it; announcing again restarts it, one round however many calls.
+    let t1 = t0 + Duration::from_secs(10);
+    assert!(r.withdraw(ifindex, ip).is_some());
+    assert_eq!(r.poll_timeout(), None);
+    assert!(r.handle_frame(t1, ifindex, request).is_none(), "withdrawn");
+    assert!(r.announce(t1, ifindex, ip).expect("known interface").new);
+    assert!(!r.announce(t1, ifindex, ip).expect("known interface").new);
+    assert_eq!(drain(&mut r, t1).len(), frames_per_round, "one round");
+    assert_eq!(r.poll_timeout(), Some(t1 + schedule.offsets()[1]));
+    assert_eq!(r.announced(ifindex).collect::<Vec<_>>(), vec![ip]);
+
+    // Hand over: no more rounds, still answered; announcing again starts a new schedule.
+    r.hand_over();
+    assert_eq!(r.poll_timeout(), None);
+    assert!(drain(&mut r, t1 + Duration::from_secs(10)).is_empty());
+    assert!(r.handle_frame(t1, ifindex, request).is_some());
+    assert!(r.is_announced(ifindex, ip));
+    r.announce(t1, ifindex, ip).expect("known interface");
+    assert_eq!(drain(&mut r, t1).len(), frames_per_round);
+    assert!(r.poll_timeout().is_some());
+}
