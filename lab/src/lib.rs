@@ -47,6 +47,8 @@ pub mod kube;
 #[cfg(target_os = "linux")]
 pub mod l2;
 #[cfg(target_os = "linux")]
+pub mod l2_scenarios;
+#[cfg(target_os = "linux")]
 pub mod l2host;
 #[cfg(target_os = "linux")]
 pub mod net;

@@ -1,17 +1,19 @@
-//! ARP in a network-namespace lab (see `lab/mod.rs`): real `arping`, the client's kernel and
+//! ARP in a network-namespace lab (`lb_lab::l2`): real `arping`, the client's kernel and
 //! TCP against our driver running in the node namespaces.
 //!
 //! These need root, `ip`, `arping` (Debian package `arping`) and `ping`; they skip with a
-//! message otherwise, and fail instead when `LB_LAB=required` (as `.ci/run` sets).
+//! message otherwise, and fail instead when `LB_LAB=required` (as `.ci/run` sets). The
+//! scenarios both protocols pass are `lb_lab::l2_scenarios`; the rest are ARP's own.
 
 use lb_lab::l2 as lab;
+use lb_lab::l2_scenarios;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use lab::{Lab, ip4, mac};
 use lb_arp::driver::{DriverConfig, Handle, InterfaceFilter};
-use lb_arp::{Event, MacAddress, ProbeConfig, ProbeOutcome};
+use lb_arp::{Event, MacAddress};
 
 const VIP: &str = "192.0.2.100";
 const TOOLS: &[&str] = &["arping", "ping"];
@@ -36,146 +38,24 @@ fn lab_mac(host: &str) -> MacAddress {
 
 #[test]
 fn arping_gets_our_mac_for_the_vip_and_nothing_else() {
-    let Some(lab) = Lab::up("a1", TOOLS) else {
-        return;
-    };
-    lab.accept_vip("node1", VIP);
-    lab.accept_vip("node1", "192.0.2.101");
-    // arp_ignore=1: the node's kernel does not answer for addresses it only accepts.
-    assert_eq!(
-        lab.arping("client", VIP),
-        None,
-        "kernel answered for the VIP"
+    l2_scenarios::the_tool_gets_our_mac_for_the_vip_and_nothing_else::<lb_arp::Arp>(
+        &l2_scenarios::ARP,
     );
-
-    let node1 = L2Host::start(lab.netns_path("node1"), config());
-    node1.handle.announce(vip()).expect("announce");
-    assert_eq!(lab.arping("client", VIP), Some(mac("node1")));
-    assert_eq!(
-        lab.arping("client", "192.0.2.101"),
-        None,
-        "answered for an address not announced"
-    );
-    assert_eq!(node1.handle.announced(), vec![vip()]);
-    let (iface, counters) = node1.handle.interfaces().pop().expect("eth0");
-    assert_eq!(iface.name, "eth0");
-    assert!(
-        counters.replies_sent >= 1 && counters.requests_received >= 2,
-        "{counters:?}"
-    );
-    assert!(counters.gratuitous_sent >= 2, "{counters:?}");
-
-    assert!(node1.handle.withdraw(vip()));
-    assert_eq!(lab.arping("client", VIP), None, "answered after withdraw");
 }
 
 #[test]
 fn client_kernel_learns_the_mac_tcp_reaches_the_node_and_failover_moves_it() {
-    let Some(lab) = Lab::up("a2", TOOLS) else {
-        return;
-    };
-    for node in ["node1", "node2"] {
-        lab.accept_vip(node, VIP);
-        lab::tcp_server(
-            &lab,
-            node,
-            false,
-            if node == "node1" { "node1" } else { "node2" },
-        );
-    }
-    let node1 = L2Host::start(lab.netns_path("node1"), config());
-    let node2 = L2Host::start(lab.netns_path("node2"), config());
-    node1.handle.announce(vip()).expect("announce");
-
-    assert!(lab.ping("client", VIP), "ping to the VIP");
-    assert_eq!(lab.neigh("client", VIP), Some(mac("node1")));
-    assert_eq!(
-        lab::tcp_get(&lab, "client", IpAddr::V4(vip())).as_deref(),
-        Some("node1")
-    );
-    // The BPF filter kept the ICMP echo and TCP frames in the kernel: the core saw none.
-    let (_, counters) = node1.handle.interfaces().pop().expect("eth0");
-    assert_eq!(
-        counters.malformed, 0,
-        "non-ARP/NDP frames reached user space: {counters:?}"
-    );
-
-    // Takeover: node2 announces (gratuitous ARP), node1 withdraws silently.
-    node2.handle.announce(vip()).expect("announce");
-    node1.handle.withdraw(vip());
-    assert!(
-        Lab::wait_for(Duration::from_secs(2), || lab.neigh("client", VIP)
-            == Some(mac("node2"))),
-        "client's neighbour entry still {:?}",
-        lab.neigh("client", VIP)
-    );
-    assert_eq!(
-        lab::tcp_get(&lab, "client", IpAddr::V4(vip())).as_deref(),
-        Some("node2")
-    );
+    l2_scenarios::the_client_follows_a_takeover::<lb_arp::Arp>(&l2_scenarios::ARP);
 }
 
 #[test]
 fn probe_finds_a_used_address_and_not_a_free_one() {
-    let Some(lab) = Lab::up("a3", TOOLS) else {
-        return;
-    };
-    let fast = ProbeConfig {
-        count: 2,
-        interval: Duration::from_millis(200),
-        wait: Duration::from_millis(500),
-    };
-    let mut cfg = config();
-    cfg.responder.probe = fast;
-    let node1 = L2Host::start(lab.netns_path("node1"), cfg);
-
-    let used: Ipv4Addr = ip4("client").parse().expect("ip");
-    node1.handle.probe(used).expect("probe");
-    let done = node1.wait_event(
-        Duration::from_secs(3),
-        |e: &Event| matches!(e, Event::ProbeDone { ip, .. } if *ip == used),
-    );
-    assert!(
-        matches!(done, Some(Event::ProbeDone { outcome: ProbeOutcome::InUse { mac }, .. }) if mac == lab_mac("client")),
-        "{done:?}"
-    );
-
-    let free: Ipv4Addr = "192.0.2.200".parse().expect("ip");
-    node1.handle.probe(free).expect("probe");
-    let done = node1.wait_event(
-        Duration::from_secs(3),
-        |e: &Event| matches!(e, Event::ProbeDone { ip, .. } if *ip == free),
-    );
-    assert!(
-        matches!(
-            done,
-            Some(Event::ProbeDone {
-                outcome: ProbeOutcome::Free,
-                ..
-            })
-        ),
-        "{done:?}"
-    );
+    l2_scenarios::a_probe_tells_used_from_free::<lb_arp::Arp>(&l2_scenarios::ARP);
 }
 
 #[test]
 fn split_brain_each_watcher_reports_the_other() {
-    let Some(lab) = Lab::up("a4", TOOLS) else {
-        return;
-    };
-    let node1 = L2Host::start(lab.netns_path("node1"), config());
-    let node2 = L2Host::start(lab.netns_path("node2"), config());
-    node1.handle.announce(vip()).expect("announce");
-    node2.handle.announce(vip()).expect("announce");
-    for (me, other) in [(&node1, "node2"), (&node2, "node1")] {
-        let e = me.wait_event(Duration::from_secs(3), |e: &Event| {
-            matches!(e, Event::Conflict { .. })
-        });
-        assert!(
-            matches!(e, Some(Event::Conflict { ip, foreign_mac, .. }) if ip == vip() && foreign_mac == lab_mac(other)),
-            "{e:?}"
-        );
-    }
+    l2_scenarios::split_brain_each_reports_the_other::<lb_arp::Arp>(&l2_scenarios::ARP);
 }
 
 /// Split brain where the first node's gratuitous schedule ended long before the second node

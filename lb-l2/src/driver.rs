@@ -46,7 +46,7 @@ const PACKET_OUTGOING: u8 = 4;
 /// and the interfaces it may serve.
 pub trait Sockets: Protocol {
     /// The protocol crate's error, which every [`Error`] of this crate converts into.
-    type Error: From<Error> + fmt::Display;
+    type Error: From<Error> + fmt::Display + fmt::Debug;
 
     /// The name prefix of reader threads (the interface name follows).
     const THREAD_PREFIX: &'static str;
