@@ -2,14 +2,6 @@
 //! round (request and reply form), a defence and an RFC 5227 probe, and how a received ARP
 //! frame reads. [`ArpResponder`] is the core with this protocol; the schedule, probes,
 //! conflicts, counters and events are the core's.
-//!
-//! The driver's loop is:
-//!
-//! 1. a frame arrives on interface `i`: `handle_frame(now, i, bytes)` and send the reply it
-//!    returns, if any;
-//! 2. the deadline from `poll_timeout()` passes (or `announce`/`probe` was called): send every
-//!    frame `poll_transmit(now)` yields;
-//! 3. drain `poll_event()` after either.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -182,17 +174,10 @@ impl Protocol for Arp {
 mod tests {
     use std::time::Instant;
 
-    use lb_l2::testing;
+    use lb_l2::testing::{self, CLIENT, IF, OURS};
 
     use super::*;
 
-    const IF: u32 = 2;
-    fn mac() -> MacAddress {
-        MacAddress([2, 0, 0, 0, 0, 0x0b])
-    }
-    fn client() -> MacAddress {
-        MacAddress([2, 0, 0, 0, 0, 0x0a])
-    }
     fn vip() -> Ipv4Addr {
         Ipv4Addr::new(192, 0, 2, 100)
     }
@@ -200,13 +185,7 @@ mod tests {
         Ipv4Addr::new(192, 0, 2, 10)
     }
     fn responder() -> ArpResponder {
-        let mut r = ArpResponder::new(Config::default());
-        r.add_interface(Interface {
-            index: IF,
-            name: "eth0".into(),
-            mac: mac(),
-        });
-        r
+        testing::default_responder()
     }
     fn bytes(frame: ArpFrame) -> Vec<u8> {
         let mut buf = vec![0u8; 60];
@@ -216,8 +195,8 @@ mod tests {
     }
     fn request(target: Ipv4Addr) -> Vec<u8> {
         bytes(ArpFrame {
-            ethernet: EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp),
-            arp: ArpRepr::request(client(), client_ip(), target),
+            ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp),
+            arp: ArpRepr::request(CLIENT, client_ip(), target),
         })
     }
     fn drain(r: &mut ArpResponder, now: Instant) -> Vec<ArpFrame> {
@@ -234,11 +213,11 @@ mod tests {
         r.announce(now, IF, vip()).unwrap();
         let reply =
             ArpFrame::parse(r.handle_frame(now, IF, &request(vip())).unwrap().bytes()).unwrap();
-        assert_eq!(reply.ethernet.src_addr, mac());
-        assert_eq!(reply.ethernet.dst_addr, client());
+        assert_eq!(reply.ethernet.src_addr, OURS);
+        assert_eq!(reply.ethernet.dst_addr, CLIENT);
         assert_eq!(
             reply.arp,
-            ArpRepr::reply_to(&ArpRepr::request(client(), client_ip(), vip()), mac())
+            ArpRepr::reply_to(&ArpRepr::request(CLIENT, client_ip(), vip()), OURS)
         );
         assert!(
             r.handle_frame(now, IF, &request(Ipv4Addr::new(192, 0, 2, 101)))
@@ -258,18 +237,14 @@ mod tests {
         let now = Instant::now();
         r.announce(now, IF, vip()).unwrap();
         let own = bytes(ArpFrame {
-            ethernet: EthernetRepr::new(mac(), MacAddress::BROADCAST, EtherType::Arp),
-            arp: ArpRepr::request(mac(), vip(), vip()),
+            ethernet: EthernetRepr::new(OURS, MacAddress::BROADCAST, EtherType::Arp),
+            arp: ArpRepr::request(OURS, vip(), vip()),
         });
         assert!(r.handle_frame(now, IF, &own).is_none());
         assert_eq!(r.counters(IF).unwrap().own_frames, 1);
         let to_other = bytes(ArpFrame {
-            ethernet: EthernetRepr::new(
-                client(),
-                MacAddress([2, 0, 0, 0, 0, 0x0c]),
-                EtherType::Arp,
-            ),
-            arp: ArpRepr::request(client(), client_ip(), vip()),
+            ethernet: EthernetRepr::new(CLIENT, MacAddress([2, 0, 0, 0, 0, 0x0c]), EtherType::Arp),
+            arp: ArpRepr::request(CLIENT, client_ip(), vip()),
         });
         assert!(r.handle_frame(now, IF, &to_other).is_none());
         assert!(r.handle_frame(now, IF, &[0u8; 10]).is_none());
@@ -288,9 +263,9 @@ mod tests {
             vid: 42,
         };
         let tagged = bytes(ArpFrame {
-            ethernet: EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp)
+            ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp)
                 .with_vlan(Some(tag)),
-            arp: ArpRepr::request(client(), client_ip(), vip()),
+            arp: ArpRepr::request(CLIENT, client_ip(), vip()),
         });
         // On the parent interface a tagged request is for a VLAN we do not serve here:
         // answering it untagged would put the reply on the native LAN.
@@ -302,9 +277,9 @@ mod tests {
         assert!(r.handle_frame(now, IF, &qinq).is_none());
         // A claim on another VLAN is not a conflict here either.
         let claim = bytes(ArpFrame {
-            ethernet: EthernetRepr::new(client(), MacAddress::BROADCAST, EtherType::Arp)
+            ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp)
                 .with_vlan(Some(tag)),
-            arp: ArpRepr::gratuitous_reply(client(), vip()),
+            arp: ArpRepr::gratuitous_reply(CLIENT, vip()),
         });
         assert!(r.handle_frame(now, IF, &claim).is_none());
         assert_eq!(r.poll_event(), None);
@@ -324,9 +299,9 @@ mod tests {
         assert!(
             first
                 .iter()
-                .all(|f| f.ethernet.dst_addr.is_broadcast() && f.ethernet.src_addr == mac())
+                .all(|f| f.ethernet.dst_addr.is_broadcast() && f.ethernet.src_addr == OURS)
         );
-        testing::the_schedule_runs_and_stops::<Arp>(IF, mac(), vip(), 2, &request(vip()));
+        testing::the_schedule_runs_and_stops::<Arp>(IF, OURS, vip(), 2, &request(vip()));
     }
 
     #[test]
@@ -450,7 +425,7 @@ mod tests {
 
     #[test]
     fn split_brain_is_seen_from_both_sides_whichever_announced_first() {
-        let macs = [mac(), MacAddress([2, 0, 0, 0, 0, 0x0c])];
+        let macs = [OURS, MacAddress([2, 0, 0, 0, 0, 0x0c])];
         testing::split_brain::<Arp>(IF, macs, vip(), 0);
         testing::split_brain::<Arp>(IF, macs, vip(), 1);
     }
@@ -464,7 +439,7 @@ mod tests {
         r.add_interface(Interface {
             index: IF,
             name: "eth0".into(),
-            mac: mac(),
+            mac: OURS,
         });
         let t0 = Instant::now();
         r.announce(t0, IF, vip()).unwrap();
@@ -473,7 +448,7 @@ mod tests {
             let at = r.poll_timeout().unwrap();
             drain(&mut r, at);
         }
-        r.handle_frame(t1, IF, &claim(client(), vip()));
+        r.handle_frame(t1, IF, &claim(CLIENT, vip()));
         assert!(drain(&mut r, t1).is_empty());
         assert!(matches!(r.poll_event(), Some(Event::Conflict { .. })));
     }
@@ -491,13 +466,13 @@ mod tests {
         r.add_interface(Interface {
             index: IF,
             name: "eth0".into(),
-            mac: mac(),
+            mac: OURS,
         });
         let t0 = Instant::now();
         r.probe(t0, IF, vip()).unwrap();
         let sent = drain(&mut r, t0);
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].arp, ArpRepr::probe(mac(), vip()));
+        assert_eq!(sent[0].arp, ArpRepr::probe(OURS, vip()));
         assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_millis(100)));
         assert_eq!(drain(&mut r, t0 + Duration::from_millis(100)).len(), 1);
         assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_millis(400)));
@@ -523,8 +498,8 @@ mod tests {
         drain(&mut r, t0);
         // The kernel of the host owning the address answers the probe: reply to 0.0.0.0.
         let answer = bytes(ArpFrame {
-            ethernet: EthernetRepr::new(client(), mac(), EtherType::Arp),
-            arp: ArpRepr::reply_to(&ArpRepr::probe(mac(), client_ip()), client()),
+            ethernet: EthernetRepr::new(CLIENT, OURS, EtherType::Arp),
+            arp: ArpRepr::reply_to(&ArpRepr::probe(OURS, client_ip()), CLIENT),
         });
         assert!(r.handle_frame(t0, IF, &answer).is_none());
         assert_eq!(
@@ -532,7 +507,7 @@ mod tests {
             Some(Event::ProbeDone {
                 ifindex: IF,
                 ip: client_ip(),
-                outcome: ProbeOutcome::InUse { mac: client() }
+                outcome: ProbeOutcome::InUse { mac: CLIENT }
             })
         );
         assert_eq!(r.poll_timeout(), None, "the probe's timer is stale");
@@ -547,7 +522,7 @@ mod tests {
         r.add_interface(Interface {
             index: IF,
             name: "eth0".into(),
-            mac: mac(),
+            mac: OURS,
         });
         let now = Instant::now();
         let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);

@@ -9,6 +9,19 @@ use std::time::{Duration, Instant};
 use crate::MacAddress;
 use crate::responder::{Config, Event, EventOf, Interface, Protocol, Responder, Transmit};
 
+/// The interface index the unit tests use.
+pub const IF: u32 = 2;
+/// Our interface's MAC in the unit tests.
+pub const OURS: MacAddress = MacAddress([2, 0, 0, 0, 0, 0x0b]);
+/// The client's MAC in the unit tests.
+pub const CLIENT: MacAddress = MacAddress([2, 0, 0, 0, 0, 0x0a]);
+
+/// A responder with the default configuration and one interface, [`IF`], whose MAC is
+/// [`OURS`].
+pub fn default_responder<P: Protocol>() -> Responder<P> {
+    responder(Config::default(), IF, OURS)
+}
+
 /// A responder with `config` and one interface, `ifindex`, whose MAC is `mac`.
 pub fn responder<P: Protocol>(config: Config<P>, ifindex: u32, mac: MacAddress) -> Responder<P> {
     let mut r = Responder::new(config);

@@ -2,15 +2,6 @@
 //! Advertisement of an announcement round and a defence, the DAD-style probe, how a received
 //! NS or NA reads, and the solicited-node group each address needs. [`NdpResponder`] is the
 //! core with this protocol; the schedule, probes, conflicts, counters and events are the core's.
-//!
-//! The driver's loop is:
-//!
-//! 1. a frame arrives on interface `i`: `handle_frame(now, i, bytes)` and send the reply it
-//!    returns, if any;
-//! 2. the deadline from `poll_timeout()` passes (or `announce`/`probe` was called): send every
-//!    frame `poll_transmit(now)` yields;
-//! 3. drain `poll_event()` after either; join / leave the multicast groups that `announce` and
-//!    `withdraw` return.
 
 use std::net::Ipv6Addr;
 use std::time::Duration;
@@ -251,17 +242,10 @@ impl Protocol for Ndp {
 mod tests {
     use std::time::Instant;
 
-    use lb_l2::testing;
+    use lb_l2::testing::{self, CLIENT, IF, OURS};
 
     use super::*;
 
-    const IF: u32 = 2;
-    fn mac() -> MacAddress {
-        MacAddress([2, 0, 0, 0, 0, 0x0b])
-    }
-    fn client() -> MacAddress {
-        MacAddress([2, 0, 0, 0, 0, 0x0a])
-    }
     fn vip() -> Ipv6Addr {
         "2001:db8:1::100".parse().unwrap()
     }
@@ -269,13 +253,7 @@ mod tests {
         "2001:db8:1::a".parse().unwrap()
     }
     fn responder() -> NdpResponder {
-        let mut r = NdpResponder::new(Config::default());
-        r.add_interface(Interface {
-            index: IF,
-            name: "eth0".into(),
-            mac: mac(),
-        });
-        r
+        testing::default_responder()
     }
     fn bytes(frame: NdpFrame) -> Vec<u8> {
         let mut buf = vec![0u8; frame.buffer_len()];
@@ -284,12 +262,12 @@ mod tests {
     }
     fn ns(target: Ipv6Addr) -> Vec<u8> {
         bytes(NdpFrame {
-            ethernet: EthernetRepr::new(client(), solicited_node_mac(target), EtherType::Ipv6),
+            ethernet: EthernetRepr::new(CLIENT, solicited_node_mac(target), EtherType::Ipv6),
             src_addr: client_ip(),
             dst_addr: solicited_node(target),
             message: NdiscRepr::NeighborSolicit {
                 target_addr: target,
-                lladdr: Some(client()),
+                lladdr: Some(CLIENT),
             },
         })
     }
@@ -306,8 +284,8 @@ mod tests {
         assert!(r.handle_frame(now, IF, &ns(vip())).is_none());
         r.announce(now, IF, vip()).unwrap();
         let na = NdpFrame::parse(r.handle_frame(now, IF, &ns(vip())).unwrap().bytes()).unwrap();
-        assert_eq!(na.ethernet.src_addr, mac());
-        assert_eq!(na.ethernet.dst_addr, client());
+        assert_eq!(na.ethernet.src_addr, OURS);
+        assert_eq!(na.ethernet.dst_addr, CLIENT);
         assert_eq!((na.src_addr, na.dst_addr), (vip(), client_ip()));
         assert_eq!(
             na.message,
@@ -318,7 +296,7 @@ mod tests {
                     override_: false
                 },
                 target_addr: vip(),
-                lladdr: Some(mac()),
+                lladdr: Some(OURS),
             }
         );
         let other: Ipv6Addr = "2001:db8:1::101".parse().unwrap();
@@ -358,7 +336,7 @@ mod tests {
         bad[14 + 7] = 64; // hop limit
         assert!(r.handle_frame(now, IF, &bad).is_none());
         let own = bytes(NdpFrame {
-            ethernet: EthernetRepr::new(mac(), ALL_NODES_MAC, EtherType::Ipv6),
+            ethernet: EthernetRepr::new(OURS, ALL_NODES_MAC, EtherType::Ipv6),
             src_addr: vip(),
             dst_addr: ALL_NODES,
             message: NdiscRepr::NeighborAdvert {
@@ -367,7 +345,7 @@ mod tests {
                     ..NeighborFlags::default()
                 },
                 target_addr: vip(),
-                lladdr: Some(mac()),
+                lladdr: Some(OURS),
             },
         });
         assert!(r.handle_frame(now, IF, &own).is_none());
@@ -397,8 +375,8 @@ mod tests {
                 override_: true
             }
         );
-        assert_eq!(lladdr, Some(mac()));
-        testing::the_schedule_runs_and_stops::<Ndp>(IF, mac(), vip(), 1, &ns(vip()));
+        assert_eq!(lladdr, Some(OURS));
+        testing::the_schedule_runs_and_stops::<Ndp>(IF, OURS, vip(), 1, &ns(vip()));
     }
 
     #[test]
@@ -503,7 +481,7 @@ mod tests {
 
     #[test]
     fn split_brain_is_seen_from_both_sides_whichever_announced_first() {
-        let macs = [mac(), MacAddress([2, 0, 0, 0, 0, 0x0c])];
+        let macs = [OURS, MacAddress([2, 0, 0, 0, 0, 0x0c])];
         testing::split_brain::<Ndp>(IF, macs, vip(), 0);
         testing::split_brain::<Ndp>(IF, macs, vip(), 1);
     }
@@ -533,7 +511,7 @@ mod tests {
         r.probe(t0, IF, client_ip()).unwrap();
         drain(&mut r, t0);
         let answer = bytes(NdpFrame {
-            ethernet: EthernetRepr::new(client(), ALL_NODES_MAC, EtherType::Ipv6),
+            ethernet: EthernetRepr::new(CLIENT, ALL_NODES_MAC, EtherType::Ipv6),
             src_addr: client_ip(),
             dst_addr: ALL_NODES,
             message: NdiscRepr::NeighborAdvert {
@@ -542,7 +520,7 @@ mod tests {
                     ..NeighborFlags::default()
                 },
                 target_addr: client_ip(),
-                lladdr: Some(client()),
+                lladdr: Some(CLIENT),
             },
         });
         assert!(r.handle_frame(t0, IF, &answer).is_none());
@@ -551,7 +529,7 @@ mod tests {
             Some(Event::ProbeDone {
                 ifindex: IF,
                 ip: client_ip(),
-                outcome: ProbeOutcome::InUse { mac: client() }
+                outcome: ProbeOutcome::InUse { mac: CLIENT }
             })
         );
         assert_eq!(r.poll_timeout(), None);

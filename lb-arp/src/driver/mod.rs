@@ -1,28 +1,15 @@
-//! The tokio driver (Linux): [`lb_l2::driver`] running the sans-IO [`ArpResponder`].
+//! The tokio driver (Linux): [`lb_l2::driver`] running [`ArpResponder`](crate::ArpResponder)
+//! (reader threads per CPU replying from the thread that received the request, a timer task,
+//! a link watcher; see there).
 //!
-//! ```text
-//!   reader thread per CPU & interface ─▶ ┌──────────────────────┐ ──reply──▶ same socket
-//!   (blocking recv, BPF: ARP only)       │ Mutex<ArpResponder>  │
-//!   timer task (sleep_until deadline) ──▶│                      │ ──gratuitous/probes──▶ sockets
-//!   Handle (announce/withdraw/probe) ──▶ └──────────────────────┘ ──Event──▶ broadcast (Handle::events)
-//!   link watcher (netlink RTMGRP_LINK + periodic rescan) ── opens/closes sockets
-//! ```
-//!
-//! Replies are sent from the reader thread that received the request, without a channel hop
-//! or an event-loop wake-up: a plain thread blocked in `recv` is the shortest path from the
-//! NIC to the reply (the lab measures it against the kernel's own ARP replies). Each CPU has its
-//! own reader, pinned to it and (by default) at real-time priority, fed by a
-//! `PACKET_FANOUT_CPU` group, so a request is handled on the CPU that received it without
-//! waiting for a wake-up elsewhere. Timers, link changes and events run on the tokio runtime.
-//!
-//! What is ARP's here: the sockets' EtherType and BPF program (ARP frames only; a frame tagged
-//! for a VLAN is served on that VLAN's sub-interface, not here), the interfaces MetalLB would use for ARP, and the calls into [`ArpResponder`].
+//! What is ARP's here: the sockets' EtherType and BPF program (ARP frames only, so the
+//! interface gets no `ETH_P_ALL` tap; a frame tagged for a VLAN is served on that VLAN's
+//! sub-interface, not here) and the interfaces MetalLB would use for ARP.
 //! [`Handle::announce`] sends the first gratuitous ARP at once; [`Handle::probe`] starts an
-//! RFC 5227 probe whose outcome arrives as [`Event::ProbeDone`] per interface.
-
-use std::path::Path;
+//! RFC 5227 probe whose outcome arrives as `Event::ProbeDone` per interface.
 
 use lb_l2::driver as l2;
+pub use lb_l2::driver::enter_netns;
 use lb_l2::sys::BpfInsn;
 
 pub use lb_l2::netlink::{InterfaceFilter, Link, NamePattern, links};
@@ -66,24 +53,11 @@ impl l2::Sockets for Arp {
 /// Driver settings (see [`lb_l2::driver::DriverConfig`]).
 pub type DriverConfig = l2::DriverConfig<Config>;
 
-/// A running driver: announce, withdraw, probe and inspect at run time. Cheap to clone.
+/// A running driver (see [`lb_l2::driver::Handle`]).
 pub type Handle = l2::Handle<Arp>;
 
-/// Moves the calling thread into a network namespace (for example `/run/netns/NAME`): sockets
-/// the driver opens afterwards on this thread, and the interfaces it discovers, are that
-/// namespace's. Run a current-thread tokio runtime on that thread.
-pub fn enter_netns(path: impl AsRef<Path>) -> Result<()> {
-    Ok(l2::enter_netns(path)?)
-}
-
-/// Starts the driver on the current tokio runtime: discovers ARP-eligible interfaces, opens
-/// their sockets and spawns its tasks and reader threads (one per CPU and interface). Events
-/// (conflicts, probe results) go to every [`Handle::events`] receiver. [`Handle::shutdown`] stops
-/// everything; so does dropping the runtime (the reader threads notice within 100 ms).
-///
-/// Interfaces are discovered in the network namespace of the thread that runs the driver's
-/// tasks: to serve another namespace, call [`enter_netns`] on a thread and run a
-/// current-thread runtime there.
+/// Starts the driver on the current tokio runtime (see [`lb_l2::driver::spawn`]) on the
+/// ARP-eligible interfaces.
 pub async fn spawn(config: DriverConfig) -> Result<Handle> {
     l2::spawn(config).await
 }
