@@ -198,12 +198,17 @@ pub fn l2_answers(net: &Namespaces, ip: IpAddr) -> Vec<String> {
 /// failed).
 pub type Attempts = Vec<(Instant, Option<String>)>;
 
+/// The failed attempts of a [`ClientLoop`], with why: `ConnectionReset` when a host reset the
+/// connection (a handover moved the address while it was open: the new owner's host has no
+/// such connection), `TimedOut` / `WouldBlock` when nobody answered in time.
+pub type Failures = Vec<(Instant, std::io::ErrorKind)>;
+
 /// A client loop: a fresh TCP connection to `ip:8080` every 10 ms (100 ms to connect,
 /// 200 ms to read the host's name) from a namespace, each outcome recorded with its time.
 #[derive(Debug)]
 pub struct ClientLoop {
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Attempts>>,
+    thread: Option<std::thread::JoinHandle<(Attempts, Failures)>>,
 }
 
 impl ClientLoop {
@@ -213,7 +218,7 @@ impl ClientLoop {
         let flag = stop.clone();
         let thread = net::in_netns(netns_path, move || {
             use std::io::Read;
-            let mut out = Vec::new();
+            let (mut out, mut failures) = (Vec::new(), Vec::new());
             while !flag.load(Ordering::Relaxed) {
                 let at = Instant::now();
                 let got = std::net::TcpStream::connect_timeout(
@@ -225,13 +230,21 @@ impl ClientLoop {
                     let mut text = String::new();
                     s.read_to_string(&mut text)?;
                     Ok(text)
-                })
-                .ok()
-                .filter(|t| !t.is_empty());
-                out.push((at, got));
+                });
+                let got = got.and_then(|t| {
+                    if t.is_empty() {
+                        Err(std::io::ErrorKind::UnexpectedEof.into())
+                    } else {
+                        Ok(t)
+                    }
+                });
+                if let Err(e) = &got {
+                    failures.push((at, e.kind()));
+                }
+                out.push((at, got.ok()));
                 std::thread::sleep(Duration::from_millis(10));
             }
-            out
+            (out, failures)
         });
         ClientLoop {
             stop,
@@ -240,7 +253,12 @@ impl ClientLoop {
     }
 
     /// Stops the loop and returns its attempts.
-    pub fn finish(mut self) -> Attempts {
+    pub fn finish(self) -> Attempts {
+        self.finish_with_failures().0
+    }
+
+    /// Stops the loop and returns its attempts and why those that failed did.
+    pub fn finish_with_failures(mut self) -> (Attempts, Failures) {
         self.stop.store(true, Ordering::Relaxed);
         self.thread
             .take()
