@@ -242,3 +242,153 @@ pub fn the_schedule_runs_and_stops<P: Protocol>(
     assert_eq!(drain(&mut r, t1).len(), frames_per_round);
     assert!(r.poll_timeout().is_some());
 }
+
+/// What a protocol gives [`run_script`]: addresses and well-formed frames from script bytes,
+/// and the checks of what its responder sends.
+pub trait Script: Protocol {
+    /// The address a script byte names (a handful, so that operations meet).
+    fn addr(b: u8) -> Self::Addr;
+    /// A well-formed frame of some kind chosen by `arg`, from `sender`, to interface `ifindex`
+    /// whose MAC is `ours` (as bytes on the wire).
+    fn frame(arg: u8, sender: MacAddress, ours: MacAddress) -> Vec<u8>;
+    /// Panics unless `reply` is a right answer, from `ours`, to `request` for an address
+    /// `announced` holds.
+    fn check_reply(
+        reply: &[u8],
+        request: &[u8],
+        ours: MacAddress,
+        announced: &dyn Fn(Self::Addr) -> bool,
+    );
+    /// Panics unless `frame`, sent on a timer from `ours`, is an announcement of an address
+    /// `announced` holds or a probe of one `probed` holds.
+    fn check_timer_frame(
+        frame: &[u8],
+        ours: MacAddress,
+        announced: &dyn Fn(Self::Addr) -> bool,
+        probed: &dyn Fn(Self::Addr) -> bool,
+    );
+}
+
+/// The MAC of a script's interface `ifindex`.
+pub fn script_mac(ifindex: u32) -> MacAddress {
+    MacAddress([2, 0, 0, 0, 1, u8::try_from(ifindex).unwrap_or(u8::MAX)])
+}
+
+/// Runs the responder script in `data` (two bytes an operation: what and on which interface,
+/// then its argument), checking the responder's promises after every step; panics only when
+/// one is broken. Promises: a reply answers a request for an address announced on that
+/// interface (the protocol checks its form); every frame sent on a timer is an announcement
+/// of an announced address or a probe of a probed one (the protocol checks its form);
+/// deadlines never stay at or before `now` after `poll_transmit`, which runs dry;
+/// `announced()` and `groups()` follow announce and withdraw.
+pub fn run_script<P: Script>(data: &[u8], raw_frame_len: u8) {
+    const IFACES: [u32; 2] = [1, 2];
+    let config = Config {
+        probe: crate::responder::ProbeConfig {
+            count: 2,
+            interval: Duration::from_millis(100),
+            wait: Duration::from_millis(200),
+        },
+        max_events: 16,
+        ..Config::<P>::default()
+    };
+    let mut r = Responder::new(config);
+    for i in IFACES {
+        r.add_interface(Interface {
+            index: i,
+            name: format!("if{i}"),
+            mac: script_mac(i),
+        });
+    }
+    let mut now = Instant::now();
+    let mut announced = std::collections::HashSet::new();
+    // Every address ever probed: a probe may end (answer, timeout) before its ProbeDone event
+    // is polled, and a new probe for the same address may start meanwhile, so the script
+    // only checks that probes go out for addresses it asked about.
+    let mut probed = std::collections::HashSet::new();
+    let mut bytes = data.iter().copied();
+    while let Some(op) = bytes.next() {
+        let arg = bytes.next().unwrap_or(0);
+        let ifindex = IFACES[usize::from(op >> 7)];
+        let ours = script_mac(ifindex);
+        let ip = P::addr(arg);
+        let mut received = None;
+        match op & 0x7 {
+            0 => {
+                let done = r.announce(now, ifindex, ip).expect("known interface");
+                assert_eq!(done.new, announced.insert((ifindex, ip)));
+            }
+            1 => {
+                let was = announced.remove(&(ifindex, ip));
+                assert_eq!(r.withdraw(ifindex, ip).is_some(), was);
+            }
+            2 => {
+                r.probe(now, ifindex, ip).expect("known interface");
+                probed.insert((ifindex, ip));
+            }
+            // Raw bytes from the script as a frame.
+            3 => {
+                received = Some(
+                    bytes
+                        .by_ref()
+                        .take(usize::from(arg % raw_frame_len))
+                        .collect(),
+                )
+            }
+            // A well-formed packet of some kind, from a foreign host or our own MAC.
+            4 | 5 => {
+                let sender = if arg & 0x40 == 0 {
+                    MacAddress([2, 0, 0, 0, 2, arg])
+                } else {
+                    ours
+                };
+                received = Some(P::frame(arg, sender, ours));
+            }
+            _ => {
+                // Let time pass and send what is due.
+                now += Duration::from_millis(u64::from(arg) * 10);
+                let mut sent = 0;
+                while let Some(t) = r.poll_transmit(now) {
+                    sent += 1;
+                    assert!(sent < 10_000, "poll_transmit does not run dry");
+                    P::check_timer_frame(
+                        t.bytes(),
+                        script_mac(t.ifindex),
+                        &|a| announced.contains(&(t.ifindex, a)),
+                        &|a| probed.contains(&(t.ifindex, a)),
+                    );
+                }
+                if let Some(at) = r.poll_timeout() {
+                    assert!(
+                        at > now,
+                        "a deadline at or before now survived poll_transmit"
+                    );
+                }
+                while r.poll_event().is_some() {}
+            }
+        }
+        if let Some(frame) = received
+            && let Some(reply) = r.handle_frame(now, ifindex, &frame)
+        {
+            P::check_reply(reply.bytes(), &frame, ours, &|a| {
+                announced.contains(&(ifindex, a))
+            });
+        }
+        for i in IFACES {
+            let listed: std::collections::HashSet<P::Addr> = r.announced(i).collect();
+            let expected: std::collections::HashSet<P::Addr> = announced
+                .iter()
+                .filter(|(j, _)| *j == i)
+                .map(|(_, a)| *a)
+                .collect();
+            assert_eq!(
+                listed, expected,
+                "announced() disagrees with announce/withdraw"
+            );
+            let groups: std::collections::HashSet<MacAddress> = r.groups(i).collect();
+            let wanted: std::collections::HashSet<MacAddress> =
+                expected.iter().filter_map(|a| P::group(*a)).collect();
+            assert_eq!(groups, wanted, "multicast groups out of step");
+        }
+    }
+}
