@@ -41,6 +41,7 @@ pub mod bgp;
 pub mod cluster;
 #[cfg(target_os = "linux")]
 pub mod e2e;
+pub mod fuzz;
 pub mod go;
 #[cfg(all(target_os = "linux", feature = "kube"))]
 pub mod kube;
@@ -53,6 +54,15 @@ pub mod l2host;
 #[cfg(target_os = "linux")]
 pub mod net;
 pub mod process;
+
+/// The bytes of a hex string as tcpdump writes it (pairs of digits, no separators); panics on
+/// anything else (fixtures are literals).
+pub fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
 
 /// Runs `args[0]` with the rest as arguments, stdin closed, and collects its output.
 pub fn try_run(args: &[&str]) -> std::io::Result<Output> {

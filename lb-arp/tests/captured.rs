@@ -8,12 +8,7 @@ use std::net::Ipv4Addr;
 
 use lb_arp::{ArpFrame, ArpKind, ArpOperation, MacAddress};
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
+use lb_lab::hex;
 
 const CLIENT: MacAddress = MacAddress([2, 0, 0, 0, 0, 0x0a]);
 const NODE: MacAddress = MacAddress([2, 0, 0, 0, 0, 0x0b]);

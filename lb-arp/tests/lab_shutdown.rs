@@ -6,7 +6,6 @@ use lb_lab::l2 as lab;
 use std::time::Duration;
 
 use lab::Lab;
-use lb_arp::driver::{DriverConfig, InterfaceFilter};
 
 /// Threads of this process named like the driver's reader threads.
 fn reader_threads() -> usize {
@@ -33,10 +32,7 @@ fn shutdown_ends_the_reader_threads() {
             .build()
             .expect("runtime");
         rt.block_on(async {
-            let config = DriverConfig {
-                interfaces: InterfaceFilter::only(["eth0"]),
-                ..DriverConfig::default()
-            };
+            let config = lb_lab::l2_scenarios::config::<lb_arp::Arp>();
             let handle = lb_arp::driver::spawn(config).await.expect("driver starts");
             handle
                 .announce("192.0.2.100".parse().expect("literal"))

@@ -2,7 +2,6 @@
 //! parsers, and the cargo-fuzz corpora replay as ordinary tests.
 
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 
 use lb_arp::{ArpFrame, ArpOperation, ArpRepr, EtherType, EthernetRepr, MacAddress, VlanTag};
 use proptest::prelude::*;
@@ -72,34 +71,14 @@ proptest! {
     }
 }
 
-fn corpus(target: &str) -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    let mut files = Vec::new();
-    for dir in [format!("corpus/{target}"), format!("regressions/{target}")] {
-        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
-            files.extend(
-                entries
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.is_file()),
-            );
-        }
-    }
-    files.sort();
-    files
-}
-
 #[test]
 fn fuzz_corpora_replay() {
-    for (target, run) in [
-        ("arp_frame", lb_arp::roundtrip::frame as fn(&[u8])),
-        ("arp_packet", lb_arp::roundtrip::packet),
-        ("arp_responder", lb_arp::script::run),
-    ] {
-        let files = corpus(target);
-        assert!(!files.is_empty(), "the {target} corpus is missing");
-        for f in files {
-            run(&std::fs::read(&f).expect("readable corpus file"));
-        }
-    }
+    lb_lab::fuzz::replay(
+        env!("CARGO_MANIFEST_DIR"),
+        &[
+            ("arp_frame", lb_arp::roundtrip::frame),
+            ("arp_packet", lb_arp::roundtrip::packet),
+            ("arp_responder", lb_arp::script::run),
+        ],
+    );
 }

@@ -8,7 +8,6 @@ use lb_lab::l2 as lab;
 use std::time::Duration;
 
 use lab::Lab;
-use lb_ndp::driver::InterfaceFilter;
 
 /// Threads of this process whose name starts with `prefix`.
 fn threads(prefix: &str) -> usize {
@@ -39,16 +38,13 @@ fn arp_and_ndp_in_one_process_each_get_per_cpu_readers() {
             .build()
             .expect("runtime");
         rt.block_on(async {
-            let arp = lb_arp::driver::DriverConfig {
-                interfaces: InterfaceFilter::only(["eth0"]),
-                ..Default::default()
-            };
-            let ndp = lb_ndp::driver::DriverConfig {
-                interfaces: InterfaceFilter::only(["eth0"]),
-                ..Default::default()
-            };
-            let a = lb_arp::driver::spawn(arp).await.expect("ARP driver");
-            let n = lb_ndp::driver::spawn(ndp).await.expect("NDP driver");
+            use lb_lab::l2_scenarios::config;
+            let a = lb_arp::driver::spawn(config::<lb_arp::Arp>())
+                .await
+                .expect("ARP driver");
+            let n = lb_ndp::driver::spawn(config::<lb_ndp::Ndp>())
+                .await
+                .expect("NDP driver");
             a.announce("192.0.2.100".parse().expect("literal"))
                 .expect("announce");
             n.announce("2001:db8:1::100".parse().expect("literal"))

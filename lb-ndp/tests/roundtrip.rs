@@ -2,7 +2,6 @@
 //! parsers, and the cargo-fuzz corpora replay as ordinary tests.
 
 use std::net::Ipv6Addr;
-use std::path::PathBuf;
 
 use lb_ndp::{
     EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrame, NeighborFlags, VlanTag,
@@ -130,34 +129,14 @@ proptest! {
     }
 }
 
-fn corpus(target: &str) -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-    let mut files = Vec::new();
-    for dir in [format!("corpus/{target}"), format!("regressions/{target}")] {
-        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
-            files.extend(
-                entries
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.is_file()),
-            );
-        }
-    }
-    files.sort();
-    files
-}
-
 #[test]
 fn fuzz_corpora_replay() {
-    for (target, run) in [
-        ("ndp_frame", lb_ndp::roundtrip::frame as fn(&[u8])),
-        ("ndp_packet", lb_ndp::roundtrip::packet),
-        ("ndp_responder", lb_ndp::script::run),
-    ] {
-        let files = corpus(target);
-        assert!(!files.is_empty(), "the {target} corpus is missing");
-        for f in files {
-            run(&std::fs::read(&f).expect("readable corpus file"));
-        }
-    }
+    lb_lab::fuzz::replay(
+        env!("CARGO_MANIFEST_DIR"),
+        &[
+            ("ndp_frame", lb_ndp::roundtrip::frame),
+            ("ndp_packet", lb_ndp::roundtrip::packet),
+            ("ndp_responder", lb_ndp::script::run),
+        ],
+    );
 }
