@@ -27,12 +27,9 @@ pub mod world;
 /// What can stop the speaker.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The ARP driver failed.
-    #[error("ARP: {0}")]
-    Arp(#[from] lb_arp::Error),
-    /// The NDP driver failed.
-    #[error("NDP: {0}")]
-    Ndp(#[from] lb_ndp::Error),
+    /// The ARP or NDP driver failed (`lb_arp::Error` and `lb_ndp::Error` are one type).
+    #[error("layer 2: {0}")]
+    Layer2(#[from] lb_arp::Error),
     /// The BGP driver failed.
     #[error("BGP: {0}")]
     Bgp(#[from] lb_bgp::driver::Error),
