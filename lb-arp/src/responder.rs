@@ -454,63 +454,22 @@ mod tests {
     }
 
     #[test]
-    fn probe_finds_nothing_then_free() {
-        let mut r = ArpResponder::new(Config {
-            probe: ProbeConfig {
-                count: 2,
-                interval: Duration::from_millis(100),
-                wait: Duration::from_millis(300),
-            },
-            ..Config::default()
-        });
-        r.add_interface(Interface {
-            index: IF,
-            name: "eth0".into(),
-            mac: OURS,
-        });
-        let t0 = Instant::now();
-        r.probe(t0, IF, vip()).unwrap();
-        let sent = drain(&mut r, t0);
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].arp, ArpRepr::probe(OURS, vip()));
-        assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_millis(100)));
-        assert_eq!(drain(&mut r, t0 + Duration::from_millis(100)).len(), 1);
-        assert_eq!(r.poll_timeout(), Some(t0 + Duration::from_millis(400)));
-        assert!(r.poll_event().is_none());
-        assert!(drain(&mut r, t0 + Duration::from_millis(400)).is_empty());
-        assert_eq!(
-            r.poll_event(),
-            Some(Event::ProbeDone {
-                ifindex: IF,
-                ip: vip(),
-                outcome: ProbeOutcome::Free
-            })
-        );
-        assert_eq!(r.poll_timeout(), None);
-        assert_eq!(r.counters(IF).unwrap().probes_sent, 2);
-    }
-
-    #[test]
-    fn probe_finds_a_host_that_answers() {
-        let mut r = responder();
-        let t0 = Instant::now();
-        r.probe(t0, IF, client_ip()).unwrap();
-        drain(&mut r, t0);
+    fn probes_find_nothing_then_free_or_a_host_that_answers() {
         // The kernel of the host owning the address answers the probe: reply to 0.0.0.0.
         let answer = bytes(ArpFrame {
             ethernet: EthernetRepr::new(CLIENT, OURS, EtherType::Arp),
             arp: ArpRepr::reply_to(&ArpRepr::probe(OURS, client_ip()), CLIENT),
         });
-        assert!(r.handle_frame(t0, IF, &answer).is_none());
-        assert_eq!(
-            r.poll_event(),
-            Some(Event::ProbeDone {
-                ifindex: IF,
-                ip: client_ip(),
-                outcome: ProbeOutcome::InUse { mac: CLIENT }
-            })
+        testing::probes_tell_free_from_used::<Arp>(
+            vip(),
+            client_ip(),
+            |probe| {
+                let f = ArpFrame::parse(probe).unwrap();
+                assert_eq!(f.arp, ArpRepr::probe(OURS, vip()));
+                assert!(f.ethernet.dst_addr.is_broadcast());
+            },
+            &answer,
         );
-        assert_eq!(r.poll_timeout(), None, "the probe's timer is stale");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use crate::MacAddress;
-use crate::responder::{Config, Event, EventOf, Interface, Protocol, Responder, Transmit};
+use crate::responder::{
+    Config, Event, EventOf, Interface, ProbeOutcome, Protocol, Responder, Transmit,
+};
 
 /// The interface index the unit tests use.
 pub const IF: u32 = 2;
@@ -391,4 +393,55 @@ pub fn run_script<P: Script>(data: &[u8], raw_frame_len: u8) {
             assert_eq!(groups, wanted, "multicast groups out of step");
         }
     }
+}
+
+/// A probe of `free` (2 probes 100 ms apart, then 300 ms) ends `Free` when nobody answers, each
+/// probe checked by `check_probe`; a probe of `used`, answered by `answer` (a frame from
+/// [`CLIENT`] that shows the address in use), ends `InUse` at once and leaves no live timer.
+pub fn probes_tell_free_from_used<P: Protocol>(
+    free: P::Addr,
+    used: P::Addr,
+    check_probe: impl Fn(&[u8]),
+    answer: &[u8],
+) {
+    let config = Config {
+        probe: crate::responder::ProbeConfig {
+            count: 2,
+            interval: Duration::from_millis(100),
+            wait: Duration::from_millis(300),
+        },
+        ..Config::<P>::default()
+    };
+    let mut r = responder(config, IF, OURS);
+    let t0 = Instant::now();
+    r.probe(t0, IF, free).expect("known interface");
+    let sent = drain(&mut r, t0);
+    assert_eq!(sent.len(), 1);
+    check_probe(sent[0].bytes());
+    let second = t0 + Duration::from_millis(100);
+    assert_eq!(r.poll_timeout(), Some(second));
+    let again = drain(&mut r, second);
+    assert_eq!(again.len(), 1);
+    check_probe(again[0].bytes());
+    let end = t0 + Duration::from_millis(400);
+    assert_eq!(r.poll_timeout(), Some(end));
+    assert!(r.poll_event().is_none());
+    assert!(drain(&mut r, end).is_empty());
+    let done = |ip, outcome| Event::ProbeDone {
+        ifindex: IF,
+        ip,
+        outcome,
+    };
+    assert_eq!(r.poll_event(), Some(done(free, ProbeOutcome::Free)));
+    assert_eq!(r.poll_timeout(), None);
+    assert_eq!(r.counters(IF).expect("interface").probes_sent, 2);
+
+    r.probe(t0, IF, used).expect("known interface");
+    drain(&mut r, t0);
+    assert!(r.handle_frame(t0, IF, answer).is_none());
+    assert_eq!(
+        r.poll_event(),
+        Some(done(used, ProbeOutcome::InUse { mac: CLIENT }))
+    );
+    assert_eq!(r.poll_timeout(), None, "the probe's timer is stale");
 }

@@ -487,51 +487,18 @@ mod tests {
     }
 
     #[test]
-    fn probe_free_and_in_use() {
-        let mut r = responder();
-        let t0 = Instant::now();
-        r.probe(t0, IF, vip()).unwrap();
-        let sent = drain(&mut r, t0);
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].src_addr, Ipv6Addr::UNSPECIFIED);
-        assert_eq!(sent[0].dst_addr, solicited_node(vip()));
-        let end = r.poll_timeout().unwrap();
-        assert_eq!(end - t0, Duration::from_secs(1));
-        assert!(drain(&mut r, end).is_empty());
-        assert_eq!(
-            r.poll_event(),
-            Some(Event::ProbeDone {
-                ifindex: IF,
-                ip: vip(),
-                outcome: ProbeOutcome::Free
-            })
-        );
-
+    fn probes_find_nothing_then_free_or_the_owner() {
         // The owner's kernel answers the DAD probe with an NA to all-nodes.
-        r.probe(t0, IF, client_ip()).unwrap();
-        drain(&mut r, t0);
-        let answer = bytes(NdpFrame {
-            ethernet: EthernetRepr::new(CLIENT, ALL_NODES_MAC, EtherType::Ipv6),
-            src_addr: client_ip(),
-            dst_addr: ALL_NODES,
-            message: NdiscRepr::NeighborAdvert {
-                flags: NeighborFlags {
-                    override_: true,
-                    ..NeighborFlags::default()
-                },
-                target_addr: client_ip(),
-                lladdr: Some(CLIENT),
+        let answer = claim(CLIENT, client_ip());
+        testing::probes_tell_free_from_used::<Ndp>(
+            vip(),
+            client_ip(),
+            |probe| {
+                let f = NdpFrame::parse(probe).unwrap();
+                assert_eq!(f.src_addr, Ipv6Addr::UNSPECIFIED);
+                assert_eq!(f.dst_addr, solicited_node(vip()));
             },
-        });
-        assert!(r.handle_frame(t0, IF, &answer).is_none());
-        assert_eq!(
-            r.poll_event(),
-            Some(Event::ProbeDone {
-                ifindex: IF,
-                ip: client_ip(),
-                outcome: ProbeOutcome::InUse { mac: CLIENT }
-            })
+            &answer,
         );
-        assert_eq!(r.poll_timeout(), None);
     }
 }
