@@ -384,6 +384,10 @@ fn discover(members: Members, client: kube::Client, namespace: String, labels: S
     });
 }
 
+/// How soon a first join that no seed answered is tried again (until the startup gate's
+/// deadline).
+const FIRST_JOIN_RETRY: Duration = Duration::from_millis(100);
+
 /// Memberlist, started once the speaker has its first good configuration: the others hand
 /// this host its addresses the moment they see it, so it must be able to announce them by
 /// then (a speaker that joined first left them unanswered while it read its configuration,
@@ -416,6 +420,7 @@ impl Gossip {
             } => Some((client.clone(), namespace.clone(), labels.clone())),
             _ => None,
         };
+        let deadline = Instant::now() + gate;
         let joiner = tokio::spawn(async move {
             if let Some((client, namespace, labels)) = kube {
                 // The first list before the first join, so the startup gate waits for it.
@@ -426,9 +431,24 @@ impl Gossip {
                 }
                 discover(m.clone(), client, namespace, labels);
             }
-            match m.join_missing().await {
-                Ok(n) => tracing::info!(answered = n, "memberlist: joined"),
-                Err(e) => tracing::warn!(error = %e, "memberlist: first join failed"),
+            // The others read their configuration too before they listen: until one answers
+            // (or the gate's deadline), try again, so that speakers started together meet
+            // before any of them announces alone.
+            loop {
+                match m.join_missing().await {
+                    Ok(n) => {
+                        tracing::info!(answered = n, "memberlist: joined");
+                        break;
+                    }
+                    Err(e) if Instant::now() + FIRST_JOIN_RETRY < deadline => {
+                        tracing::debug!(error = %e, "memberlist: first join, trying again");
+                        tokio::time::sleep(FIRST_JOIN_RETRY).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "memberlist: first join failed");
+                        break;
+                    }
+                }
             }
             let _ = gate_tx.send(());
             loop {
@@ -441,7 +461,7 @@ impl Gossip {
         Ok(Gossip {
             members,
             joined,
-            gate_deadline: Instant::now() + gate,
+            gate_deadline: deadline,
             joiner,
         })
     }
