@@ -207,13 +207,17 @@ impl Session {
         let Some(c) = self.conns.iter().find(|c| c.id == conn) else {
             return;
         };
-        let to_active = c.phase == Phase::OpenSent;
+        let fallback = if c.phase == Phase::OpenSent {
+            Fallback::Active
+        } else {
+            Fallback::Idle
+        };
         self.drop_conn(
             conn,
             None,
             DownReason::ConnectionClosed,
             Event::TcpConnectionFails,
-            to_active,
+            fallback,
             now,
         );
     }
@@ -251,7 +255,7 @@ impl Session {
                 Some(n),
                 DownReason::HoldTimerExpired,
                 Event::HoldTimer_Expires,
-                false,
+                Fallback::Idle,
                 now,
             );
         }

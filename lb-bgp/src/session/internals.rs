@@ -65,11 +65,7 @@ impl Session {
     pub(super) fn send_message(&mut self, conn: ConnId, ctx: &Context, m: &Message) {
         let mut buf = Vec::new();
         if m.encode(ctx, &mut buf).is_ok() {
-            if let Some(&t) = buf.get(18)
-                && let Ok(kind) = MessageType::from_u8(t)
-            {
-                count(&mut self.sent, kind);
-            }
+            count(&mut self.sent, message_type(m));
             self.push_send(conn, &buf);
         }
     }
@@ -85,16 +81,16 @@ impl Session {
     }
 
     /// Closes a connection, after sending `notification` if given. With no connection left,
-    /// the session falls back to Active (`to_active`, a TCP failure before the OPEN exchange)
-    /// with the connect-retry timer, or to Idle with the automatic restart, both after the
-    /// backoff delay.
+    /// the session falls back to Active ([`Fallback::Active`], a TCP failure before the OPEN
+    /// exchange) with the connect-retry timer, or to Idle ([`Fallback::Idle`]) with the
+    /// automatic restart, both after the backoff delay.
     pub(super) fn drop_conn(
         &mut self,
         id: ConnId,
         notification: Option<Notification>,
         reason: DownReason,
         event: Event,
-        to_active: bool,
+        fallback: Fallback,
         now: Instant,
     ) {
         let Some(i) = self.conns.iter().position(|c| c.id == id) else {
@@ -113,7 +109,7 @@ impl Session {
         if self.conns.is_empty() && self.running {
             self.retry_count = self.retry_count.saturating_add(1);
             let delay = self.backoff();
-            if to_active {
+            if fallback == Fallback::Active {
                 if !self.config.passive && !self.connecting {
                     self.connect_retry_deadline = Some(later(now, delay));
                 }
@@ -154,7 +150,7 @@ impl Session {
                         Some(n.clone()),
                         DownReason::NotificationSent(n),
                         Event::BGPHeaderErr,
-                        false,
+                        Fallback::Idle,
                         now,
                     );
                     return None;
@@ -188,7 +184,7 @@ impl Session {
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     event,
-                    false,
+                    Fallback::Idle,
                     now,
                 );
                 return false;
@@ -209,7 +205,7 @@ impl Session {
                     None,
                     DownReason::NotificationReceived(Notification::from(&n)),
                     event,
-                    false,
+                    Fallback::Idle,
                     now,
                 );
                 false
@@ -260,7 +256,7 @@ impl Session {
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     event,
-                    false,
+                    Fallback::Idle,
                     now,
                 );
                 false
@@ -277,10 +273,7 @@ impl Session {
     }
 
     /// Checks the peer's OPEN against our configuration; the NOTIFICATION to send if it fails.
-    pub(super) fn check_open(
-        &self,
-        o: &OpenMessage<'_>,
-    ) -> Result<(bool, bool, bool), Notification> {
+    pub(super) fn check_open(&self, o: &OpenMessage<'_>) -> Result<Families, Notification> {
         let open_error = |subcode: u8, data: Vec<u8>| Notification {
             code: 2,
             subcode,
@@ -320,11 +313,15 @@ impl Session {
             }
             return Err(open_error(7, data));
         }
-        Ok((v4, v6, mp.contains(&(Afi::IPV4, Safi::UNICAST))))
+        Ok(Families {
+            ipv4: v4,
+            ipv6: v6,
+            ipv4_over_mp: mp.contains(&(Afi::IPV4, Safi::UNICAST)),
+        })
     }
 
     pub(super) fn handle_open(&mut self, conn: ConnId, o: &OpenMessage<'_>, now: Instant) -> bool {
-        let (v4, v6, mp_v4) = match self.check_open(o) {
+        let families = match self.check_open(o) {
             Ok(f) => f,
             Err(n) => {
                 self.drop_conn(
@@ -332,7 +329,7 @@ impl Session {
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     Event::BGPOpenMsgErr,
-                    false,
+                    Fallback::Idle,
                     now,
                 );
                 return false;
@@ -375,7 +372,7 @@ impl Session {
                 Some(n.clone()),
                 DownReason::NotificationSent(n),
                 Event::OpenCollisionDump,
-                false,
+                Fallback::Idle,
                 now,
             );
             if loser == conn {
@@ -403,9 +400,9 @@ impl Session {
         c.keepalive = Duration::from_secs(keepalive.into());
         c.hold_deadline = (hold != 0).then(|| later(now, c.hold));
         c.keepalive_deadline = (keepalive != 0).then(|| later(now, c.keepalive));
-        c.ipv4 = v4;
-        c.ipv6 = v6;
-        c.mp_ipv4 = mp_v4;
+        c.ipv4 = families.ipv4;
+        c.ipv6 = families.ipv6;
+        c.mp_ipv4 = families.ipv4_over_mp;
         let ctx = c.ctx_tx;
         self.send_message(conn, &ctx, &Message::Keepalive);
         self.update_state(Event::BGPOpen);
@@ -515,7 +512,7 @@ impl Session {
                 Some(n.clone()),
                 DownReason::NotificationSent(n),
                 Event::UpdateMsg,
-                false,
+                Fallback::Idle,
                 now,
             );
             return false;

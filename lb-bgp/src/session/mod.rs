@@ -31,13 +31,15 @@
 mod advertiser;
 mod advertising;
 mod config;
+mod fsm;
 mod hash;
 mod inputs;
 mod internals;
 mod observation;
+mod output;
 mod rng;
 mod route;
-mod types;
+mod stats;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -48,10 +50,10 @@ use bytes::Bytes;
 use ipnet::IpNet;
 
 pub use config::{GracefulRestart, SessionConfig};
+pub use fsm::{Event, State};
+pub use output::{Action, ConnId, Direction, DownReason, Negotiated};
 pub use route::{ReceivedAttributes, Route, RouteAttributes};
-pub use types::{
-    Action, ConnId, Direction, DownReason, Event, MessageCounts, Negotiated, PeerStats, State,
-};
+pub use stats::{MessageCounts, PeerStats};
 
 use advertiser::{Advertiser, Drain, Env};
 use hash::PrefixMap;
@@ -110,6 +112,27 @@ enum Out {
     Action(Action),
 }
 
+/// The IPv4 and IPv6 unicast families a peer's OPEN agrees to ([`Session::check_open`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Families {
+    /// IPv4 unicast is exchanged.
+    ipv4: bool,
+    /// IPv6 unicast is exchanged.
+    ipv6: bool,
+    /// The peer sent the multiprotocol capability for IPv4 unicast (so IPv4 may go in
+    /// MP_REACH_NLRI).
+    ipv4_over_mp: bool,
+}
+
+/// Where [`Session::drop_conn`] leaves a session that has no connection left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// Active, with the connect-retry timer: a TCP failure before the OPEN exchange.
+    Active,
+    /// Idle, with the automatic restart.
+    Idle,
+}
+
 fn later(now: Instant, d: Duration) -> Instant {
     let d = d.min(MAX_DELAY);
     now.checked_add(d).unwrap_or(now)
@@ -159,6 +182,16 @@ fn count(c: &mut MessageCounts, kind: MessageType) {
         MessageType::RouteRefresh => &mut c.route_refresh,
     };
     *n += 1;
+}
+
+fn message_type(m: &Message) -> MessageType {
+    match m {
+        Message::Open(_) => MessageType::Open,
+        Message::Update(_) => MessageType::Update,
+        Message::Notification(_) => MessageType::Notification,
+        Message::Keepalive => MessageType::Keepalive,
+        Message::RouteRefresh(_) => MessageType::RouteRefresh,
+    }
 }
 
 fn fsm_error(phase: Phase) -> Notification {
