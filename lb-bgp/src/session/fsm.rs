@@ -31,7 +31,7 @@ impl std::fmt::Display for State {
 }
 
 /// The RFC 4271 §8.1 events this core acts on, named as in the RFC. Each
-/// [`Action::StateChanged`](super::Action::StateChanged) carries the event that caused it; each is traced.
+/// [`Notice::StateChanged`](super::Notice::StateChanged) carries the event that caused it; each is traced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(non_camel_case_types)]
 pub enum Event {

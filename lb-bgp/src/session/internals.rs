@@ -16,7 +16,7 @@ impl Session {
 
     pub(super) fn begin_connect(&mut self, now: Instant) {
         self.connecting = true;
-        self.out.push_back(Out::Action(Action::Connect));
+        self.out.push_back(Out::Output(Output::Connect));
         self.connect_retry_deadline = Some(later(now, self.backoff()));
     }
 
@@ -45,7 +45,7 @@ impl Session {
             );
             self.state = to;
             self.out
-                .push_back(Out::Action(Action::StateChanged { from, to, event }));
+                .push_back(Out::Notice(Notice::StateChanged { from, to, event }));
         } else {
             tracing::debug!(peer_as = self.config.peer_as, state = %to, ?event, "BGP event");
         }
@@ -77,7 +77,7 @@ impl Session {
         self.rib_in = PrefixMap::default();
         self.negotiated = None;
         self.established_since = None;
-        self.out.push_back(Out::Action(Action::Down { reason }));
+        self.out.push_back(Out::Notice(Notice::Down { reason }));
     }
 
     /// Closes a connection, after sending `notification` if given. With no connection left,
@@ -100,7 +100,7 @@ impl Session {
         if let Some(n) = &notification {
             self.send_message(id, &c.ctx_tx, &Message::Notification(n.clone()));
         }
-        self.out.push_back(Out::Action(Action::Close { conn: id }));
+        self.out.push_back(Out::Output(Output::Close { conn: id }));
         tracing::debug!(conn = id.0, ?event, %reason, "closing connection");
         if c.phase == Phase::Established {
             self.went_down(reason.clone());
@@ -236,7 +236,7 @@ impl Session {
                         self.adv.refresh(v6);
                     }
                     self.out
-                        .push_back(Out::Action(Action::RouteRefreshRequested {
+                        .push_back(Out::Output(Output::RouteRefreshRequested {
                             afi: r.afi,
                             safi: r.safi,
                         }));
@@ -459,7 +459,7 @@ impl Session {
         self.adv.session_up();
         self.update_state(Event::KeepAliveMsg);
         self.out
-            .push_back(Out::Action(Action::Established(Box::new(n))));
+            .push_back(Out::Notice(Notice::Established(Box::new(n))));
     }
 
     pub(super) fn handle_update(
@@ -470,7 +470,7 @@ impl Session {
     ) -> bool {
         if let Some((afi, safi)) = u.end_of_rib() {
             self.out
-                .push_back(Out::Action(Action::EndOfRib { afi, safi }));
+                .push_back(Out::Notice(Notice::EndOfRib { afi, safi }));
             return true;
         }
         let mut withdrawn = 0;
@@ -518,7 +518,7 @@ impl Session {
             return false;
         }
         if count_announced + withdrawn > 0 {
-            self.out.push_back(Out::Action(Action::RoutesReceived {
+            self.out.push_back(Out::Notice(Notice::RoutesReceived {
                 announced: count_announced,
                 withdrawn,
             }));

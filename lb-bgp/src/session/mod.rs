@@ -2,18 +2,18 @@
 //!
 //! A [`Session`] owns no socket and reads no clock. The driver feeds it inputs — [`Session::start`],
 //! [`Session::connected`], [`Session::received`] (raw stream octets), [`Session::closed`],
-//! [`Session::handle_timeout`] — each with the current `Instant`, then drains
-//! [`Session::poll_action`] (connect, send, close, state changes, routes received) and sleeps
-//! until [`Session::next_deadline`].
+//! [`Session::handle_timeout`] — each with the current `Instant` as its first argument, then
+//! drains [`Session::poll_output`] (connect, send, close, and [`Notice`]s such as state changes
+//! and routes received) and sleeps until [`Session::poll_timeout`].
 //!
 //! The driver's side of the contract:
 //!
 //! - It names each TCP connection with a [`ConnId`] of its choosing and reports it with
-//!   [`Session::connected`]: [`Direction::Outbound`] after an [`Action::Connect`] (one attempt at
+//!   [`Session::connected`]: [`Direction::Outbound`] after an [`Output::Connect`] (one attempt at
 //!   a time; a new `Connect` replaces an attempt still under way), [`Direction::Inbound`] for a
 //!   connection its listener accepted from the peer's address. The session holds at most one
 //!   connection per direction, two during collision detection (RFC 4271 §6.8).
-//! - [`Action::Send`] octets are written in order; [`Action::Close`] closes after writing what
+//! - [`Output::Send`] octets are written in order; [`Output::Close`] closes after writing what
 //!   was queued, and the session forgets the connection at once.
 //! - A read error, EOF or reset is [`Session::closed`]; a failed connect is
 //!   [`Session::connect_failed`].
@@ -22,7 +22,7 @@
 //! [`Session::announce`], [`Session::withdraw`]); the session sends only the difference once
 //! Established, packing many prefixes per UPDATE, with End-of-RIB after the initial dump and a
 //! full resend whenever the session comes back. The UPDATEs are built in
-//! [`Session::poll_action`], so route changes made between two polls share messages.
+//! [`Session::poll_output`], so route changes made between two polls share messages.
 //!
 //! Errors never panic: every malformed input gets its RFC reaction (a NOTIFICATION and a
 //! close, or RFC 7606 treat-as-withdraw), and every table is bounded (received prefixes by
@@ -51,7 +51,7 @@ use ipnet::IpNet;
 
 pub use config::{GracefulRestart, SessionConfig};
 pub use fsm::{Event, State};
-pub use output::{Action, ConnId, Direction, DownReason, Negotiated};
+pub use output::{ConnId, Direction, DownReason, Negotiated, Notice, Output};
 pub use route::{ReceivedAttributes, Route, RouteAttributes};
 pub use stats::{MessageCounts, PeerStats};
 
@@ -105,11 +105,12 @@ struct Conn {
     mp_ipv4: bool,
 }
 
-/// An output waiting for [`Session::poll_action`]; sends to the same connection are coalesced.
+/// An output waiting for [`Session::poll_output`]; sends to the same connection are coalesced.
 #[derive(Debug)]
 enum Out {
     Send(ConnId, Vec<u8>),
-    Action(Action),
+    Output(Output),
+    Notice(Notice),
 }
 
 /// The IPv4 and IPv6 unicast families a peer's OPEN agrees to ([`Session::check_open`]).

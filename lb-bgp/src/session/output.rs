@@ -18,7 +18,7 @@ pub struct ConnId(pub u64);
 pub enum Direction {
     /// The peer connected to us (accepted on our listener).
     Inbound,
-    /// We connected to the peer (after [`Action::Connect`]).
+    /// We connected to the peer (after [`Output::Connect`]).
     Outbound,
 }
 
@@ -98,9 +98,9 @@ impl Negotiated {
 }
 
 /// Something the driver must do, or may want to know. Drain them with
-/// [`Session::poll_action`](super::Session::poll_action) after every input.
+/// [`Session::poll_output`](super::Session::poll_output) after every input.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Output {
     /// Open a TCP connection to the peer, then report [`Session::connected`](super::Session::connected)
     /// with [`Direction::Outbound`] or [`Session::connect_failed`](super::Session::connect_failed).
     /// A new `Connect` while an attempt is under way replaces it (abandon the old attempt).
@@ -118,6 +118,28 @@ pub enum Action {
         /// The connection.
         conn: ConnId,
     },
+    /// The peer asked for our routes again (we answer by ourselves).
+    RouteRefreshRequested {
+        /// AFI.
+        afi: Afi,
+        /// SAFI.
+        safi: Safi,
+    },
+    /// Something happened to the session that the driver may report to its caller (the
+    /// driver's [`PeerEvent`](crate::driver::PeerEvent) carries it as is).
+    Notice(Notice),
+}
+
+impl From<Notice> for Output {
+    fn from(n: Notice) -> Self {
+        Output::Notice(n)
+    }
+}
+
+/// What happened to a session, for the caller to know: state changes, the session coming up
+/// and going down, routes received and the end of a drain. Carried by [`Output::Notice`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
     /// The session moved between RFC 4271 states.
     StateChanged {
         /// Old state.
@@ -130,7 +152,8 @@ pub enum Action {
     /// The session is Established.
     Established(Box<Negotiated>),
     /// The session left Established. (Failures before Established show in
-    /// [`PeerStats::last_error`](super::PeerStats::last_error) and in the `StateChanged` events.)
+    /// [`PeerStats::last_error`](super::PeerStats::last_error) and in the `StateChanged`
+    /// notices.)
     Down {
         /// Why.
         reason: DownReason,
@@ -145,13 +168,6 @@ pub enum Action {
     },
     /// The peer sent End-of-RIB for a family.
     EndOfRib {
-        /// AFI.
-        afi: Afi,
-        /// SAFI.
-        safi: Safi,
-    },
-    /// The peer asked for our routes again (we answer by ourselves).
-    RouteRefreshRequested {
         /// AFI.
         afi: Afi,
         /// SAFI.
