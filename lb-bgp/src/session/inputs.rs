@@ -185,12 +185,12 @@ impl Session {
         };
         let mut buf = std::mem::take(&mut c.rx);
         if buf.is_empty() {
-            if let Some(used) = self.process(conn, bytes, now) {
+            if let Some(used) = self.process(now, conn, bytes) {
                 buf.extend_from_slice(&bytes[used..]);
             }
         } else {
             buf.extend_from_slice(bytes);
-            match self.process(conn, &buf, now) {
+            match self.process(now, conn, &buf) {
                 Some(used) => {
                     buf.drain(..used);
                 }
@@ -213,12 +213,12 @@ impl Session {
             Fallback::Idle
         };
         self.drop_conn(
+            now,
             conn,
             None,
             DownReason::ConnectionClosed,
             Event::TcpConnectionFails,
             fallback,
-            now,
         );
     }
 
@@ -251,12 +251,12 @@ impl Session {
                 data: vec![],
             };
             self.drop_conn(
+                now,
                 id,
                 Some(n),
                 DownReason::HoldTimerExpired,
                 Event::HoldTimer_Expires,
                 Fallback::Idle,
-                now,
             );
         }
         let due: Vec<(ConnId, Context)> = self

@@ -86,12 +86,12 @@ impl Session {
     /// automatic restart, both after the backoff delay.
     pub(super) fn drop_conn(
         &mut self,
+        now: Instant,
         id: ConnId,
         notification: Option<Notification>,
         reason: DownReason,
         event: Event,
         fallback: Fallback,
-        now: Instant,
     ) {
         let Some(i) = self.conns.iter().position(|c| c.id == id) else {
             return;
@@ -124,7 +124,7 @@ impl Session {
 
     /// Frames and handles the messages in `data`; returns the octets used, or `None` when the
     /// connection was closed.
-    pub(super) fn process(&mut self, conn: ConnId, data: &[u8], now: Instant) -> Option<usize> {
+    pub(super) fn process(&mut self, now: Instant, conn: ConnId, data: &[u8]) -> Option<usize> {
         let mut at = 0;
         loop {
             let max = self
@@ -137,7 +137,7 @@ impl Session {
             match frame(rest, max) {
                 Ok(None) => return Some(at),
                 Ok(Some((_, len))) => {
-                    if !self.handle_message(conn, &rest[..len], now) {
+                    if !self.handle_message(now, conn, &rest[..len]) {
                         return None;
                     }
                     at += len;
@@ -146,12 +146,12 @@ impl Session {
                     let n =
                         Notification::from_error(&e).unwrap_or_else(|| fsm_error(Phase::OpenSent));
                     self.drop_conn(
+                        now,
                         conn,
                         Some(n.clone()),
                         DownReason::NotificationSent(n),
                         Event::BGPHeaderErr,
                         Fallback::Idle,
-                        now,
                     );
                     return None;
                 }
@@ -160,7 +160,7 @@ impl Session {
     }
 
     /// Handles one framed message; false when the connection was closed.
-    pub(super) fn handle_message(&mut self, conn: ConnId, bytes: &[u8], now: Instant) -> bool {
+    pub(super) fn handle_message(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) -> bool {
         let Some(c) = self.conns.iter().find(|c| c.id == conn) else {
             return false;
         };
@@ -180,12 +180,12 @@ impl Session {
                 let n =
                     Notification::from_message_error(&e, bytes).unwrap_or_else(|| fsm_error(phase));
                 self.drop_conn(
+                    now,
                     conn,
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     event,
                     Fallback::Idle,
-                    now,
                 );
                 return false;
             }
@@ -201,30 +201,30 @@ impl Session {
                     Event::NotifMsg
                 };
                 self.drop_conn(
+                    now,
                     conn,
                     None,
                     DownReason::NotificationReceived(Notification::from(&n)),
                     event,
                     Fallback::Idle,
-                    now,
                 );
                 false
             }
-            (MessageRef::Open(o), Phase::OpenSent) => self.handle_open(conn, &o, now),
+            (MessageRef::Open(o), Phase::OpenSent) => self.handle_open(now, conn, &o),
             (MessageRef::Keepalive, Phase::OpenConfirm) => {
-                self.establish(conn, now);
+                self.establish(now, conn);
                 true
             }
             (MessageRef::Keepalive, Phase::Established) => {
-                self.restart_hold(conn, now);
+                self.restart_hold(now, conn);
                 true
             }
             (MessageRef::Update(u), Phase::Established) => {
-                self.restart_hold(conn, now);
-                self.handle_update(conn, &u, now)
+                self.restart_hold(now, conn);
+                self.handle_update(now, conn, &u)
             }
             (MessageRef::RouteRefresh(r), Phase::Established) => {
-                self.restart_hold(conn, now);
+                self.restart_hold(now, conn);
                 let ours = self.config.route_refresh;
                 let family = match (r.afi, r.safi) {
                     (Afi::IPV4, Safi::UNICAST) => Some(false),
@@ -252,19 +252,19 @@ impl Session {
                     _ => Event::BGPHeaderErr,
                 };
                 self.drop_conn(
+                    now,
                     conn,
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     event,
                     Fallback::Idle,
-                    now,
                 );
                 false
             }
         }
     }
 
-    pub(super) fn restart_hold(&mut self, conn: ConnId, now: Instant) {
+    pub(super) fn restart_hold(&mut self, now: Instant, conn: ConnId) {
         if let Some(c) = self.conns.iter_mut().find(|c| c.id == conn)
             && !c.hold.is_zero()
         {
@@ -320,17 +320,17 @@ impl Session {
         })
     }
 
-    pub(super) fn handle_open(&mut self, conn: ConnId, o: &OpenMessage<'_>, now: Instant) -> bool {
+    pub(super) fn handle_open(&mut self, now: Instant, conn: ConnId, o: &OpenMessage<'_>) -> bool {
         let families = match self.check_open(o) {
             Ok(f) => f,
             Err(n) => {
                 self.drop_conn(
+                    now,
                     conn,
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     Event::BGPOpenMsgErr,
                     Fallback::Idle,
-                    now,
                 );
                 return false;
             }
@@ -368,12 +368,12 @@ impl Session {
             };
             let n = cease(CeaseSubcode::ConnectionCollisionResolution);
             self.drop_conn(
+                now,
                 loser,
                 Some(n.clone()),
                 DownReason::NotificationSent(n),
                 Event::OpenCollisionDump,
                 Fallback::Idle,
-                now,
             );
             if loser == conn {
                 return false;
@@ -409,7 +409,7 @@ impl Session {
         true
     }
 
-    pub(super) fn establish(&mut self, conn: ConnId, now: Instant) {
+    pub(super) fn establish(&mut self, now: Instant, conn: ConnId) {
         let Some(c) = self.conns.iter_mut().find(|c| c.id == conn) else {
             return;
         };
@@ -464,9 +464,9 @@ impl Session {
 
     pub(super) fn handle_update(
         &mut self,
+        now: Instant,
         conn: ConnId,
         u: &UpdateMessage<'_>,
-        now: Instant,
     ) -> bool {
         if let Some((afi, safi)) = u.end_of_rib() {
             self.out
@@ -508,12 +508,12 @@ impl Session {
                     .to_be_bytes(),
             );
             self.drop_conn(
+                now,
                 conn,
                 Some(n.clone()),
                 DownReason::NotificationSent(n),
                 Event::UpdateMsg,
                 Fallback::Idle,
-                now,
             );
             return false;
         }

@@ -351,7 +351,7 @@ impl Node {
             events: VecDeque::new(),
             stats: Stats::default(),
         };
-        node.broadcast(Message::Alive(me.to_alive()), now);
+        node.broadcast(now, Message::Alive(me.to_alive()));
         node
     }
 
@@ -367,7 +367,7 @@ impl Node {
     /// an [`Event::JoinCompleted`]; call again (retry) if none succeeded.
     pub fn join(&mut self, now: Instant, seeds: &[SocketAddr]) {
         for &seed in seeds {
-            self.start_push_pull(seed, true, now);
+            self.start_push_pull(now, seed, true);
         }
     }
 
@@ -386,7 +386,7 @@ impl Node {
             incarnation: me.incarnation,
             node: me.name.clone(),
         };
-        self.apply_dead(&d, now);
+        self.apply_dead(now, &d);
     }
 
     /// Whether [`Node::leave`] was called.
@@ -427,7 +427,7 @@ impl Node {
             .into_iter()
             .partition(|m| matches!(m, Message::Ping(_) | Message::IndirectPing(_)));
         for msg in gossip.into_iter().chain(requests) {
-            self.handle_message(from, msg, now);
+            self.handle_message(now, from, msg);
         }
         Ok(())
     }
@@ -467,7 +467,7 @@ impl Node {
         }
         match parsed {
             Ok(None) => {}
-            Ok(Some(msg)) => self.stream_message(id, msg, now),
+            Ok(Some(msg)) => self.stream_message(now, id, msg),
             Err(_) => self.fail_stream(id, true),
         }
     }
@@ -487,7 +487,7 @@ impl Node {
                 let r = self.relays.swap_remove(i);
                 if r.nack {
                     let msg = Message::Nack(Nack { seq_no: r.orig_seq });
-                    self.send_msg(r.reply_to, Some(&r.reply_name), &msg, now);
+                    self.send_msg(now, r.reply_to, Some(&r.reply_name), &msg);
                 }
             } else {
                 i += 1;
@@ -520,7 +520,7 @@ impl Node {
                     incarnation: m.incarnation,
                     node: name.clone(),
                 };
-                self.apply_dead(&d, now);
+                self.apply_dead(now, &d);
             }
         }
         // The probe in progress.
@@ -659,7 +659,7 @@ impl Node {
         // Our own table takes it as a refutation of a different announcement of us.
         if let Transition::Refute { .. } = self.members.apply_alive(&me) {
             let a = self.local().to_alive();
-            self.broadcast(Message::Alive(a), now);
+            self.broadcast(now, Message::Alive(a));
         }
     }
 
