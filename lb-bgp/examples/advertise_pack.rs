@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ipnet::IpNet;
-use lb_bgp::session::{Action, ConnId, Direction, Route, RouteAttributes, Session, SessionConfig};
+use lb_bgp::session::{ConnId, Direction, Output, Route, RouteAttributes, Session, SessionConfig};
 use lb_bgp::wire::{Community, LargeCommunity};
 
 fn pump(a: &mut Session, b: &mut Session, now: Instant) -> (usize, u64) {
@@ -21,24 +21,24 @@ fn pump(a: &mut Session, b: &mut Session, now: Instant) -> (usize, u64) {
     let mut octets = 0;
     loop {
         let mut quiet = true;
-        while let Some(action) = a.poll_action() {
+        while let Some(action) = a.poll_output() {
             quiet = false;
             match action {
-                Action::Connect => {
-                    a.connected(ConnId(1), addr_a, addr_b, Direction::Outbound, now);
-                    b.connected(ConnId(1), addr_b, addr_a, Direction::Inbound, now);
+                Output::Connect => {
+                    a.connected(now, ConnId(1), addr_a, addr_b, Direction::Outbound);
+                    b.connected(now, ConnId(1), addr_b, addr_a, Direction::Inbound);
                 }
-                Action::Send { conn, bytes } => {
+                Output::Send { conn, bytes } => {
                     octets += bytes.len();
-                    b.received(conn, &bytes, now);
+                    b.received(now, conn, &bytes);
                 }
                 _ => {}
             }
         }
-        while let Some(action) = b.poll_action() {
+        while let Some(action) = b.poll_output() {
             quiet = false;
-            if let Action::Send { conn, bytes } = action {
-                a.received(conn, &bytes, now);
+            if let Output::Send { conn, bytes } = action {
+                a.received(now, conn, &bytes);
             }
         }
         if quiet {
@@ -88,7 +88,7 @@ fn main() {
                     })
                     .collect();
                 let t = Instant::now();
-                a.set_routes(routes, now);
+                a.set_routes(now, routes);
                 let (octets, updates) = pump(&mut a, &mut b, now);
                 let took = t.elapsed();
                 assert_eq!(b.received_routes().count(), n as usize);

@@ -311,7 +311,7 @@ fn script_update(n: u8, v6: bool, withdraw: bool, seed: u32) -> Vec<u8> {
 /// changes, drains) and checks after each step that nothing panicked, every octet the session
 /// sent is a sequence of whole, well-framed messages, and its observable state is consistent.
 pub fn session(data: &[u8]) {
-    use crate::session::{Action, ConnId, Direction, Route, Session, SessionConfig, State};
+    use crate::session::{ConnId, Direction, Output, Route, Session, SessionConfig, State};
     use crate::wire::header::frame;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
     use std::time::{Duration, Instant};
@@ -383,11 +383,11 @@ pub fn session(data: &[u8]) {
                 };
                 conns.push(id);
                 session.connected(
+                    now,
                     id,
                     SocketAddr::new(local, 179),
                     SocketAddr::new(remote, 40000),
                     dir,
-                    now,
                 );
             }
             4 => session.connect_failed(now),
@@ -396,12 +396,12 @@ pub fn session(data: &[u8]) {
                 let n = usize::from(s.byte());
                 let bytes = s.bytes(n).to_vec();
                 if let Some(c) = pick(&conns, c) {
-                    session.received(c, &bytes, now);
+                    session.received(now, c, &bytes);
                 }
             }
             6 => {
                 if let Some(c) = pick(&conns, s.byte()) {
-                    session.closed(c, now);
+                    session.closed(now, c);
                 }
             }
             7 => {
@@ -448,7 +448,7 @@ pub fn session(data: &[u8]) {
                     }
                 };
                 if let Some(c) = pick(&conns, c) {
-                    session.received(c, &msg, now);
+                    session.received(now, c, &msg);
                 }
                 last = msg;
             }
@@ -477,11 +477,11 @@ pub fn session(data: &[u8]) {
                         ..Default::default()
                     };
                     session.announce(
-                        Route::with_attributes(prefix, std::sync::Arc::new(attrs)),
                         now,
+                        Route::with_attributes(prefix, std::sync::Arc::new(attrs)),
                     );
                 } else {
-                    session.withdraw(prefix, now);
+                    session.withdraw(now, prefix);
                 }
             }
             15 => {
@@ -492,11 +492,11 @@ pub fn session(data: &[u8]) {
                         .ok()
                         .map(Route::new)
                 });
-                session.set_routes(routes, now);
+                session.set_routes(now, routes);
             }
-            16 => session.drain(Duration::from_secs(u64::from(s.byte())), now),
+            16 => session.drain(now, Duration::from_secs(u64::from(s.byte()))),
             17 => session.cancel_drain(now),
-            18 => session.request_refresh(Afi(u16::from(s.byte() % 3)), Safi::UNICAST, now),
+            18 => session.request_refresh(now, Afi(u16::from(s.byte() % 3)), Safi::UNICAST),
             _ => {
                 // The last scripted message with one octet changed.
                 let c = s.byte();
@@ -507,13 +507,13 @@ pub fn session(data: &[u8]) {
                     *x = v;
                 }
                 if let Some(c) = pick(&conns, c) {
-                    session.received(c, &m, now);
+                    session.received(now, c, &m);
                 }
             }
         }
-        while let Some(action) = session.poll_action() {
+        while let Some(action) = session.poll_output() {
             match action {
-                Action::Send { bytes, .. } => {
+                Output::Send { bytes, .. } => {
                     // UPDATEs are built while polling, with the session's current
                     // negotiation: they must decode cleanly with it.
                     let ctx = session.negotiated().map(|n| Context {
@@ -548,7 +548,7 @@ pub fn session(data: &[u8]) {
                         }
                     }
                 }
-                Action::Close { conn } => conns.retain(|c| *c != conn),
+                Output::Close { conn } => conns.retain(|c| *c != conn),
                 _ => {}
             }
         }
@@ -558,7 +558,7 @@ pub fn session(data: &[u8]) {
             session.state() == State::Established,
             session.negotiated().is_some()
         );
-        if let Some(d) = session.next_deadline() {
+        if let Some(d) = session.poll_timeout() {
             assert!(d >= base);
         }
     }

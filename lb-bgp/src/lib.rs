@@ -12,4 +12,4 @@ pub mod wire;
 
 pub use codec::{BgpCodec, Frame};
 pub use error::Error;
-pub use session::{Action, Route, RouteAttributes, Session, SessionConfig};
+pub use session::{Output, Route, RouteAttributes, Session, SessionConfig};

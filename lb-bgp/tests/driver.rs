@@ -7,8 +7,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use lb_bgp::driver::{PeerConfig, PeerEventKind, Speaker, SpeakerConfig};
-use lb_bgp::session::{DownReason, State};
+use lb_bgp::driver::{PeerConfig, Speaker, SpeakerConfig};
+use lb_bgp::session::{DownReason, Notice, State};
 use lb_bgp::{Route, SessionConfig};
 
 fn ip(s: &str) -> IpAddr {
@@ -85,7 +85,7 @@ async fn session_routes_and_shutdown_over_loopback() {
     let mut established = false;
     while let Ok(e) = events.try_recv() {
         assert_eq!(e.peer, b_ip);
-        if matches!(e.kind, PeerEventKind::Established(_)) {
+        if matches!(e.kind, Notice::Established(_)) {
             established = true;
         }
     }

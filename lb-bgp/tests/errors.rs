@@ -8,7 +8,7 @@ mod common;
 
 use common::{MANDATORY, message, update};
 use lb_bgp::wire::{
-    Action, AttributeFlags, AttributeType, AttributeValue, Context, Error, MessageRef,
+    AttributeFlags, AttributeType, AttributeValue, Context, Error, ErrorAction, MessageRef,
     Notification, frame,
 };
 
@@ -33,7 +33,7 @@ fn attrs(extra: &[u8]) -> Vec<u8> {
 
 const NLRI: &[u8] = &[32, 198, 51, 100, 1];
 
-fn check(bytes: &[u8], want: Error, notification: (u8, u8), action: Action) {
+fn check(bytes: &[u8], want: Error, notification: (u8, u8), action: ErrorAction) {
     let got = outcome(bytes, &ctx()).expect("an error");
     assert_eq!(got, want);
     assert_eq!(got.notification(), Some(notification), "{got}");
@@ -50,7 +50,7 @@ fn header_connection_not_synchronized() {
         &m,
         Error::ConnectionNotSynchronized,
         (1, 1),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -61,7 +61,7 @@ fn header_bad_message_length() {
         &m,
         Error::BadMessageLength(20),
         (1, 2),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     let e = outcome(&m, &ctx()).unwrap();
     assert_eq!(Notification::from_error(&e).unwrap().data, vec![0, 20]);
@@ -70,7 +70,7 @@ fn header_bad_message_length() {
         &message(3, &[6]),
         Error::BadMessageLength(20),
         (1, 2),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     let big = update(&[], &[], &vec![0; 4096]);
     assert_eq!(frame(&big, 4096), Err(Error::BadMessageLength(4096 + 23)));
@@ -87,7 +87,7 @@ fn header_bad_message_type() {
         &message(6, &[]),
         Error::BadMessageType(6),
         (1, 3),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -118,7 +118,7 @@ fn open_bad_bgp_identifier() {
         &open(4, 90, [0; 4], &[]),
         Error::BadBgpIdentifier,
         (2, 3),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -128,7 +128,7 @@ fn open_unsupported_optional_parameter() {
         &open(4, 90, [192, 0, 2, 1], &[1, 1, 0]),
         Error::UnsupportedOptionalParameter(1),
         (2, 4),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -138,7 +138,7 @@ fn open_unacceptable_hold_time() {
         &open(4, 2, [192, 0, 2, 1], &[]),
         Error::UnacceptableHoldTime(2),
         (2, 6),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     assert!(outcome(&open(4, 0, [192, 0, 2, 1], &[]), &ctx()).is_none());
     assert!(outcome(&open(4, 3, [192, 0, 2, 1], &[]), &ctx()).is_none());
@@ -153,7 +153,7 @@ fn open_malformed_parameters() {
             &open(4, 90, [192, 0, 2, 1], p),
             Error::MalformedOptionalParameters,
             (2, 0),
-            Action::SessionReset,
+            ErrorAction::SessionReset,
         );
     }
     // RFC 9072 extended length that disagrees with the message.
@@ -163,7 +163,7 @@ fn open_malformed_parameters() {
         &m,
         Error::MalformedOptionalParameters,
         (2, 0),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     b[12] = 3;
     assert!(outcome(&message(1, &b), &ctx()).is_none());
@@ -179,7 +179,7 @@ fn rfc4271_withdrawn_length_too_large_resets() {
         &m,
         Error::MalformedAttributeList,
         (3, 1),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -191,7 +191,7 @@ fn rfc4271_total_attribute_length_too_large_resets() {
         &m,
         Error::MalformedAttributeList,
         (3, 1),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -201,13 +201,13 @@ fn rfc4271_invalid_network_field_resets() {
         &update(&[], &attrs(&[]), &[33, 1, 2, 3, 4, 5]),
         Error::InvalidNetworkField,
         (3, 10),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     check(
         &update(&[24, 10, 0], &[], &[]),
         Error::InvalidNetworkField,
         (3, 10),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -217,7 +217,7 @@ fn rfc7606_s4_attribute_overrun_is_treat_as_withdraw() {
         &update(&[], &attrs(&[0xc0, 8, 8, 0, 0, 0, 1]), NLRI),
         Error::AttributeOverrun(8),
         (3, 1),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
 }
 
@@ -227,13 +227,13 @@ fn rfc7606_s4_trailing_fragment_is_treat_as_withdraw() {
         &update(&[], &attrs(&[0xc0]), NLRI),
         Error::AttributeOverrun(0),
         (3, 1),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
     check(
         &update(&[], &attrs(&[0xd0, 8, 0]), NLRI),
         Error::AttributeOverrun(8),
         (3, 1),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
 }
 
@@ -248,7 +248,7 @@ fn rfc7606_s3c_flags_error_uses_the_attribute_rule() {
             flags: 0xc0,
         },
         (3, 4),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
     // AGGREGATOR marked well-known: attribute discard.
     check(
@@ -262,7 +262,7 @@ fn rfc7606_s3c_flags_error_uses_the_attribute_rule() {
             flags: 0x40,
         },
         (3, 4),
-        Action::AttributeDiscard,
+        ErrorAction::AttributeDiscard,
     );
 }
 
@@ -274,14 +274,14 @@ fn rfc7606_s3d_missing_well_known_is_treat_as_withdraw() {
         &update(&[], &a, NLRI),
         Error::MissingWellKnownAttribute(1),
         (3, 3),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
     // No NEXT_HOP with IPv4 NLRI.
     check(
         &update(&[], &MANDATORY[..13], NLRI),
         Error::MissingWellKnownAttribute(3),
         (3, 3),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
     // No NEXT_HOP needed when the routes are in MP_REACH_NLRI only (RFC 4760 §3).
     let mut mp = MANDATORY[..13].to_vec();
@@ -305,7 +305,7 @@ fn rfc7606_s3g_duplicate_attribute_is_discarded_keeping_the_first() {
         &m,
         Error::DuplicateAttribute(4),
         (3, 1),
-        Action::AttributeDiscard,
+        ErrorAction::AttributeDiscard,
     );
     let MessageRef::Update(u) = MessageRef::parse(&m, &ctx()).unwrap() else {
         panic!()
@@ -329,7 +329,7 @@ fn rfc7606_s3g_duplicate_mp_reach_resets() {
         &update(&[], &a, &[]),
         Error::MalformedAttributeList,
         (3, 1),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -355,7 +355,7 @@ fn rfc7606_s7_1_origin() {
             len: 2,
         },
         (3, 5),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
     let mut a = attrs(&[]);
     a[3] = 3;
@@ -363,7 +363,7 @@ fn rfc7606_s7_1_origin() {
         &update(&[], &a, NLRI),
         Error::InvalidOrigin(3),
         (3, 6),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
 }
 
@@ -378,7 +378,7 @@ fn rfc7606_s7_2_as_path() {
             &update(&[], &a, NLRI),
             Error::MalformedAsPath(2),
             (3, 11),
-            Action::TreatAsWithdraw,
+            ErrorAction::TreatAsWithdraw,
         );
     }
     // The same bytes are a valid 2-octet path of three ASNs.
@@ -399,14 +399,14 @@ fn rfc7606_s7_3_next_hop() {
             len: 3,
         },
         (3, 5),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
     let a = [0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 224, 0, 0, 1];
     check(
         &update(&[], &a, NLRI),
         Error::InvalidNextHop,
         (3, 8),
-        Action::TreatAsWithdraw,
+        ErrorAction::TreatAsWithdraw,
     );
 }
 
@@ -420,7 +420,7 @@ fn rfc7606_s7_4_med_s7_5_local_pref_s7_9_originator_id() {
                 len: 2,
             },
             (3, 5),
-            Action::TreatAsWithdraw,
+            ErrorAction::TreatAsWithdraw,
         );
     }
 }
@@ -435,7 +435,7 @@ fn rfc7606_s7_6_atomic_aggregate_is_discarded() {
             len: 1,
         },
         (3, 5),
-        Action::AttributeDiscard,
+        ErrorAction::AttributeDiscard,
     );
     let MessageRef::Update(u) = MessageRef::parse(&m, &ctx()).unwrap() else {
         panic!()
@@ -456,7 +456,7 @@ fn rfc7606_s7_7_aggregator_is_discarded() {
             len: 6,
         },
         (3, 5),
-        Action::AttributeDiscard,
+        ErrorAction::AttributeDiscard,
     );
 }
 
@@ -478,7 +478,7 @@ fn rfc7606_s7_8_communities_s7_10_cluster_list_s7_14_extended_rfc8092_large() {
                 len: u16::from(bad),
             },
             (3, 5),
-            Action::TreatAsWithdraw,
+            ErrorAction::TreatAsWithdraw,
         );
     }
 }
@@ -490,7 +490,7 @@ fn rfc7606_s7_11_mp_reach_errors_reset() {
         &update(&[], &attrs(&[0x80, 14, 2, 0, 2]), &[]),
         Error::OptionalAttribute(14),
         (3, 9),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     check(
         &update(
@@ -500,7 +500,7 @@ fn rfc7606_s7_11_mp_reach_errors_reset() {
         ),
         Error::OptionalAttribute(14),
         (3, 9),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     check(
         &update(
@@ -510,7 +510,7 @@ fn rfc7606_s7_11_mp_reach_errors_reset() {
         ),
         Error::InvalidNetworkField,
         (3, 10),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -520,13 +520,13 @@ fn rfc7606_s7_12_mp_unreach_errors_reset() {
         &update(&[], &[0x80, 15, 2, 0, 2], &[]),
         Error::OptionalAttribute(15),
         (3, 9),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     check(
         &update(&[], &[0x80, 15, 4, 0, 2, 1, 129], &[]),
         Error::InvalidNetworkField,
         (3, 10),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -536,7 +536,7 @@ fn rfc6793_s6_as4_path_and_as4_aggregator_are_discarded() {
         &update(&[], &attrs(&[0xc0, 17, 2, 2, 1]), NLRI),
         Error::MalformedAsPath(17),
         (3, 11),
-        Action::AttributeDiscard,
+        ErrorAction::AttributeDiscard,
     );
     check(
         &update(&[], &attrs(&[0xc0, 18, 6, 0, 1, 192, 0, 2, 1]), NLRI),
@@ -545,7 +545,7 @@ fn rfc6793_s6_as4_path_and_as4_aggregator_are_discarded() {
             len: 6,
         },
         (3, 5),
-        Action::AttributeDiscard,
+        ErrorAction::AttributeDiscard,
     );
 }
 
@@ -555,7 +555,7 @@ fn rfc4271_unrecognized_well_known_resets() {
         &update(&[], &attrs(&[0x40, 99, 0]), NLRI),
         Error::UnrecognizedWellKnownAttribute(99),
         (3, 2),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
 }
 
@@ -594,7 +594,7 @@ fn route_refresh_invalid_length() {
         &message(5, &[0, 1, 1, 1, 0]),
         Error::RouteRefreshLength(24),
         (7, 1),
-        Action::SessionReset,
+        ErrorAction::SessionReset,
     );
     // A request may carry ORF entries (RFC 5291).
     assert!(outcome(&message(5, &[0, 1, 0, 1, 9]), &ctx()).is_none());
@@ -632,7 +632,7 @@ fn rfc7606_s7_5_local_pref_from_an_external_neighbour_is_discarded() {
     assert_eq!(outcome(&m, &ctx()), None);
     let got = outcome(&m, &external()).expect("an error");
     assert_eq!(got, Error::LocalPrefFromExternal);
-    assert_eq!(got.action(), Action::AttributeDiscard);
+    assert_eq!(got.action(), ErrorAction::AttributeDiscard);
     assert_eq!(
         got.notification(),
         None,
@@ -668,7 +668,7 @@ fn rfc5065_confederation_segments_from_an_external_neighbour_are_treat_as_withdr
     let got = outcome(&m, &external()).expect("an error");
     assert_eq!(got, Error::MalformedAsPath(2));
     assert_eq!(got.notification(), Some((3, 11)));
-    assert_eq!(got.action(), Action::TreatAsWithdraw);
+    assert_eq!(got.action(), ErrorAction::TreatAsWithdraw);
     // A confed set (type 4) too; a plain path from the same neighbour is fine.
     let mut set = a;
     set[7] = 4;

@@ -4,7 +4,7 @@
 //! [`spawn`] binds both sockets on the bind address (the same port; port 0 picks a
 //! free one), creates the node with the advertise address, and spawns one task that owns the
 //! node. The task feeds it datagrams, accepted connections and stream bytes, runs its timers
-//! (`next_deadline` with `tokio::time::sleep_until`), and carries out its outputs: datagrams
+//! (`poll_timeout` with `tokio::time::sleep_until`), and carries out its outputs: datagrams
 //! are sent at once, each stream (TCP connection) gets a small task of its own that connects
 //! (within the node's deadline), writes what the node queues, reads into the node, and closes.
 //!
@@ -542,7 +542,7 @@ impl Task {
                 }
                 return;
             }
-            let mut wake = self.node.next_deadline().map(Instant::from_std);
+            let mut wake = self.node.poll_timeout().map(Instant::from_std);
             if let Some(t) = self.join.as_ref().and_then(|j| j.retry_at) {
                 wake = Some(wake.map_or(t, |w| w.min(t)));
             }
@@ -559,7 +559,7 @@ impl Task {
                 r = self.udp.recv_from(&mut buf) => match r {
                     Ok((n, from)) => {
                         let now = Instant::now().into_std();
-                        if let Err(e) = self.node.handle_packet(from, &buf[..n], now) {
+                        if let Err(e) = self.node.handle_packet(now, from, &buf[..n]) {
                             tracing::debug!(%from, error = %e, "dropped a datagram");
                         }
                     }
@@ -567,7 +567,7 @@ impl Task {
                 },
                 r = self.tcp.accept() => match r {
                     Ok((stream, from)) => {
-                        let id = self.node.handle_stream_open(from, Instant::now().into_std());
+                        let id = self.node.handle_stream_open(Instant::now().into_std(), from);
                         tracing::trace!(?id, %from, "stream accepted");
                         self.spawn_stream(id, Connect::Accepted(stream));
                     }
@@ -576,10 +576,10 @@ impl Task {
                 Some(ev) = stream_rx.recv() => {
                     let now = Instant::now().into_std();
                     match ev {
-                        StreamEvent::Data(id, bytes) => self.node.handle_stream_data(id, &bytes, now),
+                        StreamEvent::Data(id, bytes) => self.node.handle_stream_data(now, id, &bytes),
                         StreamEvent::Closed(id) => {
                             if self.streams.remove(&id).is_some() {
-                                self.node.handle_stream_closed(id, now);
+                                self.node.handle_stream_closed(now, id);
                             }
                         }
                     }
@@ -613,7 +613,7 @@ impl Task {
                     }));
                 }
                 tracing::debug!(?seeds, "joining");
-                self.node.join(&seeds, now.into_std());
+                self.node.join(now.into_std(), &seeds);
                 self.join = Some(PendingJoin {
                     outstanding: seeds.len(),
                     seeds,
@@ -635,7 +635,7 @@ impl Task {
             Command::SendUser { to, payload, reply } => {
                 let _ = reply.send(self.send_user(to.as_deref(), payload));
             }
-            Command::SetMeta(meta) => self.node.set_meta(meta, now.into_std()),
+            Command::SetMeta(meta) => self.node.set_meta(now.into_std(), meta),
             Command::Stats(reply) => {
                 let _ = reply.send(self.node.stats());
             }
@@ -673,7 +673,7 @@ impl Task {
             join.ok = 0;
             tracing::debug!(attempt = join.attempt, "retrying join");
             let seeds = join.seeds.clone();
-            self.node.join(&seeds, now.into_std());
+            self.node.join(now.into_std(), &seeds);
         }
     }
 

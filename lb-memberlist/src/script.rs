@@ -173,26 +173,26 @@ pub fn run(data: &[u8]) {
                 let len = usize::from(b.u8());
                 let raw = b.slice(len).to_vec();
                 let from = b.addr();
-                let _ = sim.node_mut(i).handle_packet(from, &raw, now);
+                let _ = sim.node_mut(i).handle_packet(now, from, &raw);
             }
             1 | 2 => {
                 let msgs: Vec<Message> = (0..=b.u8() % 3).map(|_| message(&mut b)).collect();
                 let crc = b.u8() & 1 == 1;
                 if let Ok(p) = PacketCodec::new().seal(&msgs, crc, [0; 12]) {
                     let from = b.addr();
-                    let _ = sim.node_mut(i).handle_packet(from, &p, now);
+                    let _ = sim.node_mut(i).handle_packet(now, from, &p);
                 }
             }
             3 => {
                 let from = b.addr();
-                let id = sim.node_mut(i).handle_stream_open(from, now);
+                let id = sim.node_mut(i).handle_stream_open(now, from);
                 streams.push((i, id));
             }
             4 => {
                 if let Some(&(j, id)) = streams.get(usize::from(b.u8()) % streams.len().max(1)) {
                     let len = usize::from(b.u8());
                     let raw = b.slice(len).to_vec();
-                    sim.node_mut(j).handle_stream_data(id, &raw, now);
+                    sim.node_mut(j).handle_stream_data(now, id, &raw);
                     sim.poke(j);
                 }
             }
@@ -206,15 +206,15 @@ pub fn run(data: &[u8]) {
                     if let Ok(bytes) = msg.encode_stream() {
                         let cut = usize::from(b.u8()).min(bytes.len());
                         let (x, y) = bytes.split_at(cut);
-                        sim.node_mut(j).handle_stream_data(id, x, now);
-                        sim.node_mut(j).handle_stream_data(id, y, now);
+                        sim.node_mut(j).handle_stream_data(now, id, x);
+                        sim.node_mut(j).handle_stream_data(now, id, y);
                         sim.poke(j);
                     }
                 }
             }
             6 => {
                 if let Some(&(j, id)) = streams.get(usize::from(b.u8()) % streams.len().max(1)) {
-                    sim.node_mut(j).handle_stream_closed(id, now);
+                    sim.node_mut(j).handle_stream_closed(now, id);
                     sim.poke(j);
                 }
             }
@@ -232,7 +232,7 @@ pub fn run(data: &[u8]) {
             10 => {
                 let n = usize::from(b.u8() % 16);
                 let meta = b.slice(n).to_vec();
-                sim.node_mut(i).set_meta(meta, now);
+                sim.node_mut(i).set_meta(now, meta);
             }
             11 => sim.partition(&[i]),
             12 => sim.heal(),

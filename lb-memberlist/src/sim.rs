@@ -268,7 +268,7 @@ impl Sim {
     /// Node `i` joins through `seed`.
     pub fn join(&mut self, i: usize, seed: SocketAddr) {
         let now = self.now;
-        self.nodes[i].node.join(&[seed], now);
+        self.nodes[i].node.join(now, &[seed]);
         self.after(i);
     }
 
@@ -282,7 +282,7 @@ impl Sim {
             .collect();
         let now = self.now;
         for n in &mut self.nodes {
-            n.node.learn_quietly(all.iter().cloned(), now);
+            n.node.learn_quietly(now, all.iter().cloned());
         }
         for i in 0..self.nodes.len() {
             self.after(i);
@@ -491,7 +491,7 @@ impl Sim {
                 if n.status != Status::Running {
                     return;
                 }
-                let _ = n.node.handle_packet(from, &bytes, now);
+                let _ = n.node.handle_packet(now, from, &bytes);
                 self.after(to);
             }
             Ev::Accept { conn } => {
@@ -501,13 +501,13 @@ impl Sim {
                     return;
                 }
                 let from = Self::addr(a);
-                let id = self.nodes[b].node.handle_stream_open(from, now);
+                let id = self.nodes[b].node.handle_stream_open(now, from);
                 self.conn_of.insert((b, id), (conn, 1));
                 let c = &mut self.conns[conn];
                 c.ends[1].id = Some(id);
                 let pending = std::mem::take(&mut c.pending);
                 for bytes in pending {
-                    self.nodes[b].node.handle_stream_data(id, &bytes, now);
+                    self.nodes[b].node.handle_stream_data(now, id, &bytes);
                 }
                 self.after(b);
             }
@@ -526,7 +526,7 @@ impl Sim {
                     Some(id) => {
                         self.nodes[end.node]
                             .node
-                            .handle_stream_data(id, &bytes, now);
+                            .handle_stream_data(now, id, &bytes);
                         self.after(end.node);
                     }
                     None => self.conns[conn].pending.push(bytes),
@@ -539,7 +539,7 @@ impl Sim {
                 }
                 self.conns[conn].ends[to_side].open = false;
                 if let Some(id) = end.id {
-                    self.nodes[end.node].node.handle_stream_closed(id, now);
+                    self.nodes[end.node].node.handle_stream_closed(now, id);
                     self.after(end.node);
                 }
             }
@@ -547,7 +547,7 @@ impl Sim {
                 if self.nodes[node].status != Status::Running {
                     return;
                 }
-                self.nodes[node].node.handle_stream_closed(id, now);
+                self.nodes[node].node.handle_stream_closed(now, id);
                 self.after(node);
             }
         }
@@ -599,7 +599,7 @@ impl Sim {
                 f(self.now - self.start, i, &ev);
             }
         }
-        if let Some(t) = self.nodes[i].node.next_deadline() {
+        if let Some(t) = self.nodes[i].node.poll_timeout() {
             let t = t.max(self.now);
             if self.nodes[i].scheduled != Some(t) {
                 self.nodes[i].scheduled = Some(t);

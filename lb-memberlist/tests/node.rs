@@ -80,7 +80,7 @@ fn ping(node: &str, seq: u32, from: &str, from_name: &str) -> Message {
 fn ping_is_acked_to_its_source() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    a.handle_packet(addr("192.0.2.99:1"), &packet(&[ping("a", 7, B, "b")]), t0)
+    a.handle_packet(t0, addr("192.0.2.99:1"), &packet(&[ping("a", 7, B, "b")]))
         .unwrap();
     let out = packets(&drain(&mut a));
     assert_eq!(out.len(), 1);
@@ -93,11 +93,11 @@ fn ping_is_acked_to_its_source() {
         })
     );
     // A ping for another node is not answered.
-    a.handle_packet(addr(B), &packet(&[ping("zz", 8, B, "b")]), t0)
+    a.handle_packet(t0, addr(B), &packet(&[ping("zz", 8, B, "b")]))
         .unwrap();
     assert!(drain(&mut a).is_empty());
     // Garbage is an error, not a panic, and changes nothing.
-    assert!(a.handle_packet(addr(B), &[7, 3, 0], t0).is_err());
+    assert!(a.handle_packet(t0, addr(B), &[7, 3, 0]).is_err());
     assert!(drain(&mut a).is_empty());
 }
 
@@ -118,7 +118,7 @@ fn indirect(seq: u32, nack: bool) -> Message {
 fn indirect_ping_is_relayed_and_its_ack_forwarded() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    a.handle_packet(addr(B), &packet(&[indirect(9, true)]), t0)
+    a.handle_packet(t0, addr(B), &packet(&[indirect(9, true)]))
         .unwrap();
     let out = packets(&drain(&mut a));
     assert_eq!(out.len(), 1);
@@ -133,7 +133,7 @@ fn indirect_ping_is_relayed_and_its_ack_forwarded() {
         payload: vec![],
         seq_no: p.seq_no,
     });
-    a.handle_packet(addr(C), &packet(&[ack]), t0 + Duration::from_millis(1))
+    a.handle_packet(t0 + Duration::from_millis(1), addr(C), &packet(&[ack]))
         .unwrap();
     let out = packets(&drain(&mut a));
     assert_eq!(out.len(), 1);
@@ -158,11 +158,11 @@ fn indirect_ping_is_relayed_and_its_ack_forwarded() {
 fn silent_target_gets_a_nack_sent_back() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    a.handle_packet(addr(B), &packet(&[indirect(11, true)]), t0)
+    a.handle_packet(t0, addr(B), &packet(&[indirect(11, true)]))
         .unwrap();
     drain(&mut a);
     let due = t0 + Config::lan().probe_timeout;
-    assert!(a.next_deadline().unwrap() <= due);
+    assert!(a.poll_timeout().unwrap() <= due);
     a.handle_timeout(due);
     let out = packets(&drain(&mut a));
     let nacks: Vec<_> = out
@@ -171,7 +171,7 @@ fn silent_target_gets_a_nack_sent_back() {
         .collect();
     assert_eq!(nacks.len(), 1, "{out:?}");
     // Without the nack flag (an old peer), nothing is sent back.
-    a.handle_packet(addr(B), &packet(&[indirect(12, false)]), due)
+    a.handle_packet(due, addr(B), &packet(&[indirect(12, false)]))
         .unwrap();
     drain(&mut a);
     a.handle_timeout(due + Config::lan().probe_timeout);
@@ -186,7 +186,7 @@ fn silent_target_gets_a_nack_sent_back() {
 fn suspicion_of_self_is_refuted_with_a_higher_incarnation() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    a.handle_packet(addr(B), &packet(&[Message::Alive(alive("b", B, 1))]), t0)
+    a.handle_packet(t0, addr(B), &packet(&[Message::Alive(alive("b", B, 1))]))
         .unwrap();
     assert!(matches!(events(&mut a)[..], [Event::Joined(ref m)] if m.name == "b"));
     drain(&mut a);
@@ -196,7 +196,7 @@ fn suspicion_of_self_is_refuted_with_a_higher_incarnation() {
         node: "a".into(),
     });
     // The buddy system: the suspect message rides on a ping.
-    a.handle_packet(addr(B), &packet(&[ping("a", 3, B, "b"), accuse]), t0)
+    a.handle_packet(t0, addr(B), &packet(&[ping("a", 3, B, "b"), accuse]))
         .unwrap();
     assert_eq!(a.local().incarnation, 2);
     assert_eq!(a.local().state, State::Alive);
@@ -222,7 +222,7 @@ fn suspicion_of_self_is_refuted_with_a_higher_incarnation() {
         incarnation: 5,
         node: "a".into(),
     });
-    a.handle_packet(addr(B), &packet(&[kill]), t0).unwrap();
+    a.handle_packet(t0, addr(B), &packet(&[kill])).unwrap();
     assert_eq!(a.local().incarnation, 6);
 }
 
@@ -230,11 +230,11 @@ fn suspicion_of_self_is_refuted_with_a_higher_incarnation() {
 fn a_failed_probe_goes_indirect_then_tcp_then_suspects() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    a.learn_quietly([alive("b", B, 1), alive("c", C, 1)], t0);
+    a.learn_quietly(t0, [alive("b", B, 1), alive("c", C, 1)]);
     // Run timers until a ping goes out.
     let mut now;
     let (target, seq) = loop {
-        now = a.next_deadline().unwrap();
+        now = a.poll_timeout().unwrap();
         a.handle_timeout(now);
         let pings: Vec<_> = packets(&drain(&mut a))
             .into_iter()
@@ -251,7 +251,7 @@ fn a_failed_probe_goes_indirect_then_tcp_then_suspects() {
     // No ack: after the probe timeout, an indirect ping through the other member and a TCP
     // ping to the target.
     now += Config::lan().probe_timeout;
-    assert!(a.next_deadline().unwrap() <= now);
+    assert!(a.poll_timeout().unwrap() <= now);
     a.handle_timeout(now);
     let outs = drain(&mut a);
     let p = packets(&outs);
@@ -300,13 +300,13 @@ fn remote_state() -> PushPull {
 fn push_pull_is_answered_over_an_inbound_stream() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    let id = a.handle_stream_open(addr(B), t0);
+    let id = a.handle_stream_open(t0, addr(B));
     let bytes = Message::PushPull(remote_state()).encode_stream().unwrap();
     // Framing: the message arrives in pieces; nothing happens until it is whole.
     let (x, y) = bytes.split_at(bytes.len() / 2);
-    a.handle_stream_data(id, x, t0);
+    a.handle_stream_data(t0, id, x);
     assert!(drain(&mut a).is_empty());
-    a.handle_stream_data(id, y, t0);
+    a.handle_stream_data(t0, id, y);
     let outs = drain(&mut a);
     let Output::StreamSend { id: sid, bytes } = &outs[0] else {
         panic!("{outs:?}")
@@ -332,7 +332,7 @@ fn push_pull_is_answered_over_an_inbound_stream() {
 fn join_pushes_our_state_and_merges_the_answer() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    a.join(&[addr(B)], t0);
+    a.join(t0, &[addr(B)]);
     let outs = drain(&mut a);
     let Output::StreamConnect { id, to, .. } = outs[0] else {
         panic!("{outs:?}")
@@ -347,7 +347,7 @@ fn join_pushes_our_state_and_merges_the_answer() {
     assert!(p.join);
     let answer = Message::PushPull(remote_state()).encode_stream().unwrap();
     for b in answer.chunks(7) {
-        a.handle_stream_data(id, b, t0);
+        a.handle_stream_data(t0, id, b);
     }
     assert_eq!(drain(&mut a), vec![Output::StreamClose { id }]);
     let evs = events(&mut a);
@@ -360,11 +360,11 @@ fn join_pushes_our_state_and_merges_the_answer() {
         }
     );
     // A refused connection is a failed join.
-    a.join(&[addr(C)], t0);
+    a.join(t0, &[addr(C)]);
     let Some(Output::StreamConnect { id, .. }) = a.poll_output() else {
         panic!()
     };
-    a.handle_stream_closed(id, t0);
+    a.handle_stream_closed(t0, id);
     assert_eq!(
         events(&mut a),
         vec![Event::JoinCompleted {
@@ -378,8 +378,8 @@ fn join_pushes_our_state_and_merges_the_answer() {
 fn tcp_ping_is_acked_and_garbage_streams_are_closed() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    let id = a.handle_stream_open(addr(B), t0);
-    a.handle_stream_data(id, &ping("a", 5, B, "b").encode_stream().unwrap(), t0);
+    let id = a.handle_stream_open(t0, addr(B));
+    a.handle_stream_data(t0, id, &ping("a", 5, B, "b").encode_stream().unwrap());
     let outs = drain(&mut a);
     let Output::StreamSend { bytes, .. } = &outs[0] else {
         panic!("{outs:?}")
@@ -392,12 +392,12 @@ fn tcp_ping_is_acked_and_garbage_streams_are_closed() {
         })
     );
     assert_eq!(outs[1], Output::StreamClose { id });
-    let id = a.handle_stream_open(addr(B), t0);
-    a.handle_stream_data(id, &[0xff, 1, 2, 3], t0);
+    let id = a.handle_stream_open(t0, addr(B));
+    a.handle_stream_data(t0, id, &[0xff, 1, 2, 3]);
     assert_eq!(drain(&mut a), vec![Output::StreamClose { id }]);
     // A stream that never completes is closed at its deadline.
-    let id = a.handle_stream_open(addr(B), t0);
-    a.handle_stream_data(id, &[6], t0);
+    let id = a.handle_stream_open(t0, addr(B));
+    a.handle_stream_data(t0, id, &[6]);
     a.handle_timeout(t0 + Config::lan().tcp_timeout);
     assert!(drain(&mut a).contains(&Output::StreamClose { id }));
 }
@@ -406,7 +406,7 @@ fn tcp_ping_is_acked_and_garbage_streams_are_closed() {
 fn user_messages_pass_through() {
     let t0 = Instant::now();
     let mut a = node(t0);
-    a.handle_packet(addr(B), &packet(&[Message::User(b"hello".to_vec())]), t0)
+    a.handle_packet(t0, addr(B), &packet(&[Message::User(b"hello".to_vec())]))
         .unwrap();
     assert_eq!(events(&mut a), vec![Event::User(b"hello".to_vec())]);
 }

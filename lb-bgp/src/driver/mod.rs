@@ -4,7 +4,7 @@
 //! A [`Speaker`] owns one listening socket (by default `[::]:179`, dual stack) and one task per
 //! peer. The peer task feeds its [`Session`] what happens (connections, octets, closes, timer
 //! expiries, the caller's route changes) with the current time and carries out what the session
-//! asks ([`Action`]): connect, send, close. Inbound connections are handed to the peer whose
+//! asks ([`Output`]): connect, send, close. Inbound connections are handed to the peer whose
 //! address they come from; collisions are the session's business (RFC 4271 §6.8). Connections
 //! from unknown addresses are closed at once.
 //!
@@ -47,11 +47,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::session::{
-    Action, ConnId, Direction, DownReason, Event, Negotiated, PeerStats, Route, Session,
-    SessionConfig, State,
-};
-use crate::wire::{Afi, Safi};
+use crate::session::{ConnId, Direction, Notice, Output, PeerStats, Route, Session, SessionConfig};
 
 pub use crate::Error;
 
@@ -129,47 +125,13 @@ impl PeerConfig {
     }
 }
 
-/// Something that happened to a peer's session, from [`Speaker::events`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PeerEventKind {
-    /// An RFC 4271 state change.
-    StateChanged {
-        /// Old state.
-        from: State,
-        /// New state.
-        to: State,
-        /// The event that caused it.
-        event: Event,
-    },
-    /// The session is Established.
-    Established(Box<Negotiated>),
-    /// The session went down.
-    Down(DownReason),
-    /// The peer's routes changed (see [`Session::received_routes`]).
-    RoutesReceived {
-        /// Prefixes announced.
-        announced: usize,
-        /// Prefixes withdrawn.
-        withdrawn: usize,
-    },
-    /// The peer sent End-of-RIB.
-    EndOfRib {
-        /// AFI.
-        afi: Afi,
-        /// SAFI.
-        safi: Safi,
-    },
-    /// A drain finished: every route is withdrawn.
-    DrainComplete,
-}
-
 /// A session event of one peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerEvent {
     /// The peer's address.
     pub peer: IpAddr,
     /// What happened.
-    pub kind: PeerEventKind,
+    pub kind: Notice,
 }
 
 /// What the caller and the I/O tasks tell a peer task.
@@ -384,7 +346,7 @@ impl Speaker {
     }
 
     /// Planned drain of `peer` (RFC 8326): re-advertise with GRACEFUL_SHUTDOWN, withdraw after
-    /// `delay` ([`PeerEventKind::DrainComplete`]).
+    /// `delay` ([`Notice::DrainComplete`]).
     pub fn drain(&self, peer: IpAddr, delay: Duration) -> Result<(), Error> {
         self.send(peer, Cmd::Drain(delay))
     }
@@ -567,14 +529,14 @@ impl PeerTask {
     async fn run(mut self) {
         let mut shutdown: Option<oneshot::Sender<()>> = None;
         loop {
-            self.drain_actions();
+            self.drain_outputs();
             self.stats.send_replace(self.session.stats());
             if let Some(done) = shutdown.take() {
                 self.finish().await;
                 let _ = done.send(());
                 return;
             }
-            let deadline = self.session.next_deadline();
+            let deadline = self.session.poll_timeout();
             let cmd = tokio::select! {
                 cmd = self.rx.recv() => cmd,
                 () = sleep_until(deadline), if deadline.is_some() => {
@@ -585,7 +547,7 @@ impl PeerTask {
             let Some(cmd) = cmd else {
                 // Every sender is gone: the speaker was dropped.
                 self.session.stop(Instant::now(), "");
-                self.drain_actions();
+                self.drain_outputs();
                 self.finish().await;
                 return;
             };
@@ -638,11 +600,11 @@ impl PeerTask {
                 );
                 let conn = self.add_conn(stream);
                 self.session.connected(
+                    now,
                     conn,
                     canonical(local),
                     canonical(remote),
                     Direction::Inbound,
-                    now,
                 );
             }
             Cmd::ConnectDone { attempt, result } => {
@@ -654,11 +616,11 @@ impl PeerTask {
                     Ok((local, remote, stream)) => {
                         let conn = self.add_conn(stream);
                         self.session.connected(
+                            now,
                             conn,
                             canonical(local),
                             canonical(remote),
                             Direction::Outbound,
-                            now,
                         );
                     }
                     Err(e) => {
@@ -669,18 +631,18 @@ impl PeerTask {
             }
             Cmd::Data { conn, bytes } => {
                 if self.conns.contains_key(&conn) {
-                    self.session.received(conn, &bytes, now);
+                    self.session.received(now, conn, &bytes);
                 }
             }
             Cmd::Closed { conn } => {
                 if self.conns.remove(&conn).is_some() {
-                    self.session.closed(conn, now);
+                    self.session.closed(now, conn);
                 }
             }
-            Cmd::SetRoutes(routes) => self.session.set_routes(routes, now),
-            Cmd::Announce(route) => self.session.announce(route, now),
-            Cmd::Withdraw(prefix) => self.session.withdraw(prefix, now),
-            Cmd::Drain(delay) => self.session.drain(delay, now),
+            Cmd::SetRoutes(routes) => self.session.set_routes(now, routes),
+            Cmd::Announce(route) => self.session.announce(now, route),
+            Cmd::Withdraw(prefix) => self.session.withdraw(now, prefix),
+            Cmd::Drain(delay) => self.session.drain(now, delay),
             Cmd::CancelDrain => self.session.cancel_drain(now),
             Cmd::Start => self.session.start(now),
             Cmd::HoldDown(true) => self.session.hold_down(now),
@@ -733,11 +695,11 @@ impl PeerTask {
         conn
     }
 
-    fn drain_actions(&mut self) {
-        while let Some(action) = self.session.poll_action() {
+    fn drain_outputs(&mut self) {
+        while let Some(output) = self.session.poll_output() {
             let peer = self.settings.address;
-            let event = match action {
-                Action::Connect => {
+            let event = match output {
+                Output::Connect => {
                     if let Some(c) = self.connecting.take() {
                         c.abort();
                     }
@@ -753,13 +715,13 @@ impl PeerTask {
                     }));
                     None
                 }
-                Action::Send { conn, bytes } => {
+                Output::Send { conn, bytes } => {
                     if let Some(c) = self.conns.get(&conn) {
                         let _ = c.out.send(bytes);
                     }
                     None
                 }
-                Action::Close { conn } => {
+                Output::Close { conn } => {
                     if let Some(c) = self.conns.remove(&conn) {
                         // Let the writer flush what is queued (the NOTIFICATION), but not
                         // forever: a frozen peer may never read.
@@ -776,33 +738,27 @@ impl PeerTask {
                     }
                     None
                 }
-                Action::StateChanged { from, to, event } => {
-                    tracing::info!(%peer, %from, %to, ?event, "bgp state change");
-                    Some(PeerEventKind::StateChanged { from, to, event })
-                }
-                Action::Established(n) => {
-                    tracing::info!(%peer, local = %n.local, hold = n.hold_time, "bgp session established");
-                    Some(PeerEventKind::Established(n))
-                }
-                Action::Down { reason } => {
-                    tracing::warn!(%peer, %reason, "bgp session down");
-                    Some(PeerEventKind::Down(reason))
-                }
-                Action::RoutesReceived {
-                    announced,
-                    withdrawn,
-                } => Some(PeerEventKind::RoutesReceived {
-                    announced,
-                    withdrawn,
-                }),
-                Action::EndOfRib { afi, safi } => Some(PeerEventKind::EndOfRib { afi, safi }),
-                Action::RouteRefreshRequested { afi, safi } => {
+                Output::RouteRefreshRequested { afi, safi } => {
                     tracing::debug!(%peer, ?afi, ?safi, "bgp route refresh requested");
                     None
                 }
-                Action::DrainComplete => {
-                    tracing::info!(%peer, "bgp drain complete");
-                    Some(PeerEventKind::DrainComplete)
+                Output::Notice(notice) => {
+                    match &notice {
+                        Notice::StateChanged { from, to, event } => {
+                            tracing::info!(%peer, %from, %to, ?event, "bgp state change");
+                        }
+                        Notice::Established(n) => {
+                            tracing::info!(%peer, local = %n.local, hold = n.hold_time, "bgp session established");
+                        }
+                        Notice::Down { reason } => {
+                            tracing::warn!(%peer, %reason, "bgp session down");
+                        }
+                        Notice::DrainComplete => {
+                            tracing::info!(%peer, "bgp drain complete");
+                        }
+                        Notice::RoutesReceived { .. } | Notice::EndOfRib { .. } => {}
+                    }
+                    Some(notice)
                 }
             };
             if let Some(kind) = event {

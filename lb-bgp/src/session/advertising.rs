@@ -4,19 +4,19 @@ use super::*;
 
 impl Session {
     /// Replaces the set of routes the peer should have.
-    pub fn set_routes(&mut self, routes: impl IntoIterator<Item = Route>, now: Instant) {
+    pub fn set_routes(&mut self, now: Instant, routes: impl IntoIterator<Item = Route>) {
         let _ = now;
         self.adv.set_routes(routes);
     }
 
     /// Adds or changes one route.
-    pub fn announce(&mut self, route: Route, now: Instant) {
+    pub fn announce(&mut self, now: Instant, route: Route) {
         let _ = now;
         self.adv.announce(route);
     }
 
     /// Removes one route.
-    pub fn withdraw(&mut self, prefix: IpNet, now: Instant) {
+    pub fn withdraw(&mut self, now: Instant, prefix: IpNet) {
         let _ = now;
         self.adv.withdraw(prefix);
     }
@@ -28,8 +28,8 @@ impl Session {
 
     /// Planned drain (RFC 8326): re-advertise every route with the GRACEFUL_SHUTDOWN community
     /// (and LOCAL_PREF 0 on iBGP), then withdraw them all once `delay` has passed
-    /// ([`Action::DrainComplete`]). Routes stay withdrawn until [`Session::cancel_drain`].
-    pub fn drain(&mut self, delay: Duration, now: Instant) {
+    /// ([`Notice::DrainComplete`]). Routes stay withdrawn until [`Session::cancel_drain`].
+    pub fn drain(&mut self, now: Instant, delay: Duration) {
         self.adv.set_drain(Drain::Draining(later(now, delay)));
     }
 
@@ -48,7 +48,7 @@ impl Session {
 
     /// Asks the peer to send its routes of a family again (ROUTE-REFRESH), if the session is
     /// Established and the peer supports it.
-    pub fn request_refresh(&mut self, afi: Afi, safi: Safi, now: Instant) {
+    pub fn request_refresh(&mut self, now: Instant, afi: Afi, safi: Safi) {
         let _ = now;
         let Some(n) = &self.negotiated else {
             return;

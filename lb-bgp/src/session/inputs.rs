@@ -34,7 +34,7 @@ impl Session {
                 &Message::Notification(notification.clone()),
             );
             self.out
-                .push_back(Out::Action(Action::Close { conn: c.id }));
+                .push_back(Out::Output(Output::Close { conn: c.id }));
         }
         if was_established {
             self.went_down(DownReason::AdminShutdown);
@@ -70,7 +70,7 @@ impl Session {
                 &Message::Notification(notification.clone()),
             );
             self.out
-                .push_back(Out::Action(Action::Close { conn: c.id }));
+                .push_back(Out::Output(Output::Close { conn: c.id }));
         }
         if was_established {
             self.went_down(DownReason::NotificationSent(notification.clone()));
@@ -101,16 +101,16 @@ impl Session {
         self.held
     }
 
-    /// A TCP connection is up: ours after [`Action::Connect`], or one the peer opened to our
+    /// A TCP connection is up: ours after [`Output::Connect`], or one the peer opened to our
     /// listener. `local` is our address on it (the default next hop). A connection the session
-    /// does not want is answered with [`Action::Close`].
+    /// does not want is answered with [`Output::Close`].
     pub fn connected(
         &mut self,
+        now: Instant,
         conn: ConnId,
         local: SocketAddr,
         remote: SocketAddr,
         direction: Direction,
-        now: Instant,
     ) {
         if self.conns.iter().any(|c| c.id == conn) {
             return;
@@ -123,7 +123,7 @@ impl Session {
                 .iter()
                 .any(|c| c.direction == direction && c.phase == Phase::Established);
         if refuse {
-            self.out.push_back(Out::Action(Action::Close { conn }));
+            self.out.push_back(Out::Output(Output::Close { conn }));
             return;
         }
         // A newer connection in the same direction replaces one that never got established
@@ -131,7 +131,7 @@ impl Session {
         if let Some(i) = self.conns.iter().position(|c| c.direction == direction) {
             let old = self.conns.remove(i);
             self.out
-                .push_back(Out::Action(Action::Close { conn: old.id }));
+                .push_back(Out::Output(Output::Close { conn: old.id }));
         }
         let event = match direction {
             Direction::Outbound => {
@@ -179,18 +179,18 @@ impl Session {
     }
 
     /// Octets read from a connection, in stream order, any split.
-    pub fn received(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
+    pub fn received(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) {
         let Some(c) = self.conns.iter_mut().find(|c| c.id == conn) else {
             return;
         };
         let mut buf = std::mem::take(&mut c.rx);
         if buf.is_empty() {
-            if let Some(used) = self.process(conn, bytes, now) {
+            if let Some(used) = self.process(now, conn, bytes) {
                 buf.extend_from_slice(&bytes[used..]);
             }
         } else {
             buf.extend_from_slice(bytes);
-            match self.process(conn, &buf, now) {
+            match self.process(now, conn, &buf) {
                 Some(used) => {
                     buf.drain(..used);
                 }
@@ -203,18 +203,22 @@ impl Session {
     }
 
     /// The connection was closed by the peer or failed.
-    pub fn closed(&mut self, conn: ConnId, now: Instant) {
+    pub fn closed(&mut self, now: Instant, conn: ConnId) {
         let Some(c) = self.conns.iter().find(|c| c.id == conn) else {
             return;
         };
-        let to_active = c.phase == Phase::OpenSent;
+        let fallback = if c.phase == Phase::OpenSent {
+            Fallback::Active
+        } else {
+            Fallback::Idle
+        };
         self.drop_conn(
+            now,
             conn,
             None,
             DownReason::ConnectionClosed,
             Event::TcpConnectionFails,
-            to_active,
-            now,
+            fallback,
         );
     }
 
@@ -247,12 +251,12 @@ impl Session {
                 data: vec![],
             };
             self.drop_conn(
+                now,
                 id,
                 Some(n),
                 DownReason::HoldTimerExpired,
                 Event::HoldTimer_Expires,
-                false,
-                now,
+                Fallback::Idle,
             );
         }
         let due: Vec<(ConnId, Context)> = self
@@ -272,12 +276,12 @@ impl Session {
             && d <= now
         {
             self.adv.set_drain(Drain::Done);
-            self.out.push_back(Out::Action(Action::DrainComplete));
+            self.out.push_back(Out::Notice(Notice::DrainComplete));
         }
     }
 
     /// The earliest time [`Session::handle_timeout`] has work to do.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Instant> {
         let drain = match self.adv.drain() {
             Drain::Draining(d) => Some(d),
             _ => None,
@@ -292,16 +296,17 @@ impl Session {
 
     /// The next thing for the driver to do. UPDATEs for route changes are built here, so many
     /// [`Session::announce`] calls between two polls share UPDATEs.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_output(&mut self) -> Option<Output> {
         if self.out.is_empty() {
             self.flush_routes();
         }
         self.out.pop_front().map(|o| match o {
-            Out::Send(conn, bytes) => Action::Send {
+            Out::Send(conn, bytes) => Output::Send {
                 conn,
                 bytes: Bytes::from(bytes),
             },
-            Out::Action(a) => a,
+            Out::Output(o) => o,
+            Out::Notice(n) => Output::Notice(n),
         })
     }
 }

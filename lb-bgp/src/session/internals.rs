@@ -16,7 +16,7 @@ impl Session {
 
     pub(super) fn begin_connect(&mut self, now: Instant) {
         self.connecting = true;
-        self.out.push_back(Out::Action(Action::Connect));
+        self.out.push_back(Out::Output(Output::Connect));
         self.connect_retry_deadline = Some(later(now, self.backoff()));
     }
 
@@ -45,7 +45,7 @@ impl Session {
             );
             self.state = to;
             self.out
-                .push_back(Out::Action(Action::StateChanged { from, to, event }));
+                .push_back(Out::Notice(Notice::StateChanged { from, to, event }));
         } else {
             tracing::debug!(peer_as = self.config.peer_as, state = %to, ?event, "BGP event");
         }
@@ -65,11 +65,7 @@ impl Session {
     pub(super) fn send_message(&mut self, conn: ConnId, ctx: &Context, m: &Message) {
         let mut buf = Vec::new();
         if m.encode(ctx, &mut buf).is_ok() {
-            if let Some(&t) = buf.get(18)
-                && let Ok(kind) = MessageType::from_u8(t)
-            {
-                count(&mut self.sent, kind);
-            }
+            count(&mut self.sent, message_type(m));
             self.push_send(conn, &buf);
         }
     }
@@ -81,21 +77,21 @@ impl Session {
         self.rib_in = PrefixMap::default();
         self.negotiated = None;
         self.established_since = None;
-        self.out.push_back(Out::Action(Action::Down { reason }));
+        self.out.push_back(Out::Notice(Notice::Down { reason }));
     }
 
     /// Closes a connection, after sending `notification` if given. With no connection left,
-    /// the session falls back to Active (`to_active`, a TCP failure before the OPEN exchange)
-    /// with the connect-retry timer, or to Idle with the automatic restart, both after the
-    /// backoff delay.
+    /// the session falls back to Active ([`Fallback::Active`], a TCP failure before the OPEN
+    /// exchange) with the connect-retry timer, or to Idle ([`Fallback::Idle`]) with the
+    /// automatic restart, both after the backoff delay.
     pub(super) fn drop_conn(
         &mut self,
+        now: Instant,
         id: ConnId,
         notification: Option<Notification>,
         reason: DownReason,
         event: Event,
-        to_active: bool,
-        now: Instant,
+        fallback: Fallback,
     ) {
         let Some(i) = self.conns.iter().position(|c| c.id == id) else {
             return;
@@ -104,7 +100,7 @@ impl Session {
         if let Some(n) = &notification {
             self.send_message(id, &c.ctx_tx, &Message::Notification(n.clone()));
         }
-        self.out.push_back(Out::Action(Action::Close { conn: id }));
+        self.out.push_back(Out::Output(Output::Close { conn: id }));
         tracing::debug!(conn = id.0, ?event, %reason, "closing connection");
         if c.phase == Phase::Established {
             self.went_down(reason.clone());
@@ -113,7 +109,7 @@ impl Session {
         if self.conns.is_empty() && self.running {
             self.retry_count = self.retry_count.saturating_add(1);
             let delay = self.backoff();
-            if to_active {
+            if fallback == Fallback::Active {
                 if !self.config.passive && !self.connecting {
                     self.connect_retry_deadline = Some(later(now, delay));
                 }
@@ -128,7 +124,7 @@ impl Session {
 
     /// Frames and handles the messages in `data`; returns the octets used, or `None` when the
     /// connection was closed.
-    pub(super) fn process(&mut self, conn: ConnId, data: &[u8], now: Instant) -> Option<usize> {
+    pub(super) fn process(&mut self, now: Instant, conn: ConnId, data: &[u8]) -> Option<usize> {
         let mut at = 0;
         loop {
             let max = self
@@ -141,7 +137,7 @@ impl Session {
             match frame(rest, max) {
                 Ok(None) => return Some(at),
                 Ok(Some((_, len))) => {
-                    if !self.handle_message(conn, &rest[..len], now) {
+                    if !self.handle_message(now, conn, &rest[..len]) {
                         return None;
                     }
                     at += len;
@@ -150,12 +146,12 @@ impl Session {
                     let n =
                         Notification::from_error(&e).unwrap_or_else(|| fsm_error(Phase::OpenSent));
                     self.drop_conn(
+                        now,
                         conn,
                         Some(n.clone()),
                         DownReason::NotificationSent(n),
                         Event::BGPHeaderErr,
-                        false,
-                        now,
+                        Fallback::Idle,
                     );
                     return None;
                 }
@@ -164,7 +160,7 @@ impl Session {
     }
 
     /// Handles one framed message; false when the connection was closed.
-    pub(super) fn handle_message(&mut self, conn: ConnId, bytes: &[u8], now: Instant) -> bool {
+    pub(super) fn handle_message(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) -> bool {
         let Some(c) = self.conns.iter().find(|c| c.id == conn) else {
             return false;
         };
@@ -184,12 +180,12 @@ impl Session {
                 let n =
                     Notification::from_message_error(&e, bytes).unwrap_or_else(|| fsm_error(phase));
                 self.drop_conn(
+                    now,
                     conn,
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     event,
-                    false,
-                    now,
+                    Fallback::Idle,
                 );
                 return false;
             }
@@ -205,30 +201,30 @@ impl Session {
                     Event::NotifMsg
                 };
                 self.drop_conn(
+                    now,
                     conn,
                     None,
                     DownReason::NotificationReceived(Notification::from(&n)),
                     event,
-                    false,
-                    now,
+                    Fallback::Idle,
                 );
                 false
             }
-            (MessageRef::Open(o), Phase::OpenSent) => self.handle_open(conn, &o, now),
+            (MessageRef::Open(o), Phase::OpenSent) => self.handle_open(now, conn, &o),
             (MessageRef::Keepalive, Phase::OpenConfirm) => {
-                self.establish(conn, now);
+                self.establish(now, conn);
                 true
             }
             (MessageRef::Keepalive, Phase::Established) => {
-                self.restart_hold(conn, now);
+                self.restart_hold(now, conn);
                 true
             }
             (MessageRef::Update(u), Phase::Established) => {
-                self.restart_hold(conn, now);
-                self.handle_update(conn, &u, now)
+                self.restart_hold(now, conn);
+                self.handle_update(now, conn, &u)
             }
             (MessageRef::RouteRefresh(r), Phase::Established) => {
-                self.restart_hold(conn, now);
+                self.restart_hold(now, conn);
                 let ours = self.config.route_refresh;
                 let family = match (r.afi, r.safi) {
                     (Afi::IPV4, Safi::UNICAST) => Some(false),
@@ -240,7 +236,7 @@ impl Session {
                         self.adv.refresh(v6);
                     }
                     self.out
-                        .push_back(Out::Action(Action::RouteRefreshRequested {
+                        .push_back(Out::Output(Output::RouteRefreshRequested {
                             afi: r.afi,
                             safi: r.safi,
                         }));
@@ -256,19 +252,19 @@ impl Session {
                     _ => Event::BGPHeaderErr,
                 };
                 self.drop_conn(
+                    now,
                     conn,
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     event,
-                    false,
-                    now,
+                    Fallback::Idle,
                 );
                 false
             }
         }
     }
 
-    pub(super) fn restart_hold(&mut self, conn: ConnId, now: Instant) {
+    pub(super) fn restart_hold(&mut self, now: Instant, conn: ConnId) {
         if let Some(c) = self.conns.iter_mut().find(|c| c.id == conn)
             && !c.hold.is_zero()
         {
@@ -277,10 +273,7 @@ impl Session {
     }
 
     /// Checks the peer's OPEN against our configuration; the NOTIFICATION to send if it fails.
-    pub(super) fn check_open(
-        &self,
-        o: &OpenMessage<'_>,
-    ) -> Result<(bool, bool, bool), Notification> {
+    pub(super) fn check_open(&self, o: &OpenMessage<'_>) -> Result<Families, Notification> {
         let open_error = |subcode: u8, data: Vec<u8>| Notification {
             code: 2,
             subcode,
@@ -320,20 +313,24 @@ impl Session {
             }
             return Err(open_error(7, data));
         }
-        Ok((v4, v6, mp.contains(&(Afi::IPV4, Safi::UNICAST))))
+        Ok(Families {
+            ipv4: v4,
+            ipv6: v6,
+            ipv4_over_mp: mp.contains(&(Afi::IPV4, Safi::UNICAST)),
+        })
     }
 
-    pub(super) fn handle_open(&mut self, conn: ConnId, o: &OpenMessage<'_>, now: Instant) -> bool {
-        let (v4, v6, mp_v4) = match self.check_open(o) {
+    pub(super) fn handle_open(&mut self, now: Instant, conn: ConnId, o: &OpenMessage<'_>) -> bool {
+        let families = match self.check_open(o) {
             Ok(f) => f,
             Err(n) => {
                 self.drop_conn(
+                    now,
                     conn,
                     Some(n.clone()),
                     DownReason::NotificationSent(n),
                     Event::BGPOpenMsgErr,
-                    false,
-                    now,
+                    Fallback::Idle,
                 );
                 return false;
             }
@@ -371,12 +368,12 @@ impl Session {
             };
             let n = cease(CeaseSubcode::ConnectionCollisionResolution);
             self.drop_conn(
+                now,
                 loser,
                 Some(n.clone()),
                 DownReason::NotificationSent(n),
                 Event::OpenCollisionDump,
-                false,
-                now,
+                Fallback::Idle,
             );
             if loser == conn {
                 return false;
@@ -403,16 +400,16 @@ impl Session {
         c.keepalive = Duration::from_secs(keepalive.into());
         c.hold_deadline = (hold != 0).then(|| later(now, c.hold));
         c.keepalive_deadline = (keepalive != 0).then(|| later(now, c.keepalive));
-        c.ipv4 = v4;
-        c.ipv6 = v6;
-        c.mp_ipv4 = mp_v4;
+        c.ipv4 = families.ipv4;
+        c.ipv6 = families.ipv6;
+        c.mp_ipv4 = families.ipv4_over_mp;
         let ctx = c.ctx_tx;
         self.send_message(conn, &ctx, &Message::Keepalive);
         self.update_state(Event::BGPOpen);
         true
     }
 
-    pub(super) fn establish(&mut self, conn: ConnId, now: Instant) {
+    pub(super) fn establish(&mut self, now: Instant, conn: ConnId) {
         let Some(c) = self.conns.iter_mut().find(|c| c.id == conn) else {
             return;
         };
@@ -462,18 +459,18 @@ impl Session {
         self.adv.session_up();
         self.update_state(Event::KeepAliveMsg);
         self.out
-            .push_back(Out::Action(Action::Established(Box::new(n))));
+            .push_back(Out::Notice(Notice::Established(Box::new(n))));
     }
 
     pub(super) fn handle_update(
         &mut self,
+        now: Instant,
         conn: ConnId,
         u: &UpdateMessage<'_>,
-        now: Instant,
     ) -> bool {
         if let Some((afi, safi)) = u.end_of_rib() {
             self.out
-                .push_back(Out::Action(Action::EndOfRib { afi, safi }));
+                .push_back(Out::Notice(Notice::EndOfRib { afi, safi }));
             return true;
         }
         let mut withdrawn = 0;
@@ -511,17 +508,17 @@ impl Session {
                     .to_be_bytes(),
             );
             self.drop_conn(
+                now,
                 conn,
                 Some(n.clone()),
                 DownReason::NotificationSent(n),
                 Event::UpdateMsg,
-                false,
-                now,
+                Fallback::Idle,
             );
             return false;
         }
         if count_announced + withdrawn > 0 {
-            self.out.push_back(Out::Action(Action::RoutesReceived {
+            self.out.push_back(Out::Notice(Notice::RoutesReceived {
                 announced: count_announced,
                 withdrawn,
             }));

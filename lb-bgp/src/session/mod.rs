@@ -2,18 +2,18 @@
 //!
 //! A [`Session`] owns no socket and reads no clock. The driver feeds it inputs — [`Session::start`],
 //! [`Session::connected`], [`Session::received`] (raw stream octets), [`Session::closed`],
-//! [`Session::handle_timeout`] — each with the current `Instant`, then drains
-//! [`Session::poll_action`] (connect, send, close, state changes, routes received) and sleeps
-//! until [`Session::next_deadline`].
+//! [`Session::handle_timeout`] — each with the current `Instant` as its first argument, then
+//! drains [`Session::poll_output`] (connect, send, close, and [`Notice`]s such as state changes
+//! and routes received) and sleeps until [`Session::poll_timeout`].
 //!
 //! The driver's side of the contract:
 //!
 //! - It names each TCP connection with a [`ConnId`] of its choosing and reports it with
-//!   [`Session::connected`]: [`Direction::Outbound`] after an [`Action::Connect`] (one attempt at
+//!   [`Session::connected`]: [`Direction::Outbound`] after an [`Output::Connect`] (one attempt at
 //!   a time; a new `Connect` replaces an attempt still under way), [`Direction::Inbound`] for a
 //!   connection its listener accepted from the peer's address. The session holds at most one
 //!   connection per direction, two during collision detection (RFC 4271 §6.8).
-//! - [`Action::Send`] octets are written in order; [`Action::Close`] closes after writing what
+//! - [`Output::Send`] octets are written in order; [`Output::Close`] closes after writing what
 //!   was queued, and the session forgets the connection at once.
 //! - A read error, EOF or reset is [`Session::closed`]; a failed connect is
 //!   [`Session::connect_failed`].
@@ -22,7 +22,7 @@
 //! [`Session::announce`], [`Session::withdraw`]); the session sends only the difference once
 //! Established, packing many prefixes per UPDATE, with End-of-RIB after the initial dump and a
 //! full resend whenever the session comes back. The UPDATEs are built in
-//! [`Session::poll_action`], so route changes made between two polls share messages.
+//! [`Session::poll_output`], so route changes made between two polls share messages.
 //!
 //! Errors never panic: every malformed input gets its RFC reaction (a NOTIFICATION and a
 //! close, or RFC 7606 treat-as-withdraw), and every table is bounded (received prefixes by
@@ -31,13 +31,15 @@
 mod advertiser;
 mod advertising;
 mod config;
+mod fsm;
 mod hash;
 mod inputs;
 mod internals;
 mod observation;
+mod output;
 mod rng;
 mod route;
-mod types;
+mod stats;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -48,10 +50,10 @@ use bytes::Bytes;
 use ipnet::IpNet;
 
 pub use config::{GracefulRestart, SessionConfig};
+pub use fsm::{Event, State};
+pub use output::{ConnId, Direction, DownReason, Negotiated, Notice, Output};
 pub use route::{ReceivedAttributes, Route, RouteAttributes};
-pub use types::{
-    Action, ConnId, Direction, DownReason, Event, MessageCounts, Negotiated, PeerStats, State,
-};
+pub use stats::{MessageCounts, PeerStats};
 
 use advertiser::{Advertiser, Drain, Env};
 use hash::PrefixMap;
@@ -103,11 +105,33 @@ struct Conn {
     mp_ipv4: bool,
 }
 
-/// An output waiting for [`Session::poll_action`]; sends to the same connection are coalesced.
+/// An output waiting for [`Session::poll_output`]; sends to the same connection are coalesced.
 #[derive(Debug)]
 enum Out {
     Send(ConnId, Vec<u8>),
-    Action(Action),
+    Output(Output),
+    Notice(Notice),
+}
+
+/// The IPv4 and IPv6 unicast families a peer's OPEN agrees to ([`Session::check_open`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Families {
+    /// IPv4 unicast is exchanged.
+    ipv4: bool,
+    /// IPv6 unicast is exchanged.
+    ipv6: bool,
+    /// The peer sent the multiprotocol capability for IPv4 unicast (so IPv4 may go in
+    /// MP_REACH_NLRI).
+    ipv4_over_mp: bool,
+}
+
+/// Where [`Session::drop_conn`] leaves a session that has no connection left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// Active, with the connect-retry timer: a TCP failure before the OPEN exchange.
+    Active,
+    /// Idle, with the automatic restart.
+    Idle,
 }
 
 fn later(now: Instant, d: Duration) -> Instant {
@@ -159,6 +183,16 @@ fn count(c: &mut MessageCounts, kind: MessageType) {
         MessageType::RouteRefresh => &mut c.route_refresh,
     };
     *n += 1;
+}
+
+fn message_type(m: &Message) -> MessageType {
+    match m {
+        Message::Open(_) => MessageType::Open,
+        Message::Update(_) => MessageType::Update,
+        Message::Notification(_) => MessageType::Notification,
+        Message::Keepalive => MessageType::Keepalive,
+        Message::RouteRefresh(_) => MessageType::RouteRefresh,
+    }
 }
 
 fn fsm_error(phase: Phase) -> Notification {

@@ -2,7 +2,7 @@
 //!
 //! Every [`Error`] the decoder returns names the NOTIFICATION it corresponds to
 //! ([`Error::notification`]) and the action RFC 7606 prescribes ([`Error::action`]). Only errors
-//! whose action is [`Action::SessionReset`] make a parse function fail; the others are reported
+//! whose action is [`ErrorAction::SessionReset`] make a parse function fail; the others are reported
 //! beside a usable message (see [`UpdateMessage::attribute_error`](super::UpdateMessage::attribute_error)).
 
 use super::attribute::AttributeType;
@@ -10,7 +10,7 @@ use super::header::MessageType;
 
 /// What a BGP speaker does about a malformed message (RFC 7606 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+pub enum ErrorAction {
     /// Send the NOTIFICATION from [`Error::notification`] and close the session.
     SessionReset,
     /// Keep the session; every route of the UPDATE (NLRI and MP_REACH_NLRI) is withdrawn.
@@ -116,14 +116,14 @@ pub enum Error {
 }
 
 /// RFC 7606 §7: what a malformed attribute of each type costs.
-fn attribute_action(type_code: u8) -> Action {
+fn attribute_action(type_code: u8) -> ErrorAction {
     match AttributeType::from(type_code) {
         AttributeType::AtomicAggregate
         | AttributeType::Aggregator
         | AttributeType::As4Path
-        | AttributeType::As4Aggregator => Action::AttributeDiscard,
-        AttributeType::MpReachNlri | AttributeType::MpUnreachNlri => Action::SessionReset,
-        _ => Action::TreatAsWithdraw,
+        | AttributeType::As4Aggregator => ErrorAction::AttributeDiscard,
+        AttributeType::MpReachNlri | AttributeType::MpUnreachNlri => ErrorAction::SessionReset,
+        _ => ErrorAction::TreatAsWithdraw,
     }
 }
 
@@ -207,20 +207,20 @@ impl Error {
     }
 
     /// What the session does about this error (RFC 7606).
-    pub fn action(&self) -> Action {
+    pub fn action(&self) -> ErrorAction {
         use Error::*;
         match self {
             AttributeOverrun(_)
             | MissingWellKnownAttribute(_)
             | InvalidOrigin(_)
-            | InvalidNextHop => Action::TreatAsWithdraw,
+            | InvalidNextHop => ErrorAction::TreatAsWithdraw,
             MalformedAsPath(t)
             | AttributeFlags { type_code: t, .. }
             | AttributeLength { type_code: t, .. }
             | OptionalAttribute(t) => attribute_action(*t),
-            DuplicateAttribute(_) | LocalPrefFromExternal => Action::AttributeDiscard,
-            TooLarge | UnsupportedFamily => Action::Local,
-            _ => Action::SessionReset,
+            DuplicateAttribute(_) | LocalPrefFromExternal => ErrorAction::AttributeDiscard,
+            TooLarge | UnsupportedFamily => ErrorAction::Local,
+            _ => ErrorAction::SessionReset,
         }
     }
 }

@@ -14,7 +14,7 @@
 //!
 //! The contract: no function in this module panics on any input, and no length field causes an
 //! allocation larger than the input it describes. Errors carry the NOTIFICATION to send and the
-//! RFC 7606 [`Action`] (see [`Error`]).
+//! RFC 7606 [`ErrorAction`] (see [`Error`]).
 //!
 //! ```
 //! use lb_bgp::wire::{Context, Message, MessageRef};
@@ -43,7 +43,7 @@ pub use attribute::{
     Origin, PathAttribute, SegmentType,
 };
 pub use capability::Capability;
-pub use error::{Action, Error};
+pub use error::{Error, ErrorAction};
 pub use header::{MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MessageType, frame};
 pub use nlri::{Nlri, PrefixList, Prefixes};
 pub use notification::{CeaseSubcode, ErrorCode, Notification, NotificationMessage};

@@ -20,7 +20,7 @@ use super::attribute::{
 };
 use super::header::{HEADER_LEN, MessageType, write_header};
 use super::nlri::{PrefixList, Prefixes, Shape, check_prefixes};
-use super::{Action, Afi, Context, Error, Safi};
+use super::{Afi, Context, Error, ErrorAction, Safi};
 
 /// A set of attribute type codes, without allocation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -120,7 +120,7 @@ impl<'a> UpdateMessage<'a> {
             let shape = match attr.check_shape() {
                 Ok(shape) => shape,
                 Err(e) => {
-                    if e.action() == Action::SessionReset {
+                    if e.action() == ErrorAction::SessionReset {
                         return Err(e);
                     }
                     msg.discard.insert(t);
@@ -146,7 +146,7 @@ impl<'a> UpdateMessage<'a> {
         if reach
             && msg
                 .error
-                .is_none_or(|e| e.action() != Action::TreatAsWithdraw)
+                .is_none_or(|e| e.action() != ErrorAction::TreatAsWithdraw)
         {
             let mut need = [1u8, 2, 0];
             if !nlri.is_empty() {
@@ -163,7 +163,8 @@ impl<'a> UpdateMessage<'a> {
         let stronger = match self.error {
             None => true,
             Some(old) => {
-                old.action() != Action::TreatAsWithdraw && e.action() == Action::TreatAsWithdraw
+                old.action() != ErrorAction::TreatAsWithdraw
+                    && e.action() == ErrorAction::TreatAsWithdraw
             }
         };
         if stronger {
@@ -172,8 +173,8 @@ impl<'a> UpdateMessage<'a> {
     }
 
     /// The strongest RFC 7606 error found: one whose action is
-    /// [`Action::TreatAsWithdraw`] if any (then every route this UPDATE announces must be
-    /// handled as withdrawn), else the first [`Action::AttributeDiscard`] one.
+    /// [`ErrorAction::TreatAsWithdraw`] if any (then every route this UPDATE announces must be
+    /// handled as withdrawn), else the first [`ErrorAction::AttributeDiscard`] one.
     pub fn attribute_error(&self) -> Option<Error> {
         self.error
     }
@@ -181,7 +182,7 @@ impl<'a> UpdateMessage<'a> {
     /// Whether RFC 7606 says to treat the announced routes as withdrawn.
     pub fn is_treat_as_withdraw(&self) -> bool {
         self.error
-            .is_some_and(|e| e.action() == Action::TreatAsWithdraw)
+            .is_some_and(|e| e.action() == ErrorAction::TreatAsWithdraw)
     }
 
     /// The IPv4 Withdrawn Routes field.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use lb_bgp::session::{Action, GracefulRestart, ReceivedAttributes, SessionConfig};
+use lb_bgp::session::{GracefulRestart, Notice, Output, ReceivedAttributes, SessionConfig};
 use lb_bgp::wire::{Afi, AttributeData, Community, LargeCommunity, Safi};
 use lb_bgp::{Route, RouteAttributes};
 
@@ -68,7 +68,7 @@ fn ebgp() -> Pair {
 fn initial_dump_packs_many_prefixes_and_ends_with_end_of_rib() {
     let mut p = ebgp();
     let a = attrs();
-    p.a.set_routes(routes(1000, &a), p.now);
+    p.a.set_routes(p.now, routes(1000, &a));
     p.start();
     assert!(p.established());
     let got = rib(&p, Side::B);
@@ -90,20 +90,20 @@ fn initial_dump_packs_many_prefixes_and_ends_with_end_of_rib() {
     let acts = p.actions(Side::B);
     let last_routes = acts
         .iter()
-        .rposition(|a| matches!(a, Action::RoutesReceived { .. }))
+        .rposition(|a| matches!(a, Output::Notice(Notice::RoutesReceived { .. })))
         .unwrap();
     let eors: Vec<usize> = acts
         .iter()
         .enumerate()
-        .filter(|(_, a)| matches!(a, Action::EndOfRib { .. }))
+        .filter(|(_, a)| matches!(a, Output::Notice(Notice::EndOfRib { .. })))
         .map(|(i, _)| i)
         .collect();
     assert_eq!(eors.len(), 2);
     assert!(eors.iter().all(|&i| i > last_routes));
-    assert!(acts.contains(&Action::EndOfRib {
+    assert!(acts.contains(&Output::Notice(Notice::EndOfRib {
         afi: Afi::IPV6,
         safi: Safi::UNICAST
-    }));
+    })));
 }
 
 #[test]
@@ -112,14 +112,14 @@ fn without_extended_messages_updates_stay_under_4096_octets() {
     let mut a = p.a.config().clone();
     a.extended_message = false;
     p.a = lb_bgp::Session::new(a, 1, p.base);
-    p.a.set_routes(routes(1000, &attrs()), p.now);
+    p.a.set_routes(p.now, routes(1000, &attrs()));
     p.start();
     assert_eq!(rib(&p, Side::B).len(), 2000);
     let sends: Vec<_> = p
         .actions(Side::A)
         .into_iter()
         .filter_map(|a| match a {
-            Action::Send { bytes, .. } => Some(bytes),
+            Output::Send { bytes, .. } => Some(bytes),
             _ => None,
         })
         .collect();
@@ -159,12 +159,12 @@ fn without_extended_messages_updates_stay_under_4096_octets() {
 fn only_the_difference_is_sent() {
     let mut p = ebgp();
     let a = attrs();
-    p.a.set_routes(routes(100, &a), p.now);
+    p.a.set_routes(p.now, routes(100, &a));
     p.start();
     p.clear_log();
     let updates = p.a.stats().messages_sent.update;
     // The same set again: nothing.
-    p.a.set_routes(routes(100, &a), p.now);
+    p.a.set_routes(p.now, routes(100, &a));
     p.pump();
     assert_eq!(p.a.stats().messages_sent.update, updates);
     // Ten IPv4 routes change attributes: one UPDATE.
@@ -173,7 +173,7 @@ fn only_the_difference_is_sent() {
         ..RouteAttributes::default()
     });
     for i in 0..10 {
-        p.a.announce(Route::with_attributes(v4(i), b.clone()), p.now);
+        p.a.announce(p.now, Route::with_attributes(v4(i), b.clone()));
     }
     p.pump();
     assert_eq!(p.a.stats().messages_sent.update, updates + 1);
@@ -184,26 +184,26 @@ fn only_the_difference_is_sent() {
     assert_eq!(got[&v4(30)].communities, a.communities);
     // Five withdrawn in each family: one UPDATE per family.
     for i in 0..5 {
-        p.a.withdraw(v4(50 + i), p.now);
-        p.a.withdraw(v6(50 + i), p.now);
+        p.a.withdraw(p.now, v4(50 + i));
+        p.a.withdraw(p.now, v6(50 + i));
     }
     p.pump();
     assert_eq!(p.a.stats().messages_sent.update, updates + 3);
     assert_eq!(p.received_counts(Side::B), (10, 10));
     assert_eq!(rib(&p, Side::B).len(), 190);
     // Withdraw then re-announce before the next poll: nothing changes for the peer.
-    p.a.withdraw(v4(1), p.now);
-    p.a.announce(Route::with_attributes(v4(1), b.clone()), p.now);
+    p.a.withdraw(p.now, v4(1));
+    p.a.announce(p.now, Route::with_attributes(v4(1), b.clone()));
     p.pump();
     assert_eq!(p.a.stats().messages_sent.update, updates + 3);
     // set_routes to a smaller set withdraws the rest.
-    p.a.set_routes(routes(20, &a), p.now);
+    p.a.set_routes(p.now, routes(20, &a));
     p.pump();
     assert_eq!(rib(&p, Side::B).len(), 40);
     assert_eq!(p.a.stats().prefixes_sent, 40);
     assert_eq!(p.a.stats().prefixes_desired, 40);
     // Host bits are cleared.
-    p.a.announce(Route::new("203.0.113.77/24".parse().unwrap()), p.now);
+    p.a.announce(p.now, Route::new("203.0.113.77/24".parse().unwrap()));
     p.pump();
     assert!(rib(&p, Side::B).contains_key(&"203.0.113.0/24".parse().unwrap()));
 }
@@ -218,9 +218,9 @@ fn ibgp_sends_local_pref_and_an_empty_as_path() {
         local_pref: Some(200),
         ..RouteAttributes::default()
     });
-    p.a.announce(Route::new(v4(1)), p.now);
-    p.a.announce(Route::with_attributes(v4(2), pref.clone()), p.now);
-    p.a.announce(Route::with_attributes(v6(2), pref), p.now);
+    p.a.announce(p.now, Route::new(v4(1)));
+    p.a.announce(p.now, Route::with_attributes(v4(2), pref.clone()));
+    p.a.announce(p.now, Route::with_attributes(v6(2), pref));
     p.start();
     let got = rib(&p, Side::B);
     assert_eq!(got[&v4(1)].local_pref, Some(100));
@@ -233,7 +233,7 @@ fn ibgp_sends_local_pref_and_an_empty_as_path() {
         local_pref: Some(200),
         ..RouteAttributes::default()
     });
-    p.a.announce(Route::with_attributes(v4(2), pref), p.now);
+    p.a.announce(p.now, Route::with_attributes(v4(2), pref));
     p.start();
     assert_eq!(rib(&p, Side::B)[&v4(2)].local_pref, None);
     let has_local_pref = p.updates(Side::A).iter().any(|u| {
@@ -247,7 +247,7 @@ fn ibgp_sends_local_pref_and_an_empty_as_path() {
 #[test]
 fn everything_is_resent_when_the_session_comes_back() {
     let mut p = ebgp();
-    p.a.set_routes(routes(300, &attrs()), p.now);
+    p.a.set_routes(p.now, routes(300, &attrs()));
     p.start();
     assert_eq!(rib(&p, Side::B).len(), 600);
     // Changes while down are kept.
@@ -255,8 +255,8 @@ fn everything_is_resent_when_the_session_comes_back() {
     p.pump();
     assert_eq!(rib(&p, Side::B).len(), 0);
     assert_eq!(p.a.stats().prefixes_sent, 0);
-    p.a.withdraw(v4(0), p.now);
-    p.a.announce(Route::new(v4(1000)), p.now);
+    p.a.withdraw(p.now, v4(0));
+    p.a.announce(p.now, Route::new(v4(1000)));
     p.clear_log();
     p.b.start(p.now);
     p.run_for(Duration::from_secs(10));
@@ -267,7 +267,7 @@ fn everything_is_resent_when_the_session_comes_back() {
     let eors = p
         .actions(Side::B)
         .iter()
-        .filter(|a| matches!(a, Action::EndOfRib { .. }))
+        .filter(|a| matches!(a, Output::Notice(Notice::EndOfRib { .. })))
         .count();
     assert_eq!(eors, 2);
 }
@@ -275,12 +275,12 @@ fn everything_is_resent_when_the_session_comes_back() {
 #[test]
 fn route_refresh_is_answered_with_the_family_in_full() {
     let mut p = ebgp();
-    p.a.set_routes(routes(50, &attrs()), p.now);
+    p.a.set_routes(p.now, routes(50, &attrs()));
     p.start();
     p.clear_log();
-    p.b.request_refresh(Afi::IPV6, Safi::UNICAST, p.now);
+    p.b.request_refresh(p.now, Afi::IPV6, Safi::UNICAST);
     p.pump();
-    assert!(p.actions(Side::A).contains(&Action::RouteRefreshRequested {
+    assert!(p.actions(Side::A).contains(&Output::RouteRefreshRequested {
         afi: Afi::IPV6,
         safi: Safi::UNICAST
     }));
@@ -292,11 +292,11 @@ fn route_refresh_is_answered_with_the_family_in_full() {
     let mut a = p.a.config().clone();
     a.route_refresh = false;
     p.a = lb_bgp::Session::new(a, 1, p.base);
-    p.a.set_routes(routes(5, &attrs()), p.now);
+    p.a.set_routes(p.now, routes(5, &attrs()));
     p.start();
     assert!(!p.b.negotiated().unwrap().route_refresh);
     p.clear_log();
-    p.b.request_refresh(Afi::IPV4, Safi::UNICAST, p.now);
+    p.b.request_refresh(p.now, Afi::IPV4, Safi::UNICAST);
     p.pump();
     assert!(p.log.is_empty());
 }
@@ -308,10 +308,10 @@ fn drain_marks_routes_then_withdraws_them_after_the_delay() {
         let mut a = p.a.config().clone();
         a.next_hop_v6 = Some(NH6);
         p.a = lb_bgp::Session::new(a, 1, p.base);
-        p.a.set_routes(routes(20, &attrs()), p.now);
+        p.a.set_routes(p.now, routes(20, &attrs()));
         p.start();
         let t0 = p.t();
-        p.a.drain(Duration::from_secs(60), p.now);
+        p.a.drain(p.now, Duration::from_secs(60));
         assert!(p.a.is_draining());
         p.pump();
         let got = rib(&p, Side::B);
@@ -325,10 +325,13 @@ fn drain_marks_routes_then_withdraws_them_after_the_delay() {
         assert_eq!(rib(&p, Side::B).len(), 40);
         p.run_until(t0 + Duration::from_secs(60));
         assert_eq!(rib(&p, Side::B).len(), 0);
-        assert!(p.actions(Side::A).contains(&Action::DrainComplete));
+        assert!(
+            p.actions(Side::A)
+                .contains(&Output::Notice(Notice::DrainComplete))
+        );
         assert!(p.established());
         // New routes stay withdrawn while drained.
-        p.a.announce(Route::new(v4(500)), p.now);
+        p.a.announce(p.now, Route::new(v4(500)));
         p.pump();
         assert_eq!(rib(&p, Side::B).len(), 0);
         // Cancelled: routes come back without the community.
@@ -352,7 +355,7 @@ fn ipv6_session_next_hops_and_link_local() {
     let mut a = p.a.config().clone();
     a.link_local_v6 = Some("fe80::a".parse().unwrap());
     p.a = lb_bgp::Session::new(a, 1, p.base);
-    p.a.set_routes(routes(10, &attrs()), p.now);
+    p.a.set_routes(p.now, routes(10, &attrs()));
     p.start();
     let got = rib(&p, Side::B);
     // No IPv4 next hop on an IPv6 session: only the IPv6 routes go.
@@ -366,7 +369,7 @@ fn ipv6_session_next_hops_and_link_local() {
         next_hop: Some("192.0.2.55".parse().unwrap()),
         ..RouteAttributes::default()
     });
-    p.a.announce(Route::with_attributes(v4(99), own), p.now);
+    p.a.announce(p.now, Route::with_attributes(v4(99), own));
     p.pump();
     assert_eq!(
         rib(&p, Side::B)[&v4(99)].next_hop,
@@ -382,7 +385,7 @@ fn ipv6_session_next_hops_and_link_local() {
     let mut a = p.a.config().clone();
     a.next_hop_v6 = Some(NH6);
     p.a = lb_bgp::Session::new(a, 1, p.base);
-    p.a.announce(Route::new(v6(3)), p.now);
+    p.a.announce(p.now, Route::new(v6(3)));
     p.start();
     let r = &rib(&p, Side::B)[&v6(3)];
     assert_eq!(r.next_hop, Some(IpAddr::V6(NH6)));
@@ -395,11 +398,11 @@ fn ipv4_over_multiprotocol() {
     let mut a = p.a.config().clone();
     a.ipv4_over_mp = true;
     p.a = lb_bgp::Session::new(a, 1, p.base);
-    p.a.set_routes(routes(100, &attrs()), p.now);
+    p.a.set_routes(p.now, routes(100, &attrs()));
     p.start();
     assert_eq!(rib(&p, Side::B)[&v4(5)].next_hop, Some(A_IP));
     assert!(p.updates(Side::A).iter().all(|u| u.nlri.is_empty()));
-    p.a.withdraw(v4(5), p.now);
+    p.a.withdraw(p.now, v4(5));
     p.pump();
     assert!(!rib(&p, Side::B).contains_key(&v4(5)));
     assert!(p.updates(Side::A).iter().all(|u| u.withdrawn.is_empty()));
@@ -411,14 +414,14 @@ fn only_negotiated_families_are_sent() {
     let mut b = p.b.config().clone();
     b.ipv6_unicast = false;
     p.b = lb_bgp::Session::new(b, 2, p.base);
-    p.a.set_routes(routes(10, &attrs()), p.now);
+    p.a.set_routes(p.now, routes(10, &attrs()));
     p.start();
     assert!(!p.a.negotiated().unwrap().ipv6_unicast);
     assert_eq!(rib(&p, Side::B).len(), 10);
     let eors = p
         .actions(Side::B)
         .iter()
-        .filter(|a| matches!(a, Action::EndOfRib { .. }))
+        .filter(|a| matches!(a, Output::Notice(Notice::EndOfRib { .. })))
         .count();
     assert_eq!(eors, 1);
 }
@@ -469,7 +472,7 @@ fn four_octet_as_in_the_as_path() {
     let mut b = SessionConfig::new(65002, 4_200_000_001, B_ID);
     b.passive = true;
     let mut p = Pair::new(a, b);
-    p.a.announce(Route::new(v4(1)), p.now);
+    p.a.announce(p.now, Route::new(v4(1)));
     p.start();
     assert_eq!(rib(&p, Side::B)[&v4(1)].as_path, vec![4_200_000_001]);
 }
@@ -486,8 +489,8 @@ fn per_route_next_hop_med_and_unsendable_routes() {
         next_hop: Some(IpAddr::V6(NH6)),
         ..RouteAttributes::default()
     });
-    p.a.announce(Route::with_attributes(v4(1), custom), p.now);
-    p.a.announce(Route::with_attributes(v4(2), wrong_family), p.now);
+    p.a.announce(p.now, Route::with_attributes(v4(1), custom));
+    p.a.announce(p.now, Route::with_attributes(v4(2), wrong_family));
     p.start();
     let got = rib(&p, Side::B);
     assert_eq!(got[&v4(1)].next_hop, Some("192.0.2.99".parse().unwrap()));
@@ -501,7 +504,7 @@ fn per_route_next_hop_med_and_unsendable_routes() {
 fn a_large_table_is_sent_in_full_updates() {
     let mut p = ebgp();
     let a = attrs();
-    p.a.set_routes(routes(20_000, &a), p.now);
+    p.a.set_routes(p.now, routes(20_000, &a));
     p.start();
     assert_eq!(rib(&p, Side::B).len(), 40_000);
     // 20,000 × 5 + 20,000 × 17 octets in 65535-octet UPDATEs: 2 + 6, and 2 End-of-RIB.
@@ -568,19 +571,16 @@ mod model {
             for op in ops {
                 match op {
                     Op::Announce(x, v6, a) => {
-                        p.a.announce(Route::with_attributes(prefix(x, v6), shared[usize::from(a)].clone()), p.now);
+                        p.a.announce(p.now, Route::with_attributes(prefix(x, v6), shared[usize::from(a)].clone()));
                         model.insert(prefix(x, v6), a);
                     }
                     Op::Withdraw(x, v6) => {
-                        p.a.withdraw(prefix(x, v6), p.now);
+                        p.a.withdraw(p.now, prefix(x, v6));
                         model.remove(&prefix(x, v6));
                     }
                     Op::SetRoutes(list) => {
                         model = list.iter().map(|&(x, v6, a)| (prefix(x, v6), a)).collect();
-                        p.a.set_routes(
-                            list.iter().map(|&(x, v6, a)| Route::with_attributes(prefix(x, v6), shared[usize::from(a)].clone())),
-                            p.now,
-                        );
+                        p.a.set_routes(p.now, list.iter().map(|&(x, v6, a)| Route::with_attributes(prefix(x, v6), shared[usize::from(a)].clone())));
                     }
                     Op::Flush => p.pump(),
                     Op::Bounce => {
@@ -590,7 +590,7 @@ mod model {
                     }
                     Op::Refresh(v6) => {
                         let afi = if v6 { Afi::IPV6 } else { Afi::IPV4 };
-                        p.b.request_refresh(afi, Safi::UNICAST, p.now);
+                        p.b.request_refresh(p.now, afi, Safi::UNICAST);
                         p.pump();
                     }
                 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lb_bgp::session::{Action, DownReason, Event, SessionConfig, State};
+use lb_bgp::session::{DownReason, Event, Notice, Output, SessionConfig, State};
 use lb_bgp::wire::Message;
 
 use crate::harness::{A_ID, B_ID, Pair, Side};
@@ -52,7 +52,7 @@ fn active_and_passive_reach_established_through_every_state() {
     let eors = p
         .actions(Side::B)
         .into_iter()
-        .filter(|a| matches!(a, Action::EndOfRib { .. }))
+        .filter(|a| matches!(a, Output::Notice(Notice::EndOfRib { .. })))
         .count();
     assert_eq!(eors, 2);
 }
@@ -71,7 +71,7 @@ fn keepalives_every_third_of_the_hold_time() {
         .log
         .iter()
         .filter(|(_, s, a)| {
-            *s == Side::A && matches!(a, Action::Send { bytes, .. } if bytes.len() == 19)
+            *s == Side::A && matches!(a, Output::Send { bytes, .. } if bytes.len() == 19)
         })
         .map(|(t, _, _)| *t)
         .collect();
@@ -105,7 +105,7 @@ fn hold_time_zero_means_no_keepalives_and_no_hold_timer() {
     p.start();
     assert_eq!(p.b.negotiated().unwrap().hold_time, 0);
     let ka = p.a.stats().messages_sent.keepalive;
-    assert_eq!(p.a.next_deadline(), None);
+    assert_eq!(p.a.poll_timeout(), None);
     p.run_until(S(10_000));
     assert!(p.established());
     assert_eq!(p.a.stats().messages_sent.keepalive, ka);
@@ -132,10 +132,10 @@ fn hold_timer_expiry_sends_notification_4_and_drops() {
         .unwrap();
     assert_eq!((n.code, n.subcode), (4, 0));
     let acts = p.actions(Side::A);
-    assert!(acts.contains(&Action::Down {
+    assert!(acts.contains(&Output::Notice(Notice::Down {
         reason: DownReason::HoldTimerExpired
-    }));
-    assert!(acts.iter().any(|a| matches!(a, Action::Close { .. })));
+    })));
+    assert!(acts.iter().any(|a| matches!(a, Output::Close { .. })));
     assert!(p.transitions(Side::A).contains(&(
         State::Established,
         State::Idle,
@@ -175,16 +175,16 @@ fn admin_shutdown_sends_cease_with_message_and_stays_down() {
         .unwrap();
     assert_eq!((n.code, n.subcode), (6, 2));
     assert_eq!(n.shutdown_communication(), Some("maintenance window 42"));
-    assert!(p.actions(Side::A).contains(&Action::Down {
+    assert!(p.actions(Side::A).contains(&Output::Notice(Notice::Down {
         reason: DownReason::AdminShutdown
-    }));
+    })));
     let down_b = p
         .actions(Side::B)
         .into_iter()
         .find_map(|a| match a {
-            Action::Down {
+            Output::Notice(Notice::Down {
                 reason: DownReason::NotificationReceived(n),
-            } => Some(n),
+            }) => Some(n),
             _ => None,
         })
         .unwrap();
@@ -202,7 +202,7 @@ fn admin_shutdown_sends_cease_with_message_and_stays_down() {
             .contains(&(State::Established, State::Idle, Event::NotifMsg))
     );
     // A stays down; B (passive) waits, and the session does not come back.
-    assert_eq!(p.a.next_deadline(), None);
+    assert_eq!(p.a.poll_timeout(), None);
     p.run_until(S(1000));
     assert_eq!(p.a.state(), State::Idle);
     assert_eq!(p.b.state(), State::Active);
@@ -287,11 +287,11 @@ fn connection_against_an_established_session_is_dumped() {
         std::net::SocketAddr::new(crate::harness::A_IP, 179),
     );
     p.a.connected(
+        p.now,
         lb_bgp::session::ConnId(id),
         al,
         bl,
         lb_bgp::session::Direction::Inbound,
-        p.now,
     );
     // B's side of this connection is scripted: it sends an OPEN.
     let open = crate::harness::encode(&Message::Open({
@@ -299,14 +299,14 @@ fn connection_against_an_established_session_is_dumped() {
         o.hold_time = 90;
         o
     }));
-    p.a.received(lb_bgp::session::ConnId(id), &open, p.now);
+    p.a.received(p.now, lb_bgp::session::ConnId(id), &open);
     let mut acts = Vec::new();
-    while let Some(a) = p.a.poll_action() {
+    while let Some(a) = p.a.poll_output() {
         acts.push(a);
     }
     let n = crate::harness::Scripted::notification(&acts).unwrap();
     assert_eq!((n.code, n.subcode), (6, 7));
-    assert!(acts.contains(&Action::Close {
+    assert!(acts.contains(&Output::Close {
         conn: lb_bgp::session::ConnId(id)
     }));
     assert_eq!(p.a.state(), State::Established);
@@ -317,7 +317,7 @@ fn connection_against_an_established_session_is_dumped() {
 fn connect_times(p: &Pair) -> Vec<Duration> {
     p.log
         .iter()
-        .filter(|(_, s, a)| *s == Side::A && *a == Action::Connect)
+        .filter(|(_, s, a)| *s == Side::A && *a == Output::Connect)
         .map(|(t, _, _)| *t)
         .collect()
 }
@@ -404,17 +404,17 @@ fn connect_retry_timer_reissues_a_hanging_connect() {
     let now = std::time::Instant::now();
     let mut s = lb_bgp::session::Session::new(a, 3, now);
     s.start(now);
-    let acts: Vec<Action> = std::iter::from_fn(|| s.poll_action()).collect();
-    assert!(acts.contains(&Action::Connect));
-    assert!(acts.contains(&Action::StateChanged {
+    let acts: Vec<Output> = std::iter::from_fn(|| s.poll_output()).collect();
+    assert!(acts.contains(&Output::Connect));
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::Idle,
         to: State::Connect,
         event: Event::ManualStart
-    }));
-    let d = s.next_deadline().unwrap();
+    })));
+    let d = s.poll_timeout().unwrap();
     assert!(d - now <= S(5) && d - now >= Duration::from_millis(3750));
     s.handle_timeout(d);
-    assert_eq!(s.poll_action(), Some(Action::Connect));
+    assert_eq!(s.poll_output(), Some(Output::Connect));
     assert_eq!(s.state(), State::Connect);
 }
 
@@ -441,7 +441,7 @@ fn tcp_failure_in_each_state() {
     use crate::harness::Scripted;
     // OpenSent: back to Active with the connect-retry timer (RFC 4271: OpenSent, event 18).
     let mut s = Scripted::new(|_| {});
-    s.s.closed(s.conn, s.now);
+    s.s.closed(s.now, s.conn);
     s.drain();
     assert_eq!(s.s.state(), State::Active);
     // OpenConfirm: Idle.
@@ -450,14 +450,14 @@ fn tcp_failure_in_each_state() {
         crate::harness::peer_open(),
     )));
     assert_eq!(s.s.state(), State::OpenConfirm);
-    s.s.closed(s.conn, s.now);
+    s.s.closed(s.now, s.conn);
     let acts = s.drain();
     assert_eq!(s.s.state(), State::Idle);
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::OpenConfirm,
         to: State::Idle,
         event: Event::TcpConnectionFails
-    }));
+    })));
     // Established: Idle, Down, then the automatic restart makes it Active (passive) again.
     let mut s = Scripted::new(|_| {});
     s.feed(&crate::harness::encode(&Message::Open(
@@ -465,18 +465,18 @@ fn tcp_failure_in_each_state() {
     )));
     s.feed(&crate::harness::encode(&Message::Keepalive));
     assert_eq!(s.s.state(), State::Established);
-    s.s.closed(s.conn, s.now);
+    s.s.closed(s.now, s.conn);
     let acts = s.drain();
-    assert!(acts.contains(&Action::Down {
+    assert!(acts.contains(&Output::Notice(Notice::Down {
         reason: DownReason::ConnectionClosed
-    }));
+    })));
     assert_eq!(s.s.state(), State::Idle);
     let acts = s.advance(S(5));
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::Idle,
         to: State::Active,
         event: Event::AutomaticStart
-    }));
+    })));
 }
 
 #[test]
@@ -493,7 +493,7 @@ fn stop_in_every_state_returns_to_idle() {
             s.feed(&crate::harness::encode(&Message::Keepalive));
         }
         if step == 3 {
-            s.s.closed(s.conn, s.now);
+            s.s.closed(s.now, s.conn);
             s.drain();
         }
         let from = s.s.state();
@@ -501,32 +501,32 @@ fn stop_in_every_state_returns_to_idle() {
         let acts = s.drain();
         assert_eq!(s.s.state(), State::Idle);
         if from != State::Idle {
-            assert!(acts.contains(&Action::StateChanged {
+            assert!(acts.contains(&Output::Notice(Notice::StateChanged {
                 from,
                 to: State::Idle,
                 event: Event::ManualStop
-            }));
+            })));
         }
         if step < 3 {
             let n = Scripted::notification(&acts).unwrap();
             assert_eq!((n.code, n.subcode), (6, 2));
         }
-        assert_eq!(s.s.next_deadline(), None);
+        assert_eq!(s.s.poll_timeout(), None);
     }
     // Idle refuses connections.
     let mut s = Scripted::new(|_| {});
     s.s.stop(s.now, "");
     s.drain();
     s.s.connected(
+        s.now,
         lb_bgp::session::ConnId(9),
         "192.0.2.1:179".parse().unwrap(),
         "192.0.2.2:5000".parse().unwrap(),
         lb_bgp::session::Direction::Inbound,
-        s.now,
     );
     assert_eq!(
         s.drain(),
-        vec![Action::Close {
+        vec![Output::Close {
             conn: lb_bgp::session::ConnId(9)
         }]
     );
@@ -540,7 +540,7 @@ fn connect_and_active_states_with_stop_and_inbound_connections() {
         "192.0.2.1:179".parse().unwrap(),
         "192.0.2.2:40000".parse().unwrap(),
     );
-    let collect = |s: &mut Session| std::iter::from_fn(|| s.poll_action()).collect::<Vec<_>>();
+    let collect = |s: &mut Session| std::iter::from_fn(|| s.poll_output()).collect::<Vec<_>>();
     // ManualStop in Idle does nothing.
     let mut s = Session::new(SessionConfig::new(65001, 65002, A_ID), 1, now);
     s.stop(now, "");
@@ -550,23 +550,25 @@ fn connect_and_active_states_with_stop_and_inbound_connections() {
     collect(&mut s);
     assert_eq!(s.state(), State::Connect);
     s.stop(now, "");
-    assert!(collect(&mut s).contains(&Action::StateChanged {
-        from: State::Connect,
-        to: State::Idle,
-        event: Event::ManualStop
-    }));
-    s.connected(ConnId(1), l, r, Direction::Outbound, now);
-    assert_eq!(collect(&mut s), vec![Action::Close { conn: ConnId(1) }]);
+    assert!(
+        collect(&mut s).contains(&Output::Notice(Notice::StateChanged {
+            from: State::Connect,
+            to: State::Idle,
+            event: Event::ManualStop
+        }))
+    );
+    s.connected(now, ConnId(1), l, r, Direction::Outbound);
+    assert_eq!(collect(&mut s), vec![Output::Close { conn: ConnId(1) }]);
     // Connect + an inbound connection -> OpenSent (TcpConnectionConfirmed).
     s.start(now);
     collect(&mut s);
-    s.connected(ConnId(2), l, r, Direction::Inbound, now);
+    s.connected(now, ConnId(2), l, r, Direction::Inbound);
     let acts = collect(&mut s);
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::Connect,
         to: State::OpenSent,
         event: Event::TcpConnectionConfirmed
-    }));
+    })));
     assert!(matches!(
         crate::harness::Scripted::sent_in(&acts).as_slice(),
         [Message::Open(_)]
@@ -578,21 +580,25 @@ fn connect_and_active_states_with_stop_and_inbound_connections() {
     collect(&mut s);
     assert_eq!(s.state(), State::Active);
     s.stop(now, "");
-    assert!(collect(&mut s).contains(&Action::StateChanged {
-        from: State::Active,
-        to: State::Idle,
-        event: Event::ManualStop
-    }));
+    assert!(
+        collect(&mut s).contains(&Output::Notice(Notice::StateChanged {
+            from: State::Active,
+            to: State::Idle,
+            event: Event::ManualStop
+        }))
+    );
     // Active + an inbound connection -> OpenSent.
     s.start(now);
     s.connect_failed(now);
     collect(&mut s);
-    s.connected(ConnId(3), l, r, Direction::Inbound, now);
-    assert!(collect(&mut s).contains(&Action::StateChanged {
-        from: State::Active,
-        to: State::OpenSent,
-        event: Event::TcpConnectionConfirmed
-    }));
+    s.connected(now, ConnId(3), l, r, Direction::Inbound);
+    assert!(
+        collect(&mut s).contains(&Output::Notice(Notice::StateChanged {
+            from: State::Active,
+            to: State::OpenSent,
+            event: Event::TcpConnectionConfirmed
+        }))
+    );
     // An unsolicited outbound report (no Connect asked) is refused.
     let mut s = Session::new(SessionConfig::new(65001, 65002, A_ID), 1, now);
     let mut c = s.config().clone();
@@ -600,8 +606,8 @@ fn connect_and_active_states_with_stop_and_inbound_connections() {
     s = Session::new(c, 1, now);
     s.start(now);
     collect(&mut s);
-    s.connected(ConnId(4), l, r, Direction::Outbound, now);
-    assert_eq!(collect(&mut s), vec![Action::Close { conn: ConnId(4) }]);
+    s.connected(now, ConnId(4), l, r, Direction::Outbound);
+    assert_eq!(collect(&mut s), vec![Output::Close { conn: ConnId(4) }]);
 }
 
 #[test]
@@ -611,18 +617,18 @@ fn a_late_outbound_connection_after_establishment_is_closed() {
     // Active session: its Connect is pending when the peer's inbound connection arrives and
     // becomes Established.
     let mut s = Scripted::new(|c| c.passive = false);
-    assert!(s.actions.contains(&Action::Connect));
+    assert!(s.actions.contains(&Output::Connect));
     s.feed(&encode(&Message::Open(peer_open())));
     s.feed(&encode(&Message::Keepalive));
     assert_eq!(s.s.state(), State::Established);
     s.s.connected(
+        s.now,
         ConnId(2),
         "192.0.2.1:40000".parse().unwrap(),
         "192.0.2.2:179".parse().unwrap(),
         Direction::Outbound,
-        s.now,
     );
-    assert_eq!(s.drain(), vec![Action::Close { conn: ConnId(2) }]);
+    assert_eq!(s.drain(), vec![Output::Close { conn: ConnId(2) }]);
     assert_eq!(s.s.state(), State::Established);
 }
 
@@ -637,8 +643,8 @@ fn hold_down_ends_the_session_until_release() {
     p.start();
     assert!(p.established());
     p.a.announce(
-        lb_bgp::Route::new("198.51.100.7/32".parse().unwrap()),
         p.now,
+        lb_bgp::Route::new("198.51.100.7/32".parse().unwrap()),
     );
     p.pump();
     assert_eq!(p.b.received_routes().count(), 1);
@@ -655,9 +661,9 @@ fn hold_down_ends_the_session_until_release() {
         })
         .unwrap();
     assert_eq!((n.code, n.subcode), (6, 10));
-    assert!(p.actions(Side::A).contains(&Action::Down {
+    assert!(p.actions(Side::A).contains(&Output::Notice(Notice::Down {
         reason: DownReason::NotificationSent(n.clone())
-    }));
+    })));
     assert!(p.transitions(Side::A).contains(&(
         State::Established,
         State::Idle,
@@ -671,7 +677,7 @@ fn hold_down_ends_the_session_until_release() {
     assert!(
         !p.actions(Side::A)
             .iter()
-            .any(|a| matches!(a, Action::Connect))
+            .any(|a| matches!(a, Output::Connect))
     );
     // A second hold_down changes nothing; release reconnects and the route comes back.
     p.a.hold_down(p.now);

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use lb_bgp::session::{Action, ConnId, Direction, Session, SessionConfig, State};
+use lb_bgp::session::{ConnId, Direction, Notice, Output, Session, SessionConfig, State};
 use lb_bgp::wire::header::frame;
 use lb_bgp::wire::{Capability, Context, Message, MessageRef, Notification, Open};
 
@@ -54,7 +54,7 @@ pub struct Pair {
     /// Open connections: (id, initiator).
     pub links: Vec<(u64, Side)>,
     /// Every action, with its side and the time.
-    pub log: Vec<(Duration, Side, Action)>,
+    pub log: Vec<(Duration, Side, Output)>,
     /// Refuse connections (the peer is down): `Connect` gets `connect_failed`.
     pub refuse_a: bool,
     pub refuse_b: bool,
@@ -142,7 +142,7 @@ impl Pair {
                 if self.frozen(side) {
                     continue;
                 }
-                while let Some(action) = self.session(side).poll_action() {
+                while let Some(action) = self.session(side).poll_output() {
                     round.push((side, action));
                 }
             }
@@ -156,11 +156,11 @@ impl Pair {
         }
     }
 
-    fn handle(&mut self, side: Side, action: Action) {
+    fn handle(&mut self, side: Side, action: Output) {
         let now = self.now;
         let other = Self::other(side);
         match action {
-            Action::Connect => {
+            Output::Connect => {
                 let refused = match side {
                     Side::A => self.refuse_a,
                     Side::B => self.refuse_b,
@@ -174,20 +174,20 @@ impl Pair {
                 self.links.push((id, side));
                 let (l, r) = (self.addr(side), self.addr(other));
                 self.session(side)
-                    .connected(ConnId(id), l, r, Direction::Outbound, now);
+                    .connected(now, ConnId(id), l, r, Direction::Outbound);
                 self.session(other)
-                    .connected(ConnId(id), r, l, Direction::Inbound, now);
+                    .connected(now, ConnId(id), r, l, Direction::Inbound);
             }
-            Action::Send { conn, bytes }
+            Output::Send { conn, bytes }
                 if self.links.iter().any(|l| l.0 == conn.0) && !self.frozen(other) =>
             {
-                self.session(other).received(conn, &bytes, now);
+                self.session(other).received(now, conn, &bytes);
             }
-            Action::Close { conn } => {
+            Output::Close { conn } => {
                 if let Some(i) = self.links.iter().position(|l| l.0 == conn.0) {
                     self.links.remove(i);
                     if !self.frozen(other) {
-                        self.session(other).closed(conn, now);
+                        self.session(other).closed(now, conn);
                     }
                 }
             }
@@ -200,11 +200,11 @@ impl Pair {
         let end = self.base + until;
         self.pump();
         loop {
-            let a = self.a.next_deadline();
+            let a = self.a.poll_timeout();
             let b = if self.frozen_b {
                 None
             } else {
-                self.b.next_deadline()
+                self.b.poll_timeout()
             };
             let next = [a, b].into_iter().flatten().min();
             match next {
@@ -233,7 +233,7 @@ impl Pair {
     }
 
     /// Actions of one side, in order.
-    pub fn actions(&self, side: Side) -> Vec<Action> {
+    pub fn actions(&self, side: Side) -> Vec<Output> {
         self.log
             .iter()
             .filter(|(_, s, _)| *s == side)
@@ -246,7 +246,7 @@ impl Pair {
         self.actions(side)
             .into_iter()
             .filter_map(|a| match a {
-                Action::StateChanged { from, to, event } => Some((from, to, event)),
+                Output::Notice(Notice::StateChanged { from, to, event }) => Some((from, to, event)),
                 _ => None,
             })
             .collect()
@@ -257,7 +257,7 @@ impl Pair {
         self.actions(side)
             .into_iter()
             .filter_map(|a| match a {
-                Action::Send { bytes, .. } => Some(messages(&bytes)),
+                Output::Send { bytes, .. } => Some(messages(&bytes)),
                 _ => None,
             })
             .flatten()
@@ -278,10 +278,10 @@ impl Pair {
     /// The sum of announced and withdrawn counts in one side's `RoutesReceived` actions.
     pub fn received_counts(&self, side: Side) -> (usize, usize) {
         self.actions(side).iter().fold((0, 0), |acc, a| match a {
-            Action::RoutesReceived {
+            Output::Notice(Notice::RoutesReceived {
                 announced,
                 withdrawn,
-            } => (acc.0 + announced, acc.1 + withdrawn),
+            }) => (acc.0 + announced, acc.1 + withdrawn),
             _ => acc,
         })
     }
@@ -296,7 +296,7 @@ pub struct Scripted {
     pub s: Session,
     pub base: Instant,
     pub now: Instant,
-    pub actions: Vec<Action>,
+    pub actions: Vec<Output>,
     pub conn: ConnId,
 }
 
@@ -317,42 +317,42 @@ impl Scripted {
         };
         s.s.start(base);
         s.s.connected(
+            base,
             ConnId(1),
             SocketAddr::new(A_IP, 179),
             SocketAddr::new(B_IP, 50000),
             Direction::Inbound,
-            base,
         );
         s.drain();
         s
     }
 
-    pub fn drain(&mut self) -> Vec<Action> {
+    pub fn drain(&mut self) -> Vec<Output> {
         let mut v = Vec::new();
-        while let Some(a) = self.s.poll_action() {
+        while let Some(a) = self.s.poll_output() {
             v.push(a);
         }
         self.actions.extend(v.clone());
         v
     }
 
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Action> {
-        self.s.received(self.conn, bytes, self.now);
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Output> {
+        self.s.received(self.now, self.conn, bytes);
         self.drain()
     }
 
-    pub fn advance(&mut self, d: Duration) -> Vec<Action> {
+    pub fn advance(&mut self, d: Duration) -> Vec<Output> {
         self.now += d;
         self.s.handle_timeout(self.now);
         self.drain()
     }
 
     /// Messages sent in `actions`.
-    pub fn sent_in(actions: &[Action]) -> Vec<Message> {
+    pub fn sent_in(actions: &[Output]) -> Vec<Message> {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Send { bytes, .. } => Some(messages(bytes)),
+                Output::Send { bytes, .. } => Some(messages(bytes)),
                 _ => None,
             })
             .flatten()
@@ -360,7 +360,7 @@ impl Scripted {
     }
 
     /// The NOTIFICATION in `actions`, if any.
-    pub fn notification(actions: &[Action]) -> Option<Notification> {
+    pub fn notification(actions: &[Output]) -> Option<Notification> {
         Self::sent_in(actions).into_iter().find_map(|m| match m {
             Message::Notification(n) => Some(n),
             _ => None,
@@ -368,8 +368,8 @@ impl Scripted {
     }
 
     /// Whether `actions` close the connection.
-    pub fn closes(actions: &[Action]) -> bool {
-        actions.iter().any(|a| matches!(a, Action::Close { .. }))
+    pub fn closes(actions: &[Output]) -> bool {
+        actions.iter().any(|a| matches!(a, Output::Close { .. }))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use lb_bgp::session::{Action, DownReason, Event, State};
+use lb_bgp::session::{DownReason, Event, Notice, Output, State};
 use lb_bgp::wire::{
     Afi, Capability, Message, Notification, Open, RefreshSubtype, RouteRefresh, Safi,
 };
@@ -19,7 +19,7 @@ fn open_bytes(o: &Open) -> Vec<u8> {
 fn rejected(
     f: impl FnOnce(&mut lb_bgp::SessionConfig),
     bytes: &[u8],
-) -> (Notification, Vec<Action>) {
+) -> (Notification, Vec<Output>) {
     let mut s = Scripted::new(f);
     let acts = s.feed(bytes);
     let n = Scripted::notification(&acts).expect("a NOTIFICATION");
@@ -43,11 +43,11 @@ fn open_with_bad_version() {
     let (n, acts) = rejected(|_| {}, &b);
     assert_eq!(codes(&n), (2, 1));
     assert_eq!(n.data, vec![0, 4], "the largest version we support");
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::OpenSent,
         to: State::Idle,
         event: Event::BGPOpenMsgErr
-    }));
+    })));
 }
 
 #[test]
@@ -156,11 +156,11 @@ fn header_errors() {
     let (n, acts) = rejected(|_| {}, &b);
     assert_eq!(codes(&n), (1, 2));
     assert_eq!(n.data, vec![0, 20]);
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::OpenSent,
         to: State::Idle,
         event: Event::BGPHeaderErr
-    }));
+    })));
     let mut b = encode(&Message::Keepalive);
     b[18] = 9;
     let (n, _) = rejected(|_| {}, &b);
@@ -192,11 +192,11 @@ fn unexpected_messages_are_fsm_errors() {
     let mut s = established();
     let acts = s.feed(&open_bytes(&peer_open()));
     assert_eq!(codes(&Scripted::notification(&acts).unwrap()), (5, 3));
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::Established,
         to: State::Idle,
         event: Event::BGPOpen
-    }));
+    })));
 }
 
 /// A scripted session in Established.
@@ -240,10 +240,10 @@ fn updates_fill_the_received_table() {
         &[0xc0, 8, 4, 0xfd, 0xea, 0, 1],
     ]);
     let acts = s.feed(&update(&[], &a, &[32, 198, 51, 100, 1, 24, 198, 51, 101]));
-    assert!(acts.contains(&Action::RoutesReceived {
+    assert!(acts.contains(&Output::Notice(Notice::RoutesReceived {
         announced: 2,
         withdrawn: 0
-    }));
+    })));
     let mut got: Vec<_> = s.s.received_routes().map(|(p, a)| (p, a.clone())).collect();
     got.sort_by_key(|g| g.0);
     assert_eq!(got.len(), 2);
@@ -258,17 +258,17 @@ fn updates_fill_the_received_table() {
     assert_eq!(s.s.stats().prefixes_received, 2);
     // Withdraw one.
     let acts = s.feed(&update(&[32, 198, 51, 100, 1], &[], &[]));
-    assert!(acts.contains(&Action::RoutesReceived {
+    assert!(acts.contains(&Output::Notice(Notice::RoutesReceived {
         announced: 0,
         withdrawn: 1
-    }));
+    })));
     assert_eq!(s.s.received_routes().count(), 1);
     // End-of-RIB.
     let acts = s.feed(&update(&[], &[], &[]));
-    assert!(acts.contains(&Action::EndOfRib {
+    assert!(acts.contains(&Output::Notice(Notice::EndOfRib {
         afi: Afi::IPV4,
         safi: Safi::UNICAST
-    }));
+    })));
     // The hold timer restarts with each UPDATE.
     let mut s = established();
     for _ in 0..5 {
@@ -290,10 +290,10 @@ fn treat_as_withdraw_keeps_the_session() {
     assert!(Scripted::notification(&acts).is_none());
     assert_eq!(s.s.state(), State::Established);
     assert_eq!(s.s.received_routes().count(), 0);
-    assert!(acts.contains(&Action::RoutesReceived {
+    assert!(acts.contains(&Output::Notice(Notice::RoutesReceived {
         announced: 0,
         withdrawn: 1
-    }));
+    })));
     // Missing NEXT_HOP: treat-as-withdraw as well.
     let acts = s.feed(&update(
         &[],
@@ -313,16 +313,16 @@ fn malformed_updates_reset_the_session() {
     b[22] = 9; // attributes length 9, but only 4 octets follow
     let acts = s.feed(&b);
     assert_eq!(codes(&Scripted::notification(&acts).unwrap()), (3, 1));
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::Established,
         to: State::Idle,
         event: Event::UpdateMsgErr
-    }));
+    })));
     assert!(acts.iter().any(|a| matches!(
         a,
-        Action::Down {
+        Output::Notice(Notice::Down {
             reason: DownReason::NotificationSent(_)
-        }
+        })
     )));
     // An invalid prefix length: Invalid Network Field (3/10).
     let mut s = established();
@@ -362,11 +362,11 @@ fn notification_received_in_each_state() {
         Scripted::notification(&acts).is_none(),
         "no NOTIFICATION answers one"
     );
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::OpenSent,
         to: State::Idle,
         event: Event::NotifMsg
-    }));
+    })));
     // OpenSent, version error.
     let mut s = Scripted::new(|_| {});
     let ver = encode(&Message::Notification(Notification {
@@ -375,27 +375,27 @@ fn notification_received_in_each_state() {
         data: vec![0, 4],
     }));
     let acts = s.feed(&ver);
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::OpenSent,
         to: State::Idle,
         event: Event::NotifMsgVerErr
-    }));
+    })));
     // OpenConfirm.
     let mut s = Scripted::new(|_| {});
     s.feed(&open_bytes(&peer_open()));
     let acts = s.feed(&cease);
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::OpenConfirm,
         to: State::Idle,
         event: Event::NotifMsg
-    }));
+    })));
     // Established.
     let mut s = established();
     let acts = s.feed(&cease);
     let down = acts.iter().find_map(|a| match a {
-        Action::Down {
+        Output::Notice(Notice::Down {
             reason: DownReason::NotificationReceived(n),
-        } => Some(n.clone()),
+        }) => Some(n.clone()),
         _ => None,
     });
     assert_eq!(down.unwrap().shutdown_communication(), Some("bye"));
@@ -415,11 +415,11 @@ fn hold_timer_in_openconfirm() {
     assert_eq!(s.s.state(), State::OpenConfirm);
     let acts = s.advance(Duration::from_secs(1));
     assert_eq!(codes(&Scripted::notification(&acts).unwrap()), (4, 0));
-    assert!(acts.contains(&Action::StateChanged {
+    assert!(acts.contains(&Output::Notice(Notice::StateChanged {
         from: State::OpenConfirm,
         to: State::Idle,
         event: Event::HoldTimer_Expires
-    }));
+    })));
 }
 
 #[test]
@@ -450,7 +450,7 @@ fn ipv4_over_mp_falls_back_to_plain_nlri_without_the_peer_capability() {
     let mut o = Open::new(65002, 90, B_ID, vec![]);
     o.parameters = vec![vec![Capability::FourOctetAs(65002)]];
     let mut s = Scripted::new(|c| c.ipv4_over_mp = true);
-    s.s.announce(Route::new("198.51.100.1/32".parse().unwrap()), s.now);
+    s.s.announce(s.now, Route::new("198.51.100.1/32".parse().unwrap()));
     s.feed(&open_bytes(&o));
     let acts = s.feed(&encode(&Message::Keepalive));
     let updates: Vec<_> = Scripted::sent_in(&acts)

@@ -59,10 +59,10 @@ impl Node {
     /// Sends one message with as many broadcasts piggybacked as fit (Go's `sendMsg`).
     pub(super) fn send_msg(
         &mut self,
+        now: Instant,
         to: SocketAddr,
         name: Option<&str>,
         msg: &Message,
-        now: Instant,
     ) {
         let Ok(bytes) = msg.encode() else { return };
         let avail = self

@@ -3,7 +3,7 @@
 use super::*;
 
 impl Node {
-    pub(super) fn apply_alive(&mut self, a: &Alive, now: Instant) {
+    pub(super) fn apply_alive(&mut self, now: Instant, a: &Alive) {
         let before = self.members.get(&a.node).cloned();
         let t = self.members.apply_alive(a);
         match t {
@@ -14,14 +14,14 @@ impl Node {
                 let n = self.probe_list.len();
                 let j = self.rng.below(n);
                 self.probe_list.swap(j, n - 1);
-                self.broadcast(Message::Alive(a.clone()), now);
+                self.broadcast(now, Message::Alive(a.clone()));
                 self.emit(&a.node, Event::Joined);
             }
             Transition::Refute { .. } => self.refuted(now),
             Transition::Changed { from, .. } => {
                 self.suspicions.remove(&a.node);
                 self.dead_since.remove(&a.node);
-                self.broadcast(Message::Alive(a.clone()), now);
+                self.broadcast(now, Message::Alive(a.clone()));
                 if from == State::Suspect {
                     self.emit(&a.node, Event::Alive);
                 } else {
@@ -30,7 +30,7 @@ impl Node {
             }
             Transition::Updated => {
                 self.suspicions.remove(&a.node);
-                self.broadcast(Message::Alive(a.clone()), now);
+                self.broadcast(now, Message::Alive(a.clone()));
                 let changed = before
                     .is_some_and(|b| b.meta != a.meta || b.addr != a.addr || b.port != a.port);
                 if changed {
@@ -45,15 +45,15 @@ impl Node {
     /// refutation, so announce the current incarnation again. memberlist ignores these; we
     /// re-queue the alive message (which replaces any queued one, so this costs little) to
     /// keep a lone member that missed the refutation from declaring us dead.
-    pub(super) fn stale_accusation(&mut self, node: &str, incarnation: u32, now: Instant) {
+    pub(super) fn stale_accusation(&mut self, now: Instant, node: &str, incarnation: u32) {
         if node == self.name && !self.leaving && incarnation < self.local().incarnation {
             let a = self.local().to_alive();
-            self.broadcast(Message::Alive(a), now);
+            self.broadcast(now, Message::Alive(a));
         }
     }
 
-    pub(super) fn apply_suspect(&mut self, s: &Suspect, now: Instant) {
-        self.stale_accusation(&s.node, s.incarnation, now);
+    pub(super) fn apply_suspect(&mut self, now: Instant, s: &Suspect) {
+        self.stale_accusation(now, &s.node, s.incarnation);
         match self.members.apply_suspect(s) {
             Transition::Changed {
                 to: State::Suspect, ..
@@ -63,14 +63,14 @@ impl Node {
                 let k = self.config.suspicion_confirmations(n);
                 self.suspicions
                     .insert(s.node.clone(), Suspicion::new(now, &s.from, k, min, max));
-                self.broadcast(Message::Suspect(s.clone()), now);
+                self.broadcast(now, Message::Suspect(s.clone()));
                 self.emit(&s.node, Event::Suspect);
             }
             Transition::Confirmation => {
                 if let Some(sus) = self.suspicions.get_mut(&s.node)
                     && sus.confirm(&s.from)
                 {
-                    self.broadcast(Message::Suspect(s.clone()), now);
+                    self.broadcast(now, Message::Suspect(s.clone()));
                 }
             }
             Transition::Refute { .. } => self.refuted(now),
@@ -78,13 +78,13 @@ impl Node {
         }
     }
 
-    pub(super) fn apply_dead(&mut self, d: &Dead, now: Instant) {
-        self.stale_accusation(&d.node, d.incarnation, now);
+    pub(super) fn apply_dead(&mut self, now: Instant, d: &Dead) {
+        self.stale_accusation(now, &d.node, d.incarnation);
         match self.members.apply_dead(d, self.leaving) {
             Transition::Changed { to, .. } => {
                 self.suspicions.remove(&d.node);
                 self.dead_since.insert(d.node.clone(), now);
-                self.broadcast(Message::Dead(d.clone()), now);
+                self.broadcast(now, Message::Dead(d.clone()));
                 if to == State::Left {
                     self.emit(&d.node, Event::Left);
                 } else {
@@ -101,7 +101,7 @@ impl Node {
         self.stats.refutes += 1;
         self.awareness.apply_delta(1);
         let a = self.local().to_alive();
-        self.broadcast(Message::Alive(a), now);
+        self.broadcast(now, Message::Alive(a));
     }
 
     pub(super) fn emit(&mut self, name: &str, make: fn(Member) -> Event) {
@@ -111,7 +111,7 @@ impl Node {
         }
     }
 
-    pub(super) fn broadcast(&mut self, msg: Message, now: Instant) {
+    pub(super) fn broadcast(&mut self, now: Instant, msg: Message) {
         let node = match &msg {
             Message::Alive(a) => a.node.clone(),
             Message::Suspect(s) => s.node.clone(),

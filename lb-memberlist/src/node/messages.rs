@@ -3,7 +3,7 @@
 use super::*;
 
 impl Node {
-    pub(super) fn handle_message(&mut self, from: SocketAddr, msg: Message, now: Instant) {
+    pub(super) fn handle_message(&mut self, now: Instant, from: SocketAddr, msg: Message) {
         match msg {
             Message::Ping(p) => {
                 if !p.node.is_empty() && p.node != self.name {
@@ -15,10 +15,10 @@ impl Node {
                     seq_no: p.seq_no,
                 });
                 let name = (!p.source_node.is_empty()).then_some(p.source_node.as_str());
-                self.send_msg(to, name, &ack, now);
+                self.send_msg(now, to, name, &ack);
             }
-            Message::IndirectPing(ind) => self.relay(from, ind, now),
-            Message::Ack(a) => self.handle_ack(a.seq_no, now),
+            Message::IndirectPing(ind) => self.relay(now, from, ind),
+            Message::Ack(a) => self.handle_ack(now, a.seq_no),
             Message::Nack(n) => {
                 if let Some(p) = &mut self.probe
                     && p.seq_no == n.seq_no
@@ -26,9 +26,9 @@ impl Node {
                     p.nacks += 1;
                 }
             }
-            Message::Alive(a) => self.apply_alive(&a, now),
-            Message::Suspect(s) => self.apply_suspect(&s, now),
-            Message::Dead(d) => self.apply_dead(&d, now),
+            Message::Alive(a) => self.apply_alive(now, &a),
+            Message::Suspect(s) => self.apply_suspect(now, &s),
+            Message::Dead(d) => self.apply_dead(now, &d),
             Message::User(u) => self.events.push_back(Event::User(u)),
             // Streams only, errors, or already flattened: nothing to do.
             Message::PushPull(_)
@@ -39,7 +39,7 @@ impl Node {
         }
     }
 
-    pub(super) fn handle_ack(&mut self, seq_no: u32, now: Instant) {
+    pub(super) fn handle_ack(&mut self, now: Instant, seq_no: u32) {
         if let Some(p) = &self.probe
             && p.seq_no == seq_no
         {
@@ -53,11 +53,11 @@ impl Node {
                 payload: Vec::new(),
                 seq_no: r.orig_seq,
             });
-            self.send_msg(r.reply_to, Some(&r.reply_name), &ack, now);
+            self.send_msg(now, r.reply_to, Some(&r.reply_name), &ack);
         }
     }
 
-    pub(super) fn relay(&mut self, from: SocketAddr, ind: IndirectPing, now: Instant) {
+    pub(super) fn relay(&mut self, now: Instant, from: SocketAddr, ind: IndirectPing) {
         let Some(ip) = ip_from_bytes(&ind.target) else {
             return;
         };
@@ -82,7 +82,7 @@ impl Node {
             nack: ind.nack,
         });
         let ping = self.ping_msg(&ind.node, local_seq);
-        self.send_msg(target, Some(&ind.node), &ping, now);
+        self.send_msg(now, target, Some(&ind.node), &ping);
     }
 
     pub(super) fn ping_msg(&self, node: &str, seq_no: u32) -> Message {

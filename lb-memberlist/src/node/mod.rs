@@ -1,7 +1,7 @@
 //! The sans-IO SWIM + Lifeguard state machine: one cluster member, fed received datagrams,
 //! stream bytes, timer expiries and the current time, answering with datagrams and stream
 //! operations to perform ([`Output`]), membership changes ([`Event`]) and the next instant it
-//! wants to be woken at ([`Node::next_deadline`]).
+//! wants to be woken at ([`Node::poll_timeout`]).
 //!
 //! It behaves as HashiCorp memberlist's `state.go` and `net.go` do:
 //!
@@ -26,9 +26,10 @@
 //!
 //! # Driving it
 //!
-//! The driver owns the sockets and the clock. It calls the `handle_*` methods as things happen,
+//! The driver owns the sockets and the clock. It calls the `handle_*` methods as things happen
+//! (every input takes the current `Instant` as its first argument),
 //! then drains [`Node::poll_output`] and [`Node::poll_event`], and sleeps until
-//! [`Node::next_deadline`] (calling [`Node::handle_timeout`] then) or the next input.
+//! [`Node::poll_timeout`] (calling [`Node::handle_timeout`] then) or the next input.
 //!
 //! Streams (TCP in the driver) are identified by [`StreamId`]s that the node allocates: for an
 //! outbound stream in [`Output::StreamConnect`], for an inbound one when the driver reports it
@@ -350,7 +351,7 @@ impl Node {
             events: VecDeque::new(),
             stats: Stats::default(),
         };
-        node.broadcast(Message::Alive(me.to_alive()), now);
+        node.broadcast(now, Message::Alive(me.to_alive()));
         node
     }
 
@@ -364,9 +365,9 @@ impl Node {
 
     /// Joins a cluster: a push-pull state exchange over a stream with each seed. Each ends with
     /// an [`Event::JoinCompleted`]; call again (retry) if none succeeded.
-    pub fn join(&mut self, seeds: &[SocketAddr], now: Instant) {
+    pub fn join(&mut self, now: Instant, seeds: &[SocketAddr]) {
         for &seed in seeds {
-            self.start_push_pull(seed, true, now);
+            self.start_push_pull(now, seed, true);
         }
     }
 
@@ -385,7 +386,7 @@ impl Node {
             incarnation: me.incarnation,
             node: me.name.clone(),
         };
-        self.apply_dead(&d, now);
+        self.apply_dead(now, &d);
     }
 
     /// Whether [`Node::leave`] was called.
@@ -409,9 +410,9 @@ impl Node {
     /// node is unaffected.
     pub fn handle_packet(
         &mut self,
+        now: Instant,
         from: SocketAddr,
         packet: &[u8],
-        now: Instant,
     ) -> Result<(), Error> {
         let msgs = match self.codec.open(packet) {
             Ok(m) => m,
@@ -426,14 +427,14 @@ impl Node {
             .into_iter()
             .partition(|m| matches!(m, Message::Ping(_) | Message::IndirectPing(_)));
         for msg in gossip.into_iter().chain(requests) {
-            self.handle_message(from, msg, now);
+            self.handle_message(now, from, msg);
         }
         Ok(())
     }
 
     /// Reports an inbound stream (an accepted TCP connection) from `from`; returns the id the
     /// node knows it by.
-    pub fn handle_stream_open(&mut self, from: SocketAddr, now: Instant) -> StreamId {
+    pub fn handle_stream_open(&mut self, now: Instant, from: SocketAddr) -> StreamId {
         let id = self.new_stream_id();
         self.streams.insert(
             id,
@@ -450,7 +451,7 @@ impl Node {
     /// Bytes read from a stream. The node buffers them until one whole message has arrived
     /// (plain stream messages carry no length: it decodes what it has and waits for more
     /// while that is truncated), then answers and closes, or takes the answer it waited for.
-    pub fn handle_stream_data(&mut self, id: StreamId, bytes: &[u8], now: Instant) {
+    pub fn handle_stream_data(&mut self, now: Instant, id: StreamId, bytes: &[u8]) {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
@@ -466,13 +467,13 @@ impl Node {
         }
         match parsed {
             Ok(None) => {}
-            Ok(Some(msg)) => self.stream_message(id, msg, now),
+            Ok(Some(msg)) => self.stream_message(now, id, msg),
             Err(_) => self.fail_stream(id, true),
         }
     }
 
     /// A stream ended: connection refused or failed, end of file, or an error.
-    pub fn handle_stream_closed(&mut self, id: StreamId, _now: Instant) {
+    pub fn handle_stream_closed(&mut self, _now: Instant, id: StreamId) {
         self.fail_stream(id, false);
     }
 
@@ -486,7 +487,7 @@ impl Node {
                 let r = self.relays.swap_remove(i);
                 if r.nack {
                     let msg = Message::Nack(Nack { seq_no: r.orig_seq });
-                    self.send_msg(r.reply_to, Some(&r.reply_name), &msg, now);
+                    self.send_msg(now, r.reply_to, Some(&r.reply_name), &msg);
                 }
             } else {
                 i += 1;
@@ -519,7 +520,7 @@ impl Node {
                     incarnation: m.incarnation,
                     node: name.clone(),
                 };
-                self.apply_dead(&d, now);
+                self.apply_dead(now, &d);
             }
         }
         // The probe in progress.
@@ -559,7 +560,7 @@ impl Node {
     }
 
     /// When [`Node::handle_timeout`] is next to be called.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Instant> {
         let mut t = self.next_push_pull;
         if !self.leaving {
             t = t.min(match &self.probe {
@@ -651,21 +652,21 @@ impl Node {
     }
 
     /// Changes the local node's metadata: a new incarnation, announced to the cluster.
-    pub fn set_meta(&mut self, meta: Vec<u8>, now: Instant) {
+    pub fn set_meta(&mut self, now: Instant, meta: Vec<u8>) {
         let mut me = self.local().to_alive();
         me.meta = meta;
         me.incarnation = me.incarnation.wrapping_add(1);
         // Our own table takes it as a refutation of a different announcement of us.
         if let Transition::Refute { .. } = self.members.apply_alive(&me) {
             let a = self.local().to_alive();
-            self.broadcast(Message::Alive(a), now);
+            self.broadcast(now, Message::Alive(a));
         }
     }
 
     /// Learns `members` as alive without gossiping them or emitting events, and drops the
     /// broadcasts waiting: as if the cluster had converged long ago. For simulations and tests
     /// that start from a quiet, converged cluster.
-    pub fn learn_quietly(&mut self, members: impl IntoIterator<Item = Alive>, now: Instant) {
+    pub fn learn_quietly(&mut self, now: Instant, members: impl IntoIterator<Item = Alive>) {
         for a in members {
             if self.members.apply_alive(&a) == Transition::Joined {
                 self.probe_list.push(a.node.clone());

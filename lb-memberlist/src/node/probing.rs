@@ -30,7 +30,7 @@ impl Node {
         });
         let ping = self.ping_msg(&target, seq_no);
         if m.state == State::Alive {
-            self.send_msg(to, Some(&target), &ping, now);
+            self.send_msg(now, to, Some(&target), &ping);
         } else {
             // The buddy system: tell a suspect it is suspected, so it can refute at once.
             let s = Message::Suspect(Suspect {
@@ -118,7 +118,7 @@ impl Node {
                     incarnation: p.incarnation,
                     node: p.target.clone(),
                 };
-                self.apply_suspect(&s, now);
+                self.apply_suspect(now, &s);
             }
         }
     }
@@ -158,7 +158,7 @@ impl Node {
                 source_port: self.addr.port(),
                 target: m.addr.clone(),
             });
-            self.send_msg(to, Some(&peer.name), &ind, now);
+            self.send_msg(now, to, Some(&peer.name), &ind);
         }
         // TCP fallback, in parallel, for members that understand it.
         let fallback = if self.config.tcp_pings && m.protocol_max() >= 3 {

@@ -21,10 +21,10 @@ impl Node {
         else {
             return;
         };
-        self.start_push_pull(to, false, now);
+        self.start_push_pull(now, to, false);
     }
 
-    pub(super) fn start_push_pull(&mut self, to: SocketAddr, join: bool, now: Instant) {
+    pub(super) fn start_push_pull(&mut self, now: Instant, to: SocketAddr, join: bool) {
         let msg = self.push_pull_msg(join);
         let deadline = now + self.config.tcp_timeout;
         if self
@@ -129,7 +129,7 @@ impl Node {
         }
     }
 
-    pub(super) fn stream_message(&mut self, id: StreamId, msg: Message, now: Instant) {
+    pub(super) fn stream_message(&mut self, now: Instant, id: StreamId, msg: Message) {
         let Some(s) = self.streams.get(&id) else {
             return;
         };
@@ -142,7 +142,7 @@ impl Node {
                     self.outputs.push_back(Output::StreamSend { id, bytes });
                 }
                 self.close_stream(id);
-                self.merge(&p, now);
+                self.merge(now, &p);
             }
             (StreamKind::Inbound, Message::Ping(p)) => {
                 if p.node.is_empty() || p.node == self.name {
@@ -163,7 +163,7 @@ impl Node {
             }
             (StreamKind::PushPull { join }, Message::PushPull(p)) => {
                 self.close_stream(id);
-                self.merge(&p, now);
+                self.merge(now, &p);
                 if join {
                     self.events.push_back(Event::JoinCompleted {
                         seed: peer,
@@ -185,7 +185,7 @@ impl Node {
         }
     }
 
-    pub(super) fn merge(&mut self, p: &PushPull, now: Instant) {
+    pub(super) fn merge(&mut self, now: Instant, p: &PushPull) {
         for n in &p.nodes {
             // Skip what we agree on, as Go does, so a push-pull costs little.
             if let Some(m) = self.members.get(&n.name)
@@ -197,6 +197,7 @@ impl Node {
             }
             match n.state {
                 wire::NodeState::Alive => self.apply_alive(
+                    now,
                     &Alive {
                         addr: n.addr.clone(),
                         incarnation: n.incarnation,
@@ -205,23 +206,22 @@ impl Node {
                         port: n.port,
                         vsn: n.vsn.clone(),
                     },
-                    now,
                 ),
                 wire::NodeState::Left => self.apply_dead(
+                    now,
                     &Dead {
                         from: n.name.clone(),
                         incarnation: n.incarnation,
                         node: n.name.clone(),
                     },
-                    now,
                 ),
                 wire::NodeState::Dead | wire::NodeState::Suspect => self.apply_suspect(
+                    now,
                     &Suspect {
                         from: self.name.clone(),
                         incarnation: n.incarnation,
                         node: n.name.clone(),
                     },
-                    now,
                 ),
                 wire::NodeState::Unknown(_) => {}
             }

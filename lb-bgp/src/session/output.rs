@@ -1,10 +1,11 @@
-//! The inputs and outputs of [`Session`](super::Session).
+//! What [`Session`](super::Session) tells its driver: the outputs, the connections they name
+//! and why a session went down.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::{Event, State};
 use crate::wire::{Afi, Capability, Notification, Safi};
 
 /// Names one TCP connection of a session, chosen by the driver. A session holds at most two at
@@ -17,88 +18,8 @@ pub struct ConnId(pub u64);
 pub enum Direction {
     /// The peer connected to us (accepted on our listener).
     Inbound,
-    /// We connected to the peer (after [`Action::Connect`]).
+    /// We connected to the peer (after [`Output::Connect`]).
     Outbound,
-}
-
-/// The RFC 4271 §8.2.2 states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum State {
-    /// Refusing connections; waiting for a start (or for the automatic restart after an error).
-    Idle,
-    /// Waiting for our outgoing TCP connection.
-    Connect,
-    /// Waiting for the peer to connect (passive, or between connect retries).
-    Active,
-    /// OPEN sent, waiting for the peer's.
-    OpenSent,
-    /// OPENs exchanged, waiting for the peer's KEEPALIVE.
-    OpenConfirm,
-    /// Exchanging UPDATEs.
-    Established,
-}
-
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            State::Idle => "Idle",
-            State::Connect => "Connect",
-            State::Active => "Active",
-            State::OpenSent => "OpenSent",
-            State::OpenConfirm => "OpenConfirm",
-            State::Established => "Established",
-        })
-    }
-}
-
-/// The RFC 4271 §8.1 events this core acts on, named as in the RFC. Each
-/// [`Action::StateChanged`] carries the event that caused it; each is traced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(non_camel_case_types)]
-pub enum Event {
-    /// Event 1.
-    ManualStart,
-    /// Event 2.
-    ManualStop,
-    /// Event 3: the restart after an error, when the backoff delay has passed.
-    AutomaticStart,
-    /// Event 4.
-    ManualStart_with_PassiveTcpEstablishment,
-    /// Event 8: a stop from outside BGP, [`Session::hold_down`](super::Session::hold_down)
-    /// (BFD says the peer is unreachable).
-    AutomaticStop,
-    /// Event 9.
-    ConnectRetryTimer_Expires,
-    /// Event 10.
-    HoldTimer_Expires,
-    /// Event 11.
-    KeepaliveTimer_Expires,
-    /// Event 14: an inbound connection was accepted.
-    TcpConnection_Valid,
-    /// Event 16: our outbound connection was established.
-    Tcp_CR_Acked,
-    /// Event 17: an inbound connection was established.
-    TcpConnectionConfirmed,
-    /// Event 18: the connection failed or was closed.
-    TcpConnectionFails,
-    /// Event 19: a valid OPEN.
-    BGPOpen,
-    /// Event 21: a message header error.
-    BGPHeaderErr,
-    /// Event 22: an OPEN error.
-    BGPOpenMsgErr,
-    /// Event 23: OPEN collision, this connection loses.
-    OpenCollisionDump,
-    /// Event 24: NOTIFICATION with Unsupported Version Number.
-    NotifMsgVerErr,
-    /// Event 25: NOTIFICATION.
-    NotifMsg,
-    /// Event 26.
-    KeepAliveMsg,
-    /// Event 27.
-    UpdateMsg,
-    /// Event 28: an UPDATE error that resets the session.
-    UpdateMsgErr,
 }
 
 /// Why a session went down (or a connection attempt past TCP failed).
@@ -177,9 +98,9 @@ impl Negotiated {
 }
 
 /// Something the driver must do, or may want to know. Drain them with
-/// [`Session::poll_action`](super::Session::poll_action) after every input.
+/// [`Session::poll_output`](super::Session::poll_output) after every input.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Output {
     /// Open a TCP connection to the peer, then report [`Session::connected`](super::Session::connected)
     /// with [`Direction::Outbound`] or [`Session::connect_failed`](super::Session::connect_failed).
     /// A new `Connect` while an attempt is under way replaces it (abandon the old attempt).
@@ -197,6 +118,28 @@ pub enum Action {
         /// The connection.
         conn: ConnId,
     },
+    /// The peer asked for our routes again (we answer by ourselves).
+    RouteRefreshRequested {
+        /// AFI.
+        afi: Afi,
+        /// SAFI.
+        safi: Safi,
+    },
+    /// Something happened to the session that the driver may report to its caller (the
+    /// driver's [`PeerEvent`](crate::driver::PeerEvent) carries it as is).
+    Notice(Notice),
+}
+
+impl From<Notice> for Output {
+    fn from(n: Notice) -> Self {
+        Output::Notice(n)
+    }
+}
+
+/// What happened to a session, for the caller to know: state changes, the session coming up
+/// and going down, routes received and the end of a drain. Carried by [`Output::Notice`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
     /// The session moved between RFC 4271 states.
     StateChanged {
         /// Old state.
@@ -209,7 +152,8 @@ pub enum Action {
     /// The session is Established.
     Established(Box<Negotiated>),
     /// The session left Established. (Failures before Established show in
-    /// [`PeerStats::last_error`] and in the `StateChanged` events.)
+    /// [`PeerStats::last_error`](super::PeerStats::last_error) and in the `StateChanged`
+    /// notices.)
     Down {
         /// Why.
         reason: DownReason,
@@ -229,60 +173,6 @@ pub enum Action {
         /// SAFI.
         safi: Safi,
     },
-    /// The peer asked for our routes again (we answer by ourselves).
-    RouteRefreshRequested {
-        /// AFI.
-        afi: Afi,
-        /// SAFI.
-        safi: Safi,
-    },
     /// The drain's delay passed and every route was withdrawn.
     DrainComplete,
-}
-
-/// Messages counted by type.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MessageCounts {
-    /// OPEN.
-    pub open: u64,
-    /// UPDATE.
-    pub update: u64,
-    /// NOTIFICATION.
-    pub notification: u64,
-    /// KEEPALIVE.
-    pub keepalive: u64,
-    /// ROUTE-REFRESH.
-    pub route_refresh: u64,
-}
-
-impl MessageCounts {
-    /// All messages.
-    pub fn total(&self) -> u64 {
-        self.open + self.update + self.notification + self.keepalive + self.route_refresh
-    }
-}
-
-/// A peer's counters and state, as a plain struct to export as metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerStats {
-    /// Current state.
-    pub state: State,
-    /// When the session last became Established, while it is.
-    pub established_since: Option<Instant>,
-    /// How many times the session became Established.
-    pub established_count: u64,
-    /// Messages sent.
-    pub messages_sent: MessageCounts,
-    /// Messages received.
-    pub messages_received: MessageCounts,
-    /// Prefixes the peer currently has from us.
-    pub prefixes_sent: usize,
-    /// Prefixes we currently hold from the peer.
-    pub prefixes_received: usize,
-    /// Prefixes the caller wants advertised.
-    pub prefixes_desired: usize,
-    /// Consecutive connection failures (drives the connect-retry backoff).
-    pub connect_retry_count: u32,
-    /// Why the session last went down.
-    pub last_error: Option<DownReason>,
 }
