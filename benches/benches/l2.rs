@@ -13,9 +13,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 const ANNOUNCED: u32 = 10_000;
 
 fn arp_request(target: Ipv4Addr) -> Vec<u8> {
-    use lb_arp::{ArpFrame, ArpRepr, EtherType, EthernetRepr, MacAddress};
+    use lb_arp::{ArpFrameRepr, ArpRepr, EtherType, EthernetRepr, MacAddress};
     let client = MacAddress([2, 0, 0, 0, 0, 0x0a]);
-    let frame = ArpFrame {
+    let frame = ArpFrameRepr {
         ethernet: EthernetRepr::new(client, MacAddress::BROADCAST, EtherType::Arp),
         arp: ArpRepr::request(client, Ipv4Addr::new(192, 0, 2, 10), target),
     };
@@ -25,9 +25,9 @@ fn arp_request(target: Ipv4Addr) -> Vec<u8> {
 }
 
 fn ndp_solicit(target: Ipv6Addr) -> Vec<u8> {
-    use lb_ndp::{EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrame};
+    use lb_ndp::{EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrameRepr};
     let client = MacAddress([2, 0, 0, 0, 0, 0x0a]);
-    let frame = NdpFrame {
+    let frame = NdpFrameRepr {
         ethernet: EthernetRepr::new(client, lb_ndp::solicited_node_mac(target), EtherType::Ipv6),
         src_addr: "2001:db8:1::a".parse().expect("literal"),
         dst_addr: lb_ndp::solicited_node(target),
@@ -53,10 +53,10 @@ fn wire(c: &mut Criterion) {
     let mut g = c.benchmark_group("wire");
     let req = arp_request(Ipv4Addr::new(192, 0, 2, 100));
     g.bench_function("arp parse request", |b| {
-        b.iter(|| lb_arp::ArpFrame::parse(black_box(&req)).expect("valid"))
+        b.iter(|| lb_arp::ArpFrameRepr::parse(black_box(&req)).expect("valid"))
     });
-    let parsed = lb_arp::ArpFrame::parse(&req).expect("valid");
-    let reply = lb_arp::ArpFrame {
+    let parsed = lb_arp::ArpFrameRepr::parse(&req).expect("valid");
+    let reply = lb_arp::ArpFrameRepr {
         arp: lb_arp::ArpRepr::reply_to(&parsed.arp, lb_arp::MacAddress([2, 0, 0, 0, 0, 0x0b])),
         ..parsed
     };
@@ -67,11 +67,11 @@ fn wire(c: &mut Criterion) {
 
     let ns = ndp_solicit("2001:db8:1::100".parse().expect("literal"));
     g.bench_function("ndp parse+validate NS (checksum)", |b| {
-        b.iter(|| lb_ndp::NdpFrame::parse(black_box(&ns)).expect("valid"))
+        b.iter(|| lb_ndp::NdpFrameRepr::parse(black_box(&ns)).expect("valid"))
     });
-    let ns_frame = lb_ndp::NdpFrame::parse(&ns).expect("valid");
+    let ns_frame = lb_ndp::NdpFrameRepr::parse(&ns).expect("valid");
     let mac = lb_ndp::MacAddress([2, 0, 0, 0, 0, 0x0b]);
-    let na = lb_ndp::NdpFrame {
+    let na = lb_ndp::NdpFrameRepr {
         message: lb_ndp::NdiscRepr::NeighborAdvert {
             flags: lb_ndp::NeighborFlags {
                 solicited: true,

@@ -19,12 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lb_arp::{ArpFrame, ArpRepr};
+use lb_arp::{ArpFrameRepr, ArpRepr};
 use lb_l2::sys::{BpfInsn, PacketSocket};
 use lb_l2::{EtherType, EthernetRepr, MacAddress};
 use lb_lab::l2host::L2Host;
 use lb_ndp::driver::InterfaceFilter;
-use lb_ndp::{NdiscRepr, NdpFrame};
+use lb_ndp::{NdiscRepr, NdpFrameRepr};
 
 const SAMPLES: usize = 400;
 const VIP4: &str = "192.0.2.100";
@@ -106,7 +106,7 @@ enum Proto {
 fn request(proto: Proto, target_v4: Ipv4Addr, target_v6: Ipv6Addr) -> Vec<u8> {
     match proto {
         Proto::Arp => {
-            let f = ArpFrame {
+            let f = ArpFrameRepr {
                 ethernet: EthernetRepr::new(mac(CLIENT), MacAddress::BROADCAST, EtherType::Arp),
                 arp: ArpRepr::request(mac(CLIENT), ip4(CLIENT), target_v4),
             };
@@ -115,7 +115,7 @@ fn request(proto: Proto, target_v4: Ipv4Addr, target_v6: Ipv6Addr) -> Vec<u8> {
             buf[..n.max(60)].to_vec()
         }
         Proto::Ndp => {
-            let f = NdpFrame {
+            let f = NdpFrameRepr {
                 ethernet: EthernetRepr::new(
                     mac(CLIENT),
                     lb_ndp::solicited_node_mac(target_v6),
@@ -141,10 +141,10 @@ fn is_reply(proto: Proto, frame: &[u8], v4: Ipv4Addr, v6: Ipv6Addr) -> bool {
         return false;
     }
     match proto {
-        Proto::Arp => ArpFrame::parse(frame).is_ok_and(|f| {
+        Proto::Arp => ArpFrameRepr::parse(frame).is_ok_and(|f| {
             f.arp.source_protocol_addr == v4 && f.arp.target_hardware_addr == mac(CLIENT)
         }),
-        Proto::Ndp => NdpFrame::parse(frame).is_ok_and(|f| {
+        Proto::Ndp => NdpFrameRepr::parse(frame).is_ok_and(|f| {
             matches!(f.message, NdiscRepr::NeighborAdvert { flags, target_addr, .. }
                 if flags.solicited && target_addr == v6)
         }),

@@ -6,24 +6,24 @@
 //! - [`wire`]: Ethernet II (one 802.1Q tag on receive) and ARP for Ethernet/IPv4 in the
 //!   smoltcp style: zero-copy checked views ([`EthernetFrame`], [`ArpPacket`]) and owned
 //!   representations with `parse`/`emit`/`buffer_len` ([`EthernetRepr`], [`ArpRepr`],
-//!   [`ArpFrame`]). Parsing never panics, whatever the bytes.
+//!   [`ArpFrameRepr`]). Parsing never panics, whatever the bytes.
 //! - [`ArpResponder`]: given frames and the current time, decides what to answer (only announced
 //!   addresses, from the receiving interface's MAC), when to send gratuitous ARP (request and
 //!   reply forms, on a tunable [`GratuitousSchedule`]), runs RFC 5227 probes and reports foreign
 //!   hosts claiming our addresses ([`Event`]). Per-interface [`Counters`].
 //!
 //! ```
-//! use lb_arp::{ArpFrame, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
+//! use lb_arp::{ArpFrameRepr, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
 //!
 //! let mac: MacAddress = "02:00:00:00:00:0b".parse()?;
-//! let garp = ArpFrame {
+//! let garp = ArpFrameRepr {
 //!     ethernet: EthernetRepr::new(mac, MacAddress::BROADCAST, EtherType::Arp),
 //!     arp: ArpRepr::gratuitous_reply(mac, "192.0.2.100".parse()?),
 //! };
 //! let mut buf = [0u8; 64];
 //! let len = garp.emit(&mut buf)?;
 //! assert_eq!(len, 42);
-//! let back = ArpFrame::parse(&buf[..len])?;
+//! let back = ArpFrameRepr::parse(&buf[..len])?;
 //! assert_eq!(back, garp);
 //! assert_eq!(back.arp.kind(), ArpKind::GratuitousReply);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -45,8 +45,8 @@ pub use responder::{
     Interface, MAX_FRAME_LEN, ProbeConfig, ProbeOutcome, Transmit, Withdrawn,
 };
 pub use wire::{
-    ArpFrame, ArpKind, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr,
-    HardwareType, MacAddress, VlanTag,
+    ArpFrameRepr, ArpKind, ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame,
+    EthernetRepr, HardwareType, MacAddress, VlanTag,
 };
 
 /// The README's example, compiled and run as a doctest.

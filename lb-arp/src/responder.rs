@@ -11,7 +11,7 @@ pub use lb_l2::responder::{
 };
 use lb_l2::responder::{Foreign, Protocol, Received};
 
-use crate::wire::{ArpFrame, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
+use crate::wire::{ArpFrameRepr, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
 
 /// ARP, as the [`lb_l2::responder::Protocol`] of [`ArpResponder`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct Arp;
 ///
 /// ```
 /// use std::time::Instant;
-/// use lb_arp::{ArpFrame, ArpRepr, ArpResponder, Config, EtherType, EthernetRepr, Interface, MacAddress};
+/// use lb_arp::{ArpFrameRepr, ArpRepr, ArpResponder, Config, EtherType, EthernetRepr, Interface, MacAddress};
 ///
 /// let mac: MacAddress = "02:00:00:00:00:0b".parse()?;
 /// let mut responder = ArpResponder::new(Config::default());
@@ -38,14 +38,14 @@ pub struct Arp;
 ///
 /// // A client asks; we answer with the interface's MAC.
 /// let client: MacAddress = "02:00:00:00:00:0a".parse()?;
-/// let ask = ArpFrame {
+/// let ask = ArpFrameRepr {
 ///     ethernet: EthernetRepr::new(client, MacAddress::BROADCAST, EtherType::Arp),
 ///     arp: ArpRepr::request(client, "192.0.2.10".parse()?, "192.0.2.100".parse()?),
 /// };
 /// let mut buf = [0u8; 60];
 /// let n = ask.emit(&mut buf)?;
 /// let reply = responder.handle_frame(now, 2, &buf[..n]).expect("a reply");
-/// let reply = ArpFrame::parse(reply.bytes())?;
+/// let reply = ArpFrameRepr::parse(reply.bytes())?;
 /// assert_eq!(reply.arp.source_hardware_addr, mac);
 /// assert_eq!(reply.ethernet.dst_addr, client);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -66,13 +66,13 @@ pub type GratuitousSchedule = lb_l2::responder::Schedule;
 /// Largest frame the responder emits: ARP with one 802.1Q tag.
 pub const MAX_FRAME_LEN: usize = 46;
 
-fn transmit(ifindex: u32, frame: &ArpFrame) -> Transmit {
+fn transmit(ifindex: u32, frame: &ArpFrameRepr) -> Transmit {
     // The frame's length is 42 or 46 bytes, so emit cannot fail here.
     Transmit::emit(ifindex, |buf| frame.emit(buf))
 }
 
-fn broadcast(mac: MacAddress, arp: ArpRepr) -> ArpFrame {
-    ArpFrame {
+fn broadcast(mac: MacAddress, arp: ArpRepr) -> ArpFrameRepr {
+    ArpFrameRepr {
         ethernet: EthernetRepr::new(mac, MacAddress::BROADCAST, EtherType::Arp),
         arp,
     }
@@ -124,7 +124,7 @@ impl Protocol for Arp {
         bytes: &[u8],
         announced: &dyn Fn(Ipv4Addr) -> bool,
     ) -> Received<Arp> {
-        let frame = match ArpFrame::parse(bytes) {
+        let frame = match ArpFrameRepr::parse(bytes) {
             Ok(f) => f,
             Err(e) => {
                 tracing::trace!(error = %e, "not an ARP frame");
@@ -150,7 +150,7 @@ impl Protocol for Arp {
             let to_us = frame.ethernet.dst_addr.is_broadcast() || frame.ethernet.dst_addr == mac;
             if to_us && announced(tpa) {
                 tracing::debug!(ip = %tpa, to = %arp.source_hardware_addr, "reply");
-                let answer = ArpFrame {
+                let answer = ArpFrameRepr {
                     ethernet: EthernetRepr::new(mac, arp.source_hardware_addr, EtherType::Arp),
                     arp: ArpRepr::reply_to(&arp, mac),
                 };
@@ -187,21 +187,21 @@ mod tests {
     fn responder() -> ArpResponder {
         testing::default_responder()
     }
-    fn bytes(frame: ArpFrame) -> Vec<u8> {
+    fn bytes(frame: ArpFrameRepr) -> Vec<u8> {
         let mut buf = vec![0u8; 60];
         let n = frame.emit(&mut buf).unwrap();
         buf.truncate(n.max(60)); // padded like a real minimum-size frame
         buf
     }
     fn request(target: Ipv4Addr) -> Vec<u8> {
-        bytes(ArpFrame {
+        bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp),
             arp: ArpRepr::request(CLIENT, client_ip(), target),
         })
     }
-    fn drain(r: &mut ArpResponder, now: Instant) -> Vec<ArpFrame> {
+    fn drain(r: &mut ArpResponder, now: Instant) -> Vec<ArpFrameRepr> {
         std::iter::from_fn(|| r.poll_transmit(now))
-            .map(|t| ArpFrame::parse(t.bytes()).unwrap())
+            .map(|t| ArpFrameRepr::parse(t.bytes()).unwrap())
             .collect()
     }
 
@@ -212,7 +212,7 @@ mod tests {
         assert!(r.handle_frame(now, IF, &request(vip())).is_none());
         r.announce(now, IF, vip()).unwrap();
         let reply =
-            ArpFrame::parse(r.handle_frame(now, IF, &request(vip())).unwrap().bytes()).unwrap();
+            ArpFrameRepr::parse(r.handle_frame(now, IF, &request(vip())).unwrap().bytes()).unwrap();
         assert_eq!(reply.ethernet.src_addr, OURS);
         assert_eq!(reply.ethernet.dst_addr, CLIENT);
         assert_eq!(
@@ -236,13 +236,13 @@ mod tests {
         let mut r = responder();
         let now = Instant::now();
         r.announce(now, IF, vip()).unwrap();
-        let own = bytes(ArpFrame {
+        let own = bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(OURS, MacAddress::BROADCAST, EtherType::Arp),
             arp: ArpRepr::request(OURS, vip(), vip()),
         });
         assert!(r.handle_frame(now, IF, &own).is_none());
         assert_eq!(r.counters(IF).unwrap().own_frames, 1);
-        let to_other = bytes(ArpFrame {
+        let to_other = bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(CLIENT, MacAddress([2, 0, 0, 0, 0, 0x0c]), EtherType::Arp),
             arp: ArpRepr::request(CLIENT, client_ip(), vip()),
         });
@@ -262,7 +262,7 @@ mod tests {
             dei: false,
             vid: 42,
         };
-        let tagged = bytes(ArpFrame {
+        let tagged = bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp)
                 .with_vlan(Some(tag)),
             arp: ArpRepr::request(CLIENT, client_ip(), vip()),
@@ -276,7 +276,7 @@ mod tests {
         qinq.extend_from_slice(&tagged[12..]);
         assert!(r.handle_frame(now, IF, &qinq).is_none());
         // A claim on another VLAN is not a conflict here either.
-        let claim = bytes(ArpFrame {
+        let claim = bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp)
                 .with_vlan(Some(tag)),
             arp: ArpRepr::gratuitous_reply(CLIENT, vip()),
@@ -333,7 +333,7 @@ mod tests {
             ArpRepr::gratuitous_request(other, vip()),
             ArpRepr::gratuitous_reply(other, vip()),
         ] {
-            let f = bytes(ArpFrame {
+            let f = bytes(ArpFrameRepr {
                 ethernet: EthernetRepr::new(other, MacAddress::BROADCAST, EtherType::Arp),
                 arp,
             });
@@ -365,7 +365,7 @@ mod tests {
     }
 
     fn claim(from: MacAddress, ip: Ipv4Addr) -> Vec<u8> {
-        bytes(ArpFrame {
+        bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(from, MacAddress::BROADCAST, EtherType::Arp),
             arp: ArpRepr::gratuitous_reply(from, ip),
         })
@@ -373,7 +373,7 @@ mod tests {
 
     /// Runs a flood of `n` forged claims for the VIP, `gap` apart (see [`testing::flood`]).
     /// Returns the events and the defences sent.
-    fn flood(n: u32, gap: Duration) -> (ArpResponder, Vec<Event>, Vec<ArpFrame>) {
+    fn flood(n: u32, gap: Duration) -> (ArpResponder, Vec<Event>, Vec<ArpFrameRepr>) {
         let mut r = responder();
         let t0 = Instant::now();
         r.announce(t0, IF, vip()).unwrap();
@@ -381,7 +381,7 @@ mod tests {
         let (events, sent) = testing::flood(&mut r, IF, t0, &forged, n, gap);
         let defences = sent
             .iter()
-            .map(|t| ArpFrame::parse(t.bytes()).unwrap())
+            .map(|t| ArpFrameRepr::parse(t.bytes()).unwrap())
             .filter(|f| f.arp.kind() == ArpKind::GratuitousRequest)
             .collect();
         (r, events, defences)
@@ -456,7 +456,7 @@ mod tests {
     #[test]
     fn probes_find_nothing_then_free_or_a_host_that_answers() {
         // The kernel of the host owning the address answers the probe: reply to 0.0.0.0.
-        let answer = bytes(ArpFrame {
+        let answer = bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(CLIENT, OURS, EtherType::Arp),
             arp: ArpRepr::reply_to(&ArpRepr::probe(OURS, client_ip()), CLIENT),
         });
@@ -464,7 +464,7 @@ mod tests {
             vip(),
             client_ip(),
             |probe| {
-                let f = ArpFrame::parse(probe).unwrap();
+                let f = ArpFrameRepr::parse(probe).unwrap();
                 assert_eq!(f.arp, ArpRepr::probe(OURS, vip()));
                 assert!(f.ethernet.dst_addr.is_broadcast());
             },

@@ -2,16 +2,16 @@
 //! replay. Each function accepts any bytes; it panics only if the codec disagrees with itself,
 //! which is the bug the fuzzer looks for.
 
-use crate::wire::{ArpFrame, ArpPacket, ArpRepr, EthernetFrame, EthernetRepr};
+use crate::wire::{ArpFrameRepr, ArpPacket, ArpRepr, EthernetFrame, EthernetRepr};
 
-/// Whole frames: anything [`ArpFrame::parse`] accepts must emit and parse back to itself.
+/// Whole frames: anything [`ArpFrameRepr::parse`] accepts must emit and parse back to itself.
 pub fn frame(data: &[u8]) {
     let _ = EthernetFrame::new_checked(data).map(|f| f.to_string());
-    if let Ok(frame) = ArpFrame::parse(data) {
+    if let Ok(frame) = ArpFrameRepr::parse(data) {
         let mut buf = [0u8; crate::MAX_FRAME_LEN];
         let len = frame.emit(&mut buf).expect("emit into MAX_FRAME_LEN");
         assert_eq!(len, frame.buffer_len());
-        let again = ArpFrame::parse(&buf[..len]).expect("re-parse of emitted frame");
+        let again = ArpFrameRepr::parse(&buf[..len]).expect("re-parse of emitted frame");
         assert_eq!(again, frame);
         let _ = frame.to_string();
     }

@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 use lb_l2::testing::{Script, run_script};
 
 use crate::responder::Arp;
-use crate::wire::{ArpFrame, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
+use crate::wire::{ArpFrameRepr, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
 
 /// Runs the script in `data`.
 pub fn run(data: &[u8]) {
@@ -39,7 +39,7 @@ impl Script for Arp {
             2 => ArpRepr::gratuitous_request(sender, target),
             _ => ArpRepr::gratuitous_reply(sender, target),
         };
-        let frame = ArpFrame {
+        let frame = ArpFrameRepr {
             ethernet: EthernetRepr::new(sender, dst, EtherType::Arp),
             arp,
         };
@@ -55,8 +55,8 @@ impl Script for Arp {
         ours: MacAddress,
         announced: &dyn Fn(Ipv4Addr) -> bool,
     ) {
-        let req = ArpFrame::parse(request).expect("a reply answers a parseable frame");
-        let rep = ArpFrame::parse(reply).expect("replies parse");
+        let req = ArpFrameRepr::parse(request).expect("a reply answers a parseable frame");
+        let rep = ArpFrameRepr::parse(reply).expect("replies parse");
         assert!(
             matches!(req.arp.kind(), ArpKind::Request | ArpKind::Probe),
             "replied to {:?}",
@@ -82,7 +82,7 @@ impl Script for Arp {
         announced: &dyn Fn(Ipv4Addr) -> bool,
         probed: &dyn Fn(Ipv4Addr) -> bool,
     ) {
-        let f = ArpFrame::parse(frame).expect("emitted frames parse");
+        let f = ArpFrameRepr::parse(frame).expect("emitted frames parse");
         assert_eq!(
             (f.ethernet.src_addr, f.arp.source_hardware_addr),
             (ours, ours)

@@ -6,7 +6,7 @@
 
 use std::net::Ipv4Addr;
 
-use lb_arp::{ArpFrame, ArpKind, ArpOperation, MacAddress};
+use lb_arp::{ArpFrameRepr, ArpKind, ArpOperation, MacAddress};
 
 use lb_lab::hex;
 
@@ -29,9 +29,9 @@ const ARPING_PROBE: &str = "ffffffffffff02000000000a0806000108000604000102000000
 const KERNEL_PROBE_REPLY: &str =
     "02000000000a02000000000b0806000108000604000202000000000bc000020b02000000000a00000000";
 
-fn parse(s: &str) -> ArpFrame {
+fn parse(s: &str) -> ArpFrameRepr {
     let bytes = hex(s);
-    let frame = ArpFrame::parse(&bytes).expect("captured frame parses");
+    let frame = ArpFrameRepr::parse(&bytes).expect("captured frame parses");
     // Re-emitting gives the same bytes up to arping's padding.
     let mut buf = [0u8; 64];
     let n = frame.emit(&mut buf).expect("emit");

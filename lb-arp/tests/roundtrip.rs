@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use lb_arp::{ArpFrame, ArpOperation, ArpRepr, EtherType, EthernetRepr, MacAddress, VlanTag};
+use lb_arp::{ArpFrameRepr, ArpOperation, ArpRepr, EtherType, EthernetRepr, MacAddress, VlanTag};
 use proptest::prelude::*;
 
 fn mac() -> impl Strategy<Value = MacAddress> {
@@ -45,13 +45,13 @@ proptest! {
     fn arp_frames_round_trip(src in mac(), dst in mac(), vlan in vlan(), arp in arp()) {
         let mut ethernet = EthernetRepr::new(src, dst, EtherType::Arp);
         ethernet.vlan = vlan;
-        let frame = ArpFrame { ethernet, arp };
+        let frame = ArpFrameRepr { ethernet, arp };
         let mut buf = [0u8; 64];
         let len = frame.emit(&mut buf).expect("emit");
         prop_assert_eq!(len, frame.buffer_len());
-        prop_assert_eq!(ArpFrame::parse(&buf[..len]).expect("parse"), frame);
+        prop_assert_eq!(ArpFrameRepr::parse(&buf[..len]).expect("parse"), frame);
         // Padding after the ARP packet is ignored.
-        prop_assert_eq!(ArpFrame::parse(&buf[..]).expect("parse padded"), frame);
+        prop_assert_eq!(ArpFrameRepr::parse(&buf[..]).expect("parse padded"), frame);
     }
 
     #[test]
@@ -62,7 +62,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_frames_never_panic(arp in arp(), at in 0usize..46, byte in any::<u8>(), cut in 0usize..47) {
-        let frame = ArpFrame { ethernet: EthernetRepr::new(MacAddress::ZERO, MacAddress::BROADCAST, EtherType::Arp), arp };
+        let frame = ArpFrameRepr { ethernet: EthernetRepr::new(MacAddress::ZERO, MacAddress::BROADCAST, EtherType::Arp), arp };
         let mut buf = [0u8; 46];
         let len = frame.emit(&mut buf).expect("emit");
         buf[at % len] = byte;

@@ -6,7 +6,7 @@
 //! - [`wire`]: Ethernet II, the IPv6 header, ICMPv6 with its pseudo-header checksum, Neighbor
 //!   Solicitation and Advertisement (R/S/O flags) with source/target link-layer address options
 //!   (unknown options skipped by length), in the smoltcp style: zero-copy checked views plus
-//!   owned representations with `parse`/`emit`/`buffer_len`. [`NdpFrame::parse`] applies the
+//!   owned representations with `parse`/`emit`/`buffer_len`. [`NdpFrameRepr::parse`] applies the
 //!   RFC 4861 §7.1 validity checks. Parsing never panics, whatever the bytes.
 //! - [`NdpResponder`]: given frames and the current time, decides what to answer (only announced
 //!   addresses, from the receiving interface's MAC, Solicited=1 Override=0), when to send
@@ -15,11 +15,11 @@
 //!   claiming our addresses ([`Event`]). Per-interface [`Counters`].
 //!
 //! ```
-//! use lb_ndp::{EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrame, NeighborFlags};
+//! use lb_ndp::{EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrameRepr, NeighborFlags};
 //!
 //! let mac: MacAddress = "02:00:00:00:00:0b".parse()?;
 //! let vip = "2001:db8:1::100".parse()?;
-//! let na = NdpFrame {
+//! let na = NdpFrameRepr {
 //!     ethernet: EthernetRepr::new(mac, lb_ndp::ALL_NODES_MAC, EtherType::Ipv6),
 //!     src_addr: vip,
 //!     dst_addr: lb_ndp::ALL_NODES,
@@ -32,7 +32,7 @@
 //! let mut buf = [0u8; 128];
 //! let len = na.emit(&mut buf)?; // fills the ICMPv6 checksum
 //! assert_eq!(len, 14 + 40 + 32);
-//! assert_eq!(NdpFrame::parse(&buf[..len])?, na);
+//! assert_eq!(NdpFrameRepr::parse(&buf[..len])?, na);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -54,7 +54,7 @@ pub use responder::{
 };
 pub use wire::{
     EtherType, EthernetFrame, EthernetRepr, Icmpv6Packet, Icmpv6Type, Ipv6Packet, Ipv6Repr,
-    MacAddress, NdiscRepr, NdpFrame, NeighborFlags, VlanTag, checksum, solicited_node,
+    MacAddress, NdiscRepr, NdpFrameRepr, NeighborFlags, VlanTag, checksum, solicited_node,
     solicited_node_mac,
 };
 

@@ -2,15 +2,15 @@
 //! replay. Each function accepts any bytes; it panics only if the codec disagrees with itself,
 //! which is the bug the fuzzer looks for.
 
-use crate::wire::{Icmpv6Packet, Ipv6Packet, Ipv6Repr, NdiscRepr, NdpFrame};
+use crate::wire::{Icmpv6Packet, Ipv6Packet, Ipv6Repr, NdiscRepr, NdpFrameRepr};
 
-/// Whole frames: anything [`NdpFrame::parse`] accepts must emit and parse back to itself.
+/// Whole frames: anything [`NdpFrameRepr::parse`] accepts must emit and parse back to itself.
 pub fn frame(data: &[u8]) {
-    if let Ok(frame) = NdpFrame::parse(data) {
+    if let Ok(frame) = NdpFrameRepr::parse(data) {
         let mut buf = [0u8; crate::MAX_FRAME_LEN];
         let len = frame.emit(&mut buf).expect("emit into MAX_FRAME_LEN");
         assert_eq!(len, frame.buffer_len());
-        let again = NdpFrame::parse(&buf[..len]).expect("re-parse of emitted frame");
+        let again = NdpFrameRepr::parse(&buf[..len]).expect("re-parse of emitted frame");
         assert_eq!(again, frame);
         let _ = frame.to_string();
     }

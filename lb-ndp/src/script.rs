@@ -16,7 +16,7 @@ use lb_l2::testing::{Script, run_script};
 
 use crate::responder::{ALL_NODES, ALL_NODES_MAC, Ndp};
 use crate::wire::{
-    EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrame, NeighborFlags, solicited_node,
+    EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrameRepr, NeighborFlags, solicited_node,
     solicited_node_mac,
 };
 
@@ -39,7 +39,7 @@ impl Script for Ndp {
     fn frame(arg: u8, sender: MacAddress, _ours: MacAddress) -> Vec<u8> {
         let target = Self::addr(arg >> 2);
         let frame = match arg & 0x3 {
-            0 => NdpFrame {
+            0 => NdpFrameRepr {
                 ethernet: EthernetRepr::new(sender, solicited_node_mac(target), EtherType::Ipv6),
                 src_addr: "2001:db8:1::a".parse().expect("literal"),
                 dst_addr: solicited_node(target),
@@ -48,7 +48,7 @@ impl Script for Ndp {
                     lladdr: Some(sender),
                 },
             },
-            1 => NdpFrame {
+            1 => NdpFrameRepr {
                 ethernet: EthernetRepr::new(sender, solicited_node_mac(target), EtherType::Ipv6),
                 src_addr: Ipv6Addr::UNSPECIFIED,
                 dst_addr: solicited_node(target),
@@ -57,7 +57,7 @@ impl Script for Ndp {
                     lladdr: None,
                 },
             },
-            _ => NdpFrame {
+            _ => NdpFrameRepr {
                 ethernet: EthernetRepr::new(sender, ALL_NODES_MAC, EtherType::Ipv6),
                 src_addr: target,
                 dst_addr: ALL_NODES,
@@ -82,8 +82,8 @@ impl Script for Ndp {
         ours: MacAddress,
         announced: &dyn Fn(Ipv6Addr) -> bool,
     ) {
-        let req = NdpFrame::parse(request).expect("a reply answers a valid frame");
-        let rep = NdpFrame::parse(reply).expect("replies parse and validate");
+        let req = NdpFrameRepr::parse(request).expect("a reply answers a valid frame");
+        let rep = NdpFrameRepr::parse(reply).expect("replies parse and validate");
         let NdiscRepr::NeighborSolicit { target_addr, .. } = req.message else {
             panic!("answered an advertisement")
         };
@@ -124,7 +124,7 @@ impl Script for Ndp {
         announced: &dyn Fn(Ipv6Addr) -> bool,
         probed: &dyn Fn(Ipv6Addr) -> bool,
     ) {
-        let f = NdpFrame::parse(frame).expect("emitted frames parse and validate");
+        let f = NdpFrameRepr::parse(frame).expect("emitted frames parse and validate");
         assert_eq!(f.ethernet.src_addr, ours);
         match f.message {
             NdiscRepr::NeighborAdvert {

@@ -5,7 +5,7 @@
 
 use std::net::Ipv6Addr;
 
-use lb_ndp::{MacAddress, NdiscRepr, NdpFrame, NeighborFlags};
+use lb_ndp::{MacAddress, NdiscRepr, NdpFrameRepr, NeighborFlags};
 
 use lb_lab::hex;
 
@@ -31,7 +31,7 @@ fn ip(s: &str) -> Ipv6Addr {
 
 #[test]
 fn ndisc6_solicitation() {
-    let f = NdpFrame::parse(&hex(NDISC6_NS)).expect("valid NS");
+    let f = NdpFrameRepr::parse(&hex(NDISC6_NS)).expect("valid NS");
     assert_eq!(f.ethernet.src_addr, CLIENT);
     assert_eq!(f.src_addr, ip("fe80::ff:fe00:a"));
     assert_eq!(f.dst_addr, ip("ff02::1:ff00:b"));
@@ -53,7 +53,7 @@ fn ndisc6_solicitation() {
 #[test]
 fn kernel_advertisement() {
     let bytes = hex(KERNEL_NA);
-    let f = NdpFrame::parse(&bytes).expect("valid NA");
+    let f = NdpFrameRepr::parse(&bytes).expect("valid NA");
     assert_eq!(
         f.message,
         NdiscRepr::NeighborAdvert {
@@ -76,7 +76,7 @@ fn corrupting_the_captured_checksum_is_detected() {
     let mut bytes = hex(KERNEL_NA);
     bytes[56] ^= 1;
     assert!(matches!(
-        NdpFrame::parse(&bytes),
+        NdpFrameRepr::parse(&bytes),
         Err(lb_ndp::Error::Checksum { .. })
     ));
 }
@@ -95,8 +95,8 @@ fn our_answer_to_ndisc6() {
     let now = std::time::Instant::now();
     r.announce(now, 1, ip("2001:db8:1::b")).expect("announce");
     let ours = r.handle_frame(now, 1, &hex(NDISC6_NS)).expect("an NA");
-    let ours = NdpFrame::parse(ours.bytes()).expect("valid");
-    let mut kernel = NdpFrame::parse(&hex(KERNEL_NA)).expect("valid");
+    let ours = NdpFrameRepr::parse(ours.bytes()).expect("valid");
+    let mut kernel = NdpFrameRepr::parse(&hex(KERNEL_NA)).expect("valid");
     if let NdiscRepr::NeighborAdvert { flags, .. } = &mut kernel.message {
         flags.override_ = false;
     }
@@ -105,7 +105,7 @@ fn our_answer_to_ndisc6() {
 
 #[test]
 fn kernel_dad_solicitation_with_a_nonce_option() {
-    let f = NdpFrame::parse(&hex(KERNEL_DAD_NS)).expect("valid DAD NS");
+    let f = NdpFrameRepr::parse(&hex(KERNEL_DAD_NS)).expect("valid DAD NS");
     assert!(f.src_addr.is_unspecified());
     assert_eq!(f.dst_addr, ip("ff02::1:ff00:b"));
     assert_eq!(
@@ -120,7 +120,7 @@ fn kernel_dad_solicitation_with_a_nonce_option() {
 #[test]
 fn kernel_unsolicited_advertisement_matches_ours() {
     let bytes = hex(KERNEL_UNSOLICITED_NA);
-    let f = NdpFrame::parse(&bytes).expect("valid NA");
+    let f = NdpFrameRepr::parse(&bytes).expect("valid NA");
     assert_eq!(f.dst_addr, lb_ndp::ALL_NODES);
     // Our responder's takeover advertisement for the same address is byte for byte the
     // kernel's.

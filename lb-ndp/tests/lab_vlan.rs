@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lab::{Lab, mac};
-use lb_arp::{ArpFrame, ArpKind, ArpRepr};
+use lb_arp::{ArpFrameRepr, ArpKind, ArpRepr};
 use lb_l2::sys::{BpfInsn, PacketSocket};
 use lb_l2::{EtherType, EthernetRepr, MacAddress, ethernet::is_vlan_tpid};
 use lb_ndp::driver::InterfaceFilter;
-use lb_ndp::{NdiscRepr, NdpFrame};
+use lb_ndp::{NdiscRepr, NdpFrameRepr};
 
 const VIP4: &str = "192.0.2.100";
 const VIP6: &str = "2001:db8:1::100";
@@ -49,7 +49,7 @@ fn pop_tags(frame: &[u8]) -> (Vec<u16>, Vec<u8>) {
 
 fn arp_request(tags: &[u16]) -> Vec<u8> {
     let client = lab_mac("client");
-    let frame = ArpFrame {
+    let frame = ArpFrameRepr {
         ethernet: EthernetRepr::new(client, MacAddress::BROADCAST, EtherType::Arp),
         arp: ArpRepr::request(
             client,
@@ -67,7 +67,7 @@ fn arp_request(tags: &[u16]) -> Vec<u8> {
 fn ns(tags: &[u16]) -> Vec<u8> {
     let vip: Ipv6Addr = VIP6.parse().expect("ip");
     let client = lab_mac("client");
-    let frame = NdpFrame {
+    let frame = NdpFrameRepr {
         ethernet: EthernetRepr::new(client, lb_ndp::solicited_node_mac(vip), EtherType::Ipv6),
         src_addr: lab::ip6("client").parse().expect("ip"),
         dst_addr: lb_ndp::solicited_node(vip),
@@ -84,12 +84,12 @@ fn ns(tags: &[u16]) -> Vec<u8> {
 /// Is `frame` (untagged) our answer to the client: an ARP reply or a solicited NA for the VIP?
 fn is_answer(frame: &[u8]) -> bool {
     let client = lab_mac("client");
-    if let Ok(f) = ArpFrame::parse(frame) {
+    if let Ok(f) = ArpFrameRepr::parse(frame) {
         return f.arp.kind() == ArpKind::Reply
             && f.arp.source_protocol_addr == VIP4.parse::<Ipv4Addr>().expect("ip")
             && f.arp.target_hardware_addr == client;
     }
-    if let Ok(f) = NdpFrame::parse(frame) {
+    if let Ok(f) = NdpFrameRepr::parse(frame) {
         return matches!(f.message, NdiscRepr::NeighborAdvert { flags, target_addr, .. }
             if flags.solicited && target_addr == VIP6.parse::<Ipv6Addr>().expect("ip"));
     }

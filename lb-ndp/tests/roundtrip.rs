@@ -4,7 +4,7 @@
 use std::net::Ipv6Addr;
 
 use lb_ndp::{
-    EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrame, NeighborFlags, VlanTag,
+    EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrameRepr, NeighborFlags, VlanTag,
     solicited_node,
 };
 use proptest::prelude::*;
@@ -26,7 +26,7 @@ fn vlan() -> impl Strategy<Value = Option<VlanTag>> {
 }
 
 /// Frames that satisfy RFC 4861 §7.1, so that parse must accept them.
-fn valid_frame() -> impl Strategy<Value = NdpFrame> {
+fn valid_frame() -> impl Strategy<Value = NdpFrameRepr> {
     let ns = (
         unicast(),
         unicast(),
@@ -84,7 +84,7 @@ fn valid_frame() -> impl Strategy<Value = NdpFrame> {
     (mac(), mac(), vlan(), prop_oneof![ns, na]).prop_map(|(src, dst, vlan, (s, d, message))| {
         let mut ethernet = EthernetRepr::new(src, dst, EtherType::Ipv6);
         ethernet.vlan = vlan;
-        NdpFrame {
+        NdpFrameRepr {
             ethernet,
             src_addr: s,
             dst_addr: d,
@@ -108,8 +108,8 @@ proptest! {
         let mut buf = [0u8; 128];
         let len = frame.emit(&mut buf).expect("emit");
         prop_assert_eq!(len, frame.buffer_len());
-        prop_assert_eq!(NdpFrame::parse(&buf[..len]).expect("parse"), frame);
-        prop_assert_eq!(NdpFrame::parse(&buf[..]).expect("parse padded"), frame);
+        prop_assert_eq!(NdpFrameRepr::parse(&buf[..len]).expect("parse"), frame);
+        prop_assert_eq!(NdpFrameRepr::parse(&buf[..]).expect("parse padded"), frame);
     }
 
     #[test]

@@ -7,24 +7,24 @@ use crate::error::{Error, Result};
 
 /// An Ethernet frame carrying Ethernet/IPv4 ARP, as read from or written to a packet socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ArpFrame {
+pub struct ArpFrameRepr {
     /// The link-layer header.
     pub ethernet: EthernetRepr,
     /// The ARP packet.
     pub arp: ArpRepr,
 }
 
-impl ArpFrame {
+impl ArpFrameRepr {
     /// Parses a frame; anything that is not (tagged or untagged) Ethernet/IPv4 ARP is an error.
     /// Trailing bytes (Ethernet padding to 60 bytes) are ignored.
-    pub fn parse(bytes: &[u8]) -> Result<ArpFrame> {
+    pub fn parse(bytes: &[u8]) -> Result<ArpFrameRepr> {
         let frame = EthernetFrame::new_checked(bytes)?;
         let ethernet = EthernetRepr::parse(&frame)?;
         if ethernet.ethertype != EtherType::Arp {
             return Err(Error::Unsupported("EtherType is not ARP"));
         }
         let arp = ArpRepr::parse(&ArpPacket::new_checked(frame.payload())?)?;
-        Ok(ArpFrame { ethernet, arp })
+        Ok(ArpFrameRepr { ethernet, arp })
     }
 
     /// Header plus ARP packet: 42 bytes, 46 with a tag (no padding).
@@ -49,7 +49,7 @@ impl ArpFrame {
     }
 }
 
-impl fmt::Display for ArpFrame {
+impl fmt::Display for ArpFrameRepr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} > {}", self.ethernet.src_addr, self.ethernet.dst_addr)?;
         if let Some(tag) = self.ethernet.vlan {

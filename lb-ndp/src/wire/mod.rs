@@ -7,11 +7,11 @@
 //!   `new_checked` validates the length once; **after `new_checked` (or `check_len`) succeeds, no
 //!   accessor panics**, whatever the bytes. `new_unchecked` is for emission into a buffer the
 //!   caller sized with `buffer_len`.
-//! - a **representation** ([`EthernetRepr`], [`Ipv6Repr`], [`NdiscRepr`], [`NdpFrame`]) holding
+//! - a **representation** ([`EthernetRepr`], [`Ipv6Repr`], [`NdiscRepr`], [`NdpFrameRepr`]) holding
 //!   owned, semantic values, with `parse`, `emit` and `buffer_len`. `emit` never panics when the
 //!   buffer is at least `buffer_len()` bytes.
 //!
-//! [`NdpFrame::parse`] applies the validity checks of RFC 4861 §7.1 (hop limit 255, valid ICMPv6
+//! [`NdpFrameRepr::parse`] applies the validity checks of RFC 4861 §7.1 (hop limit 255, valid ICMPv6
 //! checksum, code 0, length, target not multicast, option lengths, DAD source rules).
 
 mod icmpv6;
@@ -23,7 +23,7 @@ pub use ipv6::{IPPROTO_ICMPV6, Ipv6Packet, Ipv6Repr, solicited_node, solicited_n
 /// Ethernet II with at most one 802.1Q tag, shared with the other Layer 2 crate through `lb-l2`.
 pub use lb_l2::ethernet;
 pub use lb_l2::ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
-pub use ndisc::{NdiscRepr, NdpFrame, NeighborFlags};
+pub use ndisc::{NdiscRepr, NdpFrameRepr, NeighborFlags};
 
 /// A range of byte offsets of a fixed-size field.
 type Field = core::ops::Range<usize>;

@@ -101,7 +101,7 @@ impl NdiscRepr {
     /// Reads an NS or NA after its length is checked: code 0, target not multicast, every option
     /// of non-zero length and inside the message (RFC 4861 §7.1.1, §7.1.2). Unknown options are
     /// skipped by their length; a link-layer option for another link type is ignored. The
-    /// checksum and the IPv6-level rules are checked by [`NdpFrame::parse`].
+    /// checksum and the IPv6-level rules are checked by [`NdpFrameRepr::parse`].
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Icmpv6Packet<&T>) -> Result<NdiscRepr> {
         packet.check_len()?;
         let msg_type = packet.msg_type();
@@ -240,7 +240,7 @@ impl fmt::Display for NdiscRepr {
 /// The IPv6 hop limit is always 255 (a frame with another is invalid and `emit` writes 255);
 /// traffic class and flow label are zero on emit and ignored on parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NdpFrame {
+pub struct NdpFrameRepr {
     /// The link-layer header.
     pub ethernet: EthernetRepr,
     /// IPv6 source.
@@ -251,11 +251,11 @@ pub struct NdpFrame {
     pub message: NdiscRepr,
 }
 
-impl NdpFrame {
+impl NdpFrameRepr {
     /// Parses and validates a frame. Errors say why it must be discarded: not IPv6 NS/NA
     /// ([`Error::Unsupported`]), broken lengths ([`Error::Truncated`]), a bad checksum
     /// ([`Error::Checksum`]) or a §7.1 rule ([`Error::Invalid`]).
-    pub fn parse(bytes: &[u8]) -> Result<NdpFrame> {
+    pub fn parse(bytes: &[u8]) -> Result<NdpFrameRepr> {
         let frame = EthernetFrame::new_checked(bytes)?;
         let ethernet = EthernetRepr::parse(&frame)?;
         if ethernet.ethertype != EtherType::Ipv6 {
@@ -310,7 +310,7 @@ impl NdpFrame {
                 }
             }
         }
-        Ok(NdpFrame {
+        Ok(NdpFrameRepr {
             ethernet,
             src_addr: ip_repr.src_addr,
             dst_addr: ip_repr.dst_addr,
@@ -347,7 +347,7 @@ impl NdpFrame {
     }
 }
 
-impl fmt::Display for NdpFrame {
+impl fmt::Display for NdpFrameRepr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -376,8 +376,8 @@ mod tests {
     // Built by hand from RFC 4861 §4.3 and checked with the checksum test below: an NS from
     // 2001:db8:1::a (02:00:00:00:00:0a) for 2001:db8:1::100, sent to its solicited-node group,
     // with a source link-layer address option. Captured frames are in tests/captured.rs.
-    fn ns() -> NdpFrame {
-        NdpFrame {
+    fn ns() -> NdpFrameRepr {
+        NdpFrameRepr {
             ethernet: EthernetRepr::new(
                 client_mac(),
                 MacAddress([0x33, 0x33, 0xff, 0, 1, 0]),
@@ -401,9 +401,9 @@ mod tests {
         assert_eq!(&buf[14 + 4..14 + 8], &[0, 32, 58, 255]);
         assert_eq!(buf[54], 135);
         assert_eq!(&buf[54 + 24..54 + 32], &[1, 1, 2, 0, 0, 0, 0, 0x0a]);
-        assert_eq!(NdpFrame::parse(&buf[..n]).unwrap(), ns());
+        assert_eq!(NdpFrameRepr::parse(&buf[..n]).unwrap(), ns());
         // Link-layer padding after the IPv6 payload is ignored.
-        assert_eq!(NdpFrame::parse(&buf[..]).unwrap(), ns());
+        assert_eq!(NdpFrameRepr::parse(&buf[..]).unwrap(), ns());
         assert!(ns().to_string().contains("NS who-has 2001:db8:1::100"));
     }
 
@@ -411,7 +411,7 @@ mod tests {
     fn na_flags_round_trip() {
         for bits in 0..8u32 {
             let flags = NeighborFlags::from_bits(bits << 29);
-            let na = NdpFrame {
+            let na = NdpFrameRepr {
                 message: NdiscRepr::NeighborAdvert {
                     flags,
                     target_addr: ip("2001:db8:1::100"),
@@ -424,11 +424,11 @@ mod tests {
             let n = na.emit(&mut buf).unwrap();
             assert_eq!(n, 14 + 40 + 24);
             assert_eq!(buf[54 + 4] >> 5, bits as u8);
-            assert_eq!(NdpFrame::parse(&buf[..n]).unwrap(), na);
+            assert_eq!(NdpFrameRepr::parse(&buf[..n]).unwrap(), na);
         }
     }
 
-    fn emitted(f: &NdpFrame) -> Vec<u8> {
+    fn emitted(f: &NdpFrameRepr) -> Vec<u8> {
         let mut buf = vec![0u8; f.buffer_len()];
         f.emit(&mut buf).unwrap();
         buf
@@ -447,19 +447,22 @@ mod tests {
         let mut hop = good.clone();
         hop[14 + 7] = 64;
         assert!(matches!(
-            NdpFrame::parse(&hop),
+            NdpFrameRepr::parse(&hop),
             Err(Error::Invalid("hop limit is not 255"))
         ));
 
         let mut sum = good.clone();
         sum[54 + 2] ^= 0xff;
-        assert!(matches!(NdpFrame::parse(&sum), Err(Error::Checksum { .. })));
+        assert!(matches!(
+            NdpFrameRepr::parse(&sum),
+            Err(Error::Checksum { .. })
+        ));
 
         let mut code = good.clone();
         code[54 + 1] = 1;
         refill(&mut code);
         assert!(matches!(
-            NdpFrame::parse(&code),
+            NdpFrameRepr::parse(&code),
             Err(Error::Invalid("ICMPv6 code is not 0"))
         ));
 
@@ -467,7 +470,7 @@ mod tests {
         mcast[54 + 8] = 0xff;
         refill(&mut mcast);
         assert!(matches!(
-            NdpFrame::parse(&mcast),
+            NdpFrameRepr::parse(&mcast),
             Err(Error::Invalid("target address is multicast"))
         ));
 
@@ -475,7 +478,7 @@ mod tests {
         zero_opt[54 + 25] = 0;
         refill(&mut zero_opt);
         assert!(matches!(
-            NdpFrame::parse(&zero_opt),
+            NdpFrameRepr::parse(&zero_opt),
             Err(Error::Invalid("option with length 0"))
         ));
 
@@ -483,7 +486,7 @@ mod tests {
         long_opt[54 + 25] = 2;
         refill(&mut long_opt);
         assert!(matches!(
-            NdpFrame::parse(&long_opt),
+            NdpFrameRepr::parse(&long_opt),
             Err(Error::Invalid("option runs past the message"))
         ));
 
@@ -491,7 +494,7 @@ mod tests {
         let mut short = good.clone();
         short[14 + 5] = 20;
         assert!(matches!(
-            NdpFrame::parse(&short),
+            NdpFrameRepr::parse(&short),
             Err(Error::Truncated {
                 needed: 24,
                 got: 20
@@ -499,33 +502,36 @@ mod tests {
         ));
 
         // DAD: unspecified source must go to the solicited-node group without an SLLA option.
-        let dad = NdpFrame {
+        let dad = NdpFrameRepr {
             src_addr: Ipv6Addr::UNSPECIFIED,
             ..ns()
         };
         assert!(matches!(
-            NdpFrame::parse(&emitted(&dad)),
+            NdpFrameRepr::parse(&emitted(&dad)),
             Err(Error::Invalid(_))
         ));
-        let dad_no_opt = NdpFrame {
+        let dad_no_opt = NdpFrameRepr {
             message: NdiscRepr::NeighborSolicit {
                 target_addr: ip("2001:db8:1::100"),
                 lladdr: None,
             },
             ..dad
         };
-        assert_eq!(NdpFrame::parse(&emitted(&dad_no_opt)).unwrap(), dad_no_opt);
-        let dad_wrong_dst = NdpFrame {
+        assert_eq!(
+            NdpFrameRepr::parse(&emitted(&dad_no_opt)).unwrap(),
+            dad_no_opt
+        );
+        let dad_wrong_dst = NdpFrameRepr {
             dst_addr: ip("ff02::1"),
             ..dad_no_opt
         };
         assert!(matches!(
-            NdpFrame::parse(&emitted(&dad_wrong_dst)),
+            NdpFrameRepr::parse(&emitted(&dad_wrong_dst)),
             Err(Error::Invalid(_))
         ));
 
         // NA to a multicast destination must not have S set.
-        let na = NdpFrame {
+        let na = NdpFrameRepr {
             dst_addr: ip("ff02::1"),
             message: NdiscRepr::NeighborAdvert {
                 flags: NeighborFlags {
@@ -538,7 +544,7 @@ mod tests {
             ..ns()
         };
         assert!(matches!(
-            NdpFrame::parse(&emitted(&na)),
+            NdpFrameRepr::parse(&emitted(&na)),
             Err(Error::Invalid(_))
         ));
     }
@@ -553,7 +559,7 @@ mod tests {
         buf.extend_from_slice(&slla);
         buf[14 + 5] = 24 + 16 + 8;
         refill(&mut buf);
-        assert_eq!(NdpFrame::parse(&buf).unwrap(), ns());
+        assert_eq!(NdpFrameRepr::parse(&buf).unwrap(), ns());
     }
 
     #[test]
@@ -561,9 +567,15 @@ mod tests {
         let mut buf = emitted(&ns());
         buf[54] = 128; // echo request
         refill(&mut buf);
-        assert!(matches!(NdpFrame::parse(&buf), Err(Error::Unsupported(_))));
+        assert!(matches!(
+            NdpFrameRepr::parse(&buf),
+            Err(Error::Unsupported(_))
+        ));
         let mut udp = emitted(&ns());
         udp[14 + 6] = 17;
-        assert!(matches!(NdpFrame::parse(&udp), Err(Error::Unsupported(_))));
+        assert!(matches!(
+            NdpFrameRepr::parse(&udp),
+            Err(Error::Unsupported(_))
+        ));
     }
 }
