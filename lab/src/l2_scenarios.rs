@@ -83,7 +83,8 @@ fn addr<A: FromStr>(text: &str) -> A {
 
 /// The tool gets our MAC for the VIP once announced, nothing for an address not announced
 /// (the kernel does not answer for addresses it only accepts), and nothing after withdraw;
-/// the multicast group the address needs, if any, is joined and left with it.
+/// the multicast group the address needs, if any, is joined and left with it; `set_announced`
+/// makes the set it is given answered, and nothing else.
 pub fn the_tool_gets_our_mac_for_the_vip_and_nothing_else<P: Sockets>(f: &Family)
 where
     P::Addr: FromStr,
@@ -134,6 +135,16 @@ where
             "{group} still joined after withdraw"
         );
     }
+    // The declarative door: the set given is what is answered.
+    node1.handle.set_announced([vip]).expect("set_announced");
+    assert_eq!((f.ask)(&lab, "client", f.vip), Some(l2::mac("node1")));
+    assert_eq!(node1.handle.announced(), vec![vip]);
+    node1.handle.set_announced([]).expect("set_announced");
+    assert_eq!(
+        (f.ask)(&lab, "client", f.vip),
+        None,
+        "answered after set_announced([])"
+    );
 }
 
 /// The client's kernel learns our MAC (ping), TCP reaches the node, the BPF program kept
