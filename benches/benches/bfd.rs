@@ -37,12 +37,7 @@ const CAPTURED: [&str; 6] = [
 
 const BATCH: usize = 1024;
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use lb_lab::hex;
 
 /// The naive floor: fields into a struct, version and length checked, nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -55,9 +55,10 @@ pub mod l2host;
 pub mod net;
 pub mod process;
 
-/// The bytes of a hex string as tcpdump writes it (pairs of digits, no separators); panics on
-/// anything else (fixtures are literals).
+/// The bytes of a hex string as tcpdump writes it (pairs of digits; whitespace, as in fixtures
+/// split over lines, is skipped); panics on anything else (fixtures are literals).
 pub fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))

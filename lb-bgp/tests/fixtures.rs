@@ -9,11 +9,12 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{hex, message, update};
+use common::{message, update};
 use lb_bgp::wire::{
     Afi, AttributeValue, Community, Confederation, Context, Message, MessageRef, MpNextHop, Open,
     Safi, Update,
 };
+use lb_lab::hex;
 
 fn roundtrip(bytes: &[u8], ctx: &Context) -> Message {
     let view = MessageRef::parse(bytes, ctx).unwrap_or_else(|e| panic!("{e}: {}", hexs(bytes)));

@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lb_bfd::driver::{Bfd, DriverConfig};
 use lb_lab::{run, run_ok};
@@ -68,17 +68,8 @@ pub fn addr(host: &str, v6: bool, multihop: bool) -> IpAddr {
 }
 
 /// Polls `f` until it returns true or `timeout` passes.
-pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() > end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+pub fn wait_for(timeout: Duration, f: impl FnMut() -> bool) -> bool {
+    lb_lab::poll_until(timeout, Duration::from_millis(20), f)
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);

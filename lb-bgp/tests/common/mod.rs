@@ -1,15 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
-/// Decodes a hex string (fixtures are kept as hex of the captured octets).
-pub fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex fixture"))
-        .collect()
-}
-
 /// A whole UPDATE from its three fields.
 pub fn update(withdrawn: &[u8], attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
     let len = 19 + 4 + withdrawn.len() + attrs.len() + nlri.len();
