@@ -94,14 +94,7 @@ impl Members {
         let mut out = Vec::new();
         for n in remote {
             let t = match n.state {
-                NodeState::Alive => self.apply_alive(&Alive {
-                    addr: n.addr.clone(),
-                    incarnation: n.incarnation,
-                    meta: n.meta.clone(),
-                    node: n.name.clone(),
-                    port: n.port,
-                    vsn: n.vsn.clone(),
-                }),
+                NodeState::Alive => self.apply_alive(&n.alive()),
                 NodeState::Left => self.apply_dead(
                     &Dead {
                         from: n.name.clone(),

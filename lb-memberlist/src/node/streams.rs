@@ -196,17 +196,7 @@ impl Node {
                 continue;
             }
             match n.state {
-                wire::NodeState::Alive => self.apply_alive(
-                    now,
-                    &Alive {
-                        addr: n.addr.clone(),
-                        incarnation: n.incarnation,
-                        meta: n.meta.clone(),
-                        node: n.name.clone(),
-                        port: n.port,
-                        vsn: n.vsn.clone(),
-                    },
-                ),
+                wire::NodeState::Alive => self.apply_alive(now, &n.alive()),
                 wire::NodeState::Left => self.apply_dead(
                     now,
                     &Dead {

@@ -321,6 +321,20 @@ go_struct! {
     }
 }
 
+impl PushNodeState {
+    /// The alive message this state stands for (a push-pull merges an alive member as one).
+    pub fn alive(&self) -> Alive {
+        Alive {
+            addr: self.addr.clone(),
+            incarnation: self.incarnation,
+            meta: self.meta.clone(),
+            node: self.name.clone(),
+            port: self.port,
+            vsn: self.vsn.clone(),
+        }
+    }
+}
+
 go_struct! {
     /// `userMsgHeader`: the length of a user message sent over a stream.
     UserMsgHeader {
