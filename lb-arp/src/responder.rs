@@ -122,7 +122,7 @@ impl Protocol for Arp {
         ifindex: u32,
         mac: MacAddress,
         bytes: &[u8],
-        announced: &dyn Fn(Ipv4Addr) -> bool,
+        announced: impl Fn(Ipv4Addr) -> bool,
     ) -> Received<Arp> {
         let frame = match ArpFrameRepr::parse(bytes) {
             Ok(f) => f,

@@ -63,7 +63,7 @@ pub trait Protocol: Copy + fmt::Debug + Default + PartialEq + Eq + Send + Sync +
         ifindex: u32,
         mac: MacAddress,
         bytes: &[u8],
-        announced: &dyn Fn(Self::Addr) -> bool,
+        announced: impl Fn(Self::Addr) -> bool,
     ) -> Received<Self>;
 }
 
@@ -858,7 +858,7 @@ impl<P: Protocol> Responder<P> {
             return None;
         }
         let announced = &state.announced;
-        let foreign = match P::receive(ifindex, state.iface.mac, bytes, &|ip| {
+        let foreign = match P::receive(ifindex, state.iface.mac, bytes, |ip| {
             announced.contains_key(&ip)
         }) {
             Received::Malformed => {

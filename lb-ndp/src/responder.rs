@@ -158,7 +158,7 @@ impl Protocol for Ndp {
         ifindex: u32,
         mac: MacAddress,
         bytes: &[u8],
-        announced: &dyn Fn(Ipv6Addr) -> bool,
+        announced: impl Fn(Ipv6Addr) -> bool,
     ) -> Received<Ndp> {
         let frame = match NdpFrameRepr::parse(bytes) {
             Ok(f) => f,
