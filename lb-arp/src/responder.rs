@@ -9,7 +9,7 @@ use std::time::Duration;
 pub use lb_l2::responder::{
     Announced, Counters, DEFEND_INTERVAL, Interface, ProbeConfig, ProbeOutcome, Transmit, Withdrawn,
 };
-use lb_l2::responder::{Foreign, Protocol, Received};
+use lb_l2::responder::{Foreign, Incoming, Protocol, Received};
 
 use crate::wire::{ArpFrameRepr, ArpKind, ArpRepr, EtherType, EthernetRepr, MacAddress};
 
@@ -118,19 +118,11 @@ impl Protocol for Arp {
     /// Answers a request (or probe) whose target is announced here, sent to the broadcast
     /// address or to this interface. A foreign packet claims its sender address (a probe, the
     /// address it probes: RFC 5227 §2.1.1, another host's probe is a conflict for ours).
-    fn receive(
-        ifindex: u32,
-        mac: MacAddress,
-        bytes: &[u8],
-        announced: impl Fn(Ipv4Addr) -> bool,
-    ) -> Received<Arp> {
-        let frame = match ArpFrameRepr::parse(bytes) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::trace!(error = %e, "not an ARP frame");
-                return Received::Malformed;
-            }
+    fn receive(rx: Incoming<'_>, announced: impl Fn(Ipv4Addr) -> bool) -> Received<Arp> {
+        let Some(frame) = rx.parse(Arp::NAME, ArpFrameRepr::parse) else {
+            return Received::Malformed;
         };
+        let Incoming { ifindex, mac, .. } = rx;
         let arp = frame.arp;
         if frame.ethernet.src_addr == mac || arp.source_hardware_addr == mac {
             return Received::Own;
@@ -174,125 +166,76 @@ impl Protocol for Arp {
 mod tests {
     use std::time::Instant;
 
-    use lb_l2::testing::{self, CLIENT, IF, OURS};
+    use lb_l2::testing::{self, CLIENT, Frames, IF, OURS};
 
     use super::*;
 
-    fn vip() -> Ipv4Addr {
-        Ipv4Addr::new(192, 0, 2, 100)
-    }
-    fn client_ip() -> Ipv4Addr {
-        Ipv4Addr::new(192, 0, 2, 10)
-    }
-    fn responder() -> ArpResponder {
-        testing::default_responder()
-    }
+    /// The address announced, `Arp::test_addr(100)`, and the client's.
+    const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+    const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
     fn bytes(frame: ArpFrameRepr) -> Vec<u8> {
         let mut buf = vec![0u8; 60];
         let n = frame.emit(&mut buf).unwrap();
         buf.truncate(n.max(60)); // padded like a real minimum-size frame
         buf
     }
-    fn request(target: Ipv4Addr) -> Vec<u8> {
-        bytes(ArpFrameRepr {
-            ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp),
-            arp: ArpRepr::request(CLIENT, client_ip(), target),
-        })
-    }
-    fn drain(r: &mut ArpResponder, now: Instant) -> Vec<ArpFrameRepr> {
-        std::iter::from_fn(|| r.poll_transmit(now))
-            .map(|t| ArpFrameRepr::parse(t.bytes()).unwrap())
-            .collect()
+
+    impl Frames for Arp {
+        fn test_addr(i: u16) -> Ipv4Addr {
+            // 192.0.2.0/24, then 198.51.100.0/24, then 203.0.113.0/24 (RFC 5737).
+            let [a, b, c] = match i / 256 {
+                0 => [192, 0, 2],
+                1 => [198, 51, 100],
+                _ => [203, 0, 113],
+            };
+            Ipv4Addr::new(a, b, c, (i % 256) as u8)
+        }
+        fn request(target: Ipv4Addr) -> Vec<u8> {
+            bytes(ArpFrameRepr {
+                ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp),
+                arp: ArpRepr::request(CLIENT, CLIENT_IP, target),
+            })
+        }
+        fn claim(from: MacAddress, ip: Ipv4Addr) -> Vec<u8> {
+            bytes(ArpFrameRepr {
+                ethernet: EthernetRepr::new(from, MacAddress::BROADCAST, EtherType::Arp),
+                arp: ArpRepr::gratuitous_reply(from, ip),
+            })
+        }
     }
 
     #[test]
-    fn answers_only_announced_addresses() {
-        let mut r = responder();
-        let now = Instant::now();
-        assert!(r.handle_frame(now, IF, &request(vip())).is_none());
-        r.announce(now, IF, vip()).unwrap();
-        let reply =
-            ArpFrameRepr::parse(r.handle_frame(now, IF, &request(vip())).unwrap().bytes()).unwrap();
-        assert_eq!(reply.ethernet.src_addr, OURS);
-        assert_eq!(reply.ethernet.dst_addr, CLIENT);
-        assert_eq!(
-            reply.arp,
-            ArpRepr::reply_to(&ArpRepr::request(CLIENT, client_ip(), vip()), OURS)
-        );
-        assert!(
-            r.handle_frame(now, IF, &request(Ipv4Addr::new(192, 0, 2, 101)))
-                .is_none()
-        );
-        // Unknown interface: nothing.
-        assert!(r.handle_frame(now, 9, &request(vip())).is_none());
-        let c = r.counters(IF).unwrap();
-        assert_eq!((c.requests_received, c.replies_sent), (3, 1));
-        assert!(r.withdraw(IF, vip()).is_some());
-        assert!(r.handle_frame(now, IF, &request(vip())).is_none());
-    }
-
-    #[test]
-    fn ignores_own_frames_replies_and_unicast_to_others() {
-        let mut r = responder();
-        let now = Instant::now();
-        r.announce(now, IF, vip()).unwrap();
-        let own = bytes(ArpFrameRepr {
-            ethernet: EthernetRepr::new(OURS, MacAddress::BROADCAST, EtherType::Arp),
-            arp: ArpRepr::request(OURS, vip(), vip()),
+    fn the_shared_responder_scenarios() {
+        testing::shared_scenarios::<Arp>(|reply, vip| {
+            let reply = ArpFrameRepr::parse(reply).unwrap();
+            assert_eq!(
+                reply.arp,
+                ArpRepr::reply_to(&ArpRepr::request(CLIENT, CLIENT_IP, vip), OURS)
+            );
         });
-        assert!(r.handle_frame(now, IF, &own).is_none());
-        assert_eq!(r.counters(IF).unwrap().own_frames, 1);
+    }
+
+    #[test]
+    fn unicast_requests_to_other_hosts_are_not_answered() {
+        let mut r: ArpResponder = testing::default_responder();
+        let now = Instant::now();
+        r.announce(now, IF, VIP).unwrap();
         let to_other = bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(CLIENT, MacAddress([2, 0, 0, 0, 0, 0x0c]), EtherType::Arp),
-            arp: ArpRepr::request(CLIENT, client_ip(), vip()),
+            arp: ArpRepr::request(CLIENT, CLIENT_IP, VIP),
         });
         assert!(r.handle_frame(now, IF, &to_other).is_none());
-        assert!(r.handle_frame(now, IF, &[0u8; 10]).is_none());
-        assert_eq!(r.counters(IF).unwrap().malformed, 1);
-        assert!(r.poll_event().is_none());
-    }
-
-    #[test]
-    fn tagged_requests_are_ignored() {
-        let mut r = responder();
-        let now = Instant::now();
-        r.announce(now, IF, vip()).unwrap();
-        let tag = crate::VlanTag {
-            pcp: 0,
-            dei: false,
-            vid: 42,
-        };
-        let tagged = bytes(ArpFrameRepr {
-            ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp)
-                .with_vlan(Some(tag)),
-            arp: ArpRepr::request(CLIENT, client_ip(), vip()),
-        });
-        // On the parent interface a tagged request is for a VLAN we do not serve here:
-        // answering it untagged would put the reply on the native LAN.
-        assert!(r.handle_frame(now, IF, &tagged).is_none());
-        // QinQ: an 802.1ad outer tag in front of the 802.1Q one.
-        let mut qinq = tagged[..12].to_vec();
-        qinq.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64]);
-        qinq.extend_from_slice(&tagged[12..]);
-        assert!(r.handle_frame(now, IF, &qinq).is_none());
-        // A claim on another VLAN is not a conflict here either.
-        let claim = bytes(ArpFrameRepr {
-            ethernet: EthernetRepr::new(CLIENT, MacAddress::BROADCAST, EtherType::Arp)
-                .with_vlan(Some(tag)),
-            arp: ArpRepr::gratuitous_reply(CLIENT, vip()),
-        });
-        assert!(r.handle_frame(now, IF, &claim).is_none());
-        assert_eq!(r.poll_event(), None);
-        let c = r.counters(IF).unwrap();
-        assert_eq!((c.other_vlan, c.replies_sent, c.conflicts_seen), (3, 0, 0));
     }
 
     #[test]
     fn gratuitous_rounds_in_both_forms_on_the_schedule() {
-        let mut r = responder();
+        let mut r: ArpResponder = testing::default_responder();
         let t0 = Instant::now();
-        r.announce(t0, IF, vip()).unwrap();
-        let first = drain(&mut r, t0);
+        r.announce(t0, IF, VIP).unwrap();
+        let first: Vec<ArpFrameRepr> = testing::drain(&mut r, t0)
+            .iter()
+            .map(|t| ArpFrameRepr::parse(t.bytes()).unwrap())
+            .collect();
         assert_eq!(first.len(), 2);
         assert_eq!(first[0].arp.kind(), ArpKind::GratuitousRequest);
         assert_eq!(first[1].arp.kind(), ArpKind::GratuitousReply);
@@ -301,156 +244,29 @@ mod tests {
                 .iter()
                 .all(|f| f.ethernet.dst_addr.is_broadcast() && f.ethernet.src_addr == OURS)
         );
-        testing::the_schedule_runs_and_stops::<Arp>(IF, OURS, vip(), 2, &request(vip()));
+        testing::the_schedule_runs_and_stops::<Arp>(IF, OURS, VIP, 2, &Arp::request(VIP));
     }
 
     #[test]
-    fn many_addresses_keep_the_timer_heap_bounded() {
-        let mut r = responder();
-        let t0 = Instant::now();
-        for round in 0..20u32 {
-            for i in 0..500u32 {
-                let ip = Ipv4Addr::from(0xc633_6400 + i); // 198.51.100.0 + i
-                r.announce(t0 + Duration::from_millis(round.into()), IF, ip)
-                    .unwrap();
-            }
-        }
-        assert!(
-            r.timers_queued() <= 2 * 500 + 64 + 1,
-            "{}",
-            r.timers_queued()
-        );
-        assert_eq!(r.announced(IF).count(), 500);
-    }
-
-    #[test]
-    fn watcher_reports_foreign_claims() {
-        let mut r = responder();
+    fn a_claim_is_reported_with_its_kind() {
+        let mut r: ArpResponder = testing::default_responder();
         let now = Instant::now();
-        r.announce(now, IF, vip()).unwrap();
+        r.announce(now, IF, VIP).unwrap();
         let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);
-        for arp in [
-            ArpRepr::gratuitous_request(other, vip()),
-            ArpRepr::gratuitous_reply(other, vip()),
-        ] {
-            let f = bytes(ArpFrameRepr {
-                ethernet: EthernetRepr::new(other, MacAddress::BROADCAST, EtherType::Arp),
-                arp,
-            });
-            assert!(r.handle_frame(now, IF, &f).is_none());
-        }
-        // The first claim at once, the second when its window ends.
+        let f = bytes(ArpFrameRepr {
+            ethernet: EthernetRepr::new(other, MacAddress::BROADCAST, EtherType::Arp),
+            arp: ArpRepr::gratuitous_request(other, VIP),
+        });
+        assert!(r.handle_frame(now, IF, &f).is_none());
         assert_eq!(
             r.poll_event(),
             Some(Event::Conflict {
                 ifindex: IF,
-                ip: vip(),
+                ip: VIP,
                 foreign_mac: other,
                 kind: ArpKind::GratuitousRequest,
             })
         );
-        assert_eq!(r.poll_event(), None);
-        let end = now + Config::default().conflict_window;
-        drain(&mut r, end);
-        assert_eq!(
-            r.poll_event(),
-            Some(Event::ConflictRepeated {
-                ifindex: IF,
-                ip: vip(),
-                foreign_mac: other,
-                count: 1,
-            })
-        );
-        assert_eq!(r.counters(IF).unwrap().conflicts_seen, 2);
-    }
-
-    fn claim(from: MacAddress, ip: Ipv4Addr) -> Vec<u8> {
-        bytes(ArpFrameRepr {
-            ethernet: EthernetRepr::new(from, MacAddress::BROADCAST, EtherType::Arp),
-            arp: ArpRepr::gratuitous_reply(from, ip),
-        })
-    }
-
-    /// Runs a flood of `n` forged claims for the VIP, `gap` apart (see [`testing::flood`]).
-    /// Returns the events and the defences sent.
-    fn flood(n: u32, gap: Duration) -> (ArpResponder, Vec<Event>, Vec<ArpFrameRepr>) {
-        let mut r = responder();
-        let t0 = Instant::now();
-        r.announce(t0, IF, vip()).unwrap();
-        let forged = claim(MacAddress([2, 0, 0, 0, 0, 0x66]), vip());
-        let (events, sent) = testing::flood(&mut r, IF, t0, &forged, n, gap);
-        let defences = sent
-            .iter()
-            .map(|t| ArpFrameRepr::parse(t.bytes()).unwrap())
-            .filter(|f| f.arp.kind() == ArpKind::GratuitousRequest)
-            .collect();
-        (r, events, defences)
-    }
-
-    #[test]
-    fn a_conflict_storm_gives_one_report_per_window_with_every_claim_counted() {
-        let foreign = MacAddress([2, 0, 0, 0, 0, 0x66]);
-        testing::a_storm_is_summarised(responder(), IF, vip(), &claim(foreign, vip()), foreign);
-    }
-
-    #[test]
-    fn a_long_storm_gives_one_summary_per_window() {
-        // 100k claims over 35 s: windows end at 10, 20, 30 and 40 s.
-        let (r, events, defences) = flood(100_000, Duration::from_micros(350));
-        assert_eq!(events.len(), 5, "{events:?}");
-        assert_eq!(testing::total_claims(&events), 100_000);
-        assert_eq!(r.counters(IF).unwrap().defences_sent, 4);
-        assert!(defences.len() >= 4, "{}", defences.len());
-    }
-
-    #[test]
-    fn conflicts_are_limited_per_address() {
-        let mut r = responder();
-        let now = Instant::now();
-        let other_vip = Ipv4Addr::new(192, 0, 2, 101);
-        r.announce(now, IF, vip()).unwrap();
-        r.announce(now, IF, other_vip).unwrap();
-        let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);
-        for ip in [vip(), other_vip, vip(), other_vip] {
-            r.handle_frame(now, IF, &claim(other, ip));
-        }
-        let reported: Vec<Ipv4Addr> = std::iter::from_fn(|| r.poll_event())
-            .map(|e| match e {
-                Event::Conflict { ip, .. } => ip,
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(reported, vec![vip(), other_vip]);
-    }
-
-    #[test]
-    fn split_brain_is_seen_from_both_sides_whichever_announced_first() {
-        let macs = [OURS, MacAddress([2, 0, 0, 0, 0, 0x0c])];
-        testing::split_brain::<Arp>(IF, macs, vip(), 0);
-        testing::split_brain::<Arp>(IF, macs, vip(), 1);
-    }
-
-    #[test]
-    fn defence_can_be_turned_off() {
-        let mut r = ArpResponder::new(Config {
-            defend_interval: None,
-            ..Config::default()
-        });
-        r.add_interface(Interface {
-            index: IF,
-            name: "eth0".into(),
-            mac: OURS,
-        });
-        let t0 = Instant::now();
-        r.announce(t0, IF, vip()).unwrap();
-        let t1 = t0 + Duration::from_secs(60);
-        while r.poll_timeout().is_some_and(|at| at <= t1) {
-            let at = r.poll_timeout().unwrap();
-            drain(&mut r, at);
-        }
-        r.handle_frame(t1, IF, &claim(CLIENT, vip()));
-        assert!(drain(&mut r, t1).is_empty());
-        assert!(matches!(r.poll_event(), Some(Event::Conflict { .. })));
     }
 
     #[test]
@@ -458,39 +274,18 @@ mod tests {
         // The kernel of the host owning the address answers the probe: reply to 0.0.0.0.
         let answer = bytes(ArpFrameRepr {
             ethernet: EthernetRepr::new(CLIENT, OURS, EtherType::Arp),
-            arp: ArpRepr::reply_to(&ArpRepr::probe(OURS, client_ip()), CLIENT),
+            arp: ArpRepr::reply_to(&ArpRepr::probe(OURS, CLIENT_IP), CLIENT),
         });
         testing::probes_tell_free_from_used::<Arp>(
-            vip(),
-            client_ip(),
+            VIP,
+            CLIENT_IP,
             |probe| {
                 let f = ArpFrameRepr::parse(probe).unwrap();
-                assert_eq!(f.arp, ArpRepr::probe(OURS, vip()));
+                assert_eq!(f.arp, ArpRepr::probe(OURS, VIP));
                 assert!(f.ethernet.dst_addr.is_broadcast());
             },
             &answer,
         );
-    }
-
-    #[test]
-    fn events_are_bounded() {
-        let mut r = ArpResponder::new(Config {
-            max_events: 2,
-            ..Config::default()
-        });
-        r.add_interface(Interface {
-            index: IF,
-            name: "eth0".into(),
-            mac: OURS,
-        });
-        let now = Instant::now();
-        let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);
-        for i in 0..5 {
-            let ip = Ipv4Addr::new(192, 0, 2, 100 + i);
-            r.announce(now, IF, ip).unwrap();
-            r.handle_frame(now, IF, &claim(other, ip));
-        }
-        assert_eq!(r.events_dropped(), 3);
     }
 
     #[test]
@@ -502,10 +297,5 @@ mod tests {
             GratuitousSchedule::metallb().offsets().last(),
             Some(&Duration::from_millis(4400))
         );
-        assert!(r_unknown().is_err());
-    }
-
-    fn r_unknown() -> lb_l2::Result<Announced> {
-        responder().announce(Instant::now(), 7, vip())
     }
 }

@@ -57,14 +57,35 @@ pub trait Protocol: Copy + fmt::Debug + Default + PartialEq + Eq + Send + Sync +
     fn defence(ifindex: u32, mac: MacAddress, addr: Self::Addr) -> Transmit;
     /// One probe for `addr`.
     fn probe(ifindex: u32, mac: MacAddress, addr: Self::Addr) -> Transmit;
-    /// Reads a frame received on `ifindex`, whose MAC is `mac` (frames tagged for a VLAN are
-    /// left out before). `announced` tells whether an address is announced on that interface.
-    fn receive(
-        ifindex: u32,
-        mac: MacAddress,
-        bytes: &[u8],
-        announced: impl Fn(Self::Addr) -> bool,
-    ) -> Received<Self>;
+    /// Reads a received frame. `announced` tells whether an address is announced on the
+    /// interface it arrived on.
+    fn receive(rx: Incoming<'_>, announced: impl Fn(Self::Addr) -> bool) -> Received<Self>;
+}
+
+/// A frame received on an interface, as [`Protocol::receive`] reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The interface it arrived on.
+    pub ifindex: u32,
+    /// That interface's MAC.
+    pub mac: MacAddress,
+    /// The frame, Ethernet header first (frames tagged for a VLAN are left out before).
+    pub bytes: &'a [u8],
+}
+
+impl<'a> Incoming<'a> {
+    /// The frame as `parse` reads it, or `None` when it does not parse (the error is logged
+    /// at trace level, naming the protocol `what`).
+    #[inline]
+    pub fn parse<T, E: fmt::Display>(
+        &self,
+        what: &str,
+        parse: impl FnOnce(&'a [u8]) -> std::result::Result<T, E>,
+    ) -> Option<T> {
+        parse(self.bytes)
+            .inspect_err(|e| tracing::trace!(error = %e, "not a valid {what} frame"))
+            .ok()
+    }
 }
 
 /// What a [`Protocol`] read in a received frame.
@@ -858,9 +879,12 @@ impl<P: Protocol> Responder<P> {
             return None;
         }
         let announced = &state.announced;
-        let foreign = match P::receive(ifindex, state.iface.mac, bytes, |ip| {
-            announced.contains_key(&ip)
-        }) {
+        let rx = Incoming {
+            ifindex,
+            mac: state.iface.mac,
+            bytes,
+        };
+        let foreign = match P::receive(rx, |ip| announced.contains_key(&ip)) {
             Received::Malformed => {
                 state.counters.malformed += 1;
                 return None;

@@ -445,3 +445,230 @@ pub fn probes_tell_free_from_used<P: Protocol>(
     );
     assert_eq!(r.poll_timeout(), None, "the probe's timer is stale");
 }
+
+/// What the shared scenarios below need of a protocol: test addresses and the frames a peer
+/// sends, as bytes on the wire.
+pub trait Frames: Protocol {
+    /// The `i`-th test address: distinct for distinct `i` below 768, in documentation ranges.
+    fn test_addr(i: u16) -> Self::Addr;
+    /// A request from [`CLIENT`] (ARP request, Neighbor Solicitation) asking who has `addr`.
+    fn request(addr: Self::Addr) -> Vec<u8>;
+    /// A claim of `addr` by `from` (gratuitous ARP reply, unsolicited Neighbor Advertisement).
+    fn claim(from: MacAddress, addr: Self::Addr) -> Vec<u8>;
+}
+
+/// `frame` with an 802.1Q tag (VLAN 100) after its MAC addresses, and with an 802.1ad outer
+/// tag (VLAN 200) in front of that: QinQ.
+fn tagged(frame: &[u8]) -> [Vec<u8>; 2] {
+    let dot1q = [0x81, 0x00, 0x00, 0x64];
+    let dot1ad = [0x88, 0xa8, 0x00, 0xc8];
+    let one = [&frame[..12], &dot1q[..], &frame[12..]].concat();
+    let two = [&frame[..12], &dot1ad[..], &dot1q[..], &frame[12..]].concat();
+    [one, two]
+}
+
+/// Every scenario of this module that needs nothing of the protocol beyond [`Frames`]; each
+/// protocol crate runs it once, with its frames. `check_reply` panics unless its argument is
+/// the right answer from [`OURS`] to [`Frames::request`] for the address it is given.
+pub fn shared_scenarios<P: Frames>(check_reply: impl Fn(&[u8], P::Addr)) {
+    answers_only_announced_addresses::<P>(check_reply);
+    ignores_own_tagged_and_malformed_frames::<P>();
+    claims_are_reported_then_summarised::<P>();
+    conflicts_are_limited_per_address::<P>();
+    let foreign = MacAddress([2, 0, 0, 0, 0, 0x66]);
+    let vip = P::test_addr(100);
+    a_storm_is_summarised::<P>(
+        default_responder(),
+        IF,
+        vip,
+        &P::claim(foreign, vip),
+        foreign,
+    );
+    a_long_storm_gives_one_summary_per_window::<P>();
+    let macs = [OURS, MacAddress([2, 0, 0, 0, 0, 0x0c])];
+    split_brain::<P>(IF, macs, vip, 0);
+    split_brain::<P>(IF, macs, vip, 1);
+    defence_can_be_turned_off::<P>();
+    events_are_bounded::<P>();
+    many_addresses_keep_the_timer_heap_bounded::<P>();
+    assert!(
+        default_responder::<P>()
+            .announce(Instant::now(), IF + 5, vip)
+            .is_err(),
+        "unknown interface"
+    );
+}
+
+/// Requests are answered (from [`OURS`] to [`CLIENT`], as `check_reply` wants) for announced
+/// addresses only, on known
+/// interfaces only, and no longer once withdrawn.
+pub fn answers_only_announced_addresses<P: Frames>(check_reply: impl Fn(&[u8], P::Addr)) {
+    let mut r = default_responder::<P>();
+    let now = Instant::now();
+    let (vip, other) = (P::test_addr(100), P::test_addr(101));
+    assert!(r.handle_frame(now, IF, &P::request(vip)).is_none());
+    r.announce(now, IF, vip).expect("known interface");
+    let reply = r.handle_frame(now, IF, &P::request(vip)).expect("answered");
+    let ethernet = crate::EthernetFrame::new_checked(reply.bytes()).expect("Ethernet");
+    assert_eq!((ethernet.src_addr(), ethernet.dst_addr()), (OURS, CLIENT));
+    check_reply(reply.bytes(), vip);
+    assert!(r.handle_frame(now, IF, &P::request(other)).is_none());
+    assert!(
+        r.handle_frame(now, IF + 5, &P::request(vip)).is_none(),
+        "unknown interface"
+    );
+    let c = r.counters(IF).expect("interface");
+    assert_eq!((c.requests_received, c.replies_sent), (3, 1));
+    assert!(r.withdraw(IF, vip).is_some());
+    assert!(r.handle_frame(now, IF, &P::request(vip)).is_none());
+}
+
+/// Our own frames, frames tagged for a VLAN (802.1Q or QinQ: on the parent interface they are
+/// for a VLAN not served there) and malformed frames are counted and otherwise ignored; a
+/// tagged claim is no conflict here either.
+pub fn ignores_own_tagged_and_malformed_frames<P: Frames>() {
+    let mut r = default_responder::<P>();
+    let now = Instant::now();
+    let vip = P::test_addr(100);
+    r.announce(now, IF, vip).expect("known interface");
+    assert!(r.handle_frame(now, IF, &P::claim(OURS, vip)).is_none());
+    let foreign = MacAddress([2, 0, 0, 0, 0, 0x0c]);
+    for frame in tagged(&P::request(vip))
+        .into_iter()
+        .chain(tagged(&P::claim(foreign, vip)))
+    {
+        assert!(r.handle_frame(now, IF, &frame).is_none());
+    }
+    assert!(r.handle_frame(now, IF, &[0u8; 10]).is_none());
+    assert!(
+        r.handle_frame(now, IF, &P::request(vip)).is_some(),
+        "untagged is answered"
+    );
+    assert_eq!(r.poll_event(), None);
+    let c = r.counters(IF).expect("interface");
+    assert_eq!(
+        (
+            c.own_frames,
+            c.other_vlan,
+            c.malformed,
+            c.conflicts_seen,
+            c.replies_sent
+        ),
+        (1, 4, 1, 0, 1)
+    );
+}
+
+/// A foreign claim is reported at once; a second one in the same window is counted in a
+/// summary when the window ends.
+pub fn claims_are_reported_then_summarised<P: Frames>() {
+    let mut r = default_responder::<P>();
+    let now = Instant::now();
+    let vip = P::test_addr(100);
+    r.announce(now, IF, vip).expect("known interface");
+    let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);
+    for _ in 0..2 {
+        assert!(r.handle_frame(now, IF, &P::claim(other, vip)).is_none());
+    }
+    let first = events(&mut r);
+    assert!(
+        matches!(first[..], [Event::Conflict { ip, foreign_mac, .. }] if ip == vip && foreign_mac == other),
+        "{first:?}"
+    );
+    drain(&mut r, now + Config::<P>::default().conflict_window);
+    assert!(matches!(
+        events(&mut r)[..],
+        [Event::ConflictRepeated { count: 1, .. }]
+    ));
+    assert_eq!(r.counters(IF).expect("interface").conflicts_seen, 2);
+}
+
+/// Windows are per address: a claim on a second address is reported at once too.
+pub fn conflicts_are_limited_per_address<P: Frames>() {
+    let mut r = default_responder::<P>();
+    let now = Instant::now();
+    let ips = [P::test_addr(100), P::test_addr(101)];
+    let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);
+    for ip in ips {
+        r.announce(now, IF, ip).expect("known interface");
+    }
+    for ip in [ips[0], ips[1], ips[0], ips[1]] {
+        r.handle_frame(now, IF, &P::claim(other, ip));
+    }
+    let reported: Vec<P::Addr> = events(&mut r)
+        .into_iter()
+        .map(|e| match e {
+            Event::Conflict { ip, .. } => ip,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(reported, ips);
+}
+
+/// 100k claims over 35 s: one summary per window (windows end at 10, 20, 30 and 40 s) and one
+/// defence per window.
+pub fn a_long_storm_gives_one_summary_per_window<P: Frames>() {
+    let mut r = default_responder::<P>();
+    let t0 = Instant::now();
+    let vip = P::test_addr(100);
+    r.announce(t0, IF, vip).expect("known interface");
+    let forged = P::claim(MacAddress([2, 0, 0, 0, 0, 0x66]), vip);
+    let (events, _) = flood(&mut r, IF, t0, &forged, 100_000, Duration::from_micros(350));
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert_eq!(total_claims(&events), 100_000);
+    assert_eq!(r.counters(IF).expect("interface").defences_sent, 4);
+}
+
+/// With `defend_interval: None` a claim is reported and nothing is sent.
+pub fn defence_can_be_turned_off<P: Frames>() {
+    let config = Config {
+        defend_interval: None,
+        ..Config::<P>::default()
+    };
+    let mut r = responder(config, IF, OURS);
+    let t0 = Instant::now();
+    let vip = P::test_addr(100);
+    r.announce(t0, IF, vip).expect("known interface");
+    while let Some(at) = r.poll_timeout() {
+        drain(&mut r, at);
+    }
+    let t1 = t0 + Duration::from_secs(60);
+    r.handle_frame(t1, IF, &P::claim(CLIENT, vip));
+    assert!(drain(&mut r, t1).is_empty());
+    assert!(matches!(r.poll_event(), Some(Event::Conflict { .. })));
+}
+
+/// The event queue keeps `max_events` and counts what it drops.
+pub fn events_are_bounded<P: Frames>() {
+    let config = Config {
+        max_events: 2,
+        ..Config::<P>::default()
+    };
+    let mut r = responder(config, IF, OURS);
+    let now = Instant::now();
+    let other = MacAddress([2, 0, 0, 0, 0, 0x0c]);
+    for i in 0..5 {
+        let ip = P::test_addr(100 + i);
+        r.announce(now, IF, ip).expect("known interface");
+        r.handle_frame(now, IF, &P::claim(other, ip));
+    }
+    assert_eq!(r.events_dropped(), 3);
+}
+
+/// Announcing 500 addresses 20 times over leaves at most one live timer per address and
+/// purpose, plus a small slack of stale ones.
+pub fn many_addresses_keep_the_timer_heap_bounded<P: Frames>() {
+    let mut r = default_responder::<P>();
+    let t0 = Instant::now();
+    for round in 0..20u64 {
+        for i in 0..500 {
+            r.announce(t0 + Duration::from_millis(round), IF, P::test_addr(i))
+                .expect("known interface");
+        }
+    }
+    assert!(
+        r.timers_queued() <= 2 * 500 + 64 + 1,
+        "{}",
+        r.timers_queued()
+    );
+    assert_eq!(r.announced(IF).count(), 500);
+}
