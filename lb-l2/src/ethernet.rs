@@ -344,6 +344,18 @@ impl EthernetRepr {
             vlan: frame.vlan_tag(),
         })
     }
+    /// Reads the header of the frame `bytes` and returns it with the payload, when the
+    /// frame carries `ethertype`; a frame of another protocol is [`Error::Unsupported`].
+    #[inline]
+    pub fn parse_carrying(bytes: &[u8], ethertype: EtherType) -> Result<(EthernetRepr, &[u8])> {
+        let repr = EthernetRepr::parse(&EthernetFrame::new_checked(bytes)?)?;
+        if repr.ethertype != ethertype {
+            return Err(Error::Unsupported("another EtherType"));
+        }
+        // `parse` checked the header's length: the payload starts inside `bytes` (or at its
+        // end, an empty payload the protocol's own check then refuses).
+        Ok((repr, bytes.get(repr.buffer_len()..).unwrap_or_default()))
+    }
     /// Header length: 14, or 18 with a tag.
     pub const fn buffer_len(&self) -> usize {
         if self.vlan.is_some() {
@@ -371,6 +383,24 @@ impl EthernetRepr {
             None => frame.set_ethertype(self.ethertype),
         }
         Ok(())
+    }
+
+    /// Writes this header, carrying `ethertype`, into the first `len` bytes of `buf` (the
+    /// whole frame) and returns the rest of those `len` bytes, where the payload goes.
+    #[inline]
+    pub fn emit_carrying<'b>(
+        &self,
+        buf: &'b mut [u8],
+        ethertype: EtherType,
+        len: usize,
+    ) -> Result<&'b mut [u8]> {
+        let got = buf.len();
+        let (header, payload) = buf
+            .get_mut(..len)
+            .and_then(|frame| frame.split_at_mut_checked(self.buffer_len()))
+            .ok_or(Error::BufferTooSmall { needed: len, got })?;
+        EthernetRepr { ethertype, ..*self }.emit(&mut EthernetFrame::new_unchecked(header))?;
+        Ok(payload)
     }
 }
 

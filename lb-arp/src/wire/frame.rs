@@ -2,8 +2,8 @@
 
 use core::fmt;
 
-use super::{ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr};
-use crate::error::{Error, Result};
+use super::{ArpPacket, ArpRepr, EtherType, EthernetRepr};
+use crate::error::Result;
 
 /// An Ethernet frame carrying Ethernet/IPv4 ARP, as read from or written to a packet socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,12 +18,8 @@ impl ArpFrameRepr {
     /// Parses a frame; anything that is not (tagged or untagged) Ethernet/IPv4 ARP is an error.
     /// Trailing bytes (Ethernet padding to 60 bytes) are ignored.
     pub fn parse(bytes: &[u8]) -> Result<ArpFrameRepr> {
-        let frame = EthernetFrame::new_checked(bytes)?;
-        let ethernet = EthernetRepr::parse(&frame)?;
-        if ethernet.ethertype != EtherType::Arp {
-            return Err(Error::Unsupported("EtherType is not ARP"));
-        }
-        let arp = ArpRepr::parse(&ArpPacket::new_checked(frame.payload())?)?;
+        let (ethernet, payload) = EthernetRepr::parse_carrying(bytes, EtherType::Arp)?;
+        let arp = ArpRepr::parse(&ArpPacket::new_checked(payload)?)?;
         Ok(ArpFrameRepr { ethernet, arp })
     }
 
@@ -35,16 +31,8 @@ impl ArpFrameRepr {
     /// Writes the frame into the first `buffer_len()` bytes of `buf`; returns that length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
-        let got = buf.len();
-        let out = buf
-            .get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len, got })?;
-        let mut ethernet = self.ethernet;
-        ethernet.ethertype = EtherType::Arp;
-        let mut frame = EthernetFrame::new_unchecked(out);
-        ethernet.emit(&mut frame)?;
-        self.arp
-            .emit(&mut ArpPacket::new_unchecked(frame.payload_mut()))?;
+        let payload = self.ethernet.emit_carrying(buf, EtherType::Arp, len)?;
+        self.arp.emit(&mut ArpPacket::new_unchecked(payload))?;
         Ok(len)
     }
 }

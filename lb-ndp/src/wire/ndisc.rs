@@ -20,7 +20,7 @@ use std::net::Ipv6Addr;
 
 use super::icmpv6::{self, Icmpv6Packet, Icmpv6Type};
 use super::ipv6::{self, IPPROTO_ICMPV6, Ipv6Packet, Ipv6Repr, solicited_node};
-use super::{EtherType, EthernetFrame, EthernetRepr, MacAddress};
+use super::{EtherType, EthernetRepr, MacAddress};
 use crate::error::{Error, Result};
 
 const OPT_SOURCE_LLADDR: u8 = 1;
@@ -256,12 +256,8 @@ impl NdpFrameRepr {
     /// ([`Error::Unsupported`]), broken lengths ([`Error::Truncated`]), a bad checksum
     /// ([`Error::Checksum`]) or a §7.1 rule ([`Error::Invalid`]).
     pub fn parse(bytes: &[u8]) -> Result<NdpFrameRepr> {
-        let frame = EthernetFrame::new_checked(bytes)?;
-        let ethernet = EthernetRepr::parse(&frame)?;
-        if ethernet.ethertype != EtherType::Ipv6 {
-            return Err(Error::Unsupported("EtherType is not IPv6"));
-        }
-        let ip = Ipv6Packet::new_checked(frame.payload())?;
+        let (ethernet, payload) = EthernetRepr::parse_carrying(bytes, EtherType::Ipv6)?;
+        let ip = Ipv6Packet::new_checked(payload)?;
         let ip_repr = Ipv6Repr::parse(&ip)?;
         if ip_repr.next_header != IPPROTO_ICMPV6 {
             return Err(Error::Unsupported("IPv6 next header is not ICMPv6"));
@@ -327,18 +323,11 @@ impl NdpFrameRepr {
     /// returns that length.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
-        let got = buf.len();
-        let out = buf
-            .get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len, got })?;
-        let mut ethernet = self.ethernet;
-        ethernet.ethertype = EtherType::Ipv6;
-        let mut frame = EthernetFrame::new_unchecked(out);
-        ethernet.emit(&mut frame)?;
+        let payload = self.ethernet.emit_carrying(buf, EtherType::Ipv6, len)?;
         let msg_len = self.message.buffer_len();
         // msg_len is at most 32: the cast cannot truncate.
         let ip_repr = Ipv6Repr::icmpv6(self.src_addr, self.dst_addr, msg_len as u16);
-        let mut ip = Ipv6Packet::new_unchecked(frame.payload_mut());
+        let mut ip = Ipv6Packet::new_unchecked(payload);
         ip_repr.emit(&mut ip)?;
         let mut icmp = Icmpv6Packet::new_unchecked(&mut ip.payload_mut()[..msg_len]);
         self.message.emit(&mut icmp)?;
