@@ -153,22 +153,18 @@ fn is_reply(proto: Proto, frame: &[u8], v4: Ipv4Addr, v6: Ipv6Addr) -> bool {
 
 /// Classic BPF for the capture socket: ARP, or IPv6 + ICMPv6 type 135/136.
 const CAPTURE: [BpfInsn; 10] = [
-    insn(0x28, 0, 0, 12),
-    insn(0x15, 6, 0, 0x0806), // ARP -> accept
-    insn(0x15, 0, 6, 0x86dd), // IPv6, else drop
-    insn(0x30, 0, 0, 20),
-    insn(0x15, 0, 4, 58), // ICMPv6, else drop
-    insn(0x30, 0, 0, 54),
-    insn(0x15, 1, 0, 135),
-    insn(0x15, 0, 1, 136),
-    insn(0x06, 0, 0, 0xffff),
-    insn(0x06, 0, 0, 0),
+    BpfInsn::new(0x28, 0, 0, 12),
+    BpfInsn::new(0x15, 6, 0, 0x0806), // ARP -> accept
+    BpfInsn::new(0x15, 0, 6, 0x86dd), // IPv6, else drop
+    BpfInsn::new(0x30, 0, 0, 20),
+    BpfInsn::new(0x15, 0, 4, 58), // ICMPv6, else drop
+    BpfInsn::new(0x30, 0, 0, 54),
+    BpfInsn::new(0x15, 1, 0, 135),
+    BpfInsn::new(0x15, 0, 1, 136),
+    BpfInsn::ACCEPT,
+    BpfInsn::DROP,
 ];
-const DROP_ALL: [BpfInsn; 1] = [insn(0x06, 0, 0, 0)];
-
-const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> BpfInsn {
-    BpfInsn { code, jt, jf, k }
-}
+const DROP_ALL: [BpfInsn; 1] = [BpfInsn::DROP];
 
 /// One exchange: sends `req` and returns the wire time from the request's timestamp to the
 /// reply's, if both are seen within 200 ms.

@@ -48,8 +48,6 @@ pub trait Sockets: Protocol {
     /// The protocol crate's error, which every [`Error`] of this crate converts into.
     type Error: From<Error> + fmt::Display + fmt::Debug;
 
-    /// The name prefix of reader threads (the interface name follows).
-    const THREAD_PREFIX: &'static str;
     /// The protocol number the packet sockets are opened for (`ETH_P_ARP`, `ETH_P_IPV6`...).
     const ETHERTYPE: u16;
     /// The classic BPF program that keeps only the protocol's frames, in the kernel.
@@ -458,7 +456,7 @@ fn rescan<P: Sockets>(shared: &Arc<Shared<P>>) -> Result<(), P::Error> {
                 let (weak, flag, index) = (Arc::downgrade(shared), stop.clone(), link.index);
                 let realtime = shared.realtime;
                 std::thread::Builder::new()
-                    .name(format!("{}{}", P::THREAD_PREFIX, link.name))
+                    .name(format!("{}-rx-{}", P::NAME.to_ascii_lowercase(), link.name))
                     .spawn(move || {
                         if let Some(cpu) = cpu
                             && let Err(e) = sys::pin_current_thread(cpu)

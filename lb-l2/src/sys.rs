@@ -25,6 +25,18 @@ pub struct BpfInsn {
     pub k: u32,
 }
 
+impl BpfInsn {
+    /// `ret #0xffff`: accept the frame (up to 65,535 bytes of it).
+    pub const ACCEPT: BpfInsn = BpfInsn::new(0x06, 0, 0, 0xffff);
+    /// `ret #0`: drop the frame.
+    pub const DROP: BpfInsn = BpfInsn::new(0x06, 0, 0, 0);
+
+    /// The instruction with these four fields.
+    pub const fn new(code: u16, jt: u8, jf: u8, k: u32) -> BpfInsn {
+        BpfInsn { code, jt, jf, k }
+    }
+}
+
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret < 0 {
         Err(io::Error::last_os_error())

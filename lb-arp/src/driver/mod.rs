@@ -22,20 +22,15 @@ use crate::responder::{Arp, Config};
 /// outer VLAN tag, is ARP; the program checks the header anyway. A frame that was tagged
 /// carries its tag in PACKET_AUXDATA and the core ignores it.
 const ARP_FILTER: [BpfInsn; 4] = [
-    insn(0x28, 0, 0, 12),     // ldh [12]              EtherType
-    insn(0x15, 0, 1, 0x0806), // jeq ARP, else drop
-    insn(0x06, 0, 0, 0xffff), // accept
-    insn(0x06, 0, 0, 0),      // drop
+    BpfInsn::new(0x28, 0, 0, 12),     // ldh [12]              EtherType
+    BpfInsn::new(0x15, 0, 1, 0x0806), // jeq ARP, else drop
+    BpfInsn::ACCEPT,
+    BpfInsn::DROP,
 ];
-
-const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> BpfInsn {
-    BpfInsn { code, jt, jf, k }
-}
 
 impl l2::Sockets for Arp {
     type Error = Error;
 
-    const THREAD_PREFIX: &'static str = "arp-rx-";
     /// `ETH_P_ARP`: only ARP frames reach the sockets' filter, and the interface gets no
     /// `ETH_P_ALL` tap (which would see, and clone, every frame sent).
     const ETHERTYPE: u16 = 0x0806;

@@ -21,29 +21,25 @@ use crate::responder::{Config, Ndp};
 /// (NS) or 136 (NA; the watcher and the probes need advertisements); drop everything else in
 /// the kernel.
 const NDP_FILTER: [BpfInsn; 9] = [
-    insn(0x28, 0, 0, 12),     // ldh [12]              EtherType
-    insn(0x15, 0, 6, 0x86dd), // jeq IPv6, else drop
-    insn(0x30, 0, 0, 20),     // ldb [20]              IPv6 next header
-    insn(0x15, 0, 4, 58),     // jeq ICMPv6, else drop
-    insn(0x30, 0, 0, 54),     // ldb [54]              ICMPv6 type
-    insn(0x15, 1, 0, 135),    // jeq NS -> accept
-    insn(0x15, 0, 1, 136),    // jeq NA -> accept, else drop
-    insn(0x06, 0, 0, 0xffff), // accept
-    insn(0x06, 0, 0, 0),      // drop
+    BpfInsn::new(0x28, 0, 0, 12),     // ldh [12]              EtherType
+    BpfInsn::new(0x15, 0, 6, 0x86dd), // jeq IPv6, else drop
+    BpfInsn::new(0x30, 0, 0, 20),     // ldb [20]              IPv6 next header
+    BpfInsn::new(0x15, 0, 4, 58),     // jeq ICMPv6, else drop
+    BpfInsn::new(0x30, 0, 0, 54),     // ldb [54]              ICMPv6 type
+    BpfInsn::new(0x15, 1, 0, 135),    // jeq NS -> accept
+    BpfInsn::new(0x15, 0, 1, 136),    // jeq NA -> accept, else drop
+    BpfInsn::ACCEPT,
+    BpfInsn::DROP,
 ];
-
-const fn insn(code: u16, jt: u8, jf: u8, k: u32) -> BpfInsn {
-    BpfInsn { code, jt, jf, k }
-}
 
 impl l2::Sockets for Ndp {
     type Error = Error;
 
-    const THREAD_PREFIX: &'static str = "ndp-rx-";
+    /// Links, and IPv6 addresses: an interface serves NDP once it has a link-local address.
+    const NETLINK_GROUPS: u32 = lb_l2::netlink::RTMGRP_LINK | lb_l2::netlink::RTMGRP_IPV6_IFADDR;
     /// `ETH_P_IPV6`.
     const ETHERTYPE: u16 = 0x86dd;
     const FILTER: &'static [BpfInsn] = &NDP_FILTER;
-    const NETLINK_GROUPS: u32 = lb_l2::netlink::RTMGRP_LINK | lb_l2::netlink::RTMGRP_IPV6_IFADDR;
 
     fn eligible(filter: &InterfaceFilter) -> lb_l2::Result<Vec<Link>> {
         let link_local = link_local_interfaces()?;
