@@ -259,3 +259,39 @@ where
         );
     }
 }
+
+/// Defines, in the calling test crate, one `#[test]` per scenario of this module, run for the
+/// protocol `$protocol` with the [`Family`] `$family` (`ARP` or `NDP`), so each protocol crate
+/// states its lab suite in one line.
+#[macro_export]
+macro_rules! l2_scenario_tests {
+    ($protocol:ty, $family:ident) => {
+        #[test]
+        fn the_tool_gets_our_mac_for_the_vip_and_nothing_else() {
+            $crate::l2_scenarios::the_tool_gets_our_mac_for_the_vip_and_nothing_else::<$protocol>(
+                &$crate::l2_scenarios::$family,
+            );
+        }
+
+        #[test]
+        fn client_kernel_learns_the_mac_tcp_reaches_the_node_and_failover_moves_it() {
+            $crate::l2_scenarios::the_client_follows_a_takeover::<$protocol>(
+                &$crate::l2_scenarios::$family,
+            );
+        }
+
+        #[test]
+        fn probe_finds_a_used_address_and_not_a_free_one() {
+            $crate::l2_scenarios::a_probe_tells_used_from_free::<$protocol>(
+                &$crate::l2_scenarios::$family,
+            );
+        }
+
+        #[test]
+        fn split_brain_each_watcher_reports_the_other() {
+            $crate::l2_scenarios::split_brain_each_reports_the_other::<$protocol>(
+                &$crate::l2_scenarios::$family,
+            );
+        }
+    };
+}

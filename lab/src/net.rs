@@ -19,6 +19,33 @@ pub fn in_netns<T: Send + 'static>(
     })
 }
 
+/// Runs the future `f` makes to its end on a current-thread tokio runtime, on a new thread
+/// inside the namespace at `netns_path`.
+pub fn block_on_in_netns<F: Future<Output: Send + 'static>>(
+    netns_path: String,
+    f: impl FnOnce() -> F + Send + 'static,
+) -> std::thread::JoinHandle<F::Output> {
+    in_netns(netns_path, move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f())
+    })
+}
+
+/// How many threads of this process have a name starting with `prefix`.
+pub fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|t| t.ok())
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .filter(|name| name.starts_with(prefix))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// A TCP server in the namespace at `netns_path` that answers every connection with `reply`, on
 /// port 8080 of every address (`[::]` if `v6`, else `0.0.0.0`; a VIP arrives through the local
 /// route), for `secs` seconds, so that the socket (and with it the namespace) goes away.

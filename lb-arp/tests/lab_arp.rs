@@ -6,7 +6,6 @@
 //! scenarios both protocols pass are `lb_lab::l2_scenarios`; the rest are ARP's own.
 
 use lb_lab::l2 as lab;
-use lb_lab::l2_scenarios;
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -36,27 +35,7 @@ fn lab_mac(host: &str) -> MacAddress {
     mac(host).parse().expect("lab MAC")
 }
 
-#[test]
-fn arping_gets_our_mac_for_the_vip_and_nothing_else() {
-    l2_scenarios::the_tool_gets_our_mac_for_the_vip_and_nothing_else::<lb_arp::Arp>(
-        &l2_scenarios::ARP,
-    );
-}
-
-#[test]
-fn client_kernel_learns_the_mac_tcp_reaches_the_node_and_failover_moves_it() {
-    l2_scenarios::the_client_follows_a_takeover::<lb_arp::Arp>(&l2_scenarios::ARP);
-}
-
-#[test]
-fn probe_finds_a_used_address_and_not_a_free_one() {
-    l2_scenarios::a_probe_tells_used_from_free::<lb_arp::Arp>(&l2_scenarios::ARP);
-}
-
-#[test]
-fn split_brain_each_watcher_reports_the_other() {
-    l2_scenarios::split_brain_each_reports_the_other::<lb_arp::Arp>(&l2_scenarios::ARP);
-}
+lb_lab::l2_scenario_tests!(lb_arp::Arp, ARP);
 
 /// Split brain where the first node's gratuitous schedule ended long before the second node
 /// claims the address: the first sees the second's gratuitous ARP and defends once (RFC 5227

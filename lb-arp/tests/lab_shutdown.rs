@@ -9,14 +9,7 @@ use lab::Lab;
 
 /// Threads of this process named like the driver's reader threads.
 fn reader_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| {
-            d.filter_map(|t| t.ok())
-                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-                .filter(|name| name.starts_with("arp-rx-"))
-                .count()
-        })
-        .unwrap_or(0)
+    lb_lab::net::threads_named("arp-rx-")
 }
 
 #[test]
@@ -25,25 +18,18 @@ fn shutdown_ends_the_reader_threads() {
         return;
     };
     let path = lab.netns_path("node1");
-    let running = std::thread::spawn(move || {
-        lb_lab::net::enter_netns(&path);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let config = lb_lab::l2_scenarios::config::<lb_arp::Arp>();
-            let handle = lb_arp::driver::spawn(config).await.expect("driver starts");
-            handle
-                .announce("192.0.2.100".parse().expect("literal"))
-                .expect("announce");
-            // Threads name themselves once they run: give them a moment. There is one reader
-            // per CPU (a PACKET_FANOUT_CPU group), or a single one where that is unavailable.
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let running = Lab::wait_for(Duration::from_secs(2), || reader_threads() == cpus);
-            handle.shutdown().await;
-            running
-        })
+    let running = lb_lab::net::block_on_in_netns(path, || async {
+        let config = lb_lab::l2_scenarios::config::<lb_arp::Arp>();
+        let handle = lb_arp::driver::spawn(config).await.expect("driver starts");
+        handle
+            .announce("192.0.2.100".parse().expect("literal"))
+            .expect("announce");
+        // Threads name themselves once they run: give them a moment. There is one reader
+        // per CPU (a PACKET_FANOUT_CPU group), or a single one where that is unavailable.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let running = Lab::wait_for(Duration::from_secs(2), || reader_threads() == cpus);
+        handle.shutdown().await;
+        running
     })
     .join()
     .expect("driver thread");

@@ -9,17 +9,7 @@ use std::time::Duration;
 
 use lab::Lab;
 
-/// Threads of this process whose name starts with `prefix`.
-fn threads(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| {
-            d.filter_map(|t| t.ok())
-                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-                .filter(|name| name.starts_with(prefix))
-                .count()
-        })
-        .unwrap_or(0)
-}
+use lb_lab::net::threads_named as threads;
 
 #[test]
 fn arp_and_ndp_in_one_process_each_get_per_cpu_readers() {
@@ -31,31 +21,24 @@ fn arp_and_ndp_in_one_process_each_get_per_cpu_readers() {
     let path = lab.netns_path("node1");
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let driver = std::thread::spawn(move || {
-        lb_lab::net::enter_netns(&path);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            use lb_lab::l2_scenarios::config;
-            let a = lb_arp::driver::spawn(config::<lb_arp::Arp>())
-                .await
-                .expect("ARP driver");
-            let n = lb_ndp::driver::spawn(config::<lb_ndp::Ndp>())
-                .await
-                .expect("NDP driver");
-            a.announce("192.0.2.100".parse().expect("literal"))
-                .expect("announce");
-            n.announce("2001:db8:1::100".parse().expect("literal"))
-                .expect("announce");
-            tx.send(()).expect("ready");
-            while stop_rx.try_recv().is_err() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            a.shutdown().await;
-            n.shutdown().await;
-        });
+    let driver = lb_lab::net::block_on_in_netns(path, || async move {
+        use lb_lab::l2_scenarios::config;
+        let a = lb_arp::driver::spawn(config::<lb_arp::Arp>())
+            .await
+            .expect("ARP driver");
+        let n = lb_ndp::driver::spawn(config::<lb_ndp::Ndp>())
+            .await
+            .expect("NDP driver");
+        a.announce("192.0.2.100".parse().expect("literal"))
+            .expect("announce");
+        n.announce("2001:db8:1::100".parse().expect("literal"))
+            .expect("announce");
+        tx.send(()).expect("ready");
+        while stop_rx.try_recv().is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        a.shutdown().await;
+        n.shutdown().await;
     });
     rx.recv_timeout(Duration::from_secs(10))
         .expect("drivers up");
