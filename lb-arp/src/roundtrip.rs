@@ -2,29 +2,21 @@
 //! replay. Each function accepts any bytes; it panics only if the codec disagrees with itself,
 //! which is the bug the fuzzer looks for.
 
-use crate::wire::{ArpFrameRepr, ArpPacket, ArpRepr, EthernetFrame, EthernetRepr};
+use lb_l2::testing::{Codec, FuzzTarget};
 
-/// Whole frames: anything [`ArpFrameRepr::parse`] accepts must emit and parse back to itself.
+use crate::wire::{ArpFrameRepr, ArpPacket, ArpRepr};
+
+/// The owned frame's codec, for [`lb_l2::testing`]'s round-trip checks.
+pub const CODEC: Codec<ArpFrameRepr> = Codec {
+    parse: ArpFrameRepr::parse,
+    emit: ArpFrameRepr::emit,
+    buffer_len: ArpFrameRepr::buffer_len,
+};
+
+/// Whole frames: anything [`ArpFrameRepr::parse`] accepts must emit and parse back to itself
+/// (see [`lb_l2::testing::round_trip`]).
 pub fn frame(data: &[u8]) {
-    let _ = EthernetFrame::new_checked(data).map(|f| f.to_string());
-    if let Ok(frame) = ArpFrameRepr::parse(data) {
-        let mut buf = [0u8; crate::MAX_FRAME_LEN];
-        let len = frame.emit(&mut buf).expect("emit into MAX_FRAME_LEN");
-        assert_eq!(len, frame.buffer_len());
-        let again = ArpFrameRepr::parse(&buf[..len]).expect("re-parse of emitted frame");
-        assert_eq!(again, frame);
-        let _ = frame.to_string();
-    }
-    if let Ok(f) = EthernetFrame::new_checked(data)
-        && let Ok(repr) = EthernetRepr::parse(&f)
-    {
-        let mut buf = [0u8; 18];
-        repr.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]))
-            .expect("emit header");
-        let again = EthernetRepr::parse(&EthernetFrame::new_unchecked(&buf[..repr.buffer_len()]))
-            .expect("re-parse of emitted header");
-        assert_eq!(again, repr);
-    }
+    lb_l2::testing::round_trip(data, CODEC);
 }
 
 /// ARP packets without the Ethernet header.
@@ -44,3 +36,11 @@ pub fn packet(data: &[u8]) {
         }
     }
 }
+
+/// This crate's cargo-fuzz targets (`fuzz/fuzz_targets/`) by name, with the check each runs;
+/// the corpora replay as ordinary tests through them.
+pub const FUZZ_TARGETS: [FuzzTarget; 3] = [
+    ("arp_frame", frame),
+    ("arp_packet", packet),
+    ("arp_responder", crate::script::run),
+];

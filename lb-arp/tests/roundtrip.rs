@@ -3,6 +3,7 @@
 
 use std::net::Ipv4Addr;
 
+use lb_arp::roundtrip::CODEC;
 use lb_arp::{ArpFrameRepr, ArpOperation, ArpRepr, EtherType, EthernetRepr, MacAddress, VlanTag};
 use proptest::prelude::*;
 
@@ -45,40 +46,26 @@ proptest! {
     fn arp_frames_round_trip(src in mac(), dst in mac(), vlan in vlan(), arp in arp()) {
         let mut ethernet = EthernetRepr::new(src, dst, EtherType::Arp);
         ethernet.vlan = vlan;
-        let frame = ArpFrameRepr { ethernet, arp };
-        let mut buf = [0u8; 64];
-        let len = frame.emit(&mut buf).expect("emit");
-        prop_assert_eq!(len, frame.buffer_len());
-        prop_assert_eq!(ArpFrameRepr::parse(&buf[..len]).expect("parse"), frame);
         // Padding after the ARP packet is ignored.
-        prop_assert_eq!(ArpFrameRepr::parse(&buf[..]).expect("parse padded"), frame);
-    }
-
-    #[test]
-    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..80)) {
-        lb_arp::roundtrip::frame(&data);
-        lb_arp::roundtrip::packet(&data);
+        lb_l2::testing::emits_and_parses_back(&ArpFrameRepr { ethernet, arp }, CODEC);
     }
 
     #[test]
     fn mutated_valid_frames_never_panic(arp in arp(), at in 0usize..46, byte in any::<u8>(), cut in 0usize..47) {
-        let frame = ArpFrameRepr { ethernet: EthernetRepr::new(MacAddress::ZERO, MacAddress::BROADCAST, EtherType::Arp), arp };
-        let mut buf = [0u8; 46];
-        let len = frame.emit(&mut buf).expect("emit");
-        buf[at % len] = byte;
-        lb_arp::roundtrip::frame(&buf[..cut.min(len)]);
-        lb_arp::roundtrip::packet(&buf[14..cut.clamp(14, len)]);
+        let ethernet = EthernetRepr::new(MacAddress::ZERO, MacAddress::BROADCAST, EtherType::Arp);
+        let checks = [lb_arp::roundtrip::frame, lb_arp::roundtrip::packet];
+        lb_l2::testing::mutated_frames_never_panic(&ArpFrameRepr { ethernet, arp }, CODEC, (at, byte, cut), checks);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..80)) {
+        for (_, check) in lb_arp::roundtrip::FUZZ_TARGETS {
+            check(&data);
+        }
     }
 }
 
 #[test]
 fn fuzz_corpora_replay() {
-    lb_lab::fuzz::replay(
-        env!("CARGO_MANIFEST_DIR"),
-        &[
-            ("arp_frame", lb_arp::roundtrip::frame),
-            ("arp_packet", lb_arp::roundtrip::packet),
-            ("arp_responder", lb_arp::script::run),
-        ],
-    );
+    lb_lab::fuzz::replay(env!("CARGO_MANIFEST_DIR"), &lb_arp::roundtrip::FUZZ_TARGETS);
 }

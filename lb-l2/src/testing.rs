@@ -672,3 +672,82 @@ pub fn many_addresses_keep_the_timer_heap_bounded<P: Frames>() {
     );
     assert_eq!(r.announced(IF).count(), 500);
 }
+
+/// A cargo-fuzz target's name and the check it runs on each input.
+pub type FuzzTarget = (&'static str, fn(&[u8]));
+
+/// A frame codec as its owned representation offers it (`parse`, `emit`, `buffer_len`), for
+/// the round-trip checks below.
+#[derive(Debug)]
+pub struct Codec<F> {
+    /// Reads a whole frame.
+    pub parse: fn(&[u8]) -> crate::Result<F>,
+    /// Writes it into a buffer; returns the length written.
+    pub emit: fn(&F, &mut [u8]) -> crate::Result<usize>,
+    /// The length `emit` writes.
+    pub buffer_len: fn(&F) -> usize,
+}
+
+impl<F> Clone for Codec<F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<F> Copy for Codec<F> {}
+
+/// Any bytes: whatever `codec` parses must emit its `buffer_len` and parse back to itself (and
+/// display); the Ethernet header, where one parses, likewise. Panics only when the codec
+/// disagrees with itself, the bug the fuzzers look for.
+pub fn round_trip<F: PartialEq + std::fmt::Debug + std::fmt::Display>(
+    data: &[u8],
+    codec: Codec<F>,
+) {
+    let _ = crate::EthernetFrame::new_checked(data).map(|f| f.to_string());
+    if let Ok(frame) = (codec.parse)(data) {
+        let mut buf = [0u8; crate::responder::MAX_FRAME_LEN];
+        let len = (codec.emit)(&frame, &mut buf).expect("emit into a maximum-size frame");
+        assert_eq!(len, (codec.buffer_len)(&frame));
+        let again = (codec.parse)(&buf[..len]).expect("re-parse of emitted frame");
+        assert_eq!(again, frame);
+        let _ = frame.to_string();
+    }
+    if let Ok(f) = crate::EthernetFrame::new_checked(data)
+        && let Ok(repr) = crate::EthernetRepr::parse(&f)
+    {
+        let mut buf = [0u8; 18];
+        repr.emit(&mut crate::EthernetFrame::new_unchecked(&mut buf[..]))
+            .expect("emit header");
+        let header = &buf[..repr.buffer_len()];
+        let again = crate::EthernetRepr::parse(&crate::EthernetFrame::new_unchecked(header))
+            .expect("re-parse of emitted header");
+        assert_eq!(again, repr);
+    }
+}
+
+/// A valid `frame`: it emits `buffer_len` bytes that parse back to it, with or without zero
+/// padding after them.
+pub fn emits_and_parses_back<F: PartialEq + std::fmt::Debug>(frame: &F, codec: Codec<F>) {
+    let mut buf = [0u8; 128];
+    let len = (codec.emit)(frame, &mut buf).expect("emit");
+    assert_eq!(len, (codec.buffer_len)(frame));
+    assert_eq!(&(codec.parse)(&buf[..len]).expect("parse"), frame);
+    let padded = &buf[..len.max(60) + 4];
+    assert_eq!(&(codec.parse)(padded).expect("parse padded"), frame);
+}
+
+/// `frame`, emitted, with byte `at` set to `byte` and cut at `cut` (both taken modulo the
+/// frame's length), through `checks[0]`; its part after the Ethernet header through
+/// `checks[1]`. Neither may panic: the property tests' way of reaching the codecs' edges.
+pub fn mutated_frames_never_panic<F>(
+    frame: &F,
+    codec: Codec<F>,
+    (at, byte, cut): (usize, u8, usize),
+    checks: [fn(&[u8]); 2],
+) {
+    let mut buf = [0u8; 128];
+    let len = (codec.emit)(frame, &mut buf).expect("emit");
+    let header = crate::EthernetFrame::new_checked(&buf[..len]).map_or(14, |f| f.header_len());
+    buf[at % len] = byte;
+    checks[0](&buf[..cut % (len + 1)]);
+    checks[1](&buf[header..(cut % (len + 1)).max(header)]);
+}

@@ -2,18 +2,14 @@
 //! replay. Each function accepts any bytes; it panics only if the codec disagrees with itself,
 //! which is the bug the fuzzer looks for.
 
+use lb_l2::testing::{Codec, FuzzTarget};
+
 use crate::wire::{Icmpv6Packet, Ipv6Packet, Ipv6Repr, NdiscRepr, NdpFrameRepr};
 
-/// Whole frames: anything [`NdpFrameRepr::parse`] accepts must emit and parse back to itself.
+/// Whole frames and their Ethernet header: what parses must emit and parse back to itself
+/// (see [`lb_l2::testing::round_trip`]).
 pub fn frame(data: &[u8]) {
-    if let Ok(frame) = NdpFrameRepr::parse(data) {
-        let mut buf = [0u8; crate::MAX_FRAME_LEN];
-        let len = frame.emit(&mut buf).expect("emit into MAX_FRAME_LEN");
-        assert_eq!(len, frame.buffer_len());
-        let again = NdpFrameRepr::parse(&buf[..len]).expect("re-parse of emitted frame");
-        assert_eq!(again, frame);
-        let _ = frame.to_string();
-    }
+    lb_l2::testing::round_trip(data, CODEC);
 }
 
 /// IPv6 packets and the NS/NA inside them, without the Ethernet header or the §7.1 checks.
@@ -44,3 +40,18 @@ pub fn packet(data: &[u8]) {
         assert_eq!(again, msg);
     }
 }
+
+/// [`NdpFrameRepr`]'s parse, emit and length, as the checks of [`lb_l2::testing`] take them.
+pub const CODEC: Codec<NdpFrameRepr> = Codec {
+    parse: NdpFrameRepr::parse,
+    emit: NdpFrameRepr::emit,
+    buffer_len: NdpFrameRepr::buffer_len,
+};
+
+/// This crate's cargo-fuzz targets (`fuzz/fuzz_targets/`) by name, with the check each runs;
+/// the corpora replay as ordinary tests through them.
+pub const FUZZ_TARGETS: [FuzzTarget; 3] = [
+    ("ndp_frame", frame),
+    ("ndp_packet", packet),
+    ("ndp_responder", crate::script::run),
+];

@@ -6,5 +6,4 @@
 //!
 //! The scenarios are `lb_lab::l2_scenarios`, which lb-arp runs with ARP.
 
-
 lb_lab::l2_scenario_tests!(lb_ndp::Ndp, NDP);

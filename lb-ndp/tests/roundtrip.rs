@@ -3,6 +3,7 @@
 
 use std::net::Ipv6Addr;
 
+use lb_ndp::roundtrip::CODEC;
 use lb_ndp::{
     EtherType, EthernetRepr, MacAddress, NdiscRepr, NdpFrameRepr, NeighborFlags, VlanTag,
     solicited_node,
@@ -96,47 +97,33 @@ fn valid_frame() -> impl Strategy<Value = NdpFrameRepr> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
+    #[test]
+    fn frames_round_trip(frame in valid_frame()) {
+        lb_l2::testing::emits_and_parses_back(&frame, CODEC);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..140)) {
+        for (_, check) in lb_ndp::roundtrip::FUZZ_TARGETS {
+            check(&data);
+        }
+    }
+
+    #[test]
+    fn mutated_valid_frames_never_panic(frame in valid_frame(), at in 0usize..90, byte in any::<u8>(), cut in 0usize..91) {
+        let checks = [lb_ndp::roundtrip::frame, lb_ndp::roundtrip::packet];
+        lb_l2::testing::mutated_frames_never_panic(&frame, CODEC, (at, byte, cut), checks);
+    }
+
     /// Random scripts of announce / withdraw / probe / frames / time keep the responder's
     /// promises (see `lb_ndp::script`).
     #[test]
     fn responder_scripts_keep_promises(data in proptest::collection::vec(any::<u8>(), 0..400)) {
         lb_ndp::script::run(&data);
     }
-
-    #[test]
-    fn frames_round_trip(frame in valid_frame()) {
-        let mut buf = [0u8; 128];
-        let len = frame.emit(&mut buf).expect("emit");
-        prop_assert_eq!(len, frame.buffer_len());
-        prop_assert_eq!(NdpFrameRepr::parse(&buf[..len]).expect("parse"), frame);
-        prop_assert_eq!(NdpFrameRepr::parse(&buf[..]).expect("parse padded"), frame);
-    }
-
-    #[test]
-    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..140)) {
-        lb_ndp::roundtrip::frame(&data);
-        lb_ndp::roundtrip::packet(&data);
-    }
-
-    #[test]
-    fn mutated_valid_frames_never_panic(frame in valid_frame(), at in 0usize..90, byte in any::<u8>(), cut in 0usize..91) {
-        let mut buf = [0u8; 90];
-        let len = frame.emit(&mut buf).expect("emit");
-        buf[at % len] = byte;
-        lb_ndp::roundtrip::frame(&buf[..cut.min(len)]);
-        let ip_start = frame.ethernet.buffer_len();
-        lb_ndp::roundtrip::packet(&buf[ip_start..cut.clamp(ip_start, len)]);
-    }
 }
 
 #[test]
 fn fuzz_corpora_replay() {
-    lb_lab::fuzz::replay(
-        env!("CARGO_MANIFEST_DIR"),
-        &[
-            ("ndp_frame", lb_ndp::roundtrip::frame),
-            ("ndp_packet", lb_ndp::roundtrip::packet),
-            ("ndp_responder", lb_ndp::script::run),
-        ],
-    );
+    lb_lab::fuzz::replay(env!("CARGO_MANIFEST_DIR"), &lb_ndp::roundtrip::FUZZ_TARGETS);
 }
