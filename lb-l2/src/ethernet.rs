@@ -16,6 +16,7 @@
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
 
+use crate::view::{need, room};
 use core::fmt;
 use core::str::FromStr;
 
@@ -176,43 +177,20 @@ pub const HEADER_LEN: usize = field::PAYLOAD.start;
 /// Length of a header with one 802.1Q tag.
 pub const TAGGED_HEADER_LEN: usize = field::TAGGED_PAYLOAD.start;
 
-/// A zero-copy view of an Ethernet II frame.
-#[derive(Debug, Clone)]
-pub struct EthernetFrame<T: AsRef<[u8]>> {
-    buffer: T,
+crate::wire_view! {
+    /// A zero-copy view of an Ethernet II frame.
+    pub struct EthernetFrame;
 }
 
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
-    /// Wraps a buffer without checking it; accessors may panic unless [`Self::check_len`] passes.
-    pub const fn new_unchecked(buffer: T) -> EthernetFrame<T> {
-        EthernetFrame { buffer }
-    }
-    /// Wraps a buffer after [`Self::check_len`].
-    pub fn new_checked(buffer: T) -> Result<EthernetFrame<T>> {
-        let f = Self::new_unchecked(buffer);
-        f.check_len()?;
-        Ok(f)
-    }
     /// Checks the buffer holds the header, including the 802.1Q tag when the EtherType says so.
     pub fn check_len(&self) -> Result<()> {
         let got = self.buffer.as_ref().len();
-        if got < HEADER_LEN {
-            return Err(Error::Truncated {
-                needed: HEADER_LEN,
-                got,
-            });
-        }
-        if self.ethertype() == EtherType::Vlan && got < TAGGED_HEADER_LEN {
-            return Err(Error::Truncated {
-                needed: TAGGED_HEADER_LEN,
-                got,
-            });
+        need(got, HEADER_LEN)?;
+        if self.ethertype() == EtherType::Vlan {
+            need(got, TAGGED_HEADER_LEN)?;
         }
         Ok(())
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
     /// Destination address.
     pub fn dst_addr(&self) -> MacAddress {
@@ -366,13 +344,7 @@ impl EthernetRepr {
     }
     /// Writes the header; the buffer must hold at least `buffer_len()` bytes.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut EthernetFrame<T>) -> Result<()> {
-        let got = frame.buffer.as_ref().len();
-        if got < self.buffer_len() {
-            return Err(Error::BufferTooSmall {
-                needed: self.buffer_len(),
-                got,
-            });
-        }
+        room(frame.buffer.as_ref().len(), self.buffer_len())?;
         frame.set_dst_addr(self.dst_addr);
         frame.set_src_addr(self.src_addr);
         match self.vlan {
@@ -478,20 +450,9 @@ mod tests {
 
     #[test]
     fn short_and_stacked_frames_are_errors() {
-        assert!(matches!(
-            EthernetFrame::new_checked(&UNTAGGED[..13]),
-            Err(Error::Truncated {
-                needed: 14,
-                got: 13
-            })
-        ));
-        assert!(matches!(
-            EthernetFrame::new_checked(&TAGGED[..17]),
-            Err(Error::Truncated {
-                needed: 18,
-                got: 17
-            })
-        ));
+        let check = |b: &[u8]| EthernetFrame::new_checked(b).map(drop);
+        crate::testing::truncations(check, &UNTAGGED, &[(13, 14)]);
+        crate::testing::truncations(check, &TAGGED, &[(17, 18)]);
         let mut qinq = TAGGED;
         qinq[16] = 0x81;
         qinq[17] = 0x00;

@@ -55,6 +55,7 @@ pub mod responder;
 pub mod sys;
 #[cfg(any(test, fuzzing, feature = "testing"))]
 pub mod testing;
+pub mod view;
 
 pub use error::{Error, Result};
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};

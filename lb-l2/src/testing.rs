@@ -751,3 +751,20 @@ pub fn mutated_frames_never_panic<F>(
     checks[0](&buf[..cut % (len + 1)]);
     checks[1](&buf[header..(cut % (len + 1)).max(header)]);
 }
+
+/// For each `(cut, needed)`: `check` of the first `cut` bytes of `bytes` is
+/// [`Error::Truncated`](crate::Error::Truncated) with `needed` and `got: cut`.
+pub fn truncations(
+    check: impl Fn(&[u8]) -> crate::Result<()>,
+    bytes: &[u8],
+    cuts: &[(usize, usize)],
+) {
+    for &(cut, needed) in cuts {
+        match check(&bytes[..cut]) {
+            Err(crate::Error::Truncated { needed: n, got }) => {
+                assert_eq!((n, got), (needed, cut), "cut at {cut}")
+            }
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+}

@@ -14,6 +14,7 @@
 //! ```
 
 use core::fmt;
+use lb_l2::view::{need, room};
 use std::net::Ipv4Addr;
 
 use super::{EtherType, Field, MacAddress, read_u16};
@@ -106,41 +107,20 @@ mod field {
     }
 }
 
-/// A zero-copy view of an ARP packet (any hardware and protocol type).
-#[derive(Debug, Clone)]
-pub struct ArpPacket<T: AsRef<[u8]>> {
-    buffer: T,
+lb_l2::wire_view! {
+    /// A zero-copy view of an ARP packet (any hardware and protocol type).
+    pub struct ArpPacket;
 }
 
 impl<T: AsRef<[u8]>> ArpPacket<T> {
-    /// Wraps a buffer without checking it; accessors may panic unless [`Self::check_len`] passes.
-    pub const fn new_unchecked(buffer: T) -> ArpPacket<T> {
-        ArpPacket { buffer }
-    }
-    /// Wraps a buffer after [`Self::check_len`].
-    pub fn new_checked(buffer: T) -> Result<ArpPacket<T>> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
     /// Checks the buffer holds the fixed header and the four addresses its lengths declare.
     pub fn check_len(&self) -> Result<()> {
         let got = self.buffer.as_ref().len();
-        if got < field::OPER.end {
-            return Err(Error::Truncated {
-                needed: field::OPER.end,
-                got,
-            });
-        }
-        let needed = field::TPA(self.hardware_len(), self.protocol_len()).end;
-        if got < needed {
-            return Err(Error::Truncated { needed, got });
-        }
-        Ok(())
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
+        need(got, field::OPER.end)?;
+        need(
+            got,
+            field::TPA(self.hardware_len(), self.protocol_len()).end,
+        )
     }
     /// HTYPE.
     pub fn hardware_type(&self) -> HardwareType {
@@ -343,13 +323,7 @@ impl ArpRepr {
 
     /// Writes the packet; the buffer must hold at least `buffer_len()` bytes.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut ArpPacket<T>) -> Result<()> {
-        let got = packet.buffer.as_ref().len();
-        if got < ETHERNET_IPV4_LEN {
-            return Err(Error::BufferTooSmall {
-                needed: ETHERNET_IPV4_LEN,
-                got,
-            });
-        }
+        room(packet.buffer.as_ref().len(), ETHERNET_IPV4_LEN)?;
         packet.set_hardware_type(HardwareType::Ethernet);
         packet.set_protocol_type(EtherType::Ipv4);
         packet.set_hardware_len(6);
@@ -486,25 +460,13 @@ mod tests {
 
     #[test]
     fn truncated_and_unsupported() {
-        assert!(matches!(
-            ArpPacket::new_checked(&REQUEST[..7]),
-            Err(Error::Truncated { needed: 8, got: 7 })
-        ));
-        assert!(matches!(
-            ArpPacket::new_checked(&REQUEST[..27]),
-            Err(Error::Truncated {
-                needed: 28,
-                got: 27
-            })
-        ));
         // HLEN 255 / PLEN 255 declares 8 + 2 * 510 bytes: a length error, not a panic.
         let mut big = REQUEST;
         big[4] = 0xff;
         big[5] = 0xff;
-        assert!(matches!(
-            ArpPacket::new_checked(&big[..]),
-            Err(Error::Truncated { needed: 1028, .. })
-        ));
+        let check = |b: &[u8]| ArpPacket::new_checked(b).map(drop);
+        lb_l2::testing::truncations(check, &big, &[(28, 1028)]);
+        lb_l2::testing::truncations(check, &REQUEST, &[(7, 8), (27, 28)]);
         let mut ipv6 = REQUEST;
         ipv6[2] = 0x86;
         ipv6[3] = 0xdd;

@@ -9,10 +9,11 @@
 //! |                         Message Body                          |
 //! ```
 
+use lb_l2::view::need;
 use std::net::Ipv6Addr;
 
 use super::{Field, Rest, read_u16};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// ICMPv6 message types this crate names. Unknown values are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,52 +91,27 @@ pub fn checksum(src: Ipv6Addr, dst: Ipv6Addr, message: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// A zero-copy view of an ICMPv6 message.
-#[derive(Debug, Clone)]
-pub struct Icmpv6Packet<T: AsRef<[u8]>> {
-    buffer: T,
+lb_l2::wire_view! {
+    /// A zero-copy view of an ICMPv6 message.
+    pub struct Icmpv6Packet;
 }
 
 impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
-    /// Wraps a buffer without checking it; accessors may panic unless [`Self::check_len`] passes.
-    pub const fn new_unchecked(buffer: T) -> Icmpv6Packet<T> {
-        Icmpv6Packet { buffer }
-    }
-    /// Wraps a buffer after [`Self::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Icmpv6Packet<T>> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
     /// Checks the buffer holds the 4-byte header, and the 24 bytes of an NS or NA (type, code,
     /// checksum, flags, target) when the type says so.
     pub fn check_len(&self) -> Result<()> {
         let got = self.buffer.as_ref().len();
-        if got < HEADER_LEN {
-            return Err(Error::Truncated {
-                needed: HEADER_LEN,
-                got,
-            });
+        need(got, HEADER_LEN)?;
+        match self.msg_type() {
+            Icmpv6Type::NeighborSolicit | Icmpv6Type::NeighborAdvert => {
+                need(got, field::OPTIONS.start)
+            }
+            _ => Ok(()),
         }
-        let ndisc = matches!(
-            self.msg_type(),
-            Icmpv6Type::NeighborSolicit | Icmpv6Type::NeighborAdvert
-        );
-        if ndisc && got < field::OPTIONS.start {
-            return Err(Error::Truncated {
-                needed: field::OPTIONS.start,
-                got,
-            });
-        }
-        Ok(())
     }
     /// Length of the underlying buffer.
     pub(super) fn buffer_len_of(&self) -> usize {
         self.buffer.as_ref().len()
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
     /// Message type.
     pub fn msg_type(&self) -> Icmpv6Type {
@@ -242,12 +218,7 @@ mod tests {
     fn short_ndisc_messages_are_truncated() {
         assert!(Icmpv6Packet::new_checked(&[0x80, 0, 0][..]).is_err());
         assert!(Icmpv6Packet::new_checked(&[0x80, 0, 0, 0][..]).is_ok());
-        assert!(matches!(
-            Icmpv6Packet::new_checked(&[135u8; 23][..]),
-            Err(Error::Truncated {
-                needed: 24,
-                got: 23
-            })
-        ));
+        let check = |b: &[u8]| Icmpv6Packet::new_checked(b).map(drop);
+        lb_l2::testing::truncations(check, &[135u8; 23], &[(23, 24)]);
     }
 }

@@ -15,6 +15,7 @@
 //! ```
 
 use core::fmt;
+use lb_l2::view::{need, room};
 use std::net::Ipv6Addr;
 
 use super::{Field, MacAddress, read_u16};
@@ -64,41 +65,17 @@ pub fn solicited_node_mac(ip: Ipv6Addr) -> MacAddress {
     MacAddress([0x33, 0x33, o[12], o[13], o[14], o[15]])
 }
 
-/// A zero-copy view of an IPv6 packet.
-#[derive(Debug, Clone)]
-pub struct Ipv6Packet<T: AsRef<[u8]>> {
-    buffer: T,
+lb_l2::wire_view! {
+    /// A zero-copy view of an IPv6 packet.
+    pub struct Ipv6Packet;
 }
 
 impl<T: AsRef<[u8]>> Ipv6Packet<T> {
-    /// Wraps a buffer without checking it; accessors may panic unless [`Self::check_len`] passes.
-    pub const fn new_unchecked(buffer: T) -> Ipv6Packet<T> {
-        Ipv6Packet { buffer }
-    }
-    /// Wraps a buffer after [`Self::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Ipv6Packet<T>> {
-        let p = Self::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
     /// Checks the buffer holds the header and the payload length it declares.
     pub fn check_len(&self) -> Result<()> {
         let got = self.buffer.as_ref().len();
-        if got < HEADER_LEN {
-            return Err(Error::Truncated {
-                needed: HEADER_LEN,
-                got,
-            });
-        }
-        let needed = HEADER_LEN + usize::from(self.payload_len());
-        if got < needed {
-            return Err(Error::Truncated { needed, got });
-        }
-        Ok(())
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
+        need(got, HEADER_LEN)?;
+        need(got, HEADER_LEN + usize::from(self.payload_len()))
     }
     /// The version field (6 for IPv6).
     pub fn version(&self) -> u8 {
@@ -210,13 +187,7 @@ impl Ipv6Repr {
     }
     /// Writes the header; the buffer must hold at least `buffer_len()` bytes.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Ipv6Packet<T>) -> Result<()> {
-        let got = packet.buffer.as_ref().len();
-        if got < HEADER_LEN {
-            return Err(Error::BufferTooSmall {
-                needed: HEADER_LEN,
-                got,
-            });
-        }
+        room(packet.buffer.as_ref().len(), HEADER_LEN)?;
         packet.set_version_6();
         packet.set_payload_len(self.payload_len);
         packet.set_next_header(self.next_header);
@@ -273,20 +244,8 @@ mod tests {
 
     #[test]
     fn lengths_and_version() {
-        assert!(matches!(
-            Ipv6Packet::new_checked(&PACKET[..39]),
-            Err(Error::Truncated {
-                needed: 40,
-                got: 39
-            })
-        ));
-        assert!(matches!(
-            Ipv6Packet::new_checked(&PACKET[..41]),
-            Err(Error::Truncated {
-                needed: 42,
-                got: 41
-            })
-        ));
+        let check = |b: &[u8]| Ipv6Packet::new_checked(b).map(drop);
+        lb_l2::testing::truncations(check, &PACKET, &[(39, 40), (41, 42)]);
         let mut v4 = PACKET;
         v4[0] = 0x45;
         let p = Ipv6Packet::new_checked(&v4[..]).unwrap();

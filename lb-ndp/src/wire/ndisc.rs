@@ -16,6 +16,7 @@
 //! ```
 
 use core::fmt;
+use lb_l2::view::room;
 use std::net::Ipv6Addr;
 
 use super::icmpv6::{self, Icmpv6Packet, Icmpv6Type};
@@ -166,13 +167,7 @@ impl NdiscRepr {
     /// Writes the message with a zero checksum (see [`Icmpv6Packet::fill_checksum`]); the
     /// buffer must hold at least `buffer_len()` bytes.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Icmpv6Packet<T>) -> Result<()> {
-        let got = packet.buffer_len_of();
-        if got < self.buffer_len() {
-            return Err(Error::BufferTooSmall {
-                needed: self.buffer_len(),
-                got,
-            });
-        }
+        room(packet.buffer_len_of(), self.buffer_len())?;
         let (ty, flags, opt) = match *self {
             NdiscRepr::NeighborSolicit { .. } => {
                 (Icmpv6Type::NeighborSolicit, 0, OPT_SOURCE_LLADDR)
