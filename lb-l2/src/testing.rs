@@ -253,22 +253,29 @@ pub trait Script: Protocol {
     /// A well-formed frame of some kind chosen by `arg`, from `sender`, to interface `ifindex`
     /// whose MAC is `ours` (as bytes on the wire).
     fn frame(arg: u8, sender: MacAddress, ours: MacAddress) -> Vec<u8>;
-    /// Panics unless `reply` is a right answer, from `ours`, to `request` for an address
-    /// `announced` holds.
-    fn check_reply(
-        reply: &[u8],
-        request: &[u8],
-        ours: MacAddress,
-        announced: &dyn Fn(Self::Addr) -> bool,
-    );
-    /// Panics unless `frame`, sent on a timer from `ours`, is an announcement of an address
-    /// `announced` holds or a probe of one `probed` holds.
-    fn check_timer_frame(
-        frame: &[u8],
-        ours: MacAddress,
-        announced: &dyn Fn(Self::Addr) -> bool,
-        probed: &dyn Fn(Self::Addr) -> bool,
-    );
+    /// Panics unless `sent.frame` is a right answer to `request` (run_script has checked
+    /// their Ethernet source addresses: the reply's is ours, the request's is not).
+    fn check_reply(sent: Sent<'_, Self::Addr>, request: &[u8]);
+    /// Panics unless `sent.frame`, sent on a timer (from our MAC: checked), is an announcement
+    /// of an announced address or a probe of one `probed` holds.
+    fn check_timer_frame(sent: Sent<'_, Self::Addr>, probed: &dyn Fn(Self::Addr) -> bool);
+}
+
+/// A frame a script's responder sent, for the [`Script`] checks.
+pub struct Sent<'a, A> {
+    /// The frame, as bytes on the wire.
+    pub frame: &'a [u8],
+    /// The MAC of the interface it was sent on.
+    pub ours: MacAddress,
+    /// Whether an address is announced on that interface.
+    pub announced: &'a dyn Fn(A) -> bool,
+}
+
+/// The Ethernet source of `frame`.
+fn ethernet_src(frame: &[u8]) -> MacAddress {
+    crate::EthernetFrame::new_checked(frame)
+        .expect("an Ethernet frame")
+        .src_addr()
 }
 
 /// The MAC of a script's interface `ifindex`.
@@ -353,12 +360,14 @@ pub fn run_script<P: Script>(data: &[u8], raw_frame_len: u8) {
                 while let Some(t) = r.poll_transmit(now) {
                     sent += 1;
                     assert!(sent < 10_000, "poll_transmit does not run dry");
-                    P::check_timer_frame(
-                        t.bytes(),
-                        script_mac(t.ifindex),
-                        &|a| announced.contains(&(t.ifindex, a)),
-                        &|a| probed.contains(&(t.ifindex, a)),
-                    );
+                    let ours = script_mac(t.ifindex);
+                    assert_eq!(ethernet_src(t.bytes()), ours);
+                    let sent = Sent {
+                        frame: t.bytes(),
+                        ours,
+                        announced: &|a| announced.contains(&(t.ifindex, a)),
+                    };
+                    P::check_timer_frame(sent, &|a| probed.contains(&(t.ifindex, a)));
                 }
                 if let Some(at) = r.poll_timeout() {
                     assert!(
@@ -372,9 +381,14 @@ pub fn run_script<P: Script>(data: &[u8], raw_frame_len: u8) {
         if let Some(frame) = received
             && let Some(reply) = r.handle_frame(now, ifindex, &frame)
         {
-            P::check_reply(reply.bytes(), &frame, ours, &|a| {
-                announced.contains(&(ifindex, a))
-            });
+            assert_eq!(ethernet_src(reply.bytes()), ours);
+            assert_ne!(ethernet_src(&frame), ours, "answered our own frame");
+            let sent = Sent {
+                frame: reply.bytes(),
+                ours,
+                announced: &|a| announced.contains(&(ifindex, a)),
+            };
+            P::check_reply(sent, &frame);
         }
         for i in IFACES {
             let listed: std::collections::HashSet<P::Addr> = r.announced(i).collect();
