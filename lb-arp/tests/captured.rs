@@ -80,13 +80,7 @@ fn arping_gratuitous_and_probe() {
 /// length), only the sender is our VIP.
 #[test]
 fn our_reply_matches_the_kernels_shape() {
-    use lb_arp::{ArpResponder, Config, Interface};
-    let mut r = ArpResponder::new(Config::default());
-    r.add_interface(Interface {
-        index: 1,
-        name: "eth0".into(),
-        mac: NODE,
-    });
+    let mut r = lb_l2::testing::responder::<lb_arp::Arp>(Default::default(), 1, NODE);
     let now = std::time::Instant::now();
     r.announce(now, 1, Ipv4Addr::new(192, 0, 2, 11))
         .expect("announce");

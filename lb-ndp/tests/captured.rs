@@ -85,13 +85,7 @@ fn corrupting_the_captured_checksum_is_detected() {
 /// Override=0 (MetalLB's choice for a VIP, so a real owner's entry is not overridden).
 #[test]
 fn our_answer_to_ndisc6() {
-    use lb_ndp::{Config, Interface, NdpResponder};
-    let mut r = NdpResponder::new(Config::default());
-    r.add_interface(Interface {
-        index: 1,
-        name: "eth0".into(),
-        mac: NODE,
-    });
+    let mut r = lb_l2::testing::responder::<lb_ndp::Ndp>(Default::default(), 1, NODE);
     let now = std::time::Instant::now();
     r.announce(now, 1, ip("2001:db8:1::b")).expect("announce");
     let ours = r.handle_frame(now, 1, &hex(NDISC6_NS)).expect("an NA");
@@ -124,13 +118,7 @@ fn kernel_unsolicited_advertisement_matches_ours() {
     assert_eq!(f.dst_addr, lb_ndp::ALL_NODES);
     // Our responder's takeover advertisement for the same address is byte for byte the
     // kernel's.
-    use lb_ndp::{Config, Interface, NdpResponder};
-    let mut r = NdpResponder::new(Config::default());
-    r.add_interface(Interface {
-        index: 1,
-        name: "eth0".into(),
-        mac: NODE,
-    });
+    let mut r = lb_l2::testing::responder::<lb_ndp::Ndp>(Default::default(), 1, NODE);
     let now = std::time::Instant::now();
     r.announce(now, 1, ip("2001:db8:1::b")).expect("announce");
     let ours = r.poll_transmit(now).expect("an unsolicited NA");
