@@ -118,6 +118,7 @@ impl Protocol for Arp {
     /// Answers a request (or probe) whose target is announced here, sent to the broadcast
     /// address or to this interface. A foreign packet claims its sender address (a probe, the
     /// address it probes: RFC 5227 §2.1.1, another host's probe is a conflict for ours).
+    #[inline]
     fn receive(rx: Incoming<'_>, announced: impl Fn(Ipv4Addr) -> bool) -> Received<Arp> {
         let Some(frame) = rx.parse(Arp::NAME, ArpFrameRepr::parse) else {
             return Received::Malformed;

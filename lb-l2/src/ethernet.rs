@@ -34,23 +34,28 @@ impl MacAddress {
     pub const ZERO: MacAddress = MacAddress([0; 6]);
 
     /// Builds an address from the first six bytes of `bytes`, `None` if there are fewer.
+    #[inline]
     pub fn from_bytes(bytes: &[u8]) -> Option<MacAddress> {
         let b: [u8; 6] = bytes.get(..6)?.try_into().ok()?;
         Some(MacAddress(b))
     }
     /// The six octets.
+    #[inline]
     pub const fn octets(&self) -> [u8; 6] {
         self.0
     }
     /// `ff:ff:ff:ff:ff:ff`.
+    #[inline]
     pub fn is_broadcast(&self) -> bool {
         *self == Self::BROADCAST
     }
     /// The group bit is set (broadcast included).
+    #[inline]
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 1 == 1
     }
     /// Neither multicast nor all zeros.
+    #[inline]
     pub fn is_unicast(&self) -> bool {
         !self.is_multicast() && *self != Self::ZERO
     }
@@ -70,6 +75,7 @@ impl fmt::Display for MacAddress {
 impl FromStr for MacAddress {
     type Err = Error;
     /// Parses `aa:bb:cc:dd:ee:ff` (or with `-` separators), hex digits in either case.
+    #[inline]
     fn from_str(s: &str) -> Result<Self> {
         let mut out = [0u8; 6];
         let mut parts = s.split([':', '-']);
@@ -108,6 +114,7 @@ pub enum EtherType {
 }
 
 impl From<u16> for EtherType {
+    #[inline]
     fn from(v: u16) -> Self {
         match v {
             0x0800 => EtherType::Ipv4,
@@ -120,6 +127,7 @@ impl From<u16> for EtherType {
 }
 
 impl From<EtherType> for u16 {
+    #[inline]
     fn from(v: EtherType) -> u16 {
         match v {
             EtherType::Ipv4 => 0x0800,
@@ -143,6 +151,7 @@ pub struct VlanTag {
 }
 
 impl VlanTag {
+    #[inline]
     fn from_tci(tci: u16) -> VlanTag {
         VlanTag {
             pcp: (tci >> 13) as u8,
@@ -150,6 +159,7 @@ impl VlanTag {
             vid: tci & 0x0fff,
         }
     }
+    #[inline]
     fn tci(&self) -> u16 {
         (u16::from(self.pcp & 0x7) << 13) | (u16::from(self.dei) << 12) | (self.vid & 0x0fff)
     }
@@ -168,6 +178,7 @@ mod field {
 
 /// Whether `ethertype` is a VLAN tag protocol identifier: 0x8100 (802.1Q), 0x88A8 (802.1ad)
 /// or 0x9100 (pre-standard QinQ).
+#[inline]
 pub const fn is_vlan_tpid(ethertype: u16) -> bool {
     matches!(ethertype, 0x8100 | 0x88a8 | 0x9100)
 }
@@ -184,6 +195,7 @@ crate::wire_view! {
 
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
     /// Checks the buffer holds the header, including the 802.1Q tag when the EtherType says so.
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let got = self.buffer.as_ref().len();
         need(got, HEADER_LEN)?;
@@ -193,30 +205,36 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         Ok(())
     }
     /// Destination address.
+    #[inline]
     pub fn dst_addr(&self) -> MacAddress {
         let d = self.buffer.as_ref();
         MacAddress([d[0], d[1], d[2], d[3], d[4], d[5]])
     }
     /// Source address.
+    #[inline]
     pub fn src_addr(&self) -> MacAddress {
         let d = &self.buffer.as_ref()[field::SOURCE];
         MacAddress([d[0], d[1], d[2], d[3], d[4], d[5]])
     }
     /// The outer EtherType (0x8100 for a tagged frame).
+    #[inline]
     pub fn ethertype(&self) -> EtherType {
         read_u16(self.buffer.as_ref(), field::ETHERTYPE).into()
     }
     /// Whether the outer EtherType is a VLAN tag protocol identifier (802.1Q 0x8100, 802.1ad
     /// 0x88A8, or the older QinQ 0x9100): the frame belongs to a VLAN, not to the untagged LAN.
+    #[inline]
     pub fn is_vlan_tagged(&self) -> bool {
         is_vlan_tpid(read_u16(self.buffer.as_ref(), field::ETHERTYPE))
     }
     /// The 802.1Q tag, if the frame carries one.
+    #[inline]
     pub fn vlan_tag(&self) -> Option<VlanTag> {
         (self.ethertype() == EtherType::Vlan)
             .then(|| VlanTag::from_tci(read_u16(self.buffer.as_ref(), field::TCI)))
     }
     /// The EtherType of the payload (the inner one for a tagged frame).
+    #[inline]
     pub fn payload_ethertype(&self) -> EtherType {
         if self.ethertype() == EtherType::Vlan {
             read_u16(self.buffer.as_ref(), field::INNER_ETHERTYPE).into()
@@ -225,6 +243,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         }
     }
     /// Header length: 14, or 18 with a tag.
+    #[inline]
     pub fn header_len(&self) -> usize {
         if self.ethertype() == EtherType::Vlan {
             TAGGED_HEADER_LEN
@@ -233,6 +252,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         }
     }
     /// The payload after the header (and tag).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len()..]
     }
@@ -240,24 +260,29 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> EthernetFrame<T> {
     /// Sets the destination address.
+    #[inline]
     pub fn set_dst_addr(&mut self, addr: MacAddress) {
         self.buffer.as_mut()[field::DESTINATION].copy_from_slice(&addr.0);
     }
     /// Sets the source address.
+    #[inline]
     pub fn set_src_addr(&mut self, addr: MacAddress) {
         self.buffer.as_mut()[field::SOURCE].copy_from_slice(&addr.0);
     }
     /// Sets the outer EtherType.
+    #[inline]
     pub fn set_ethertype(&mut self, t: EtherType) {
         self.buffer.as_mut()[field::ETHERTYPE].copy_from_slice(&u16::from(t).to_be_bytes());
     }
     /// Sets the tag and the inner EtherType (the outer one must be [`EtherType::Vlan`]).
+    #[inline]
     pub fn set_vlan(&mut self, tag: VlanTag, inner: EtherType) {
         let b = self.buffer.as_mut();
         b[field::TCI].copy_from_slice(&tag.tci().to_be_bytes());
         b[field::INNER_ETHERTYPE].copy_from_slice(&u16::from(inner).to_be_bytes());
     }
     /// The payload, mutably.
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let at = self.header_len();
         &mut self.buffer.as_mut()[at..]
@@ -295,6 +320,7 @@ pub struct EthernetRepr {
 
 impl EthernetRepr {
     /// An untagged header.
+    #[inline]
     pub const fn new(src_addr: MacAddress, dst_addr: MacAddress, ethertype: EtherType) -> Self {
         EthernetRepr {
             src_addr,
@@ -305,10 +331,12 @@ impl EthernetRepr {
     }
     /// The same header with the 802.1Q tag `vlan` (`None` for untagged). `EthernetRepr` is
     /// `non_exhaustive`, so other crates build a tagged header with `new(..).with_vlan(tag)`.
+    #[inline]
     pub const fn with_vlan(self, vlan: Option<VlanTag>) -> Self {
         EthernetRepr { vlan, ..self }
     }
     /// Reads a checked frame. A second (stacked) tag is [`Error::Unsupported`].
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(frame: &EthernetFrame<&T>) -> Result<EthernetRepr> {
         frame.check_len()?;
         let ethertype = frame.payload_ethertype();
@@ -335,6 +363,7 @@ impl EthernetRepr {
         Ok((repr, bytes.get(repr.buffer_len()..).unwrap_or_default()))
     }
     /// Header length: 14, or 18 with a tag.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         if self.vlan.is_some() {
             TAGGED_HEADER_LEN
@@ -343,6 +372,7 @@ impl EthernetRepr {
         }
     }
     /// Writes the header; the buffer must hold at least `buffer_len()` bytes.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut EthernetFrame<T>) -> Result<()> {
         room(frame.buffer.as_ref().len(), self.buffer_len())?;
         frame.set_dst_addr(self.dst_addr);

@@ -60,16 +60,7 @@ pub mod view;
 pub use error::{Error, Result};
 pub use ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
 
-/// A range of byte offsets of a fixed-size field.
-type Field = core::ops::Range<usize>;
-/// The offset at which a variable-length remainder starts.
-type Rest = core::ops::RangeFrom<usize>;
-
-/// Reads a big-endian `u16` at `range` (two bytes, checked by the caller's `check_len`).
-fn read_u16(data: &[u8], range: Field) -> u16 {
-    let b = &data[range];
-    u16::from_be_bytes([b[0], b[1]])
-}
+use view::{Field, Rest, read_u16};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

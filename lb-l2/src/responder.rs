@@ -899,7 +899,9 @@ impl<P: Protocol> Responder<P> {
             state.counters.requests_received += 1;
         }
         let mut probe_done = None;
+        // Probes are rare and requests are not: look only when one runs.
         if let Some(ip) = foreign.in_use
+            && !state.probes.is_empty()
             && state.probes.remove(&ip).is_some()
         {
             state.counters.conflicts_seen += 1;

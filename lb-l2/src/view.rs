@@ -6,6 +6,18 @@
 
 use crate::{Error, Result};
 
+/// A range of byte offsets of a fixed-size field.
+pub type Field = core::ops::Range<usize>;
+/// The offset at which a variable-length remainder starts.
+pub type Rest = core::ops::RangeFrom<usize>;
+
+/// Reads a big-endian `u16` at `range` (two bytes, checked by the caller's `check_len`).
+#[inline]
+pub fn read_u16(data: &[u8], range: Field) -> u16 {
+    let b = &data[range];
+    u16::from_be_bytes([b[0], b[1]])
+}
+
 /// `Ok` when a buffer of `got` bytes holds the `needed` ones, else [`Error::Truncated`].
 #[inline]
 pub const fn need(got: usize, needed: usize) -> Result<()> {
@@ -61,16 +73,19 @@ macro_rules! wire_view {
         impl<T: AsRef<[u8]>> $name<T> {
             /// Wraps a buffer without checking it; accessors may panic unless
             /// [`Self::check_len`] passes.
+            #[inline]
             pub const fn new_unchecked(buffer: T) -> $name<T> {
                 $name { buffer }
             }
             /// Wraps a buffer after [`Self::check_len`].
+            #[inline]
             pub fn new_checked(buffer: T) -> $crate::Result<$name<T>> {
                 let view = Self::new_unchecked(buffer);
                 view.check_len()?;
                 Ok(view)
             }
             /// The underlying buffer.
+            #[inline]
             pub fn into_inner(self) -> T {
                 self.buffer
             }

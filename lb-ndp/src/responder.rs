@@ -157,6 +157,7 @@ impl Protocol for Ndp {
     /// another host's DAD for it with an NA to all-nodes. An advertisement for an address, or
     /// another host's DAD solicitation for it, shows it in use; an advertisement claims its
     /// target, a solicitation its source.
+    #[inline]
     fn receive(rx: Incoming<'_>, announced: impl Fn(Ipv6Addr) -> bool) -> Received<Ndp> {
         let Incoming { ifindex, mac, .. } = rx;
         let Some(frame) = rx.parse("NS/NA", NdpFrameRepr::parse) else {

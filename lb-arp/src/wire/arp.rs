@@ -30,6 +30,7 @@ pub enum HardwareType {
 }
 
 impl From<u16> for HardwareType {
+    #[inline]
     fn from(v: u16) -> Self {
         if v == 1 {
             HardwareType::Ethernet
@@ -40,6 +41,7 @@ impl From<u16> for HardwareType {
 }
 
 impl From<HardwareType> for u16 {
+    #[inline]
     fn from(v: HardwareType) -> u16 {
         match v {
             HardwareType::Ethernet => 1,
@@ -60,6 +62,7 @@ pub enum ArpOperation {
 }
 
 impl From<u16> for ArpOperation {
+    #[inline]
     fn from(v: u16) -> Self {
         match v {
             1 => ArpOperation::Request,
@@ -70,6 +73,7 @@ impl From<u16> for ArpOperation {
 }
 
 impl From<ArpOperation> for u16 {
+    #[inline]
     fn from(v: ArpOperation) -> u16 {
         match v {
             ArpOperation::Request => 1,
@@ -89,18 +93,22 @@ mod field {
     pub const PLEN: usize = 5;
     pub const OPER: Field = 6..8;
 
+    #[inline]
     pub const fn SHA(hlen: u8, _plen: u8) -> Field {
         let start = OPER.end;
         start..(start + hlen as usize)
     }
+    #[inline]
     pub const fn SPA(hlen: u8, plen: u8) -> Field {
         let start = SHA(hlen, plen).end;
         start..(start + plen as usize)
     }
+    #[inline]
     pub const fn THA(hlen: u8, plen: u8) -> Field {
         let start = SPA(hlen, plen).end;
         start..(start + hlen as usize)
     }
+    #[inline]
     pub const fn TPA(hlen: u8, plen: u8) -> Field {
         let start = THA(hlen, plen).end;
         start..(start + plen as usize)
@@ -114,6 +122,7 @@ lb_l2::wire_view! {
 
 impl<T: AsRef<[u8]>> ArpPacket<T> {
     /// Checks the buffer holds the fixed header and the four addresses its lengths declare.
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let got = self.buffer.as_ref().len();
         need(got, field::OPER.end)?;
@@ -123,38 +132,47 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
         )
     }
     /// HTYPE.
+    #[inline]
     pub fn hardware_type(&self) -> HardwareType {
         read_u16(self.buffer.as_ref(), field::HTYPE).into()
     }
     /// PTYPE (an EtherType).
+    #[inline]
     pub fn protocol_type(&self) -> EtherType {
         read_u16(self.buffer.as_ref(), field::PTYPE).into()
     }
     /// HLEN.
+    #[inline]
     pub fn hardware_len(&self) -> u8 {
         self.buffer.as_ref()[field::HLEN]
     }
     /// PLEN.
+    #[inline]
     pub fn protocol_len(&self) -> u8 {
         self.buffer.as_ref()[field::PLEN]
     }
     /// OPER.
+    #[inline]
     pub fn operation(&self) -> ArpOperation {
         read_u16(self.buffer.as_ref(), field::OPER).into()
     }
     /// Sender hardware address (HLEN bytes).
+    #[inline]
     pub fn source_hardware_addr(&self) -> &[u8] {
         &self.buffer.as_ref()[field::SHA(self.hardware_len(), self.protocol_len())]
     }
     /// Sender protocol address (PLEN bytes).
+    #[inline]
     pub fn source_protocol_addr(&self) -> &[u8] {
         &self.buffer.as_ref()[field::SPA(self.hardware_len(), self.protocol_len())]
     }
     /// Target hardware address (HLEN bytes).
+    #[inline]
     pub fn target_hardware_addr(&self) -> &[u8] {
         &self.buffer.as_ref()[field::THA(self.hardware_len(), self.protocol_len())]
     }
     /// Target protocol address (PLEN bytes).
+    #[inline]
     pub fn target_protocol_addr(&self) -> &[u8] {
         &self.buffer.as_ref()[field::TPA(self.hardware_len(), self.protocol_len())]
     }
@@ -162,41 +180,50 @@ impl<T: AsRef<[u8]>> ArpPacket<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> ArpPacket<T> {
     /// Sets HTYPE.
+    #[inline]
     pub fn set_hardware_type(&mut self, v: HardwareType) {
         self.buffer.as_mut()[field::HTYPE].copy_from_slice(&u16::from(v).to_be_bytes());
     }
     /// Sets PTYPE.
+    #[inline]
     pub fn set_protocol_type(&mut self, v: EtherType) {
         self.buffer.as_mut()[field::PTYPE].copy_from_slice(&u16::from(v).to_be_bytes());
     }
     /// Sets HLEN.
+    #[inline]
     pub fn set_hardware_len(&mut self, v: u8) {
         self.buffer.as_mut()[field::HLEN] = v;
     }
     /// Sets PLEN.
+    #[inline]
     pub fn set_protocol_len(&mut self, v: u8) {
         self.buffer.as_mut()[field::PLEN] = v;
     }
     /// Sets OPER.
+    #[inline]
     pub fn set_operation(&mut self, v: ArpOperation) {
         self.buffer.as_mut()[field::OPER].copy_from_slice(&u16::from(v).to_be_bytes());
     }
     /// Sets the sender hardware address (`v` must be HLEN bytes).
+    #[inline]
     pub fn set_source_hardware_addr(&mut self, v: &[u8]) {
         let r = field::SHA(self.hardware_len(), self.protocol_len());
         self.buffer.as_mut()[r].copy_from_slice(v);
     }
     /// Sets the sender protocol address (`v` must be PLEN bytes).
+    #[inline]
     pub fn set_source_protocol_addr(&mut self, v: &[u8]) {
         let r = field::SPA(self.hardware_len(), self.protocol_len());
         self.buffer.as_mut()[r].copy_from_slice(v);
     }
     /// Sets the target hardware address (`v` must be HLEN bytes).
+    #[inline]
     pub fn set_target_hardware_addr(&mut self, v: &[u8]) {
         let r = field::THA(self.hardware_len(), self.protocol_len());
         self.buffer.as_mut()[r].copy_from_slice(v);
     }
     /// Sets the target protocol address (`v` must be PLEN bytes).
+    #[inline]
     pub fn set_target_protocol_addr(&mut self, v: &[u8]) {
         let r = field::TPA(self.hardware_len(), self.protocol_len());
         self.buffer.as_mut()[r].copy_from_slice(v);
@@ -239,12 +266,14 @@ pub struct ArpRepr {
 /// Length of an Ethernet/IPv4 ARP packet.
 pub const ETHERNET_IPV4_LEN: usize = field::TPA(6, 4).end;
 
+#[inline]
 fn ipv4(b: &[u8]) -> Ipv4Addr {
     Ipv4Addr::new(b[0], b[1], b[2], b[3])
 }
 
 impl ArpRepr {
     /// "Who has `target_ip`? Tell `sender_ip` at `sender_mac`" (THA zero, as RFC 826 leaves it).
+    #[inline]
     pub const fn request(sender_mac: MacAddress, sender_ip: Ipv4Addr, target_ip: Ipv4Addr) -> Self {
         ArpRepr {
             operation: ArpOperation::Request,
@@ -255,6 +284,7 @@ impl ArpRepr {
         }
     }
     /// The answer to `request` saying that its target address is at `mac`.
+    #[inline]
     pub const fn reply_to(request: &ArpRepr, mac: MacAddress) -> Self {
         ArpRepr {
             operation: ArpOperation::Reply,
@@ -265,10 +295,12 @@ impl ArpRepr {
         }
     }
     /// Gratuitous ARP, request form (RFC 5227 §2.3 announcement): SPA = TPA = `ip`, THA zero.
+    #[inline]
     pub const fn gratuitous_request(mac: MacAddress, ip: Ipv4Addr) -> Self {
         Self::request(mac, ip, ip)
     }
     /// Gratuitous ARP, reply form (RFC 5944 §4.6): SPA = TPA = `ip`, THA = `mac`.
+    #[inline]
     pub const fn gratuitous_reply(mac: MacAddress, ip: Ipv4Addr) -> Self {
         ArpRepr {
             operation: ArpOperation::Reply,
@@ -279,11 +311,13 @@ impl ArpRepr {
         }
     }
     /// RFC 5227 §2.1.1 probe: SPA 0.0.0.0, THA zero, TPA the address being probed.
+    #[inline]
     pub const fn probe(mac: MacAddress, ip: Ipv4Addr) -> Self {
         Self::request(mac, Ipv4Addr::UNSPECIFIED, ip)
     }
 
     /// Classifies the packet.
+    #[inline]
     pub fn kind(&self) -> ArpKind {
         let same = self.source_protocol_addr == self.target_protocol_addr;
         match self.operation {
@@ -298,6 +332,7 @@ impl ArpRepr {
 
     /// Reads a checked packet. Anything but Ethernet (6-byte) / IPv4 (4-byte) is
     /// [`Error::Unsupported`].
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &ArpPacket<&T>) -> Result<ArpRepr> {
         packet.check_len()?;
         if packet.hardware_type() != HardwareType::Ethernet || packet.hardware_len() != 6 {
@@ -317,11 +352,13 @@ impl ArpRepr {
     }
 
     /// 28 bytes.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         ETHERNET_IPV4_LEN
     }
 
     /// Writes the packet; the buffer must hold at least `buffer_len()` bytes.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut ArpPacket<T>) -> Result<()> {
         room(packet.buffer.as_ref().len(), ETHERNET_IPV4_LEN)?;
         packet.set_hardware_type(HardwareType::Ethernet);

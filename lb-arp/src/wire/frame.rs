@@ -17,6 +17,7 @@ pub struct ArpFrameRepr {
 impl ArpFrameRepr {
     /// Parses a frame; anything that is not (tagged or untagged) Ethernet/IPv4 ARP is an error.
     /// Trailing bytes (Ethernet padding to 60 bytes) are ignored.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<ArpFrameRepr> {
         let (ethernet, payload) = EthernetRepr::parse_carrying(bytes, EtherType::Arp)?;
         let arp = ArpRepr::parse(&ArpPacket::new_checked(payload)?)?;
@@ -24,11 +25,13 @@ impl ArpFrameRepr {
     }
 
     /// Header plus ARP packet: 42 bytes, 46 with a tag (no padding).
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         self.ethernet.buffer_len() + self.arp.buffer_len()
     }
 
     /// Writes the frame into the first `buffer_len()` bytes of `buf`; returns that length.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
         let payload = self.ethernet.emit_carrying(buf, EtherType::Arp, len)?;

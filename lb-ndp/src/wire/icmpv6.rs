@@ -27,6 +27,7 @@ pub enum Icmpv6Type {
 }
 
 impl From<u8> for Icmpv6Type {
+    #[inline]
     fn from(v: u8) -> Self {
         match v {
             135 => Icmpv6Type::NeighborSolicit,
@@ -37,6 +38,7 @@ impl From<u8> for Icmpv6Type {
 }
 
 impl From<Icmpv6Type> for u8 {
+    #[inline]
     fn from(v: Icmpv6Type) -> u8 {
         match v {
             Icmpv6Type::NeighborSolicit => 135,
@@ -65,6 +67,7 @@ pub const HEADER_LEN: usize = field::CHECKSUM.end;
 /// The Internet checksum of `message` (an ICMPv6 message) over the IPv6 pseudo-header for
 /// `src` → `dst`, with the message's own checksum field taken as zero. Write the result into the
 /// checksum field to send; a received message is valid when this equals the field.
+#[inline]
 pub fn checksum(src: Ipv6Addr, dst: Ipv6Addr, message: &[u8]) -> u16 {
     let mut sum: u64 = 0;
     let mut add = |bytes: &[u8]| {
@@ -99,6 +102,7 @@ lb_l2::wire_view! {
 impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
     /// Checks the buffer holds the 4-byte header, and the 24 bytes of an NS or NA (type, code,
     /// checksum, flags, target) when the type says so.
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let got = self.buffer.as_ref().len();
         need(got, HEADER_LEN)?;
@@ -110,37 +114,45 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
         }
     }
     /// Length of the underlying buffer.
+    #[inline]
     pub(super) fn buffer_len_of(&self) -> usize {
         self.buffer.as_ref().len()
     }
     /// Message type.
+    #[inline]
     pub fn msg_type(&self) -> Icmpv6Type {
         self.buffer.as_ref()[field::TYPE].into()
     }
     /// Code.
+    #[inline]
     pub fn code(&self) -> u8 {
         self.buffer.as_ref()[field::CODE]
     }
     /// The checksum field.
+    #[inline]
     pub fn checksum(&self) -> u16 {
         read_u16(self.buffer.as_ref(), field::CHECKSUM)
     }
     /// Whether the checksum field matches the message over the pseudo-header for `src` → `dst`.
+    #[inline]
     pub fn verify_checksum(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
         checksum(src, dst, self.buffer.as_ref()) == self.checksum()
     }
     /// NS/NA: the 32 bits after the checksum (NA flags; reserved in NS).
+    #[inline]
     pub fn ndisc_flags(&self) -> u32 {
         let b = &self.buffer.as_ref()[field::FLAGS];
         u32::from_be_bytes([b[0], b[1], b[2], b[3]])
     }
     /// NS/NA: the target address.
+    #[inline]
     pub fn target_addr(&self) -> Ipv6Addr {
         let mut a = [0u8; 16];
         a.copy_from_slice(&self.buffer.as_ref()[field::TARGET]);
         Ipv6Addr::from(a)
     }
     /// NS/NA: the options area.
+    #[inline]
     pub fn options(&self) -> &[u8] {
         &self.buffer.as_ref()[field::OPTIONS]
     }
@@ -148,31 +160,38 @@ impl<T: AsRef<[u8]>> Icmpv6Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Icmpv6Packet<T> {
     /// Sets the type.
+    #[inline]
     pub fn set_msg_type(&mut self, v: Icmpv6Type) {
         self.buffer.as_mut()[field::TYPE] = v.into();
     }
     /// Sets the code.
+    #[inline]
     pub fn set_code(&mut self, v: u8) {
         self.buffer.as_mut()[field::CODE] = v;
     }
     /// Sets the checksum field.
+    #[inline]
     pub fn set_checksum(&mut self, v: u16) {
         self.buffer.as_mut()[field::CHECKSUM].copy_from_slice(&v.to_be_bytes());
     }
     /// Computes and writes the checksum for `src` → `dst` (over the whole buffer).
+    #[inline]
     pub fn fill_checksum(&mut self, src: Ipv6Addr, dst: Ipv6Addr) {
         let c = checksum(src, dst, self.buffer.as_ref());
         self.set_checksum(c);
     }
     /// NS/NA: sets the flags word.
+    #[inline]
     pub fn set_ndisc_flags(&mut self, v: u32) {
         self.buffer.as_mut()[field::FLAGS].copy_from_slice(&v.to_be_bytes());
     }
     /// NS/NA: sets the target.
+    #[inline]
     pub fn set_target_addr(&mut self, v: Ipv6Addr) {
         self.buffer.as_mut()[field::TARGET].copy_from_slice(&v.octets());
     }
     /// NS/NA: the options area, mutably.
+    #[inline]
     pub fn options_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[field::OPTIONS]
     }

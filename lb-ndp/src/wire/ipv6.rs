@@ -37,6 +37,7 @@ mod field {
 /// Length of the fixed header.
 pub const HEADER_LEN: usize = field::DST_ADDR.end;
 
+#[inline]
 fn addr(b: &[u8]) -> Ipv6Addr {
     let mut a = [0u8; 16];
     a.copy_from_slice(b);
@@ -44,6 +45,7 @@ fn addr(b: &[u8]) -> Ipv6Addr {
 }
 
 /// The solicited-node multicast address of `ip` (RFC 4291 §2.7.1): `ff02::1:ffXX:XXXX`.
+#[inline]
 pub fn solicited_node(ip: Ipv6Addr) -> Ipv6Addr {
     let o = ip.octets();
     Ipv6Addr::new(
@@ -60,6 +62,7 @@ pub fn solicited_node(ip: Ipv6Addr) -> Ipv6Addr {
 
 /// The Ethernet multicast address of an IPv6 multicast address (RFC 2464 §7):
 /// `33:33` + its last four octets. For a solicited-node group: `33:33:ff:XX:XX:XX`.
+#[inline]
 pub fn solicited_node_mac(ip: Ipv6Addr) -> MacAddress {
     let o = solicited_node(ip).octets();
     MacAddress([0x33, 0x33, o[12], o[13], o[14], o[15]])
@@ -72,36 +75,44 @@ lb_l2::wire_view! {
 
 impl<T: AsRef<[u8]>> Ipv6Packet<T> {
     /// Checks the buffer holds the header and the payload length it declares.
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let got = self.buffer.as_ref().len();
         need(got, HEADER_LEN)?;
         need(got, HEADER_LEN + usize::from(self.payload_len()))
     }
     /// The version field (6 for IPv6).
+    #[inline]
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[0] >> 4
     }
     /// Payload length.
+    #[inline]
     pub fn payload_len(&self) -> u16 {
         read_u16(self.buffer.as_ref(), field::LENGTH)
     }
     /// Next header (58 for ICMPv6).
+    #[inline]
     pub fn next_header(&self) -> u8 {
         self.buffer.as_ref()[field::NXT_HDR]
     }
     /// Hop limit.
+    #[inline]
     pub fn hop_limit(&self) -> u8 {
         self.buffer.as_ref()[field::HOP_LIMIT]
     }
     /// Source address.
+    #[inline]
     pub fn src_addr(&self) -> Ipv6Addr {
         addr(&self.buffer.as_ref()[field::SRC_ADDR])
     }
     /// Destination address.
+    #[inline]
     pub fn dst_addr(&self) -> Ipv6Addr {
         addr(&self.buffer.as_ref()[field::DST_ADDR])
     }
     /// The payload, `payload_len` bytes (link-layer padding excluded).
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         let end = HEADER_LEN + usize::from(self.payload_len());
         &self.buffer.as_ref()[HEADER_LEN..end]
@@ -110,30 +121,37 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv6Packet<T> {
     /// Sets version 6, traffic class 0 and flow label 0.
+    #[inline]
     pub fn set_version_6(&mut self) {
         self.buffer.as_mut()[field::VER_TC_FLOW].copy_from_slice(&[0x60, 0, 0, 0]);
     }
     /// Sets the payload length.
+    #[inline]
     pub fn set_payload_len(&mut self, v: u16) {
         self.buffer.as_mut()[field::LENGTH].copy_from_slice(&v.to_be_bytes());
     }
     /// Sets the next header.
+    #[inline]
     pub fn set_next_header(&mut self, v: u8) {
         self.buffer.as_mut()[field::NXT_HDR] = v;
     }
     /// Sets the hop limit.
+    #[inline]
     pub fn set_hop_limit(&mut self, v: u8) {
         self.buffer.as_mut()[field::HOP_LIMIT] = v;
     }
     /// Sets the source address.
+    #[inline]
     pub fn set_src_addr(&mut self, v: Ipv6Addr) {
         self.buffer.as_mut()[field::SRC_ADDR].copy_from_slice(&v.octets());
     }
     /// Sets the destination address.
+    #[inline]
     pub fn set_dst_addr(&mut self, v: Ipv6Addr) {
         self.buffer.as_mut()[field::DST_ADDR].copy_from_slice(&v.octets());
     }
     /// The bytes after the fixed header, mutably (to the end of the buffer).
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[HEADER_LEN..]
     }
@@ -158,6 +176,7 @@ pub struct Ipv6Repr {
 impl Ipv6Repr {
     /// A header for an ICMPv6 payload of `payload_len` bytes with hop limit 255, as Neighbor
     /// Discovery requires.
+    #[inline]
     pub const fn icmpv6(src_addr: Ipv6Addr, dst_addr: Ipv6Addr, payload_len: u16) -> Self {
         Ipv6Repr {
             src_addr,
@@ -168,6 +187,7 @@ impl Ipv6Repr {
         }
     }
     /// Reads a checked packet; a version other than 6 is [`Error::Unsupported`].
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Ipv6Packet<&T>) -> Result<Ipv6Repr> {
         packet.check_len()?;
         if packet.version() != 6 {
@@ -182,10 +202,12 @@ impl Ipv6Repr {
         })
     }
     /// 40 bytes.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         HEADER_LEN
     }
     /// Writes the header; the buffer must hold at least `buffer_len()` bytes.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Ipv6Packet<T>) -> Result<()> {
         room(packet.buffer.as_ref().len(), HEADER_LEN)?;
         packet.set_version_6();

@@ -25,13 +25,4 @@ pub use lb_l2::ethernet;
 pub use lb_l2::ethernet::{EtherType, EthernetFrame, EthernetRepr, MacAddress, VlanTag};
 pub use ndisc::{NdiscRepr, NdpFrameRepr, NeighborFlags};
 
-/// A range of byte offsets of a fixed-size field.
-type Field = core::ops::Range<usize>;
-/// The offset at which a variable-length remainder starts.
-type Rest = core::ops::RangeFrom<usize>;
-
-/// Reads a big-endian `u16` at `range` (two bytes, checked by the caller's `check_len`).
-fn read_u16(data: &[u8], range: Field) -> u16 {
-    let b = &data[range];
-    u16::from_be_bytes([b[0], b[1]])
-}
+use lb_l2::view::{Field, Rest, read_u16};

@@ -47,6 +47,7 @@ pub struct NeighborFlags {
 }
 
 impl NeighborFlags {
+    #[inline]
     fn from_bits(v: u32) -> Self {
         NeighborFlags {
             router: v & FLAG_ROUTER != 0,
@@ -54,6 +55,7 @@ impl NeighborFlags {
             override_: v & FLAG_OVERRIDE != 0,
         }
     }
+    #[inline]
     fn bits(&self) -> u32 {
         (if self.router { FLAG_ROUTER } else { 0 })
             | (if self.solicited { FLAG_SOLICITED } else { 0 })
@@ -85,6 +87,7 @@ pub enum NdiscRepr {
 
 impl NdiscRepr {
     /// The target address.
+    #[inline]
     pub fn target_addr(&self) -> Ipv6Addr {
         match *self {
             NdiscRepr::NeighborSolicit { target_addr, .. }
@@ -92,6 +95,7 @@ impl NdiscRepr {
         }
     }
     /// The link-layer address option (source for NS, target for NA).
+    #[inline]
     pub fn lladdr(&self) -> Option<MacAddress> {
         match *self {
             NdiscRepr::NeighborSolicit { lladdr, .. }
@@ -103,6 +107,7 @@ impl NdiscRepr {
     /// of non-zero length and inside the message (RFC 4861 §7.1.1, §7.1.2). Unknown options are
     /// skipped by their length; a link-layer option for another link type is ignored. The
     /// checksum and the IPv6-level rules are checked by [`NdpFrameRepr::parse`].
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Icmpv6Packet<&T>) -> Result<NdiscRepr> {
         packet.check_len()?;
         let msg_type = packet.msg_type();
@@ -156,6 +161,7 @@ impl NdiscRepr {
     }
 
     /// 24 bytes, plus 8 with a link-layer address option.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         let lladdr = match self {
             NdiscRepr::NeighborSolicit { lladdr, .. }
@@ -166,6 +172,7 @@ impl NdiscRepr {
 
     /// Writes the message with a zero checksum (see [`Icmpv6Packet::fill_checksum`]); the
     /// buffer must hold at least `buffer_len()` bytes.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Icmpv6Packet<T>) -> Result<()> {
         room(packet.buffer_len_of(), self.buffer_len())?;
         let (ty, flags, opt) = match *self {
@@ -250,6 +257,7 @@ impl NdpFrameRepr {
     /// Parses and validates a frame. Errors say why it must be discarded: not IPv6 NS/NA
     /// ([`Error::Unsupported`]), broken lengths ([`Error::Truncated`]), a bad checksum
     /// ([`Error::Checksum`]) or a §7.1 rule ([`Error::Invalid`]).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<NdpFrameRepr> {
         let (ethernet, payload) = EthernetRepr::parse_carrying(bytes, EtherType::Ipv6)?;
         let ip = Ipv6Packet::new_checked(payload)?;
@@ -310,12 +318,14 @@ impl NdpFrameRepr {
     }
 
     /// Ethernet header + 40 + the message.
+    #[inline]
     pub const fn buffer_len(&self) -> usize {
         self.ethernet.buffer_len() + ipv6::HEADER_LEN + self.message.buffer_len()
     }
 
     /// Writes the frame (with its checksum) into the first `buffer_len()` bytes of `buf`;
     /// returns that length.
+    #[inline]
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
         let payload = self.ethernet.emit_carrying(buf, EtherType::Ipv6, len)?;
