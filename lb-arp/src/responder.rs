@@ -81,6 +81,7 @@ fn broadcast(mac: MacAddress, arp: ArpRepr) -> ArpFrameRepr {
 impl Protocol for Arp {
     type Addr = Ipv4Addr;
     type ClaimKind = ArpKind;
+    type Reply = ArpFrameRepr;
     type Hasher = rustc_hash::FxBuildHasher;
 
     const NAME: &'static str = "ARP";
@@ -118,13 +119,17 @@ impl Protocol for Arp {
     /// Answers a request (or probe) whose target is announced here, sent to the broadcast
     /// address or to this interface. A foreign packet claims its sender address (a probe, the
     /// address it probes: RFC 5227 §2.1.1, another host's probe is a conflict for ours).
+    fn transmit(ifindex: u32, reply: &ArpFrameRepr) -> Transmit {
+        transmit(ifindex, reply)
+    }
+
     #[inline]
     fn receive(rx: Incoming<'_>, announced: impl Fn(Ipv4Addr) -> bool) -> Received<Arp> {
         let Some(frame) = rx.parse(Arp::NAME, ArpFrameRepr::parse) else {
             return Received::Malformed;
         };
-        let Incoming { ifindex, mac, .. } = rx;
-        let arp = frame.arp;
+        let mac = rx.mac;
+        let arp = &frame.arp;
         if frame.ethernet.src_addr == mac || arp.source_hardware_addr == mac {
             return Received::Own;
         }
@@ -143,11 +148,10 @@ impl Protocol for Arp {
             let to_us = frame.ethernet.dst_addr.is_broadcast() || frame.ethernet.dst_addr == mac;
             if to_us && announced(tpa) {
                 tracing::debug!(ip = %tpa, to = %arp.source_hardware_addr, "reply");
-                let answer = ArpFrameRepr {
+                reply = Some(ArpFrameRepr {
                     ethernet: EthernetRepr::new(mac, arp.source_hardware_addr, EtherType::Arp),
-                    arp: ArpRepr::reply_to(&arp, mac),
-                };
-                reply = Some(transmit(ifindex, &answer));
+                    arp: ArpRepr::reply_to(arp, mac),
+                });
             } else {
                 tracing::trace!(ip = %tpa, "not ours");
             }

@@ -37,6 +37,9 @@ pub trait Protocol: Copy + fmt::Debug + Default + PartialEq + Eq + Send + Sync +
     type ClaimKind: Copy + fmt::Debug + PartialEq + Eq + Send + Sync + 'static;
     /// The hasher of the per-interface address maps.
     type Hasher: BuildHasher + Default + Clone + Send + Sync + 'static;
+    /// A reply to a received frame, as [`Protocol::receive`] decides it (its owned frame
+    /// representation); the core writes it with [`Protocol::transmit`] only when it is sent.
+    type Reply;
 
     /// The protocol's name, for logs ("ARP", "NDP").
     const NAME: &'static str;
@@ -57,6 +60,8 @@ pub trait Protocol: Copy + fmt::Debug + Default + PartialEq + Eq + Send + Sync +
     fn defence(ifindex: u32, mac: MacAddress, addr: Self::Addr) -> Transmit;
     /// One probe for `addr`.
     fn probe(ifindex: u32, mac: MacAddress, addr: Self::Addr) -> Transmit;
+    /// The frame `reply`, written for `ifindex`.
+    fn transmit(ifindex: u32, reply: &Self::Reply) -> Transmit;
     /// Reads a received frame. `announced` tells whether an address is announced on the
     /// interface it arrived on.
     fn receive(rx: Incoming<'_>, announced: impl Fn(Self::Addr) -> bool) -> Received<Self>;
@@ -109,7 +114,7 @@ pub struct Foreign<P: Protocol> {
     /// An address the sender claims as its own: a conflict if we announce it.
     pub claim: Option<(P::Addr, P::ClaimKind)>,
     /// The answer to send, if the frame asks us for an announced address.
-    pub reply: Option<Transmit>,
+    pub reply: Option<P::Reply>,
 }
 
 /// A network interface the responder works on.
@@ -924,7 +929,7 @@ impl<P: Protocol> Responder<P> {
         if let Some((ip, kind)) = claim {
             self.announced_claimed(now, ifindex, ip, foreign.mac, kind);
         }
-        foreign.reply
+        foreign.reply.map(|r| P::transmit(ifindex, &r))
     }
 }
 
