@@ -66,6 +66,7 @@ pub type GratuitousSchedule = lb_l2::responder::Schedule;
 /// Largest frame the responder emits: ARP with one 802.1Q tag.
 pub const MAX_FRAME_LEN: usize = 46;
 
+#[inline]
 fn transmit(ifindex: u32, frame: &ArpFrameRepr) -> Transmit {
     // The frame's length is 42 or 46 bytes, so emit cannot fail here.
     Transmit::emit(ifindex, |buf| frame.emit(buf))
@@ -119,6 +120,7 @@ impl Protocol for Arp {
     /// Answers a request (or probe) whose target is announced here, sent to the broadcast
     /// address or to this interface. A foreign packet claims its sender address (a probe, the
     /// address it probes: RFC 5227 §2.1.1, another host's probe is a conflict for ours).
+    #[inline]
     fn transmit(ifindex: u32, reply: &ArpFrameRepr) -> Transmit {
         transmit(ifindex, reply)
     }

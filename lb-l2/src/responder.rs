@@ -337,12 +337,14 @@ pub struct Transmit {
 impl Transmit {
     /// A frame for `ifindex` written by `emit`, which returns its length (an error, or a
     /// frame longer than [`MAX_FRAME_LEN`], leaves it empty).
+    #[inline]
     pub fn emit<E>(ifindex: u32, emit: impl FnOnce(&mut [u8]) -> Result<usize, E>) -> Transmit {
         let mut buf = [0u8; MAX_FRAME_LEN];
         let len = emit(&mut buf).unwrap_or(0).min(MAX_FRAME_LEN);
         Transmit { ifindex, buf, len }
     }
     /// The frame's bytes.
+    #[inline]
     pub fn bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }

@@ -82,6 +82,7 @@ pub type Event = lb_l2::responder::Event<Ipv6Addr, Claim>;
 /// [`lb_l2::responder::Schedule`]).
 pub type AdvertSchedule = lb_l2::responder::Schedule;
 
+#[inline]
 fn transmit(ifindex: u32, frame: &NdpFrameRepr) -> Transmit {
     // Every frame built here fits MAX_FRAME_LEN, so emit cannot fail.
     Transmit::emit(ifindex, |buf| frame.emit(buf))
@@ -158,6 +159,7 @@ impl Protocol for Ndp {
     /// another host's DAD for it with an NA to all-nodes. An advertisement for an address, or
     /// another host's DAD solicitation for it, shows it in use; an advertisement claims its
     /// target, a solicitation its source.
+    #[inline]
     fn transmit(ifindex: u32, reply: &NdpFrameRepr) -> Transmit {
         transmit(ifindex, reply)
     }
