@@ -97,9 +97,9 @@ fn start_node(lab: &Lab, bfd: bool) -> Node {
                 tokio::spawn(async move {
                     while let Ok(e) = events.recv().await {
                         if e.to == BfdState::Up {
-                            let _ = s.hold_down(e.peer, false);
+                            let _ = s.release(e.peer);
                         } else if e.from == BfdState::Up {
-                            let _ = s.hold_down(e.peer, true);
+                            let _ = s.hold_down(e.peer);
                         }
                     }
                 });

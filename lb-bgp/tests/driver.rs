@@ -172,7 +172,7 @@ async fn hold_down_and_release() {
     .await
     .unwrap()
     .unwrap();
-    b.hold_down(a_ip, true).unwrap();
+    b.hold_down(a_ip).unwrap();
     let s = tokio::time::timeout(
         Duration::from_secs(10),
         w.wait_for(|s| s.state != State::Established),
@@ -189,7 +189,7 @@ async fn hold_down_and_release() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(b.stats(a_ip).unwrap().state, State::Idle);
     assert_ne!(a.stats(b_ip).unwrap().state, State::Established);
-    b.hold_down(a_ip, false).unwrap();
+    b.release(a_ip).unwrap();
     wait_state(&a, b_ip, State::Established).await;
     let mut w = a.watch_stats(b_ip).unwrap();
     tokio::time::timeout(

@@ -51,13 +51,13 @@ fn couple(bfd: &lb_bfd::driver::Bfd, speaker: Speaker) {
         loop {
             match events.recv().await {
                 Ok(e) => {
-                    let held = match (e.from, e.to) {
-                        (State::Up, to) if to != State::Up => true,
-                        (_, State::Up) => false,
+                    let done = match (e.from, e.to) {
+                        (State::Up, to) if to != State::Up => speaker.hold_down(e.peer),
+                        (_, State::Up) => speaker.release(e.peer),
                         _ => continue,
                     };
                     tracing::info!(peer = %e.peer, from = ?e.from, to = ?e.to, diagnostic = ?e.diagnostic, "bfd");
-                    if let Err(err) = speaker.hold_down(e.peer, held) {
+                    if let Err(err) = done {
                         tracing::debug!(peer = %e.peer, error = %err, "bfd: no BGP session");
                     }
                 }

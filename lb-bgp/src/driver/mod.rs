@@ -155,7 +155,8 @@ enum Cmd {
     CancelDrain,
     Start,
     Stop(String),
-    HoldDown(bool),
+    HoldDown,
+    Release,
     Shutdown {
         message: String,
         done: oneshot::Sender<()>,
@@ -374,13 +375,18 @@ impl Speaker {
         self.send(peer, Cmd::Start)
     }
 
-    /// Holds `peer`'s session down (`true`) or releases it (`false`): the coupling to BFD.
-    /// Held down, an Established session ends with NOTIFICATION Cease / BFD Down (RFC 9384)
+    /// Holds `peer`'s session down: the coupling to BFD, called when the peer's BFD session
+    /// leaves Up. An Established session ends with NOTIFICATION Cease / BFD Down (RFC 9384)
     /// and its routes with it; it stays Idle, neither connecting nor accepting, until
-    /// released, when it reconnects. A ManualStop ([`Speaker::stop`]) is independent of it.
-    /// Call with `true` when the peer's BFD session leaves Up and `false` when it is Up again.
-    pub fn hold_down(&self, peer: IpAddr, held: bool) -> Result<(), Error> {
-        self.send(peer, Cmd::HoldDown(held))
+    /// [`Speaker::release`]. A ManualStop ([`Speaker::stop`]) is independent of it.
+    pub fn hold_down(&self, peer: IpAddr) -> Result<(), Error> {
+        self.send(peer, Cmd::HoldDown)
+    }
+
+    /// Releases a session held down by [`Speaker::hold_down`] (the peer's BFD session is Up
+    /// again): it reconnects, unless stopped with [`Speaker::stop`].
+    pub fn release(&self, peer: IpAddr) -> Result<(), Error> {
+        self.send(peer, Cmd::Release)
     }
 
     /// A snapshot of `peer`'s counters and state.
@@ -645,8 +651,8 @@ impl PeerTask {
             Cmd::Drain(delay) => self.session.drain(now, delay),
             Cmd::CancelDrain => self.session.cancel_drain(now),
             Cmd::Start => self.session.start(now),
-            Cmd::HoldDown(true) => self.session.hold_down(now),
-            Cmd::HoldDown(false) => self.session.release(now),
+            Cmd::HoldDown => self.session.hold_down(now),
+            Cmd::Release => self.session.release(now),
             Cmd::Stop(message) => self.session.stop(now, &message),
             Cmd::Shutdown { message, done } => {
                 self.session.stop(now, &message);
