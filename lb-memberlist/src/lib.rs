@@ -69,7 +69,7 @@ pub mod wire;
 pub use broadcast::BroadcastQueue;
 pub use config::{Awareness, Config};
 pub use error::{Error, IoError};
-pub use member::{Member, State, Transition};
+pub use member::{Member, State, Subject, Transition};
 pub use members::Members;
 pub use node::{Event, Node, NodeConfig, Output, StreamId};
 pub use packet::PacketCodec;

@@ -91,6 +91,24 @@ pub struct Member {
     pub state: State,
 }
 
+/// Whom a message applied to a [`Member`] is about, as the membership table knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// Another node.
+    Peer,
+    /// The local node: an accusation is refuted.
+    Local,
+    /// The local node while it leaves on purpose: its own dead message (the leave) is taken,
+    /// not refuted.
+    LocalLeaving,
+}
+
+impl Subject {
+    fn is_local(self) -> bool {
+        self != Subject::Peer
+    }
+}
+
 impl Member {
     /// A member first learned of through an alive message.
     pub fn from_alive(a: &Alive) -> Self {
@@ -145,13 +163,13 @@ impl Member {
         }
     }
 
-    /// Applies an alive message about this member. `local` says this member is us.
+    /// Applies an alive message about this member (`about`: whether it is us).
     ///
     /// A remote member takes only a strictly newer incarnation, which revives it whatever its
     /// state. About ourselves, an older incarnation is ignored, our own announcement echoed back
     /// is ignored, and anything else (someone announcing us with other data) is refuted.
-    pub fn apply_alive(&mut self, a: &Alive, local: bool) -> Transition {
-        if local {
+    pub fn apply_alive(&mut self, a: &Alive, about: Subject) -> Transition {
+        if about.is_local() {
             if a.incarnation < self.incarnation
                 || (a.incarnation == self.incarnation && a.meta == self.meta && a.vsn == self.vsn)
             {
@@ -170,11 +188,12 @@ impl Member {
         self.set(State::Alive)
     }
 
-    /// Applies a suspect message about this member. `local` says this member is us.
+    /// Applies a suspect message about this member (`about`: whether it is us).
     ///
     /// Older incarnations are ignored; a suspected member collects confirmations; dead or left
     /// members cannot be suspected; we refute suspicion of ourselves.
-    pub fn apply_suspect(&mut self, s: &Suspect, local: bool) -> Transition {
+    pub fn apply_suspect(&mut self, s: &Suspect, about: Subject) -> Transition {
+        let local = about.is_local();
         if s.incarnation < self.incarnation {
             return Transition::Ignored;
         }
@@ -189,16 +208,16 @@ impl Member {
         }
     }
 
-    /// Applies a dead message about this member. `local` says this member is us, `leaving`
-    /// that we are leaving on purpose (so our own dead message is not refuted).
+    /// Applies a dead message about this member (`about`: whether it is us, and whether we are
+    /// leaving on purpose, when our own dead message is not refuted).
     ///
     /// Older incarnations and members already dead or left are ignored. A dead message from the
     /// member itself is a leave.
-    pub fn apply_dead(&mut self, d: &Dead, local: bool, leaving: bool) -> Transition {
+    pub fn apply_dead(&mut self, d: &Dead, about: Subject) -> Transition {
         if d.incarnation < self.incarnation || matches!(self.state, State::Dead | State::Left) {
             return Transition::Ignored;
         }
-        if local && !leaving {
+        if about == Subject::Local {
             return self.refute(d.incarnation);
         }
         self.incarnation = d.incarnation;
@@ -244,46 +263,52 @@ mod tests {
     #[test]
     fn remote_lifecycle() {
         let mut m = Member::from_alive(&alive(1));
-        assert_eq!(m.apply_alive(&alive(1), false), Transition::Ignored);
-        assert_eq!(m.apply_suspect(&suspect(0), false), Transition::Ignored);
+        assert_eq!(m.apply_alive(&alive(1), Subject::Peer), Transition::Ignored);
         assert_eq!(
-            m.apply_suspect(&suspect(1), false),
+            m.apply_suspect(&suspect(0), Subject::Peer),
+            Transition::Ignored
+        );
+        assert_eq!(
+            m.apply_suspect(&suspect(1), Subject::Peer),
             Transition::Changed {
                 from: State::Alive,
                 to: State::Suspect
             }
         );
         assert_eq!(
-            m.apply_suspect(&suspect(1), false),
+            m.apply_suspect(&suspect(1), Subject::Peer),
             Transition::Confirmation
         );
         // The suspected node refuted with a higher incarnation.
         assert_eq!(
-            m.apply_alive(&alive(2), false),
+            m.apply_alive(&alive(2), Subject::Peer),
             Transition::Changed {
                 from: State::Suspect,
                 to: State::Alive
             }
         );
         assert_eq!(
-            m.apply_dead(&dead(1, "c"), false, false),
+            m.apply_dead(&dead(1, "c"), Subject::Peer),
             Transition::Ignored
         );
         assert_eq!(
-            m.apply_dead(&dead(2, "c"), false, false),
+            m.apply_dead(&dead(2, "c"), Subject::Peer),
             Transition::Changed {
                 from: State::Alive,
                 to: State::Dead
             }
         );
-        assert_eq!(m.apply_suspect(&suspect(9), false), Transition::Ignored);
         assert_eq!(
-            m.apply_dead(&dead(9, "b"), false, false),
+            m.apply_suspect(&suspect(9), Subject::Peer),
+            Transition::Ignored
+        );
+        assert_eq!(
+            m.apply_dead(&dead(9, "b"), Subject::Peer),
             Transition::Ignored
         );
         // Rejoin with a newer incarnation.
         assert_eq!(
-            m.apply_alive(&alive(3), false),
+            m.apply_alive(&alive(3), Subject::Peer),
             Transition::Changed {
                 from: State::Dead,
                 to: State::Alive
@@ -295,7 +320,7 @@ mod tests {
     fn leave_is_dead_from_itself() {
         let mut m = Member::from_alive(&alive(4));
         assert_eq!(
-            m.apply_dead(&dead(4, "b"), false, false),
+            m.apply_dead(&dead(4, "b"), Subject::Peer),
             Transition::Changed {
                 from: State::Alive,
                 to: State::Left
@@ -309,7 +334,7 @@ mod tests {
         let mut m = Member::from_alive(&alive(1));
         let mut a = alive(2);
         a.meta = b"new".to_vec();
-        assert_eq!(m.apply_alive(&a, false), Transition::Updated);
+        assert_eq!(m.apply_alive(&a, Subject::Peer), Transition::Updated);
         assert_eq!(m.meta, b"new");
         assert_eq!(m.to_alive(), a);
     }
@@ -318,15 +343,21 @@ mod tests {
     fn the_local_node_refutes() {
         let mut me = Member::from_alive(&alive(5));
         // Our own announcement echoed back.
-        assert_eq!(me.apply_alive(&alive(5), true), Transition::Ignored);
-        assert_eq!(me.apply_alive(&alive(4), true), Transition::Ignored);
         assert_eq!(
-            me.apply_suspect(&suspect(5), true),
+            me.apply_alive(&alive(5), Subject::Local),
+            Transition::Ignored
+        );
+        assert_eq!(
+            me.apply_alive(&alive(4), Subject::Local),
+            Transition::Ignored
+        );
+        assert_eq!(
+            me.apply_suspect(&suspect(5), Subject::Local),
             Transition::Refute { incarnation: 6 }
         );
         // Accused at an incarnation above ours: jump past it.
         assert_eq!(
-            me.apply_dead(&dead(9, "c"), true, false),
+            me.apply_dead(&dead(9, "c"), Subject::Local),
             Transition::Refute { incarnation: 10 }
         );
         assert_eq!(me.state, State::Alive);
@@ -334,12 +365,12 @@ mod tests {
         let mut other = alive(10);
         other.meta = b"impostor".to_vec();
         assert_eq!(
-            me.apply_alive(&other, true),
+            me.apply_alive(&other, Subject::Local),
             Transition::Refute { incarnation: 11 }
         );
         // A leave we asked for is not refuted.
         assert_eq!(
-            me.apply_dead(&dead(11, "b"), true, true),
+            me.apply_dead(&dead(11, "b"), Subject::LocalLeaving),
             Transition::Changed {
                 from: State::Alive,
                 to: State::Left

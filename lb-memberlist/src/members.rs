@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::member::{Member, State, Transition};
+use crate::member::{Member, State, Subject, Transition};
 use crate::wire::{Alive, Dead, Message, NodeState, PushNodeState, Suspect};
 
 /// Every known member by name, ordered by name so that iteration is deterministic.
@@ -12,6 +12,8 @@ use crate::wire::{Alive, Dead, Message, NodeState, PushNodeState, Suspect};
 pub struct Members {
     local: String,
     members: BTreeMap<String, Member>,
+    /// The local node is leaving on purpose ([`Members::set_leaving`]).
+    leaving: bool,
 }
 
 impl Members {
@@ -21,6 +23,22 @@ impl Members {
         Self {
             local: name.clone(),
             members: BTreeMap::from([(name, local)]),
+            leaving: false,
+        }
+    }
+
+    /// The local node is leaving on purpose: from now on its own dead message (the leave) is
+    /// taken, not refuted.
+    pub fn set_leaving(&mut self) {
+        self.leaving = true;
+    }
+
+    /// Whom a message about `node` is about.
+    fn subject(&self, node: &str, leaving: bool) -> Subject {
+        match (node == self.local, leaving) {
+            (false, _) => Subject::Peer,
+            (true, false) => Subject::Local,
+            (true, true) => Subject::LocalLeaving,
         }
     }
 
@@ -51,8 +69,9 @@ impl Members {
 
     /// Applies an alive message. An unknown member joins.
     pub fn apply_alive(&mut self, a: &Alive) -> Transition {
+        let about = self.subject(&a.node, self.leaving);
         match self.members.get_mut(&a.node) {
-            Some(m) => m.apply_alive(a, a.node == self.local),
+            Some(m) => m.apply_alive(a, about),
             None => {
                 self.members.insert(a.node.clone(), Member::from_alive(a));
                 Transition::Joined
@@ -62,27 +81,32 @@ impl Members {
 
     /// Applies a suspect message; members we do not know are ignored.
     pub fn apply_suspect(&mut self, s: &Suspect) -> Transition {
-        let local = s.node == self.local;
+        let about = self.subject(&s.node, self.leaving);
         self.members
             .get_mut(&s.node)
-            .map_or(Transition::Ignored, |m| m.apply_suspect(s, local))
+            .map_or(Transition::Ignored, |m| m.apply_suspect(s, about))
     }
 
-    /// Applies a dead message; `leaving` says the local node is leaving on purpose.
-    pub fn apply_dead(&mut self, d: &Dead, leaving: bool) -> Transition {
-        let local = d.node == self.local;
+    /// Applies a dead message; one about the local node is refuted unless it is leaving
+    /// ([`Members::set_leaving`]).
+    pub fn apply_dead(&mut self, d: &Dead) -> Transition {
+        self.dead(d, self.leaving)
+    }
+
+    fn dead(&mut self, d: &Dead, leaving: bool) -> Transition {
+        let about = self.subject(&d.node, leaving);
         self.members
             .get_mut(&d.node)
-            .map_or(Transition::Ignored, |m| m.apply_dead(d, local, leaving))
+            .map_or(Transition::Ignored, |m| m.apply_dead(d, about))
     }
 
     /// Applies a membership message (alive, suspect or dead); others are not about membership
     /// and are ignored. Returns the member's name with what happened.
-    pub fn apply(&mut self, msg: &Message, leaving: bool) -> Option<(String, Transition)> {
+    pub fn apply(&mut self, msg: &Message) -> Option<(String, Transition)> {
         match msg {
             Message::Alive(a) => Some((a.node.clone(), self.apply_alive(a))),
             Message::Suspect(s) => Some((s.node.clone(), self.apply_suspect(s))),
-            Message::Dead(d) => Some((d.node.clone(), self.apply_dead(d, leaving))),
+            Message::Dead(d) => Some((d.node.clone(), self.apply_dead(d))),
             _ => None,
         }
     }
@@ -95,7 +119,9 @@ impl Members {
         for n in remote {
             let t = match n.state {
                 NodeState::Alive => self.apply_alive(&n.alive()),
-                NodeState::Left => self.apply_dead(
+                // Our own "left" in a remote state is refuted even while we leave: the leave
+                // state is not consulted here (Go's deadNode would consult it).
+                NodeState::Left => self.dead(
                     &Dead {
                         from: n.name.clone(),
                         incarnation: n.incarnation,
@@ -179,7 +205,7 @@ mod tests {
             node: "b".into(),
         };
         assert_eq!(
-            t.apply(&Message::Suspect(s), false),
+            t.apply(&Message::Suspect(s)),
             Some((
                 "b".into(),
                 Transition::Changed {
@@ -202,8 +228,8 @@ mod tests {
             incarnation: 9,
             node: "z".into(),
         };
-        assert_eq!(t.apply_dead(&ghost, false), Transition::Ignored);
-        assert_eq!(t.apply(&Message::User(vec![1]), false), None);
+        assert_eq!(t.apply_dead(&ghost), Transition::Ignored);
+        assert_eq!(t.apply(&Message::User(vec![1])), None);
         assert_eq!((t.count(State::Alive), t.count(State::Suspect)), (2, 1));
     }
 

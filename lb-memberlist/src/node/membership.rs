@@ -80,7 +80,7 @@ impl Node {
 
     pub(super) fn apply_dead(&mut self, now: Instant, d: &Dead) {
         self.stale_accusation(now, &d.node, d.incarnation);
-        match self.members.apply_dead(d, self.leaving) {
+        match self.members.apply_dead(d) {
             Transition::Changed { to, .. } => {
                 self.suspicions.remove(&d.node);
                 self.dead_since.insert(d.node.clone(), now);

@@ -379,6 +379,7 @@ impl Node {
             return;
         }
         self.leaving = true;
+        self.members.set_leaving();
         self.probe = None;
         let me = self.local().clone();
         let d = Dead {
