@@ -33,6 +33,11 @@ impl Members {
         self.leaving = true;
     }
 
+    /// Whether [`Members::set_leaving`] was called.
+    pub fn is_leaving(&self) -> bool {
+        self.leaving
+    }
+
     /// Whom a message about `node` is about.
     fn subject(&self, node: &str, leaving: bool) -> Subject {
         match (node == self.local, leaving) {

@@ -46,7 +46,8 @@ impl Node {
     /// re-queue the alive message (which replaces any queued one, so this costs little) to
     /// keep a lone member that missed the refutation from declaring us dead.
     pub(super) fn stale_accusation(&mut self, now: Instant, node: &str, incarnation: u32) {
-        if node == self.name && !self.leaving && incarnation < self.local().incarnation {
+        if node == self.name && !self.members.is_leaving() && incarnation < self.local().incarnation
+        {
             let a = self.local().to_alive();
             self.broadcast(now, Message::Alive(a));
         }

@@ -274,7 +274,6 @@ pub struct Node {
     gossip_epoch: Instant,
     next_gossip: Option<Instant>,
     next_push_pull: Instant,
-    leaving: bool,
     outputs: VecDeque<Output>,
     events: VecDeque<Event>,
     stats: Stats,
@@ -346,7 +345,6 @@ impl Node {
             gossip_epoch,
             next_gossip: None,
             next_push_pull,
-            leaving: false,
             outputs: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -375,10 +373,9 @@ impl Node {
     /// exchanges, and keeps gossiping until the announcement has been retransmitted
     /// ([`Node::leave_complete`]). The driver then stops the node.
     pub fn leave(&mut self, now: Instant) {
-        if self.leaving {
+        if self.members.is_leaving() {
             return;
         }
-        self.leaving = true;
         self.members.set_leaving();
         self.probe = None;
         let me = self.local().clone();
@@ -392,13 +389,13 @@ impl Node {
 
     /// Whether [`Node::leave`] was called.
     pub fn is_leaving(&self) -> bool {
-        self.leaving
+        self.members.is_leaving()
     }
 
     /// Whether the leave announcement has been sent as often as the retransmit limit asks
     /// (or there is nobody to tell): the driver may stop now.
     pub fn leave_complete(&self) -> bool {
-        self.leaving
+        self.members.is_leaving()
             && (!self.broadcasts.contains(&self.name)
                 || !self
                     .members
@@ -527,7 +524,7 @@ impl Node {
         // The probe in progress.
         self.probe_phases(now);
         // The next probe.
-        if !self.leaving && self.probe.is_none() && self.next_probe <= now {
+        if !self.members.is_leaving() && self.probe.is_none() && self.next_probe <= now {
             self.next_probe = now + self.config.probe_interval;
             self.start_probe(now);
             self.probe_phases(now);
@@ -544,7 +541,7 @@ impl Node {
         if self.next_push_pull <= now {
             let n = self.members.len();
             self.next_push_pull = now + push_pull_scale(self.config.push_pull_interval, n);
-            if !self.leaving {
+            if !self.members.is_leaving() {
                 self.periodic_push_pull(now);
             }
         }
@@ -563,7 +560,7 @@ impl Node {
     /// When [`Node::handle_timeout`] is next to be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut t = self.next_push_pull;
-        if !self.leaving {
+        if !self.members.is_leaving() {
             t = t.min(match &self.probe {
                 Some(p) if !p.indirect_sent => p.direct_deadline,
                 Some(p) => p.deadline,
