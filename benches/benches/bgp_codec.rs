@@ -33,9 +33,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use lb_bgp::wire::nlri::MalformedPrefix;
 use lb_bgp::wire::{
     Afi, AsPath, Attribute, AttributeData, AttributeValue, Community, Context, LargeCommunity,
-    MessageRef, MpNextHop, MpReach, Nlri, Origin, Safi, SegmentType, Update, frame,
+    MessageRef, MpNextHop, MpReach, Nlri, Origin, Safi, SegmentType, Update, UpdateMessage, frame,
 };
 
 const MESSAGES: u32 = 10_000;
@@ -323,15 +324,16 @@ fn fold(acc: u64, p: &Nlri) -> u64 {
 }
 
 /// Counts lb-bgp's prefixes, folding every address and length into a checksum that goes to
-/// `black_box`, so each prefix is decoded without forcing the struct through memory.
-fn consume(it: impl Iterator<Item = Nlri>) -> usize {
+/// `black_box`, so each prefix is decoded without forcing the struct through memory; `None` at a
+/// malformed field (lb-bgp checks each prefix as it reads it).
+fn consume_checked(it: impl Iterator<Item = Result<Nlri, MalformedPrefix>>) -> Option<usize> {
     let (mut n, mut acc) = (0, 0u64);
     for p in it {
-        acc = fold(acc, &p);
+        acc = fold(acc, &p.ok()?);
         n += 1;
     }
     black_box(acc);
-    n
+    Some(n)
 }
 
 // ---------------------------------------------------------------- the plain walker
@@ -465,35 +467,41 @@ fn lb_bgp(buf: &[u8]) -> usize {
         let Ok(MessageRef::Update(u)) = MessageRef::parse(m, &ctx) else {
             panic!("lb-bgp")
         };
-        n += consume(u.withdrawn_routes());
-        n += consume(u.nlri());
-        for a in u.attributes() {
-            match a.value() {
-                AttributeValue::AsPath(p) => {
-                    black_box(
-                        p.segments()
-                            .flat_map(|s| s.asns())
-                            .fold(0u32, u32::wrapping_add),
-                    );
-                }
-                AttributeValue::Communities(c) => {
-                    black_box(c.map(|c| c.0).sum::<u32>());
-                }
-                AttributeValue::LargeCommunities(c) => {
-                    black_box(c.map(|c| c.global_admin).sum::<u32>());
-                }
-                AttributeValue::MpReach(r) => {
-                    black_box(r.next_hop());
-                    n += consume(r.nlri());
-                }
-                AttributeValue::MpUnreach(r) => n += consume(r.withdrawn()),
-                v => {
-                    black_box(v);
-                }
+        n += lb_bgp_update(&u).expect("lb-bgp");
+    }
+    n
+}
+
+/// One parsed UPDATE: the number of prefixes in it, `None` if a prefix field is malformed (found
+/// as it is read, as the walker finds it).
+fn lb_bgp_update(u: &UpdateMessage<'_>) -> Option<usize> {
+    let mut n = consume_checked(u.withdrawn_routes())? + consume_checked(u.nlri())?;
+    for a in u.attributes() {
+        match a.value() {
+            AttributeValue::AsPath(p) => {
+                black_box(
+                    p.segments()
+                        .flat_map(|s| s.asns())
+                        .fold(0u32, u32::wrapping_add),
+                );
+            }
+            AttributeValue::Communities(c) => {
+                black_box(c.map(|c| c.0).sum::<u32>());
+            }
+            AttributeValue::LargeCommunities(c) => {
+                black_box(c.map(|c| c.global_admin).sum::<u32>());
+            }
+            AttributeValue::MpReach(r) => {
+                black_box(r.next_hop());
+                n += consume_checked(r.nlri())?;
+            }
+            AttributeValue::MpUnreach(r) => n += consume_checked(r.withdrawn())?,
+            v => {
+                black_box(v);
             }
         }
     }
-    n
+    Some(n)
 }
 
 fn zettabgp_params() -> zettabgp::prelude::BgpSessionParams {
@@ -708,7 +716,7 @@ fn encoders(updates: &'static [Update], buf: &'static [u8], bytes: &'static Byte
                 let Ok(MessageRef::Update(u)) = MessageRef::parse(m, &ctx) else {
                     panic!("lb-bgp")
                 };
-                Update::from(&u)
+                Update::try_from(&u).expect("lb-bgp")
             })
             .collect::<Vec<_>>()
             .into_boxed_slice(),
@@ -750,6 +758,44 @@ fn encoders(updates: &'static [Update], buf: &'static [u8], bytes: &'static Byte
     v
 }
 
+/// Checks that lb-bgp's prefix iterators give the prefixes a naive reading of the same octets
+/// gives, value for value (the timed rows only count them).
+fn same_prefixes(buf: &[u8]) {
+    fn naive(mut d: &[u8], v6: bool) -> Vec<Nlri> {
+        let mut out = Vec::new();
+        while let Some((&bits, rest)) = d.split_first() {
+            let n = usize::from(bits).div_ceil(8);
+            let mut o = [0u8; 16];
+            o[..n].copy_from_slice(&rest[..n]);
+            let prefix = if v6 {
+                IpNet::V6(Ipv6Net::new(std::net::Ipv6Addr::from(o), bits).unwrap())
+            } else {
+                let a = std::net::Ipv4Addr::new(o[0], o[1], o[2], o[3]);
+                IpNet::V4(Ipv4Net::new(a, bits).unwrap())
+            };
+            out.push(Nlri::new(prefix));
+            d = &rest[n..];
+        }
+        out
+    }
+    fn check(p: lb_bgp::wire::Prefixes<'_>) {
+        let want = naive(p.as_bytes(), p.is_ipv6());
+        let got: Vec<Nlri> = p.collect::<Result<_, _>>().unwrap();
+        assert_eq!(got, want, "lb-bgp decodes the prefixes that were encoded");
+    }
+    let ctx = Context::four_octet();
+    for m in split(buf) {
+        let Ok(MessageRef::Update(v)) = MessageRef::parse(m, &ctx) else {
+            panic!("lb-bgp")
+        };
+        check(v.withdrawn_routes());
+        check(v.nlri());
+        if let Some(r) = v.mp_reach() {
+            check(r.nlri());
+        }
+    }
+}
+
 /// Checks that an encoder wrote the workload's messages: the same octets, or messages that
 /// lb-bgp decodes to the same UPDATEs once the Extended Length flag and the order of
 /// communities are ignored (zettabgp sets the flag on every variable-length attribute, which
@@ -765,7 +811,7 @@ fn same(out: &[u8], buf: &[u8], name: &str, set_is_seq: bool) {
         let Ok(MessageRef::Update(u)) = MessageRef::parse(m, &ctx) else {
             panic!("{name}: lb-bgp cannot decode {m:?}")
         };
-        let mut u = Update::from(&u);
+        let mut u = Update::try_from(&u).expect("lb-bgp");
         for a in &mut u.attributes {
             // zettabgp also sets Partial on LARGE_COMMUNITY.
             a.flags.0 &= if set_is_seq { 0xc0 } else { !0x10 };
@@ -962,6 +1008,7 @@ fn main() {
         let buf: &'static [u8] = Box::leak(buf.into_boxed_slice());
         let bytes: &'static Bytes = Box::leak(Box::new(Bytes::from_static(buf)));
 
+        same_prefixes(buf);
         let decs = decoders(buf, bytes);
         for (name, f) in &decs {
             assert_eq!(f(), PREFIXES, "{name} must see every prefix of {work}");

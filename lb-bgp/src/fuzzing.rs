@@ -119,12 +119,30 @@ pub fn open(data: &[u8]) {
 pub fn update(data: &[u8]) {
     let (ctx, data) = split_ctx(data);
     if let Ok(u) = UpdateMessage::parse(data, &ctx) {
-        let _ = u.withdrawn_routes().count() + u.nlri().count();
+        // Each field is read once, checked as it goes; a malformed one ends in one error.
+        let malformed = |p: crate::wire::Prefixes<'_>| {
+            let all: Vec<_> = p.collect();
+            let errors = all.iter().filter(|r| r.is_err()).count();
+            assert!(errors <= 1, "a prefix field yields at most one error");
+            assert!(errors == 0 || all.last().is_some_and(|r| r.is_err()));
+            errors == 1
+        };
+        let v4 = malformed(u.withdrawn_routes()) | malformed(u.nlri());
+        let mp = u.mp_reach().is_some_and(|m| malformed(m.nlri()))
+            | u.mp_unreach().is_some_and(|m| malformed(m.withdrawn()));
         for a in u.attributes() {
             let _ = format!("{:?}", a.value());
         }
         let _ = u.end_of_rib();
-        let _ = crate::wire::Update::from(&u);
+        // The owned copy checks the fields whole: it fails exactly when an IPv4 field is
+        // malformed, or an MP one it copies (one with a next hop it parses).
+        let owned = crate::wire::Update::try_from(&u);
+        if v4 {
+            assert!(owned.is_err(), "a malformed IPv4 prefix field is copied");
+        }
+        if owned.is_err() {
+            assert!(v4 || mp, "the copy fails on fields the iterators accept");
+        }
     }
 }
 
@@ -161,7 +179,10 @@ pub fn roundtrip(data: &[u8]) {
     let Ok(view) = MessageRef::parse(&bytes, &ctx) else {
         return;
     };
-    let owned = Message::from(&view);
+    // A malformed prefix field is found here, as the session finds it when it reads the field.
+    let Ok(owned) = Message::try_from(&view) else {
+        return;
+    };
     let mut again = Vec::new();
     if let Err(e) = owned.encode(&ctx, &mut again) {
         panic!("decoded message does not encode: {e}: {owned:?}");
@@ -171,8 +192,8 @@ pub fn roundtrip(data: &[u8]) {
         Err(e) => panic!("re-encoded message does not decode: {e}: {owned:?}"),
     };
     assert_eq!(
-        Message::from(&view2),
-        owned,
+        Message::try_from(&view2).ok(),
+        Some(owned),
         "decode → encode → decode changed the message"
     );
 }

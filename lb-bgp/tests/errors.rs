@@ -9,20 +9,34 @@ mod common;
 use common::{MANDATORY, message, update};
 use lb_bgp::wire::{
     AttributeFlags, AttributeType, AttributeValue, Context, Error, ErrorAction, MessageRef,
-    Notification, frame,
+    Notification, UpdateMessage, frame,
 };
 
 fn ctx() -> Context {
     Context::four_octet()
 }
 
-/// Parses an UPDATE; returns the error that failed it or the RFC 7606 error kept beside it.
+/// Parses an UPDATE; returns the error that failed it, else the one its prefix fields end in
+/// when read (a session reset, found where the session finds it), else the RFC 7606 error kept
+/// beside it.
 fn outcome(bytes: &[u8], ctx: &Context) -> Option<Error> {
     match MessageRef::parse(bytes, ctx) {
-        Ok(MessageRef::Update(u)) => u.attribute_error(),
+        Ok(MessageRef::Update(u)) => prefix_error(&u).or(u.attribute_error()),
         Ok(_) => None,
         Err(e) => Some(e),
     }
+}
+
+/// The first error the prefix fields of an UPDATE yield as they are read.
+fn prefix_error(u: &UpdateMessage<'_>) -> Option<Error> {
+    let reach = u.mp_reach();
+    let unreach = u.mp_unreach();
+    u.withdrawn_routes()
+        .chain(u.nlri())
+        .chain(reach.iter().flat_map(|m| m.nlri()))
+        .chain(unreach.iter().flat_map(|m| m.withdrawn()))
+        .find_map(Result::err)
+        .map(Error::from)
 }
 
 fn attrs(extra: &[u8]) -> Vec<u8> {
@@ -567,7 +581,7 @@ fn unknown_optional_attribute_is_kept_and_marked_partial_when_passed_on() {
         panic!()
     };
     let a = u.attributes().find(|a| a.type_code == 99).unwrap();
-    let owned = lb_bgp::wire::Attribute::from_ref(&a).pass_on();
+    let owned = lb_bgp::wire::Attribute::from_ref(&a).unwrap().pass_on();
     assert!(owned.flags.partial());
     assert_eq!(owned.flags.0 & !AttributeFlags::PARTIAL, 0xc0);
 }

@@ -21,7 +21,7 @@ fn roundtrip(bytes: &[u8], ctx: &Context) -> Message {
     if let MessageRef::Update(u) = &view {
         assert_eq!(u.attribute_error(), None, "{}", hexs(bytes));
     }
-    let owned = Message::from(&view);
+    let owned = Message::try_from(&view).unwrap_or_else(|e| panic!("{e}: {}", hexs(bytes)));
     let mut out = Vec::new();
     owned.encode(ctx, &mut out).unwrap();
     assert_eq!(hexs(&out), hexs(bytes), "re-encoding {owned:?}");

@@ -268,7 +268,7 @@ proptest! {
         let mut bytes = Vec::new();
         m.encode(&ctx, &mut bytes).unwrap();
         let view = MessageRef::parse(&bytes, &ctx).unwrap();
-        prop_assert_eq!(Message::from(&view), m);
+        prop_assert_eq!(Message::try_from(&view).unwrap(), m);
     }
 
     #[test]
@@ -292,7 +292,7 @@ proptest! {
         let mut bytes = Vec::new();
         u.encode(&ctx, &mut bytes).unwrap();
         let MessageRef::Update(v) = MessageRef::parse(&bytes, &ctx).unwrap() else { panic!() };
-        prop_assert_eq!(Update::from(&v), u);
+        prop_assert_eq!(Update::try_from(&v).unwrap(), u);
     }
 
     #[test]

@@ -166,33 +166,16 @@ impl Session {
         };
         let (phase, ctx) = (c.phase, c.ctx_rx);
         let kind = bytes.get(HEADER_LEN - 1).copied().unwrap_or(0);
-        let msg = match MessageRef::parse(bytes, &ctx) {
-            Ok(m) => m,
-            Err(e) => {
-                let event = match kind {
-                    1 => Event::BGPOpenMsgErr,
-                    2 => Event::UpdateMsgErr,
-                    _ => Event::BGPHeaderErr,
-                };
-                if let Ok(k) = MessageType::from_u8(kind) {
-                    count(&mut self.received, k);
-                }
-                let n =
-                    Notification::from_message_error(&e, bytes).unwrap_or_else(|| fsm_error(phase));
-                self.drop_conn(
-                    now,
-                    conn,
-                    Some(n.clone()),
-                    DownReason::NotificationSent(n),
-                    event,
-                    Fallback::Idle,
-                );
-                return false;
-            }
-        };
         if let Ok(k) = MessageType::from_u8(kind) {
             count(&mut self.received, k);
         }
+        let msg = match MessageRef::parse(bytes, &ctx) {
+            Ok(m) => m,
+            Err(e) => {
+                self.reject(now, conn, phase, bytes, &e);
+                return false;
+            }
+        };
         match (msg, phase) {
             (MessageRef::Notification(n), _) => {
                 let event = if (n.code, n.subcode) == (2, 1) {
@@ -221,7 +204,14 @@ impl Session {
             }
             (MessageRef::Update(u), Phase::Established) => {
                 self.restart_hold(now, conn);
-                self.handle_update(now, conn, &u)
+                match self.handle_update(now, conn, &u) {
+                    Ok(open) => open,
+                    // A prefix field found malformed as it was read (RFC 7606 §5.3).
+                    Err(e) => {
+                        self.reject(now, conn, phase, bytes, &e);
+                        false
+                    }
+                }
             }
             (MessageRef::RouteRefresh(r), Phase::Established) => {
                 self.restart_hold(now, conn);
@@ -462,26 +452,48 @@ impl Session {
             .push_back(Out::Notice(Notice::Established(Box::new(n))));
     }
 
+    /// Answers a message that is malformed with the NOTIFICATION its error calls for, and
+    /// closes the connection.
+    fn reject(&mut self, now: Instant, conn: ConnId, phase: Phase, bytes: &[u8], e: &Error) {
+        let event = match bytes.get(HEADER_LEN - 1) {
+            Some(1) => Event::BGPOpenMsgErr,
+            Some(2) => Event::UpdateMsgErr,
+            _ => Event::BGPHeaderErr,
+        };
+        let n = Notification::from_message_error(e, bytes).unwrap_or_else(|| fsm_error(phase));
+        self.drop_conn(
+            now,
+            conn,
+            Some(n.clone()),
+            DownReason::NotificationSent(n),
+            event,
+            Fallback::Idle,
+        );
+    }
+
+    /// Applies an UPDATE to the routes received; `Ok(false)` when the connection was closed
+    /// (too many prefixes), `Err` for a malformed prefix field, which the caller answers with
+    /// a session reset (RFC 7606 §5.3) that also drops the routes applied before it was found.
     pub(super) fn handle_update(
         &mut self,
         now: Instant,
         conn: ConnId,
         u: &UpdateMessage<'_>,
-    ) -> bool {
+    ) -> Result<bool, Error> {
         if let Some((afi, safi)) = u.end_of_rib() {
             self.out
                 .push_back(Out::Notice(Notice::EndOfRib { afi, safi }));
-            return true;
+            return Ok(true);
         }
         let mut withdrawn = 0;
         for n in u.withdrawn_routes() {
-            withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
+            withdrawn += usize::from(self.rib_in.remove(&n?.prefix).is_some());
         }
         if let Some(m) = u.mp_unreach()
             && m.safi == Safi::UNICAST
         {
             for n in m.withdrawn() {
-                withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
+                withdrawn += usize::from(self.rib_in.remove(&n?.prefix).is_some());
             }
         }
         let mp = u.mp_reach().filter(|m| m.safi == Safi::UNICAST);
@@ -489,12 +501,12 @@ impl Session {
         let mut count_announced = 0;
         if u.is_treat_as_withdraw() {
             for n in announced {
-                withdrawn += usize::from(self.rib_in.remove(&n.prefix).is_some());
+                withdrawn += usize::from(self.rib_in.remove(&n?.prefix).is_some());
             }
         } else {
             let attrs = Arc::new(received_attributes(u));
             for n in announced {
-                self.rib_in.insert(n.prefix, attrs.clone());
+                self.rib_in.insert(n?.prefix, attrs.clone());
                 count_announced += 1;
             }
         }
@@ -515,7 +527,7 @@ impl Session {
                 Event::UpdateMsg,
                 Fallback::Idle,
             );
-            return false;
+            return Ok(false);
         }
         if count_announced + withdrawn > 0 {
             self.out.push_back(Out::Notice(Notice::RoutesReceived {
@@ -523,7 +535,7 @@ impl Session {
                 withdrawn,
             }));
         }
-        true
+        Ok(true)
     }
 
     pub(super) fn flush_routes(&mut self) {

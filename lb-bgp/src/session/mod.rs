@@ -62,8 +62,9 @@ use rng::Rng;
 use crate::wire::capability::GracefulRestartFamily;
 use crate::wire::header::{HEADER_LEN, MessageType, frame};
 use crate::wire::{
-    Afi, AttributeValue, Capability, CeaseSubcode, Confederation, Context, Message, MessageRef,
-    MpNextHop, Notification, Open, OpenMessage, RefreshSubtype, RouteRefresh, Safi, UpdateMessage,
+    Afi, AttributeValue, Capability, CeaseSubcode, Confederation, Context, Error, Message,
+    MessageRef, MpNextHop, Notification, Open, OpenMessage, RefreshSubtype, RouteRefresh, Safi,
+    UpdateMessage,
 };
 
 /// The hold timer while waiting for the peer's OPEN (RFC 4271 §8.2.2: "a large value", 4

@@ -5,9 +5,11 @@
 //! - **Views** borrow the received bytes and check them once: [`MessageRef::parse`] gives an
 //!   [`OpenMessage`], [`UpdateMessage`], [`NotificationMessage`], KEEPALIVE or
 //!   [`RouteRefreshMessage`]. Parsing an UPDATE allocates nothing; its prefixes and attributes
-//!   are iterators over the original bytes.
+//!   are iterators over the original bytes. The prefix fields are checked as they are read,
+//!   so each is walked once: [`Prefixes`] yields `Result<Nlri, Error>`.
 //! - **Owned** types ([`Message`], [`Open`], [`Update`], [`Notification`], [`RouteRefresh`])
-//!   build messages and `encode` them. Each has `From<&view>`.
+//!   build messages and `encode` them. Each is made from its view with `From` (`TryFrom` for
+//!   [`Message`] and [`Update`], which check the prefix fields whole).
 //!
 //! What the session negotiated (4-octet AS, ADD-PATH per family, Extended Message), and
 //! whether the peer is external, is a [`Context`] passed to both directions.
@@ -23,7 +25,7 @@
 //! let mut bytes = Vec::new();
 //! Message::Keepalive.encode(&ctx, &mut bytes)?;
 //! let view = MessageRef::parse(&bytes, &ctx)?;
-//! assert_eq!(Message::from(&view), Message::Keepalive);
+//! assert_eq!(Message::try_from(&view)?, Message::Keepalive);
 //! # Ok::<(), lb_bgp::wire::Error>(())
 //! ```
 
@@ -45,7 +47,7 @@ pub use attribute::{
 pub use capability::Capability;
 pub use error::{Error, ErrorAction};
 pub use header::{MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MessageType, frame};
-pub use nlri::{Nlri, PrefixList, Prefixes};
+pub use nlri::{Nlri, PrefixList, PrefixListIter, Prefixes};
 pub use notification::{CeaseSubcode, ErrorCode, Notification, NotificationMessage};
 pub use open::{Open, OpenMessage};
 pub use route_refresh::{RefreshSubtype, RouteRefresh, RouteRefreshMessage};
@@ -244,15 +246,19 @@ pub enum Message {
     RouteRefresh(RouteRefresh),
 }
 
-impl From<&MessageRef<'_>> for Message {
-    fn from(m: &MessageRef<'_>) -> Self {
-        match m {
+impl TryFrom<&MessageRef<'_>> for Message {
+    type Error = Error;
+
+    /// Copies the message; [`Error::InvalidNetworkField`] if it is an UPDATE with a malformed
+    /// prefix field (the one check [`MessageRef::parse`] leaves to the iterators).
+    fn try_from(m: &MessageRef<'_>) -> Result<Self, Error> {
+        Ok(match m {
             MessageRef::Open(o) => Message::Open(o.into()),
-            MessageRef::Update(u) => Message::Update(u.into()),
+            MessageRef::Update(u) => Message::Update(u.try_into()?),
             MessageRef::Notification(n) => Message::Notification(n.into()),
             MessageRef::Keepalive => Message::Keepalive,
             MessageRef::RouteRefresh(r) => Message::RouteRefresh(r.into()),
-        }
+        })
     }
 }
 

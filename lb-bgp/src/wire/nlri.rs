@@ -2,6 +2,13 @@
 //! Withdrawn Routes fields of UPDATE (RFC 4271 §4.3) and by MP_REACH_NLRI / MP_UNREACH_NLRI
 //! (RFC 4760 §5), with the optional ADD-PATH Path Identifier (RFC 7911 §3).
 //!
+//! A received prefix field is checked as it is read, in one pass: [`Prefixes`] yields
+//! `Result<Nlri, MalformedPrefix>`, and a malformed record (a length past the family's, a record
+//! cut short) ends it with [`MalformedPrefix`], the Invalid Network Field of RFC 4271 §6.3 that
+//! RFC 7606 §5.3 answers with a session reset. Fields whose prefixes all have one length are checked when the
+//! message is parsed, at memory speed, and never yield an error. An owned [`PrefixList`] is
+//! always well formed and iterates plain [`Nlri`]s.
+//!
 //! ```text
 //! +--------------------------------+
 //! | Path Identifier (4 octets)     |   only when ADD-PATH receive is negotiated for the family
@@ -81,6 +88,23 @@ impl Nlri {
     }
 }
 
+/// A received prefix field turned out malformed where [`Prefixes`] was reading it: a length
+/// past the family's, or a record (or its Path Identifier) cut short. RFC 4271 §6.3 names it
+/// Invalid Network Field, RFC 7606 §5.3 answers it with a session reset; it converts into
+/// [`Error::InvalidNetworkField`], so `?` carries it where a wire [`Error`] is returned.
+///
+/// A type of its own, without data, so that `Result<Nlri, MalformedPrefix>` takes no more room
+/// than an `Nlri` and a walk yields it as cheaply as a plain prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("invalid network field: a malformed prefix record")]
+pub struct MalformedPrefix;
+
+impl From<MalformedPrefix> for Error {
+    fn from(_: MalformedPrefix) -> Self {
+        Error::InvalidNetworkField
+    }
+}
+
 /// Prefixes, owned, kept in their wire encoding (Path Identifier when present, length octet,
 /// ceil(length/8) address octets, one after another), so that an owned UPDATE takes about the
 /// room of its message and is encoded and decoded by copying octets.
@@ -121,9 +145,12 @@ impl PrefixList {
         }
     }
 
-    /// A copy of the prefixes a borrowed field holds.
-    pub fn from_prefixes(p: &Prefixes<'_>) -> Self {
-        Self::from_wire(p.as_bytes(), p.is_ipv6(), p.add_path)
+    /// A copy of the prefixes a borrowed field holds, from the first one not yet iterated;
+    /// [`Error::InvalidNetworkField`] if the rest of the field is malformed.
+    pub fn from_prefixes(p: &Prefixes<'_>) -> Result<Self, Error> {
+        let max_bits = if p.is_ipv6() { 128 } else { 32 };
+        check_prefixes(p.as_bytes(), max_bits, p.has_path_ids())?;
+        Ok(Self::from_wire(p.as_bytes(), p.is_ipv6(), p.has_path_ids()))
     }
 
     /// Appends a prefix; `false` (and nothing added) if its family is not the list's.
@@ -161,8 +188,8 @@ impl PrefixList {
     }
 
     /// The prefixes, in order.
-    pub fn iter(&self) -> Prefixes<'_> {
-        Prefixes::new(&self.bytes, self.v6, self.add_path)
+    pub fn iter(&self) -> PrefixListIter<'_> {
+        PrefixListIter(Prefixes::new(&self.bytes, self.v6, self.add_path))
     }
 
     /// How many prefixes the list holds (counted).
@@ -211,7 +238,7 @@ impl PrefixList {
         let rest = self.bytes.get(start..).unwrap_or_default();
         let mut p = Prefixes::new(rest, self.v6, self.add_path);
         let mut used = 0;
-        while p.next().is_some() {
+        while let Some(Ok(_)) = p.next() {
             let next = rest.len() - p.as_bytes().len();
             if next > room && used > 0 {
                 break;
@@ -275,17 +302,32 @@ impl From<&[Nlri]> for PrefixList {
 
 impl<'a> IntoIterator for &'a PrefixList {
     type Item = Nlri;
-    type IntoIter = Prefixes<'a>;
-    fn into_iter(self) -> Prefixes<'a> {
+    type IntoIter = PrefixListIter<'a>;
+    fn into_iter(self) -> PrefixListIter<'a> {
         self.iter()
     }
 }
 
-/// How a checked prefix field is laid out, found by [`check_prefixes`] and used by
-/// [`Prefixes`] to walk it without looking at it again.
+/// Iterator over the prefixes of a [`PrefixList`], which is always well formed.
+#[derive(Debug, Clone)]
+pub struct PrefixListIter<'a>(Prefixes<'a>);
+
+impl Iterator for PrefixListIter<'_> {
+    type Item = Nlri;
+
+    #[inline]
+    fn next(&mut self) -> Option<Nlri> {
+        // A list holds only records that were checked or written by `Nlri::encode`.
+        self.0.next()?.ok()
+    }
+}
+
+/// How a prefix field is laid out, found by [`shape`] (or [`check_prefixes`]) and used by
+/// [`Prefixes`] to walk it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Shape {
-    /// Prefixes of several lengths, or an empty field: walked one length octet at a time.
+    /// Prefixes of several lengths, an empty field, or a malformed one: walked one length
+    /// octet at a time, each record checked as it is read.
     #[default]
     Mixed,
     /// Every prefix has the same length and so takes this many octets (Path Identifier,
@@ -297,8 +339,16 @@ pub(crate) enum Shape {
     Host6,
 }
 
-/// Checks the syntax of a prefix field (RFC 4271 §6.3: Invalid Network Field) and returns how
-/// it is laid out. `max_bits` is 32 or 128.
+/// The layout of a received prefix field, found without walking it: a field whose prefixes
+/// all have one length is checked whole here (at memory speed); any other is `Mixed`, checked
+/// record by record as [`Prefixes`] reads it. `max_bits` is 32 or 128.
+#[inline]
+pub(crate) fn shape(data: &[u8], max_bits: u8, add_path: bool) -> Shape {
+    uniform_shape(data, max_bits, add_path).unwrap_or_default()
+}
+
+/// Checks the syntax of a whole prefix field (RFC 4271 §6.3: Invalid Network Field) and
+/// returns how it is laid out, for a copy into a [`PrefixList`]. `max_bits` is 32 or 128.
 pub(crate) fn check_prefixes(data: &[u8], max_bits: u8, add_path: bool) -> Result<Shape, Error> {
     if let Some(shape) = uniform_shape(data, max_bits, add_path) {
         return Ok(shape);
@@ -361,64 +411,96 @@ fn lengths_all<const S: usize>(data: &[u8], bits: u8) -> bool {
     }) == 0
 }
 
-/// A zero-copy iterator over a prefix field. Built only over fields that passed
-/// `check_prefixes`; it stops early (never panics) on anything else.
+/// A zero-copy iterator over a received prefix field, checking each record as it reads it:
+/// `Ok` for each prefix, then, if the field is malformed, one `Err(`[`MalformedPrefix`]`)` where
+/// the first bad record starts, and nothing after it.
+///
+/// RFC 7606 §5.3 answers a malformed prefix field with a session reset, which withdraws every
+/// route of the peer, so the prefixes yielded before the error do no harm to a session that
+/// resets on it (as [`crate::session`] does); to check a field before using any of it,
+/// collect it into a `Result<Vec<_>, _>` or a [`PrefixList`] first.
+///
+/// ```
+/// use lb_bgp::wire::{Context, Error, MessageRef, nlri::MalformedPrefix};
+///
+/// // An UPDATE whose NLRI field holds 192.0.2.0/24, then a length of 33 bits.
+/// let mut msg = vec![0xff; 16];
+/// msg.extend_from_slice(&[0, 33, 2, 0, 0, 0, 0, 24, 192, 0, 2, 33, 198, 51, 100, 7, 1]);
+/// let Ok(MessageRef::Update(u)) = MessageRef::parse(&msg, &Context::default()) else {
+///     panic!("the message's lengths are fine")
+/// };
+/// let mut nlri = u.nlri();
+/// assert_eq!(nlri.next().unwrap()?.prefix.to_string(), "192.0.2.0/24");
+/// assert_eq!(nlri.next(), Some(Err(MalformedPrefix)));
+/// assert_eq!(nlri.next(), None);
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Prefixes<'a> {
     data: &'a [u8],
-    v6: bool,
-    add_path: bool,
-    // The shape as separate fields: tested one by one they cost two well-predicted branches
-    // per prefix, where a `match` on one field becomes an indirect jump.
-    /// Every prefix is an IPv6 /128 (17-octet records).
-    host6: bool,
-    /// Every prefix is an IPv4 /32 (5-octet records).
-    host4: bool,
     /// Octets per prefix when they all have the same length, else 0.
     stride: usize,
+    /// The family, Path Identifier setting and shape as bits of one octet ([`V6`],
+    /// [`ADD_PATH`], [`HOST4`], [`HOST6`]): one register for a caller's loop to keep, where
+    /// four flags got spilled and reloaded on every prefix. Tested one by one they cost
+    /// well-predicted branches, where a `match` on a shape enum becomes an indirect jump.
+    mode: u8,
 }
+
+/// [`Prefixes::mode`]: IPv6 prefixes.
+const V6: u8 = 1;
+/// [`Prefixes::mode`]: each record starts with a Path Identifier.
+const ADD_PATH: u8 = 2;
+/// [`Prefixes::mode`]: every prefix is an IPv4 /32 (5-octet records).
+const HOST4: u8 = 4;
+/// [`Prefixes::mode`]: every prefix is an IPv6 /128 (17-octet records).
+const HOST6: u8 = 8;
 
 impl<'a> Prefixes<'a> {
     /// Over a field whose layout is not known yet (looked at once here).
     pub(crate) fn new(data: &'a [u8], v6: bool, add_path: bool) -> Self {
-        let shape = uniform_shape(data, if v6 { 128 } else { 32 }, add_path).unwrap_or_default();
-        Self::checked(data, v6, add_path, shape)
+        let shape = shape(data, if v6 { 128 } else { 32 }, add_path);
+        Self::with_shape(data, v6, add_path, shape)
     }
 
-    /// Over a field that [`check_prefixes`] accepted with this family and Path Identifier
-    /// setting and found to have `shape`.
+    /// Over a field that [`shape`] or [`check_prefixes`] found to have `shape` with this
+    /// family and Path Identifier setting.
     #[inline]
-    pub(crate) fn checked(data: &'a [u8], v6: bool, add_path: bool, shape: Shape) -> Self {
+    pub(crate) fn with_shape(data: &'a [u8], v6: bool, add_path: bool, shape: Shape) -> Self {
         // A shape that does not fit the family falls back to the general walk.
         let shape = match shape {
             Shape::Host4 if v6 || add_path => Shape::Mixed,
             Shape::Host6 if !v6 || add_path => Shape::Mixed,
             s => s,
         };
-        Prefixes {
-            data,
-            v6,
-            add_path,
-            host6: shape == Shape::Host6,
-            host4: shape == Shape::Host4,
-            stride: match shape {
-                Shape::Uniform(stride) => usize::from(stride),
-                Shape::Host4 => 5,
-                Shape::Host6 => 17,
-                Shape::Mixed => 0,
-            },
+        let mut mode = 0;
+        if v6 {
+            mode |= V6;
         }
+        if add_path {
+            mode |= ADD_PATH;
+        }
+        let stride = match shape {
+            Shape::Uniform(stride) => usize::from(stride),
+            Shape::Host4 => {
+                mode |= HOST4;
+                5
+            }
+            Shape::Host6 => {
+                mode |= HOST6;
+                17
+            }
+            Shape::Mixed => 0,
+        };
+        Prefixes { data, stride, mode }
     }
 
     /// An iterator that yields nothing.
     pub fn empty() -> Self {
         Prefixes {
             data: &[],
-            v6: false,
-            add_path: false,
-            host6: false,
-            host4: false,
             stride: 0,
+            mode: 0,
         }
     }
 
@@ -429,16 +511,44 @@ impl<'a> Prefixes<'a> {
 
     /// Whether the prefixes are IPv6.
     pub fn is_ipv6(&self) -> bool {
-        self.v6
+        self.mode & V6 != 0
+    }
+
+    /// Whether each record carries a Path Identifier.
+    fn has_path_ids(&self) -> bool {
+        self.mode & ADD_PATH != 0
     }
 }
 
+/// The mask of an IPv4 address's first `n` octets, `n` from 0 to 4 (a load where the shift
+/// needs a check of its width).
+const MASK4: [u32; 5] = [0, 0xff00_0000, 0xffff_0000, 0xffff_ff00, u32::MAX];
+
+/// The mask of an IPv6 address's first `n` octets, `n` from 0 to 16.
+const MASK6: [u128; 17] = {
+    let mut m = [0u128; 17];
+    let mut n = 1;
+    while n <= 16 {
+        m[n] = u128::MAX << (128 - 8 * n);
+        n += 1;
+    }
+    m
+};
+
+/// The item at a malformed record, on a path marked cold. Free of `self`: a call that took the
+/// iterator would make its fields escape to memory, and the shape flags could then no longer
+/// be hoisted out of the caller's loop.
+#[cold]
+fn malformed() -> Option<Result<Nlri, MalformedPrefix>> {
+    Some(Err(MalformedPrefix))
+}
+
 impl Iterator for Prefixes<'_> {
-    type Item = Nlri;
+    type Item = Result<Nlri, MalformedPrefix>;
 
     #[inline]
-    fn next(&mut self) -> Option<Nlri> {
-        if self.host6 {
+    fn next(&mut self) -> Option<Result<Nlri, MalformedPrefix>> {
+        if self.mode & HOST6 != 0 {
             // Every length octet was checked to be 128: fixed records, constant length. The
             // address goes through `u128` so that it stays two 8-octet loads (built from the
             // octet array, it is assembled from pieces).
@@ -446,21 +556,22 @@ impl Iterator for Prefixes<'_> {
             self.data = rest;
             let addr = Ipv6Addr::from_bits(u128::from_be_bytes(*record.last_chunk::<16>()?));
             let net = Ipv6Net::new(addr, 128).ok()?;
-            return Some(Nlri::new(IpNet::V6(net)));
+            return Some(Ok(Nlri::new(IpNet::V6(net))));
         }
-        if self.host4 {
+        if self.mode & HOST4 != 0 {
             // Every length octet was checked to be 32.
             let (&[_, a, b, c, d], rest) = self.data.split_first_chunk::<5>()?;
             self.data = rest;
             let net = Ipv4Net::new(Ipv4Addr::new(a, b, c, d), 32).ok()?;
-            return Some(Nlri::new(IpNet::V4(net)));
+            return Some(Ok(Nlri::new(IpNet::V4(net))));
         }
         let stride = self.stride;
         if stride != 0 {
-            // All prefixes have one length: step by the stride, no length-to-offset chain.
+            // All prefixes have one length, checked: step by the stride, no length-to-offset
+            // chain.
             let (mut d, rest) = self.data.split_at_checked(stride)?;
             self.data = rest;
-            let path_id = if self.add_path {
+            let path_id = if self.has_path_ids() {
                 let (id, r) = d.split_first_chunk::<4>()?;
                 d = r;
                 Some(u32::from_be_bytes(*id))
@@ -468,45 +579,93 @@ impl Iterator for Prefixes<'_> {
                 None
             };
             let (&bits, addr) = d.split_first()?;
-            return Some(Nlri {
+            return Some(Ok(Nlri {
                 path_id,
-                prefix: to_prefix(self.v6, bits, addr)?,
-            });
+                prefix: to_prefix(self.is_ipv6(), bits, addr)?,
+            }));
         }
+        // The general walk, which checks each record as it reads it: the field is read once.
         let mut d = self.data;
-        let path_id = if self.add_path {
-            let (id, rest) = d.split_first_chunk::<4>()?;
+        if d.is_empty() {
+            return None;
+        }
+        let path_id = if self.has_path_ids() {
+            let Some((id, rest)) = d.split_first_chunk::<4>() else {
+                self.data = &[];
+                return malformed();
+            };
             d = rest;
             Some(u32::from_be_bytes(*id))
         } else {
             None
         };
-        let (&bits, rest) = d.split_first()?;
-        let n = usize::from(bits).div_ceil(8);
-        let prefix = if self.v6 {
-            // A whole address's worth of octets is there (all but the last prefixes of a
-            // field): one 16-octet load, the octets past the prefix masked off; no branch on
-            // the length and no length-dependent copy.
-            if let Some(o) = rest.first_chunk::<16>() {
-                let mask = u128::MAX
-                    .checked_shl(128u32.wrapping_sub(8 * n as u32))
-                    .unwrap_or(0);
-                let a = Ipv6Addr::from_bits(u128::from_be_bytes(*o) & mask);
-                IpNet::V6(Ipv6Net::new(a, bits).ok()?)
-            } else {
-                to_prefix(true, bits, rest.get(..n)?)?
-            }
-        } else if let Some(o) = rest.first_chunk::<4>() {
-            let mask = u32::MAX
-                .checked_shl(32u32.wrapping_sub(8 * n as u32))
-                .unwrap_or(0);
-            let a = Ipv4Addr::from_bits(u32::from_be_bytes(*o) & mask);
-            IpNet::V4(Ipv4Net::new(a, bits).ok()?)
-        } else {
-            to_prefix(false, bits, rest.get(..n)?)?
+        let Some((&bits, rest)) = d.split_first() else {
+            self.data = &[];
+            return malformed();
         };
-        self.data = rest.get(n..)?;
-        Some(Nlri { path_id, prefix })
+        let n = usize::from(bits).div_ceil(8);
+        let Some(next) = rest.get(n..) else {
+            self.data = &[];
+            return malformed();
+        };
+        // A whole address's worth of octets is there (all but the last prefixes of a field):
+        // one load of the full width, the octets past the prefix masked off; no branch on the
+        // length and no length-dependent copy. A length past the family's makes `new` fail.
+        // Each prefix is built straight into its `IpNet` (an `Option` in between was kept in
+        // memory, merged with the previous one).
+        let prefix = if self.is_ipv6() {
+            let a = match rest.first_chunk::<16>() {
+                Some(o) => {
+                    // Past 16 octets the length is past 128 bits.
+                    let Some(mask) = MASK6.get(n) else {
+                        self.data = &[];
+                        return malformed();
+                    };
+                    u128::from_be_bytes(*o) & mask
+                }
+                None => {
+                    // The last octets of the field (fewer than a whole address), one by one:
+                    // a few octets, where a length-dependent copy is a call.
+                    let mut o = [0u8; 16];
+                    for (d, s) in o.iter_mut().zip(rest.iter().take(n)) {
+                        *d = *s;
+                    }
+                    u128::from_be_bytes(o)
+                }
+            };
+            let Ok(net) = Ipv6Net::new(Ipv6Addr::from_bits(a), bits) else {
+                self.data = &[];
+                return malformed();
+            };
+            IpNet::V6(net)
+        } else {
+            let a = match rest.first_chunk::<4>() {
+                Some(o) => {
+                    // Past 4 octets the length is past 32 bits.
+                    let Some(mask) = MASK4.get(n) else {
+                        self.data = &[];
+                        return malformed();
+                    };
+                    u32::from_be_bytes(*o) & mask
+                }
+                None => {
+                    // The last octets of the field (fewer than a whole address), one by one:
+                    // a few octets, where a length-dependent copy is a call.
+                    let mut o = [0u8; 4];
+                    for (d, s) in o.iter_mut().zip(rest.iter().take(n)) {
+                        *d = *s;
+                    }
+                    u32::from_be_bytes(o)
+                }
+            };
+            let Ok(net) = Ipv4Net::new(Ipv4Addr::from_bits(a), bits) else {
+                self.data = &[];
+                return malformed();
+            };
+            IpNet::V4(net)
+        };
+        self.data = next;
+        Some(Ok(Nlri { path_id, prefix }))
     }
 }
 
@@ -548,7 +707,7 @@ mod tests {
     fn parse_and_encode() {
         let bytes = [24, 192, 0, 2, 32, 198, 51, 100, 7, 0];
         assert_eq!(check_prefixes(&bytes, 32, false), Ok(Shape::Mixed));
-        let got: Vec<_> = Prefixes::new(&bytes, false, false).collect();
+        let got = all(Prefixes::new(&bytes, false, false));
         assert_eq!(got.len(), 3);
         assert_eq!(got[0].prefix, "192.0.2.0/24".parse::<IpNet>().unwrap());
         assert_eq!(got[1].prefix, "198.51.100.7/32".parse::<IpNet>().unwrap());
@@ -558,9 +717,14 @@ mod tests {
         assert_eq!(out, bytes);
     }
 
+    /// The prefixes of a well-formed field.
+    fn all(p: Prefixes<'_>) -> Vec<Nlri> {
+        p.collect::<Result<_, _>>().unwrap()
+    }
+
     /// The walk of a field with every shape forced to the general one.
     fn walked(data: &[u8], v6: bool, add_path: bool) -> Vec<Nlri> {
-        Prefixes::checked(data, v6, add_path, Shape::Mixed).collect()
+        all(Prefixes::with_shape(data, v6, add_path, Shape::Mixed))
     }
 
     #[test]
@@ -568,24 +732,24 @@ mod tests {
         let same = [32, 10, 0, 0, 1, 32, 10, 0, 0, 2, 32, 10, 0, 0, 3];
         assert_eq!(uniform_shape(&same, 32, false), Some(Shape::Host4));
         assert_eq!(check_prefixes(&same, 32, false), Ok(Shape::Host4));
-        let fast: Vec<_> = Prefixes::new(&same, false, false).collect();
+        let fast = all(Prefixes::new(&same, false, false));
         assert_eq!(fast.len(), 3);
         assert_eq!(fast, walked(&same, false, false));
         // /32s in an IPv6 field are not IPv4 host routes.
         assert_eq!(uniform_shape(&same, 128, false), Some(Shape::Uniform(5)));
-        let v6: Vec<_> = Prefixes::new(&same, true, false).collect();
+        let v6 = all(Prefixes::new(&same, true, false));
         assert_eq!(v6, walked(&same, true, false));
         assert_eq!(v6[0].prefix, "a00:1::/32".parse::<IpNet>().unwrap());
         // The same routes with Path Identifiers.
         let ids = [0, 0, 0, 7, 32, 10, 0, 0, 1, 0, 0, 0, 8, 32, 10, 0, 0, 2];
         assert_eq!(check_prefixes(&ids, 32, true), Ok(Shape::Uniform(9)));
-        let fast: Vec<_> = Prefixes::new(&ids, false, true).collect();
+        let fast = all(Prefixes::new(&ids, false, true));
         assert_eq!(fast[1].path_id, Some(8));
         assert_eq!(fast, walked(&ids, false, true));
         // /24s: uniform, not host routes.
         let nets = [24, 10, 0, 1, 24, 10, 0, 2];
         assert_eq!(check_prefixes(&nets, 32, false), Ok(Shape::Uniform(4)));
-        let fast: Vec<_> = Prefixes::new(&nets, false, false).collect();
+        let fast = all(Prefixes::new(&nets, false, false));
         assert_eq!(fast, walked(&nets, false, false));
         // IPv6 /128s.
         let mut hosts = Vec::new();
@@ -594,11 +758,11 @@ mod tests {
             hosts.extend_from_slice(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, i]);
         }
         assert_eq!(check_prefixes(&hosts, 128, false), Ok(Shape::Host6));
-        let fast: Vec<_> = Prefixes::new(&hosts, true, false).collect();
+        let fast = all(Prefixes::new(&hosts, true, false));
         assert_eq!(fast[2].prefix, "2001:db8::2/128".parse::<IpNet>().unwrap());
         assert_eq!(fast, walked(&hosts, true, false));
         // A shape that does not fit the family is ignored.
-        let safe: Vec<_> = Prefixes::checked(&hosts, true, false, Shape::Host4).collect();
+        let safe = all(Prefixes::with_shape(&hosts, true, false, Shape::Host4));
         assert_eq!(safe, fast);
         // One odd length in the middle: no fast path, and the walk finds the error.
         let odd = [32, 10, 0, 0, 1, 33, 10, 0, 0, 2, 0];
@@ -637,7 +801,10 @@ mod tests {
                 want.push(to_prefix(v6, bits, &octets).unwrap());
             }
             assert_eq!(check_prefixes(&field, max, false), Ok(Shape::Mixed));
-            let got: Vec<_> = Prefixes::new(&field, v6, false).map(|n| n.prefix).collect();
+            let got: Vec<_> = all(Prefixes::new(&field, v6, false))
+                .into_iter()
+                .map(|n| n.prefix)
+                .collect();
             assert_eq!(got, want);
             // The same field read backwards: the long prefixes come last, near the end.
             let mut back = Vec::new();
@@ -648,16 +815,95 @@ mod tests {
                 back.extend(std::iter::repeat_n(0xff, n));
                 want_back.push(to_prefix(v6, bits, &vec![0xff; n]).unwrap());
             }
-            let got: Vec<_> = Prefixes::new(&back, v6, false).map(|n| n.prefix).collect();
+            let got: Vec<_> = all(Prefixes::new(&back, v6, false))
+                .into_iter()
+                .map(|n| n.prefix)
+                .collect();
             assert_eq!(got, want_back);
         }
-        // An unchecked field with a length past the family's stops, without panicking.
+        // A field with a length past the family's ends in an error, without panicking.
         let bad = [33, 1, 2, 3, 4, 5, 6, 7, 8];
-        assert_eq!(Prefixes::new(&bad, false, false).count(), 0);
+        let malformed = [Err(MalformedPrefix)];
+        assert_eq!(
+            Prefixes::new(&bad, false, false).collect::<Vec<_>>(),
+            malformed
+        );
         let bad = [
             200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
         ];
-        assert_eq!(Prefixes::new(&bad, true, false).count(), 0);
+        assert_eq!(
+            Prefixes::new(&bad, true, false).collect::<Vec<_>>(),
+            malformed
+        );
+    }
+
+    /// The error of a walk costs no room: an item is as large as a prefix.
+    #[test]
+    fn an_item_is_as_large_as_a_prefix() {
+        assert_eq!(
+            std::mem::size_of::<Result<Nlri, MalformedPrefix>>(),
+            std::mem::size_of::<Nlri>()
+        );
+        assert_eq!(Error::from(MalformedPrefix), Error::InvalidNetworkField);
+    }
+
+    /// A mixed field is checked as it is read: the well-formed records come out, then one
+    /// error where the first bad record starts, then nothing.
+    #[test]
+    fn the_walk_checks_each_record() {
+        let err = Err(MalformedPrefix);
+        let ok = |s: &str| Ok(Nlri::new(s.parse::<IpNet>().unwrap()));
+        // A length past the family's after two good records.
+        let field = [24, 192, 0, 2, 8, 10, 33, 1, 2, 3, 4, 5, 24, 192, 0, 2];
+        let got: Vec<_> = Prefixes::new(&field, false, false).collect();
+        assert_eq!(got, [ok("192.0.2.0/24"), ok("10.0.0.0/8"), err]);
+        // The last record cut short, where the masked load has no room.
+        let got: Vec<_> = Prefixes::new(&[16, 10, 1, 24, 192, 0], false, false).collect();
+        assert_eq!(got, [ok("10.1.0.0/16"), err]);
+        let got: Vec<_> = Prefixes::new(&[48, 0x20, 1, 0xd, 0xb8], true, false).collect();
+        assert_eq!(got, [err]);
+        // A Path Identifier cut short.
+        let got: Vec<_> = Prefixes::new(&[0, 0, 0, 9, 8, 10, 0, 0], false, true).collect();
+        assert_eq!(
+            got,
+            [
+                Ok(Nlri {
+                    path_id: Some(9),
+                    prefix: "10.0.0.0/8".parse().unwrap()
+                }),
+                err
+            ]
+        );
+        // The same fields copied whole into a list fail.
+        let p = Prefixes::new(&field, false, false);
+        assert_eq!(
+            PrefixList::from_prefixes(&p),
+            Err(Error::InvalidNetworkField)
+        );
+    }
+
+    proptest::proptest! {
+        /// On any octets, the one-pass walk and the whole-field check agree: the walk yields
+        /// an error (once, last) exactly when the check fails, and the prefixes otherwise.
+        #[test]
+        fn walk_agrees_with_check(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            v6 in proptest::prelude::any::<bool>(),
+            add_path in proptest::prelude::any::<bool>(),
+        ) {
+            let max = if v6 { 128 } else { 32 };
+            let got: Vec<_> = Prefixes::new(&data, v6, add_path).collect();
+            let errors = got.iter().filter(|r| r.is_err()).count();
+            match check_prefixes(&data, max, add_path) {
+                Ok(_) => proptest::prop_assert_eq!(errors, 0),
+                Err(_) => {
+                    proptest::prop_assert_eq!(errors, 1);
+                    proptest::prop_assert!(got.last().is_some_and(|r| r.is_err()));
+                }
+            }
+            let walked: Vec<_> = Prefixes::with_shape(&data, v6, add_path, Shape::Mixed).collect();
+            proptest::prop_assert_eq!(got, walked);
+        }
     }
 
     #[test]

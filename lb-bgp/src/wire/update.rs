@@ -19,7 +19,7 @@ use super::attribute::{
     MpUnreachRef, PathAttribute, split_attribute,
 };
 use super::header::{HEADER_LEN, MessageType, write_header};
-use super::nlri::{PrefixList, Prefixes, Shape, check_prefixes};
+use super::nlri::{PrefixList, Prefixes, Shape, shape};
 use super::{Afi, Context, Error, ErrorAction, Safi};
 
 /// A set of attribute type codes, without allocation.
@@ -43,10 +43,15 @@ impl TypeSet {
 /// A checked UPDATE, borrowed from the message bytes (the body after the header).
 ///
 /// [`UpdateMessage::parse`] walks the message once without allocating: it checks the three
-/// length fields, the prefix syntax of withdrawn routes and NLRI, and every attribute. Errors
-/// RFC 7606 handles by session reset make it fail; the others are kept in
-/// [`UpdateMessage::attribute_error`], and attributes that must be discarded (malformed ones
-/// and repeats) are skipped by [`UpdateMessage::attributes`].
+/// length fields and every attribute. Errors RFC 7606 handles by session reset make it fail;
+/// the others are kept in [`UpdateMessage::attribute_error`], and attributes that must be
+/// discarded (malformed ones and repeats) are skipped by [`UpdateMessage::attributes`].
+///
+/// The prefix fields (withdrawn routes, NLRI and those of MP_REACH_NLRI / MP_UNREACH_NLRI) are
+/// checked as they are read, so each is walked once: their iterators yield
+/// `Err(`[`MalformedPrefix`](super::nlri::MalformedPrefix)`)` at a malformed record (it
+/// converts into [`Error::InvalidNetworkField`]), which calls for a session reset (RFC 7606
+/// §5.3). Converting to an owned [`Update`] checks them all.
 #[derive(Debug, Clone)]
 pub struct UpdateMessage<'a> {
     withdrawn: &'a [u8],
@@ -76,8 +81,8 @@ impl<'a> UpdateMessage<'a> {
         let (withdrawn, rest) = split_u16_prefixed(body).ok_or(Error::MalformedAttributeList)?;
         let (attributes, nlri) = split_u16_prefixed(rest).ok_or(Error::MalformedAttributeList)?;
         let v4_add_path = ctx.add_path.contains(Afi::IPV4, Safi::UNICAST);
-        let withdrawn_shape = check_prefixes(withdrawn, 32, v4_add_path)?;
-        let nlri_shape = check_prefixes(nlri, 32, v4_add_path)?;
+        let withdrawn_shape = shape(withdrawn, 32, v4_add_path);
+        let nlri_shape = shape(nlri, 32, v4_add_path);
         let mut msg = UpdateMessage {
             withdrawn,
             attributes,
@@ -185,9 +190,9 @@ impl<'a> UpdateMessage<'a> {
             .is_some_and(|e| e.action() == ErrorAction::TreatAsWithdraw)
     }
 
-    /// The IPv4 Withdrawn Routes field.
+    /// The IPv4 Withdrawn Routes field, checked as it is read (see [`Prefixes`]).
     pub fn withdrawn_routes(&self) -> Prefixes<'a> {
-        Prefixes::checked(
+        Prefixes::with_shape(
             self.withdrawn,
             false,
             self.ctx.add_path.contains(Afi::IPV4, Safi::UNICAST),
@@ -195,9 +200,9 @@ impl<'a> UpdateMessage<'a> {
         )
     }
 
-    /// The IPv4 NLRI field.
+    /// The IPv4 NLRI field, checked as it is read (see [`Prefixes`]).
     pub fn nlri(&self) -> Prefixes<'a> {
-        Prefixes::checked(
+        Prefixes::with_shape(
             self.nlri,
             false,
             self.ctx.add_path.contains(Afi::IPV4, Safi::UNICAST),
@@ -316,16 +321,22 @@ pub struct Update {
     pub nlri: PrefixList,
 }
 
-impl From<&UpdateMessage<'_>> for Update {
-    fn from(m: &UpdateMessage<'_>) -> Self {
+impl TryFrom<&UpdateMessage<'_>> for Update {
+    type Error = Error;
+
+    /// Copies the message, checking its prefix fields whole:
+    /// [`Error::InvalidNetworkField`] if one is malformed.
+    fn try_from(m: &UpdateMessage<'_>) -> Result<Self, Error> {
         // Counted first, so that the vector is allocated once and no larger than needed.
         let mut attributes = Vec::with_capacity(m.attributes().count());
-        attributes.extend(m.attributes().map(|a| Attribute::from_ref(&a)));
-        Update {
-            withdrawn: PrefixList::from_prefixes(&m.withdrawn_routes()),
-            attributes,
-            nlri: PrefixList::from_prefixes(&m.nlri()),
+        for a in m.attributes() {
+            attributes.push(Attribute::from_ref(&a)?);
         }
+        Ok(Update {
+            withdrawn: PrefixList::from_prefixes(&m.withdrawn_routes())?,
+            attributes,
+            nlri: PrefixList::from_prefixes(&m.nlri())?,
+        })
     }
 }
 
@@ -622,33 +633,32 @@ mod tests {
                 u.encode(&ctx, &mut bytes).unwrap();
                 let m = UpdateMessage::parse(&bytes[HEADER_LEN..], &ctx).unwrap();
                 assert_eq!(m.attribute_error(), None);
+                let all = |p: Prefixes<'_>| p.collect::<Result<Vec<_>, _>>().unwrap();
                 let walk = |p: Prefixes<'_>| {
-                    Prefixes::checked(p.as_bytes(), p.is_ipv6(), add_path, Shape::Mixed)
-                        .collect::<Vec<_>>()
+                    all(Prefixes::with_shape(
+                        p.as_bytes(),
+                        p.is_ipv6(),
+                        add_path,
+                        Shape::Mixed,
+                    ))
                 };
-                assert_eq!(m.withdrawn_routes().collect::<Vec<_>>(), nets(v4, add_path));
-                assert_eq!(
-                    m.withdrawn_routes().collect::<Vec<_>>(),
-                    walk(m.withdrawn_routes())
-                );
-                assert_eq!(m.nlri().collect::<Vec<_>>(), walk(m.nlri()));
+                assert_eq!(all(m.withdrawn_routes()), nets(v4, add_path));
+                assert_eq!(all(m.withdrawn_routes()), walk(m.withdrawn_routes()));
+                assert_eq!(all(m.nlri()), walk(m.nlri()));
                 let reach = m.mp_reach().unwrap();
-                assert_eq!(reach.nlri().collect::<Vec<_>>(), nets(v6, add_path));
-                assert_eq!(reach.nlri().collect::<Vec<_>>(), walk(reach.nlri()));
+                assert_eq!(all(reach.nlri()), nets(v6, add_path));
+                assert_eq!(all(reach.nlri()), walk(reach.nlri()));
                 let unreach = m.mp_unreach().unwrap();
-                assert_eq!(
-                    unreach.withdrawn().collect::<Vec<_>>(),
-                    walk(unreach.withdrawn())
-                );
+                assert_eq!(all(unreach.withdrawn()), walk(unreach.withdrawn()));
                 let mut seen = 0;
                 for a in m.attributes() {
                     match a.value() {
                         AttributeValue::MpReach(r) => {
-                            assert_eq!(r.nlri().collect::<Vec<_>>(), nets(v6, add_path));
+                            assert_eq!(all(r.nlri()), nets(v6, add_path));
                             seen += 1;
                         }
                         AttributeValue::MpUnreach(r) => {
-                            assert_eq!(r.withdrawn().collect::<Vec<_>>(), nets(v4, add_path));
+                            assert_eq!(all(r.withdrawn()), nets(v4, add_path));
                             seen += 1;
                         }
                         _ => {}

@@ -30,7 +30,7 @@ pub fn messages(bytes: &[u8]) -> Vec<Message> {
     let mut rest = bytes;
     while let Ok(Some((_, len))) = frame(rest, 65535) {
         let m = MessageRef::parse(&rest[..len], &wide()).expect("a valid message");
-        out.push(Message::from(&m));
+        out.push(Message::try_from(&m).expect("well-formed prefixes"));
         rest = &rest[len..];
     }
     assert!(rest.is_empty(), "trailing octets");

@@ -334,6 +334,43 @@ fn malformed_updates_reset_the_session() {
     assert_eq!(codes(&Scripted::notification(&acts).unwrap()), (3, 10));
 }
 
+/// A prefix field is checked as the session reads it: good prefixes before a malformed
+/// record are read, then the session resets (RFC 7606 §5.3), which drops every route of the
+/// peer, those just read included, and reports no routes received.
+#[test]
+fn a_field_malformed_after_good_prefixes_resets_and_drops_them() {
+    let ok_attrs = attrs(&[&ORIGIN, &AS_PATH, &NEXT_HOP]);
+    // NLRI: two good prefixes, then a length of 33 bits; withdrawn routes: one good, then a
+    // record cut short; the same NLRI behind an attribute error (treat-as-withdraw would keep
+    // the session, the malformed field does not).
+    let bad_nlri = [24, 192, 0, 2, 16, 198, 51, 33, 1, 2, 3, 4, 5];
+    let treat_as_withdraw = attrs(&[&[0x40, 1, 1, 7], &AS_PATH, &NEXT_HOP]);
+    let cases = [
+        update(&[], &ok_attrs, &bad_nlri),
+        update(&[32, 198, 51, 100, 1, 24, 203, 0], &ok_attrs, &[]),
+        update(&[], &treat_as_withdraw, &bad_nlri),
+    ];
+    for bad in cases {
+        let mut s = established();
+        s.feed(&update(&[], &ok_attrs, &[32, 198, 51, 100, 1]));
+        assert_eq!(s.s.received_routes().count(), 1);
+        let acts = s.feed(&bad);
+        assert_eq!(codes(&Scripted::notification(&acts).unwrap()), (3, 10));
+        assert!(acts.contains(&Output::Notice(Notice::StateChanged {
+            from: State::Established,
+            to: State::Idle,
+            event: Event::UpdateMsgErr
+        })));
+        assert!(
+            !acts
+                .iter()
+                .any(|a| matches!(a, Output::Notice(Notice::RoutesReceived { .. }))),
+            "nothing is reported received from a malformed UPDATE"
+        );
+        assert_eq!(s.s.received_routes().count(), 0, "the reset drops them all");
+    }
+}
+
 #[test]
 fn messages_split_anywhere_are_reassembled() {
     let mut s = Scripted::new(|_| {});

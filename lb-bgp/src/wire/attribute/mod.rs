@@ -17,7 +17,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::nlri::{PrefixList, Prefixes, Shape, check_prefixes};
+use super::nlri::{PrefixList, Prefixes, Shape, shape};
 use super::{Afi, Context, Error, Safi};
 
 mod owned;

@@ -203,8 +203,9 @@ impl Attribute {
         a
     }
 
-    /// Copies a borrowed attribute.
-    pub fn from_ref(a: &PathAttribute<'_>) -> Self {
+    /// Copies a borrowed attribute; [`Error::InvalidNetworkField`] if it is an
+    /// MP_REACH_NLRI or MP_UNREACH_NLRI whose prefixes are malformed.
+    pub fn from_ref(a: &PathAttribute<'_>) -> Result<Self, Error> {
         let raw = || AttributeData::Raw {
             type_code: a.type_code,
             data: a.value.to_vec(),
@@ -232,7 +233,7 @@ impl Attribute {
                         afi: m.afi,
                         safi: m.safi,
                         next_hop,
-                        nlri: PrefixList::from_prefixes(&m.nlri()),
+                        nlri: PrefixList::from_prefixes(&m.nlri())?,
                     }))
                 }
                 _ => raw(),
@@ -241,15 +242,15 @@ impl Attribute {
                 AttributeData::MpUnreach(MpUnreach {
                     afi: m.afi,
                     safi: m.safi,
-                    withdrawn: PrefixList::from_prefixes(&m.withdrawn()),
+                    withdrawn: PrefixList::from_prefixes(&m.withdrawn())?,
                 })
             }
             AttributeValue::MpUnreach(_) | AttributeValue::Unknown(_) => raw(),
         };
-        Attribute {
+        Ok(Attribute {
             flags: a.flags,
             data,
-        }
+        })
     }
 
     /// Octets of the value when encoded with `ctx`.

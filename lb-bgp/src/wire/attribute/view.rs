@@ -447,11 +447,7 @@ impl<'a> MpReachRef<'a> {
             if !MpNextHop::is_valid_len(m.next_hop.len()) {
                 return Err(Error::OptionalAttribute(14));
             }
-            m.shape = Some(check_prefixes(
-                m.nlri,
-                if v6 { 128 } else { 32 },
-                m.add_path,
-            )?);
+            m.shape = Some(shape(m.nlri, if v6 { 128 } else { 32 }, m.add_path));
         }
         Ok(m)
     }
@@ -493,7 +489,7 @@ impl<'a> MpReachRef<'a> {
     /// The announced prefixes (empty for families this codec does not parse).
     pub fn nlri(&self) -> Prefixes<'a> {
         match (prefix_family(self.afi, self.safi), self.shape) {
-            (Some(v6), Some(shape)) => Prefixes::checked(self.nlri, v6, self.add_path, shape),
+            (Some(v6), Some(shape)) => Prefixes::with_shape(self.nlri, v6, self.add_path, shape),
             (Some(v6), None) => Prefixes::new(self.nlri, v6, self.add_path),
             (None, _) => Prefixes::empty(),
         }
@@ -537,11 +533,7 @@ impl<'a> MpUnreachRef<'a> {
     fn parse(v: &'a [u8], ctx: &Context) -> Result<Self, Error> {
         let mut m = Self::split(v, ctx)?;
         if let Some(v6) = prefix_family(m.afi, m.safi) {
-            m.shape = Some(check_prefixes(
-                m.withdrawn,
-                if v6 { 128 } else { 32 },
-                m.add_path,
-            )?);
+            m.shape = Some(shape(m.withdrawn, if v6 { 128 } else { 32 }, m.add_path));
         }
         Ok(m)
     }
@@ -556,7 +548,9 @@ impl<'a> MpUnreachRef<'a> {
     /// The withdrawn prefixes (empty for families this codec does not parse).
     pub fn withdrawn(&self) -> Prefixes<'a> {
         match (prefix_family(self.afi, self.safi), self.shape) {
-            (Some(v6), Some(shape)) => Prefixes::checked(self.withdrawn, v6, self.add_path, shape),
+            (Some(v6), Some(shape)) => {
+                Prefixes::with_shape(self.withdrawn, v6, self.add_path, shape)
+            }
             (Some(v6), None) => Prefixes::new(self.withdrawn, v6, self.add_path),
             (None, _) => Prefixes::empty(),
         }
@@ -630,7 +624,8 @@ impl<'a> PathAttribute<'a> {
     }
 
     /// Checks the attribute per its RFC (flags, length, content). The error's
-    /// [`Error::action`] says what RFC 7606 makes of it.
+    /// [`Error::action`] says what RFC 7606 makes of it. The prefixes of MP_REACH_NLRI and
+    /// MP_UNREACH_NLRI are checked as their iterators read them (see [`Prefixes`]).
     pub fn check(&self) -> Result<(), Error> {
         self.check_shape().map(|_| ())
     }
