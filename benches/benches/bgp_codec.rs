@@ -935,7 +935,7 @@ type Spreads = Vec<(String, &'static str, Spread)>;
 /// VM has slow spells that last seconds (a row then reads up to twice its time, with a tight
 /// interval); interleaved, a spell falls on every row alike, so the ratios of these medians do
 /// not depend on which row was being measured when it came.
-fn interleave(mut runs: Vec<Timed<'_>>) -> Vec<(&'static str, Spread)> {
+fn interleave(group: &str, mut runs: Vec<Timed<'_>>, spreads: &mut Spreads) {
     let k = runs.len();
     let mut times = vec![Vec::with_capacity(ROUNDS); k];
     for round in 0..=ROUNDS {
@@ -949,21 +949,16 @@ fn interleave(mut runs: Vec<Timed<'_>>) -> Vec<(&'static str, Spread)> {
             }
         }
     }
-    runs.iter()
-        .zip(times)
-        .map(|((name, _), mut t)| {
-            t.sort_by(f64::total_cmp);
-            let at = |q: usize| t[(t.len() - 1) * q / 4];
-            (
-                *name,
-                Spread {
-                    median: at(2),
-                    q1: at(1),
-                    q3: at(3),
-                },
-            )
-        })
-        .collect()
+    for ((name, _), mut t) in runs.iter().zip(times) {
+        t.sort_by(f64::total_cmp);
+        let at = |q: usize| t[(t.len() - 1) * q / 4];
+        let s = Spread {
+            median: at(2),
+            q1: at(1),
+            q3: at(3),
+        };
+        spreads.push((group.to_string(), *name, s));
+    }
 }
 
 /// Rows of the closing table: (group, workload, function).
@@ -1126,11 +1121,8 @@ fn main() {
         if unfiltered {
             let runs = decs
                 .iter()
-                .map(|(n, f)| (*n, Box::new(f) as Box<dyn FnMut() -> usize>))
-                .collect();
-            for (name, s) in interleave(runs) {
-                spreads.push((group.clone(), name, s));
-            }
+                .map(|(n, f)| (*n, Box::new(f) as Box<dyn FnMut() -> usize>));
+            interleave(&group, runs.collect(), &mut spreads);
         }
 
         let mut encs = encoders(updates, buf, bytes);
@@ -1145,11 +1137,8 @@ fn main() {
         if unfiltered {
             let runs = encs
                 .iter_mut()
-                .map(|(n, f)| (*n, Box::new(f) as Box<dyn FnMut() -> usize>))
-                .collect();
-            for (name, s) in interleave(runs) {
-                spreads.push((group.clone(), name, s));
-            }
+                .map(|(n, f)| (*n, Box::new(f) as Box<dyn FnMut() -> usize>));
+            interleave(&group, runs.collect(), &mut spreads);
         }
     }
     c.final_summary();

@@ -80,6 +80,25 @@ impl Session {
         self.out.push_back(Out::Notice(Notice::Down { reason }));
     }
 
+    /// Sends `n` on connection `id`, closes it and falls back to Idle: the answer to a
+    /// malformed or unexpected message, a collision lost or a limit passed.
+    pub(super) fn notify_and_drop(
+        &mut self,
+        now: Instant,
+        id: ConnId,
+        n: Notification,
+        event: Event,
+    ) {
+        self.drop_conn(
+            now,
+            id,
+            Some(n.clone()),
+            DownReason::NotificationSent(n),
+            event,
+            Fallback::Idle,
+        );
+    }
+
     /// Closes a connection, after sending `notification` if given. With no connection left,
     /// the session falls back to Active ([`Fallback::Active`], a TCP failure before the OPEN
     /// exchange) with the connect-retry timer, or to Idle ([`Fallback::Idle`]) with the
@@ -145,14 +164,7 @@ impl Session {
                 Err(e) => {
                     let n =
                         Notification::from_error(&e).unwrap_or_else(|| fsm_error(Phase::OpenSent));
-                    self.drop_conn(
-                        now,
-                        conn,
-                        Some(n.clone()),
-                        DownReason::NotificationSent(n),
-                        Event::BGPHeaderErr,
-                        Fallback::Idle,
-                    );
+                    self.notify_and_drop(now, conn, n, Event::BGPHeaderErr);
                     return None;
                 }
             }
@@ -241,14 +253,7 @@ impl Session {
                     4 => Event::KeepAliveMsg,
                     _ => Event::BGPHeaderErr,
                 };
-                self.drop_conn(
-                    now,
-                    conn,
-                    Some(n.clone()),
-                    DownReason::NotificationSent(n),
-                    event,
-                    Fallback::Idle,
-                );
+                self.notify_and_drop(now, conn, n, event);
                 false
             }
         }
@@ -314,14 +319,7 @@ impl Session {
         let families = match self.check_open(o) {
             Ok(f) => f,
             Err(n) => {
-                self.drop_conn(
-                    now,
-                    conn,
-                    Some(n.clone()),
-                    DownReason::NotificationSent(n),
-                    Event::BGPOpenMsgErr,
-                    Fallback::Idle,
-                );
+                self.notify_and_drop(now, conn, n, Event::BGPOpenMsgErr);
                 return false;
             }
         };
@@ -357,14 +355,7 @@ impl Session {
                 }
             };
             let n = cease(CeaseSubcode::ConnectionCollisionResolution);
-            self.drop_conn(
-                now,
-                loser,
-                Some(n.clone()),
-                DownReason::NotificationSent(n),
-                Event::OpenCollisionDump,
-                Fallback::Idle,
-            );
+            self.notify_and_drop(now, loser, n, Event::OpenCollisionDump);
             if loser == conn {
                 return false;
             }
@@ -461,14 +452,7 @@ impl Session {
             _ => Event::BGPHeaderErr,
         };
         let n = Notification::from_message_error(e, bytes).unwrap_or_else(|| fsm_error(phase));
-        self.drop_conn(
-            now,
-            conn,
-            Some(n.clone()),
-            DownReason::NotificationSent(n),
-            event,
-            Fallback::Idle,
-        );
+        self.notify_and_drop(now, conn, n, event);
     }
 
     /// Applies an UPDATE to the routes received; `Ok(false)` when the connection was closed
@@ -519,14 +503,7 @@ impl Session {
                     .unwrap_or(u32::MAX)
                     .to_be_bytes(),
             );
-            self.drop_conn(
-                now,
-                conn,
-                Some(n.clone()),
-                DownReason::NotificationSent(n),
-                Event::UpdateMsg,
-                Fallback::Idle,
-            );
+            self.notify_and_drop(now, conn, n, Event::UpdateMsg);
             return Ok(false);
         }
         if count_announced + withdrawn > 0 {
