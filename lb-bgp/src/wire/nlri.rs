@@ -589,98 +589,95 @@ impl Iterator for Prefixes<'_> {
         if d.is_empty() {
             return None;
         }
-        let path_id = if self.has_path_ids() {
-            let Some((id, rest)) = d.split_first_chunk::<4>() else {
-                self.data = &[];
-                return malformed();
+        // Every way a record can be malformed leaves this block, to one exit below.
+        let record = 'record: {
+            let path_id = if self.has_path_ids() {
+                let Some((id, rest)) = d.split_first_chunk::<4>() else {
+                    break 'record None;
+                };
+                d = rest;
+                Some(u32::from_be_bytes(*id))
+            } else {
+                None
             };
-            d = rest;
-            Some(u32::from_be_bytes(*id))
-        } else {
-            None
-        };
-        let Some((&bits, rest)) = d.split_first() else {
-            self.data = &[];
-            return malformed();
-        };
-        let n = usize::from(bits).div_ceil(8);
-        let Some(next) = rest.get(n..) else {
-            self.data = &[];
-            return malformed();
-        };
-        // A whole address's worth of octets is there (all but the last prefixes of a field):
-        // one load of the full width, the octets past the prefix masked off; no branch on the
-        // length and no length-dependent copy. A length past the family's makes `new` fail.
-        // Each prefix is built straight into its `IpNet` (an `Option` in between was kept in
-        // memory, merged with the previous one).
-        let prefix = if self.is_ipv6() {
-            let a = match rest.first_chunk::<16>() {
-                Some(o) => {
-                    // Past 16 octets the length is past 128 bits.
-                    let Some(mask) = MASK6.get(n) else {
-                        self.data = &[];
-                        return malformed();
-                    };
-                    u128::from_be_bytes(*o) & mask
-                }
-                None => {
-                    // The last octets of the field (fewer than a whole address), one by one:
-                    // a few octets, where a length-dependent copy is a call.
-                    let mut o = [0u8; 16];
-                    for (d, s) in o.iter_mut().zip(rest.iter().take(n)) {
-                        *d = *s;
+            let Some((&bits, rest)) = d.split_first() else {
+                break 'record None;
+            };
+            let n = usize::from(bits).div_ceil(8);
+            let Some(next) = rest.get(n..) else {
+                break 'record None;
+            };
+            // A whole address's worth of octets is there (all but the last prefixes of a field):
+            // one load of the full width, the octets past the prefix masked off; no branch on the
+            // length and no length-dependent copy. A length past the family's makes `new` fail.
+            // Each prefix is built straight into its `IpNet` (an `Option` in between was kept in
+            // memory, merged with the previous one).
+            let prefix = if self.is_ipv6() {
+                let a = match rest.first_chunk::<16>() {
+                    Some(o) => {
+                        // Past 16 octets the length is past 128 bits.
+                        let Some(mask) = MASK6.get(n) else {
+                            break 'record None;
+                        };
+                        u128::from_be_bytes(*o) & mask
                     }
-                    u128::from_be_bytes(o)
-                }
-            };
-            let Ok(net) = Ipv6Net::new(Ipv6Addr::from_bits(a), bits) else {
-                self.data = &[];
-                return malformed();
-            };
-            IpNet::V6(net)
-        } else {
-            let a = match rest.first_chunk::<4>() {
-                Some(o) => {
-                    // Past 4 octets the length is past 32 bits.
-                    let Some(mask) = MASK4.get(n) else {
-                        self.data = &[];
-                        return malformed();
-                    };
-                    u32::from_be_bytes(*o) & mask
-                }
-                None => {
-                    // The last octets of the field (fewer than a whole address), one by one:
-                    // a few octets, where a length-dependent copy is a call.
-                    let mut o = [0u8; 4];
-                    for (d, s) in o.iter_mut().zip(rest.iter().take(n)) {
-                        *d = *s;
+                    None => u128::from_be_bytes(padded(rest, n)),
+                };
+                let Ok(net) = Ipv6Net::new(Ipv6Addr::from_bits(a), bits) else {
+                    break 'record None;
+                };
+                IpNet::V6(net)
+            } else {
+                let a = match rest.first_chunk::<4>() {
+                    Some(o) => {
+                        // Past 4 octets the length is past 32 bits.
+                        let Some(mask) = MASK4.get(n) else {
+                            break 'record None;
+                        };
+                        u32::from_be_bytes(*o) & mask
                     }
-                    u32::from_be_bytes(o)
-                }
+                    None => u32::from_be_bytes(padded(rest, n)),
+                };
+                let Ok(net) = Ipv4Net::new(Ipv4Addr::from_bits(a), bits) else {
+                    break 'record None;
+                };
+                IpNet::V4(net)
             };
-            let Ok(net) = Ipv4Net::new(Ipv4Addr::from_bits(a), bits) else {
-                self.data = &[];
-                return malformed();
-            };
-            IpNet::V4(net)
+            Some((Nlri { path_id, prefix }, next))
         };
-        self.data = next;
-        Some(Ok(Nlri { path_id, prefix }))
+        match record {
+            Some((nlri, next)) => {
+                self.data = next;
+                Some(Ok(nlri))
+            }
+            None => {
+                self.data = &[];
+                malformed()
+            }
+        }
     }
+}
+
+/// The first `n` octets of `octets`, zero-padded to an address's `N`: the end of a field, where
+/// fewer than a whole address's octets are left. Copied one by one: a few octets, where a
+/// length-dependent copy is a call.
+#[inline]
+fn padded<const N: usize>(octets: &[u8], n: usize) -> [u8; N] {
+    let mut o = [0u8; N];
+    for (d, s) in o.iter_mut().zip(octets.iter().take(n)) {
+        *d = *s;
+    }
+    o
 }
 
 /// Builds a prefix from its length and its ceil(bits/8) address octets.
 #[inline]
 fn to_prefix(v6: bool, bits: u8, addr: &[u8]) -> Option<IpNet> {
-    // Full-length prefixes (the common /32 and /128) copy without a length-dependent memcpy.
+    // Full-length prefixes (the common /32 and /128) are one fixed-size copy.
     if v6 {
         let o = match addr.first_chunk::<16>() {
             Some(full) => *full,
-            None => {
-                let mut o = [0u8; 16];
-                o.get_mut(..addr.len())?.copy_from_slice(addr);
-                o
-            }
+            None => padded(addr, addr.len()),
         };
         // Through `u128`: the consumer's own conversions then fold into two 8-octet loads.
         let addr = Ipv6Addr::from_bits(u128::from_be_bytes(o));
@@ -688,11 +685,7 @@ fn to_prefix(v6: bool, bits: u8, addr: &[u8]) -> Option<IpNet> {
     } else {
         let o = match addr.first_chunk::<4>() {
             Some(full) => *full,
-            None => {
-                let mut o = [0u8; 4];
-                o.get_mut(..addr.len())?.copy_from_slice(addr);
-                o
-            }
+            None => padded(addr, addr.len()),
         };
         Ipv4Net::new(Ipv4Addr::from(o), bits).ok().map(IpNet::V4)
     }
