@@ -224,3 +224,41 @@ fn an_encrypted_labelled_cluster_detects_a_crash() {
     // Every datagram and stream was encrypted: nothing was rejected.
     assert!((0..8).all(|i| sim.node(i).stats().bad_packets == 0));
 }
+
+/// The shape of the mixed-cluster interop scenario: three members; a fourth joins through
+/// one of them and, before the others have all heard of it, a fifth joins through another.
+/// Gossip sends the fifth's alive message a bounded number of times to random members, and
+/// the members that do not yet know the fourth do not send it there, so the fourth may miss
+/// it (2 of these 400 seeded runs). The next push-pull repairs that: every member knows the
+/// fifth within one push-pull interval of its join.
+#[test]
+fn a_member_that_missed_the_gossip_learns_at_the_next_push_pull() {
+    let config = Config::lan();
+    let seeds = 400;
+    let mut missed = 0;
+    for seed in 1..=seeds {
+        let net = SimConfig {
+            seed,
+            ..SimConfig::default()
+        };
+        let mut sim = cluster(3, &config, net);
+        assert!(sim.run_while_not(S(10), |s| converged(s, 3)));
+        let fourth = sim.add_node(config.clone());
+        sim.join(fourth, Sim::addr(1));
+        sim.run_for(Duration::from_millis(5));
+        let fifth = sim.add_node(config.clone());
+        sim.join(fifth, Sim::addr(2));
+        let start = sim.elapsed();
+        let known = |s: &Sim| all_see(s, fifth, State::Alive, &[]);
+        if !sim.run_while_not(S(10), known) {
+            missed += 1;
+        }
+        let limit = config.push_pull_interval + S(1) - (sim.elapsed() - start);
+        assert!(
+            sim.run_while_not(limit, known),
+            "seed {seed}: some member does not know the fifth node {:?} after its join",
+            sim.elapsed() - start
+        );
+    }
+    eprintln!("{missed} of {seeds} clusters needed a push-pull to learn of the fifth node");
+}
