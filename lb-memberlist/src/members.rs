@@ -39,8 +39,8 @@ impl Members {
     }
 
     /// Whom a message about `node` is about.
-    fn subject(&self, node: &str, leaving: bool) -> Subject {
-        match (node == self.local, leaving) {
+    fn subject(&self, node: &str) -> Subject {
+        match (node == self.local, self.leaving) {
             (false, _) => Subject::Peer,
             (true, false) => Subject::Local,
             (true, true) => Subject::LocalLeaving,
@@ -74,7 +74,7 @@ impl Members {
 
     /// Applies an alive message. An unknown member joins.
     pub fn apply_alive(&mut self, a: &Alive) -> Transition {
-        let about = self.subject(&a.node, self.leaving);
+        let about = self.subject(&a.node);
         match self.members.get_mut(&a.node) {
             Some(m) => m.apply_alive(a, about),
             None => {
@@ -86,7 +86,7 @@ impl Members {
 
     /// Applies a suspect message; members we do not know are ignored.
     pub fn apply_suspect(&mut self, s: &Suspect) -> Transition {
-        let about = self.subject(&s.node, self.leaving);
+        let about = self.subject(&s.node);
         self.members
             .get_mut(&s.node)
             .map_or(Transition::Ignored, |m| m.apply_suspect(s, about))
@@ -95,11 +95,7 @@ impl Members {
     /// Applies a dead message; one about the local node is refuted unless it is leaving
     /// ([`Members::set_leaving`]).
     pub fn apply_dead(&mut self, d: &Dead) -> Transition {
-        self.dead(d, self.leaving)
-    }
-
-    fn dead(&mut self, d: &Dead, leaving: bool) -> Transition {
-        let about = self.subject(&d.node, leaving);
+        let about = self.subject(&d.node);
         self.members
             .get_mut(&d.node)
             .map_or(Transition::Ignored, |m| m.apply_dead(d, about))
@@ -124,16 +120,13 @@ impl Members {
         for n in remote {
             let t = match n.state {
                 NodeState::Alive => self.apply_alive(&n.alive()),
-                // Our own "left" in a remote state is refuted even while we leave: the leave
-                // state is not consulted here (Go's deadNode would consult it).
-                NodeState::Left => self.dead(
-                    &Dead {
-                        from: n.name.clone(),
-                        incarnation: n.incarnation,
-                        node: n.name.clone(),
-                    },
-                    false,
-                ),
+                // Our own "left" is refuted unless we are leaving (then our state is already
+                // left and it changes nothing), as Go's deadNode does.
+                NodeState::Left => self.apply_dead(&Dead {
+                    from: n.name.clone(),
+                    incarnation: n.incarnation,
+                    node: n.name.clone(),
+                }),
                 NodeState::Dead | NodeState::Suspect => self.apply_suspect(&Suspect {
                     from: self.local.clone(),
                     incarnation: n.incarnation,
@@ -258,5 +251,28 @@ mod tests {
         let states = t.to_push_states();
         assert_eq!(states.len(), 4);
         assert_eq!(states[2].state, NodeState::Left);
+    }
+
+    #[test]
+    fn our_own_left_in_a_push_pull_is_refuted_unless_we_leave() {
+        let mut remote = table().to_push_states();
+        remote[0].state = NodeState::Left; // a, the local node
+        let mut t = table();
+        let got = t.merge(&remote);
+        assert_eq!(got[0], ("a".into(), Transition::Refute { incarnation: 2 }));
+        assert_eq!(t.local().unwrap().state, State::Alive);
+
+        let mut t = table();
+        t.set_leaving();
+        let leave = Dead {
+            from: "a".into(),
+            incarnation: 1,
+            node: "a".into(),
+        };
+        assert!(matches!(t.apply_dead(&leave), Transition::Changed { .. }));
+        let got = t.merge(&remote);
+        assert_eq!(got[0], ("a".into(), Transition::Ignored));
+        assert_eq!(t.local().unwrap().state, State::Left);
+        assert_eq!(t.local().unwrap().incarnation, 1);
     }
 }
