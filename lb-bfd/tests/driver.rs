@@ -75,10 +75,10 @@ async fn pair(ip: IpAddr, base: u16, multi: bool) {
     assert_eq!(sa.detection_time, Some(Duration::from_millis(800)));
     assert_eq!(sb.detection_time, Some(Duration::from_millis(240)));
     // AdminDown on B: A goes Down, told by its neighbour.
-    b.set_admin_down(ip, true).unwrap();
+    b.admin_down(ip).unwrap();
     let e = wait_for(&mut ea, State::Down).await;
     assert_eq!(e.diagnostic, Diagnostic::NeighborSignaledSessionDown);
-    b.set_admin_down(ip, false).unwrap();
+    b.admin_up(ip).unwrap();
     wait_for(&mut ea, State::Up).await;
     // B vanishes without a word: A's detection time runs out.
     drop(eb);

@@ -324,13 +324,20 @@ fn readers<P: Sockets>(
     })
 }
 
-/// Joins or leaves a multicast group, logging failures (the frames may still arrive on links
-/// that do not filter multicast).
-fn join(socket: &PacketSocket, group: Option<MacAddress>, join: bool) {
+/// Joins a multicast group, if the announcement needs one, logging a failure (the frames may
+/// still arrive on links that do not filter multicast).
+fn join_group(socket: &PacketSocket, group: Option<MacAddress>) {
     if let Some(mac) = group
-        && let Err(e) = socket.set_membership(mac.0, join)
+        && let Err(e) = socket.join_multicast(mac.0)
     {
-        tracing::warn!(%mac, join, error = %e, "multicast membership change failed");
+        tracing::warn!(%mac, error = %e, "joining a multicast group failed");
+    }
+}
+
+/// Leaves a multicast group no announcement needs any more, logging a failure.
+fn leave_group(socket: &PacketSocket, group: MacAddress) {
+    if let Err(e) = socket.leave_multicast(group.0) {
+        tracing::warn!(mac = %group, error = %e, "leaving a multicast group failed");
     }
 }
 
@@ -371,7 +378,7 @@ fn flush<P: Sockets>(shared: &Shared<P>) {
 }
 
 async fn link_watcher<P: Sockets>(shared: Arc<Shared<P>>, every: Duration) {
-    let notifications = sys::netlink_socket(P::NETLINK_GROUPS, true)
+    let notifications = sys::netlink_listener(P::NETLINK_GROUPS)
         .ok()
         .and_then(|fd| sys::async_fd(fd).ok());
     let mut buf = vec![0u8; 16 * 1024];
@@ -448,7 +455,7 @@ fn rescan<P: Sockets>(shared: &Arc<Shared<P>>) -> Result<(), P::Error> {
             for (addr, only) in lock(&shared.wanted).iter() {
                 if allowed(only.as_ref(), &link.name) {
                     let group = core.announce(now, link.index, *addr)?.join;
-                    join(&socket, group, true);
+                    join_group(&socket, group);
                 }
             }
             let stop = Arc::new(AtomicBool::new(false));
@@ -519,12 +526,12 @@ impl<P: Sockets> Handle<P> {
                 if allowed(only.as_ref(), name) {
                     let group = core.announce(now, index, addr)?.join;
                     if let Some(port) = port {
-                        join(&port.socket, group, true);
+                        join_group(&port.socket, group);
                     }
                 } else if let (Some(leave), Some(port)) =
                     (core.withdraw(index, addr).and_then(|w| w.leave), port)
                 {
-                    join(&port.socket, Some(leave), false);
+                    leave_group(&port.socket, leave);
                 }
             }
             lock(&self.shared.wanted).insert(addr, only);
@@ -580,7 +587,7 @@ impl<P: Sockets> Handle<P> {
                 core.withdraw(index, addr).and_then(|w| w.leave),
                 ports.get(&index),
             ) {
-                join(&port.socket, Some(leave), false);
+                leave_group(&port.socket, leave);
             }
         }
         was

@@ -32,7 +32,7 @@ const IFF_LOOPBACK: u32 = 0x8;
 const IFF_NOARP: u32 = 0x80;
 
 /// The netlink multicast group of link changes (`RTMGRP_LINK`), for
-/// [`sys::netlink_socket`].
+/// [`sys::netlink_listener`].
 pub const RTMGRP_LINK: u32 = 0x1;
 /// The netlink multicast group of IPv6 address changes (`RTMGRP_IPV6_IFADDR`).
 pub const RTMGRP_IPV6_IFADDR: u32 = 0x100;
@@ -179,7 +179,7 @@ fn request(msg_type: u16, family: u8, seq: u32) -> [u8; NLMSG_HDR_LEN + IFINFOMS
 
 /// Runs a dump request and calls `each(msg_type, payload)` for every message until DONE.
 pub(crate) fn dump(msg_type: u16, family: u8, mut each: impl FnMut(u16, &[u8])) -> Result<()> {
-    let fd: OwnedFd = sys::netlink_socket(0, false).map_err(io_err("netlink socket"))?;
+    let fd: OwnedFd = sys::netlink_request_socket().map_err(io_err("netlink socket"))?;
     sys::send(&fd, &request(msg_type, family, 1)).map_err(io_err("netlink send"))?;
     let mut buf = vec![0u8; 64 * 1024];
     loop {

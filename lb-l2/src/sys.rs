@@ -171,19 +171,24 @@ impl PacketSocket {
         Ok(())
     }
 
-    /// Joins (`join = true`) or leaves a link-layer multicast group on the bound interface.
-    pub fn set_membership(&self, mac: [u8; 6], join: bool) -> io::Result<()> {
+    /// Joins a link-layer multicast group on the bound interface.
+    pub fn join_multicast(&self, mac: [u8; 6]) -> io::Result<()> {
+        self.multicast(mac, libc::PACKET_ADD_MEMBERSHIP)
+    }
+
+    /// Leaves a link-layer multicast group on the bound interface.
+    pub fn leave_multicast(&self, mac: [u8; 6]) -> io::Result<()> {
+        self.multicast(mac, libc::PACKET_DROP_MEMBERSHIP)
+    }
+
+    /// `PACKET_ADD_MEMBERSHIP` or `PACKET_DROP_MEMBERSHIP` of `mac`.
+    fn multicast(&self, mac: [u8; 6], opt: libc::c_int) -> io::Result<()> {
         // SAFETY: packet_mreq is plain old data; all-zero is a valid value.
         let mut mreq: libc::packet_mreq = unsafe { mem::zeroed() };
         mreq.mr_ifindex = self.ifindex as libc::c_int;
         mreq.mr_type = libc::PACKET_MR_MULTICAST as u16;
         mreq.mr_alen = 6;
         mreq.mr_address[..6].copy_from_slice(&mac);
-        let opt = if join {
-            libc::PACKET_ADD_MEMBERSHIP
-        } else {
-            libc::PACKET_DROP_MEMBERSHIP
-        };
         // SAFETY: `mreq` is a valid packet_mreq living across the call; the length is its size.
         cvt(unsafe {
             libc::setsockopt(
@@ -404,13 +409,21 @@ pub fn realtime_current_thread() -> io::Result<()> {
     Ok(())
 }
 
-/// A NETLINK_ROUTE socket. `groups` subscribes to multicast notifications (0 for none);
-/// `nonblocking` for use under an event loop.
-pub fn netlink_socket(groups: u32, nonblocking: bool) -> io::Result<OwnedFd> {
-    let mut ty = libc::SOCK_RAW | libc::SOCK_CLOEXEC;
-    if nonblocking {
-        ty |= libc::SOCK_NONBLOCK;
-    }
+/// A blocking NETLINK_ROUTE socket for requests (dumps), subscribed to no notifications.
+pub fn netlink_request_socket() -> io::Result<OwnedFd> {
+    netlink_socket(0, libc::SOCK_RAW | libc::SOCK_CLOEXEC)
+}
+
+/// A non-blocking NETLINK_ROUTE socket, for an event loop, subscribed to the multicast
+/// notification `groups` (`RTMGRP_*` bits).
+pub fn netlink_listener(groups: u32) -> io::Result<OwnedFd> {
+    netlink_socket(
+        groups,
+        libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+    )
+}
+
+fn netlink_socket(groups: u32, ty: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: socket(2) takes no pointers; a non-negative result is a new descriptor that
     // nothing else owns.
     let fd = unsafe {

@@ -206,8 +206,14 @@ impl PeerStatus {
 enum Cmd {
     Add(Box<PeerConfig>, oneshot::Sender<Result<(), Error>>),
     Remove(IpAddr, oneshot::Sender<Result<(), Error>>),
-    AdminDown(IpAddr, bool),
+    Admin(IpAddr, Admin),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// Which way an administrative change goes.
+enum Admin {
+    Down,
+    Up,
 }
 
 /// A received datagram.
@@ -453,7 +459,7 @@ impl Bfd {
         f: impl FnOnce(oneshot::Sender<Result<(), Error>>) -> Cmd,
     ) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
-        self.shared.cmds.send(f(tx)).map_err(|_| Error::Shutdown)?;
+        self.send(f(tx))?;
         rx.await.map_err(|_| Error::Shutdown)?
     }
 
@@ -469,12 +475,20 @@ impl Bfd {
         self.call(|tx| Cmd::Remove(peer, tx)).await
     }
 
-    /// Sets a peer's session AdminDown (`true`) or back to Down (`false`).
-    pub fn set_admin_down(&self, peer: IpAddr, down: bool) -> Result<(), Error> {
-        self.shared
-            .cmds
-            .send(Cmd::AdminDown(peer, down))
-            .map_err(|_| Error::Shutdown)
+    /// Takes a peer's session AdminDown: the peer is told, then the session goes silent
+    /// ([`Session::admin_down`](crate::session::Session::admin_down)).
+    pub fn admin_down(&self, peer: IpAddr) -> Result<(), Error> {
+        self.send(Cmd::Admin(peer, Admin::Down))
+    }
+
+    /// Brings a peer's session out of AdminDown, to Down, from where it comes up again
+    /// ([`Session::admin_up`](crate::session::Session::admin_up)).
+    pub fn admin_up(&self, peer: IpAddr) -> Result<(), Error> {
+        self.send(Cmd::Admin(peer, Admin::Up))
+    }
+
+    fn send(&self, cmd: Cmd) -> Result<(), Error> {
+        self.shared.cmds.send(cmd).map_err(|_| Error::Shutdown)
     }
 
     /// Subscribes to every peer's state changes.
@@ -598,12 +612,11 @@ impl Engine {
                 };
                 let _ = done.send(r);
             }
-            Cmd::AdminDown(peer, down) => {
+            Cmd::Admin(peer, admin) => {
                 if let Some(p) = self.peers.get_mut(&peer) {
-                    if down {
-                        p.session.admin_down(now);
-                    } else {
-                        p.session.admin_up(now);
+                    match admin {
+                        Admin::Down => p.session.admin_down(now),
+                        Admin::Up => p.session.admin_up(now),
                     }
                     self.flush(peer, now);
                 }
