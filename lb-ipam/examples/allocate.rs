@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use lb_ipam::{
     Allocator, Annotations, Family, FamilyRequest, Labels, PoolSpec, Pools, Port, Service,
-    SharingKey,
+    SharingKey, TrafficPolicy,
 };
 use serde::Deserialize;
 
@@ -86,7 +86,7 @@ struct Ingress {
 fn service(metadata: Metadata, spec: ServiceSpec) -> Result<Service, lb_ipam::Error> {
     let ann = Annotations::parse(&metadata.annotations, spec.load_balancer_ip.as_deref())?;
     let families: Vec<Family> = spec.cluster_ips.iter().map(Family::of).collect();
-    let local = spec.external_traffic_policy.as_deref() == Some("Local");
+    let policy = TrafficPolicy::from_spec(spec.external_traffic_policy.as_deref());
     let mut svc = Service::new(&metadata.namespace, &metadata.name);
     svc.labels = metadata.labels;
     svc.families = FamilyRequest::from_policy(spec.ip_family_policy.as_deref(), &families)?;
@@ -102,7 +102,7 @@ fn service(metadata: Metadata, spec: ServiceSpec) -> Result<Service, lb_ipam::Er
         .collect::<Result<_, lb_ipam::Error>>()?;
     svc.sharing = SharingKey::new(
         &ann.sharing_key,
-        &SharingKey::backend_key(local, &spec.selector),
+        &SharingKey::backend_key(policy, &spec.selector),
     );
     svc.pool = ann.pool;
     svc.requested = ann.requested;

@@ -70,7 +70,8 @@ pub use selector::{
     labels_to_string,
 };
 pub use service::{
-    Annotations, FamilyRequest, Port, Protocol, Service, ServiceKey, SharingKey, annotations,
+    Annotations, FamilyRequest, Port, Protocol, Service, ServiceKey, SharingKey, TrafficPolicy,
+    annotations,
 };
 
 /// The README's example, compiled and run as a doctest.

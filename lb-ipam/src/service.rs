@@ -200,11 +200,32 @@ impl SharingKey {
 
     /// The backend key of a service: `""` for `Cluster`, the selector as `k=v,k=v` for
     /// `Local`.
-    pub fn backend_key(local_traffic_policy: bool, selector: &Labels) -> String {
-        if local_traffic_policy {
-            labels_to_string(selector)
-        } else {
-            String::new()
+    pub fn backend_key(policy: TrafficPolicy, selector: &Labels) -> String {
+        match policy {
+            TrafficPolicy::Local => labels_to_string(selector),
+            TrafficPolicy::Cluster => String::new(),
+        }
+    }
+}
+
+/// A service's `spec.externalTrafficPolicy`: whether outside traffic may be sent to any node
+/// (`Cluster`, Kubernetes' default) or only to nodes with a ready endpoint (`Local`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TrafficPolicy {
+    /// `Cluster`.
+    #[default]
+    Cluster,
+    /// `Local`.
+    Local,
+}
+
+impl TrafficPolicy {
+    /// The policy a Service's field asks for: `Local` when it reads `Local`, otherwise
+    /// (absent included) `Cluster`, as Kubernetes defaults it.
+    pub fn from_spec(value: Option<&str>) -> Self {
+        match value {
+            Some("Local") => TrafficPolicy::Local,
+            _ => TrafficPolicy::Cluster,
         }
     }
 }
@@ -481,8 +502,20 @@ mod tests {
         let sel: Labels = [("app".to_string(), "web".to_string())]
             .into_iter()
             .collect();
-        assert_eq!(SharingKey::backend_key(false, &sel), "");
-        assert_eq!(SharingKey::backend_key(true, &sel), "app=web");
+        assert_eq!(SharingKey::backend_key(TrafficPolicy::Cluster, &sel), "");
+        assert_eq!(
+            SharingKey::backend_key(TrafficPolicy::Local, &sel),
+            "app=web"
+        );
+        assert_eq!(
+            TrafficPolicy::from_spec(Some("Local")),
+            TrafficPolicy::Local
+        );
+        assert_eq!(
+            TrafficPolicy::from_spec(Some("Cluster")),
+            TrafficPolicy::Cluster
+        );
+        assert_eq!(TrafficPolicy::from_spec(None), TrafficPolicy::Cluster);
         assert_eq!(SharingKey::new("", "x"), None);
     }
 }

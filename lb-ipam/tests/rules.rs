@@ -500,7 +500,7 @@ fn local_policy_shares_only_with_identical_selectors() {
     let mut a = allocator(&[("p", spec(&["192.0.2.0/30"]))]);
     let sel = |app: &str| {
         let labels = [("app".to_string(), app.to_string())].into_iter().collect();
-        lb_ipam::SharingKey::backend_key(true, &labels)
+        lb_ipam::SharingKey::backend_key(lb_ipam::TrafficPolicy::Local, &labels)
     };
     let a1 = svc("a1")
         .with_sharing("k", &sel("x"))

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Service};
-use lb_ipam::{Annotations, Family, FamilyRequest, Labels, Port, Protocol, SharingKey};
+use lb_ipam::{
+    Annotations, Family, FamilyRequest, Labels, Port, Protocol, SharingKey, TrafficPolicy,
+};
 
 pub use events::{Event, EventType, convergence_events, reason};
 pub use speaker::{endpoints_by_service, node_state, service_state};
@@ -154,7 +156,7 @@ pub fn translate(svc: &Service, lb_class: Option<&str>, namespace_labels: &Label
         };
         ports.push(Port { protocol, port });
     }
-    let local = spec.external_traffic_policy.as_deref() == Some("Local");
+    let policy = TrafficPolicy::from_spec(spec.external_traffic_policy.as_deref());
     let selector: Labels = spec.selector.clone().unwrap_or_default();
     let name = meta.name.clone().unwrap_or_default();
     let namespace = meta.namespace.clone().unwrap_or_default();
@@ -165,7 +167,7 @@ pub fn translate(svc: &Service, lb_class: Option<&str>, namespace_labels: &Label
     service.ports = ports;
     service.sharing = SharingKey::new(
         &parsed.sharing_key,
-        &SharingKey::backend_key(local, &selector),
+        &SharingKey::backend_key(policy, &selector),
     );
     service.pool = parsed.pool;
     service.requested = parsed.requested;

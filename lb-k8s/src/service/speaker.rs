@@ -62,11 +62,11 @@ pub fn service_state(
         a.contains_key(lb_ipam::annotations::ALLOW_SHARED_IP)
             || a.contains_key("metallb.universe.tf/allow-shared-ip")
     });
-    let local = svc
+    let policy = svc
         .spec
         .as_ref()
-        .and_then(|s| s.external_traffic_policy.as_deref())
-        == Some("Local");
+        .and_then(|s| s.external_traffic_policy.as_deref());
+    let local = lb_ipam::TrafficPolicy::from_spec(policy) == lb_ipam::TrafficPolicy::Local;
     Some(ServiceState {
         endpoints: endpoints.get(&key).cloned().unwrap_or_default(),
         key,
