@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use lb_ipam::{
     Allocator, ClearReason, Conflict, Error, Family, FamilyRequest, LabelSelector,
     LabelSelectorRequirement, Note, Operator, PoolSpec, Pools, Port, Service,
-    ServiceAllocationSpec,
+    ServiceAllocationSpec, ServiceKey,
 };
 
 fn ip(s: &str) -> IpAddr {
@@ -630,7 +630,9 @@ fn restore_prefers_services_that_hold_addresses() {
         (dual.clone(), ips(&["192.0.2.1"])),
         (holder.clone(), ips(&["192.0.2.0"])),
     ]);
-    assert_eq!(results.len(), 3);
+    // In processing order: those holding the most addresses first, ties as given.
+    let order: Vec<&ServiceKey> = results.iter().map(|(k, _)| k).collect();
+    assert_eq!(order, [&dual.key, &holder.key, &pending.key]);
     assert_eq!(
         a.assignment(&holder.key).expect("holder").ips,
         ips(&["192.0.2.0"])

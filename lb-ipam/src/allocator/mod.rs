@@ -519,25 +519,30 @@ impl Allocator {
         &mut self,
         services: Vec<(Service, Vec<IpAddr>)>,
     ) -> Vec<(ServiceKey, Convergence)> {
-        let mut services = services;
-        services.sort_by_key(|(_, ips)| std::cmp::Reverse(ips.len()));
-        self.allocations.reserve(services.len());
+        // The processing order, as a stable sort of positions: moving the services themselves
+        // would cost more than the rest of a restore into an empty allocator.
+        let mut order: Vec<usize> = (0..services.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(services[i].1.len()));
         // Whatever these services hold now is replaced by what the snapshot says, so the
         // result does not depend on the state before the call.
-        for (svc, _) in &services {
-            self.unassign(&svc.key);
+        if !self.allocations.is_empty() {
+            for (svc, _) in &services {
+                self.unassign(&svc.key);
+            }
         }
-        for (svc, ips) in &services {
+        self.allocations.reserve(services.len());
+        for &i in &order {
+            let (svc, ips) = &services[i];
             if !ips.is_empty() && svc.families.accepts(ips) {
                 // A failure here is reported by the converge below, which tries again.
                 let _ = self.assign(svc, ips);
             }
         }
-        services
+        order
             .into_iter()
-            .map(|(svc, ips)| {
-                let c = self.converge(&svc, &ips);
-                (svc.key, c)
+            .map(|i| {
+                let (svc, ips) = &services[i];
+                (svc.key.clone(), self.converge(svc, ips))
             })
             .collect()
     }
