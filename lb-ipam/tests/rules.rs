@@ -661,6 +661,24 @@ fn restore_prefers_services_that_hold_addresses() {
 }
 
 #[test]
+fn restore_with_a_service_listed_twice_ends_where_its_last_entry_says() {
+    let pools = Pools::from_specs([("p", &spec(&["192.0.2.0/30"]))]).expect("pools");
+    let mut a = Allocator::with_pools(pools);
+    let s = svc("twice");
+    let results = a.restore(vec![
+        (s.clone(), ips(&["192.0.2.1"])),
+        (s.clone(), ips(&["192.0.2.2"])),
+    ]);
+    let got: Vec<Vec<IpAddr>> = results
+        .iter()
+        .map(|(_, c)| c.outcome.as_ref().expect("assigned").ips.to_vec())
+        .collect();
+    assert_eq!(got, [ips(&["192.0.2.1"]), ips(&["192.0.2.2"])]);
+    assert_eq!(a.assignment(&s.key).expect("held").ips, ips(&["192.0.2.2"]));
+    a.check_consistency().expect("consistent");
+}
+
+#[test]
 fn counters_are_exact_and_never_overflow() {
     let mut buggy = spec(&["192.0.2.0/24", "198.51.100.10-198.51.100.20"]);
     buggy.avoid_buggy_ips = true;

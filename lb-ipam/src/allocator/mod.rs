@@ -178,6 +178,15 @@ pub struct Allocator {
     groups: FxHashMap<SharingKey, Group>,
 }
 
+/// Whether a service already holds the addresses it is converged with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Not known: converging assigns them, which checks them.
+    Unchecked,
+    /// Assigned just before, exactly those addresses.
+    Assigned,
+}
+
 impl Allocator {
     /// An allocator with no pools.
     pub fn new() -> Self {
@@ -447,6 +456,13 @@ impl Allocator {
     /// for `PreferDualStack`; otherwise allocate, honouring requested addresses, then the
     /// requested pool, then automatic allocation. On failure the service holds nothing.
     pub fn converge(&mut self, svc: &Service, current: &[IpAddr]) -> Convergence {
+        self.converge_held(svc, current, Held::Unchecked)
+    }
+
+    /// [`Allocator::converge`], told whether `svc` was just assigned `current`
+    /// (`Held::Assigned`, by [`Allocator::restore`]): if it still holds exactly those
+    /// addresses, assigning them again would succeed and change nothing, so it is skipped.
+    fn converge_held(&mut self, svc: &Service, current: &[IpAddr], held: Held) -> Convergence {
         let mut notes = Vec::new();
         if self.pools.is_empty() {
             self.unassign(&svc.key);
@@ -472,7 +488,14 @@ impl Allocator {
         {
             clear(self, &mut current, ClearReason::FamilyChanged);
         }
+        let holds = |a: &Self| {
+            held == Held::Assigned
+                && a.allocations
+                    .get(&svc.key)
+                    .is_some_and(|x| x.ips.iter().eq(current.iter()))
+        };
         if !current.is_empty()
+            && !holds(self)
             && let Err(e) = self.assign(svc, &current)
         {
             clear(self, &mut current, ClearReason::NotAllowed(e));
@@ -531,18 +554,27 @@ impl Allocator {
             }
         }
         self.allocations.reserve(services.len());
-        for &i in &order {
-            let (svc, ips) = &services[i];
-            if !ips.is_empty() && svc.families.accepts(ips) {
+        let held: Vec<Held> = order
+            .iter()
+            .map(|&i| {
+                let (svc, ips) = &services[i];
                 // A failure here is reported by the converge below, which tries again.
-                let _ = self.assign(svc, ips);
-            }
-        }
+                if !ips.is_empty() && svc.families.accepts(ips) && self.assign(svc, ips).is_ok() {
+                    Held::Assigned
+                } else {
+                    Held::Unchecked
+                }
+            })
+            .collect();
+        // An assignment made above stays valid: a later service that conflicts with it fails
+        // instead of displacing it (only the same service listed twice moves it, which
+        // `converge_held` notices).
         order
             .into_iter()
-            .map(|i| {
+            .zip(held)
+            .map(|(i, held)| {
                 let (svc, ips) = &services[i];
-                (svc.key.clone(), self.converge(svc, ips))
+                (svc.key.clone(), self.converge_held(svc, ips, held))
             })
             .collect()
     }
