@@ -31,12 +31,12 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use lb_benches::estimates::{self, median};
 use lb_bgp::wire::nlri::MalformedPrefix;
 use lb_bgp::wire::{
     Afi, AsPath, Attribute, AttributeData, AttributeValue, Community, Context, LargeCommunity,
@@ -862,50 +862,6 @@ fn split(mut buf: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// A criterion median and its 95% interval, in seconds per iteration (one pass over the
-/// 10,000 messages), read from the estimates criterion wrote for this run.
-#[derive(Clone, Copy)]
-struct Median {
-    point: f64,
-    lo: f64,
-    hi: f64,
-}
-
-fn criterion_dir() -> PathBuf {
-    // Where criterion writes (its own order): $CRITERION_HOME, $CARGO_TARGET_DIR/criterion,
-    // else the target directory this bench binary was built in.
-    if let Some(h) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(h);
-    }
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(t).join("criterion");
-    }
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().join("criterion")
-}
-
-/// When this process started: estimates older than that are from another run.
-static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
-
-fn median(group: &str, function: &str) -> Option<Median> {
-    let safe = |s: &str| s.replace(['?', '"', '/', '\\', '*', '<', '>', ':', '|', '^'], "_");
-    let path = criterion_dir()
-        .join(safe(group))
-        .join(safe(function))
-        .join("new/estimates.json");
-    if std::fs::metadata(&path).ok()?.modified().ok()? < *STARTED.get()? {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    let m = &v["median"];
-    let ns = |x: &serde_json::Value| x.as_f64().map(|x| x * 1e-9);
-    Some(Median {
-        point: ns(&m["point_estimate"])?,
-        lo: ns(&m["confidence_interval"]["lower_bound"])?,
-        hi: ns(&m["confidence_interval"]["upper_bound"])?,
-    })
-}
-
 fn configure(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     g.throughput(Throughput::Elements(u64::from(MESSAGES)));
     g.sample_size(20)
@@ -1092,7 +1048,7 @@ fn print_table(rows: &Rows, spreads: &Spreads) {
 }
 
 fn main() {
-    STARTED.get_or_init(std::time::SystemTime::now);
+    estimates::mark_start();
     let mut c = Criterion::default().configure_from_args();
     let mut rows: Rows = Vec::new();
     let mut spreads: Spreads = Vec::new();
