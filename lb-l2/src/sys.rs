@@ -411,19 +411,18 @@ pub fn realtime_current_thread() -> io::Result<()> {
 
 /// A blocking NETLINK_ROUTE socket for requests (dumps), subscribed to no notifications.
 pub fn netlink_request_socket() -> io::Result<OwnedFd> {
-    netlink_socket(0, libc::SOCK_RAW | libc::SOCK_CLOEXEC)
+    netlink_socket(0, 0)
 }
 
 /// A non-blocking NETLINK_ROUTE socket, for an event loop, subscribed to the multicast
 /// notification `groups` (`RTMGRP_*` bits).
 pub fn netlink_listener(groups: u32) -> io::Result<OwnedFd> {
-    netlink_socket(
-        groups,
-        libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-    )
+    netlink_socket(groups, libc::SOCK_NONBLOCK)
 }
 
-fn netlink_socket(groups: u32, ty: libc::c_int) -> io::Result<OwnedFd> {
+/// A close-on-exec raw NETLINK_ROUTE socket with `flags` (`SOCK_*`) added, bound to `groups`.
+fn netlink_socket(groups: u32, flags: libc::c_int) -> io::Result<OwnedFd> {
+    let ty = libc::SOCK_RAW | libc::SOCK_CLOEXEC | flags;
     // SAFETY: socket(2) takes no pointers; a non-negative result is a new descriptor that
     // nothing else owns.
     let fd = unsafe {

@@ -488,14 +488,13 @@ impl Allocator {
         {
             clear(self, &mut current, ClearReason::FamilyChanged);
         }
-        let holds = |a: &Self| {
-            held == Held::Assigned
-                && a.allocations
-                    .get(&svc.key)
-                    .is_some_and(|x| x.ips.iter().eq(current.iter()))
-        };
+        let still_held = held == Held::Assigned
+            && self
+                .allocations
+                .get(&svc.key)
+                .is_some_and(|a| a.ips.iter().eq(current.iter()));
         if !current.is_empty()
-            && !holds(self)
+            && !still_held
             && let Err(e) = self.assign(svc, &current)
         {
             clear(self, &mut current, ClearReason::NotAllowed(e));
